@@ -1,0 +1,126 @@
+/*
+ * Every IPC message sluice processes exchange, in one place.
+ *
+ * Channels are SOCK_SEQPACKET socketpairs made by the master: one
+ * sendmsg() is one frame, so a passed fd is bound to the frame it rides
+ * on and no reassembly state exists.  A frame is a struct sl_frame_hdr
+ * followed by exactly hdr.len bytes of msgpack body.  The receiver checks
+ * type, sender, fd presence and the per-type size cap from sl_msg_specs[]
+ * before it decodes a byte of the body (msgpack-c will otherwise try to
+ * allocate gigabytes for a 5-byte hostile array header).
+ *
+ * Bump SL_IPC_VERSION on ANY change to this file.
+ */
+#ifndef SL_IPC_MSG_H
+#define SL_IPC_MSG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../common/sluice.h"
+
+#define SL_IPC_VERSION		1
+#define SL_IPC_MAX_FRAME	8192	/* header + body, any type */
+#define SL_LOG_MAX_TEXT		1024
+
+enum sl_msg_type {
+	SL_MSG_NONE = 0,
+	/* master -> child, during start-up, in this order */
+	SL_MSG_CFG_CONF,	/* + fd: sealed memfd with the validated config */
+	SL_MSG_CFG_SHM,		/* + fd: sealed memfd with the counters */
+	SL_MSG_CFG_PEER,	/* + fd: worker <-> resolver channel */
+	SL_MSG_CFG_LISTENER,	/* + fd: one listening socket; repeated */
+	SL_MSG_CFG_END,		/* nothing more; lock down and report READY */
+	/* master -> child, at run time */
+	SL_MSG_LOG_LEVEL,	/* change the log level */
+	SL_MSG_DRAIN,		/* stop accepting, finish sessions, exit */
+	/* child -> master */
+	SL_MSG_READY,		/* confined and serving */
+	SL_MSG_LOG,		/* one log line; children never print */
+	/* worker -> resolver; frame id is the request id */
+	SL_MSG_RES_QUERY,
+	/* resolver -> worker; frame id echoes the request id */
+	SL_MSG_RES_ANSWER,
+	SL_MSG_MAX
+};
+
+enum sl_fd_rule {
+	SL_FD_FORBIDDEN = 0,
+	SL_FD_REQUIRED,
+};
+
+struct sl_msg_spec {
+	const char	*name;
+	unsigned	 from;		/* SL_FROM_* mask of allowed senders */
+	enum sl_fd_rule	 fd;
+	uint32_t	 max_body;	/* body bytes, checked before decoding */
+};
+
+/* Frame header; both ends run the same binary, so host byte order. */
+struct sl_frame_hdr {
+	uint32_t	len;		/* msgpack body bytes that follow */
+	uint16_t	type;		/* enum sl_msg_type */
+	uint16_t	flags;		/* SL_FRAME_FD */
+	uint32_t	id;		/* request id, 0 = none */
+};
+#define SL_FRAME_FD		0x0001
+
+/* Resolver answer status. */
+enum sl_res_status {
+	SL_RES_OK = 0,
+	SL_RES_NXDOMAIN,	/* name does not exist / no address */
+	SL_RES_FAIL,		/* servers failed, refused, bogus answers */
+	SL_RES_TIMEOUT,
+	SL_RES_BADNAME,		/* not a valid host name */
+	SL_RES_MAX
+};
+
+struct sl_res_addr {
+	uint8_t		family;		/* 4 or 6 */
+	uint8_t		addr[16];	/* 4 or 16 bytes used */
+};
+
+/*
+ * A decoded message.  Payloads are fixed-size: decoding never allocates,
+ * and every string is NUL-terminated and length-checked by the codec.
+ */
+struct sl_msg {
+	uint16_t	type;
+	uint32_t	id;
+	int		fd;		/* -1 unless the spec requires one */
+	union {
+		struct {
+			uint32_t generation;
+			uint64_t size;		/* bytes of JSON in the memfd */
+		} cfg_conf;
+		struct {
+			uint64_t size;		/* bytes of the mapping */
+		} cfg_shm;
+		struct {
+			uint32_t index;		/* listener index in config */
+		} cfg_listener;
+		struct {
+			uint32_t level;		/* enum sl_log_level */
+		} log_level;
+		struct {
+			uint32_t level;
+			char	 text[SL_LOG_MAX_TEXT + 1];
+		} log;
+		struct {
+			uint8_t	 family;	/* 0 = any, 4, 6 */
+			char	 name[SL_MAX_NAME + 1];
+		} res_query;
+		struct {
+			uint8_t	 status;	/* enum sl_res_status */
+			uint32_t ttl;		/* seconds the answer may be kept */
+			uint32_t naddrs;
+			struct sl_res_addr addrs[SL_MAX_ADDRS];
+		} res_answer;
+	} u;
+};
+
+/* ipc_msg.c */
+extern const struct sl_msg_spec sl_msg_specs[SL_MSG_MAX];
+const char	*ipc_msg_name(unsigned type);
+
+#endif

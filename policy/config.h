@@ -1,0 +1,135 @@
+/*
+ * sluice's configuration model and its loader.
+ *
+ * The loader is pure: it takes JSON text and returns a validated
+ * struct sl_conf or an error naming the JSON path and the problem,
+ * e.g. "balancer.links[1].port: 70000 is not a port (1-65535)".
+ * It accepts PythTRT's documented format unchanged, with sluice's own
+ * keys beside it.  Unknown keys are errors: a typo must not silently
+ * change routing.
+ */
+#ifndef SL_CONFIG_H
+#define SL_CONFIG_H
+
+#include <sys/socket.h>
+#include <net/if.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+#include "../common/sluice.h"
+
+enum sl_policy {
+	SL_POLICY_ALLOW = 0,
+	SL_POLICY_FORBID,
+	SL_POLICY_PRIORITIZE,
+	SL_POLICY_DEPRIORITIZE,
+};
+
+enum sl_strategy {
+	SL_STRAT_ROUND_ROBIN = 0,
+	SL_STRAT_RANDOM,
+	SL_STRAT_LEAST_CONN,
+	SL_STRAT_FAILOVER,
+	SL_STRAT_FASTEST,
+};
+
+enum sl_link_proto {
+	SL_LINK_DIRECT = 0,
+	SL_LINK_SOCKS5,
+};
+
+struct sl_port_range {
+	uint16_t	lo, hi;			/* inclusive */
+};
+
+struct sl_cidr {
+	int		family;			/* AF_INET or AF_INET6 */
+	uint8_t		addr[16];		/* network address, masked */
+	uint8_t		prefix;
+};
+
+/* A matcher matches when every key it has matches (empty keys ignored). */
+struct sl_matcher {
+	enum sl_policy		 policy;		/* default forbid */
+	struct sl_port_range	*ports;
+	size_t			 nports;
+	char			**domains_re_src;
+	pcre2_code		**domains_re;		/* compiled at load */
+	size_t			 ndomains_re;
+	char			**domains;		/* lower case, no dot */
+	size_t			 ndomains;
+	struct sl_cidr		*ips;			/* target addresses */
+	size_t			 nips;
+	struct sl_cidr		*clients;		/* client addresses */
+	size_t			 nclients;
+};
+
+struct sl_link {
+	char			 name[64];		/* default "link<i>" */
+	enum sl_link_proto	 proto;
+	char			 interface[IF_NAMESIZE];	/* "" = none */
+	struct sockaddr_storage	 source;		/* bind before connect */
+	socklen_t		 sourcelen;		/* 0 = none */
+	char			 host[SL_MAX_NAME + 1];	/* socks5 upstream */
+	uint16_t		 port;
+	char			 username[256];		/* RFC 1929; "" = none */
+	char			 password[256];
+	int			 via;			/* link index, -1 = none */
+	uint32_t		 timeout_ms;		/* connect; default 10 s */
+	uint32_t		 weight;		/* default 1 */
+	uint32_t		 max_connections;	/* 0 = unlimited */
+	struct sl_matcher	*matchers;
+	size_t			 nmatchers;
+};
+
+struct sl_listener {
+	char			 host[SL_MAX_NAME + 1];	/* as written */
+	struct sockaddr_storage	 addr;
+	socklen_t		 addrlen;
+};
+
+struct sl_nameserver {
+	struct sockaddr_storage	 addr;
+	socklen_t		 addrlen;
+};
+
+struct sl_conf {
+	struct sl_listener	 listeners[SL_MAX_LISTENERS];
+	size_t			 nlisteners;
+	uint32_t		 handshake_timeout_ms;	/* "timeout", 5 s */
+	uint32_t		 idle_timeout_ms;	/* 300 s */
+	uint32_t		 max_sessions;		/* "max_threads", 200 */
+	char			 user[64];		/* "nobody" */
+	uint32_t		 workers;		/* 0 = online CPUs */
+	char			 chroot[256];		/* "/var/empty" */
+	uint32_t		 shutdown_timeout_s;	/* 10 */
+	int			 log_level;		/* SL_LOG_INFO */
+	int			 splice;		/* 1 */
+	uint32_t		 resolve_timeout_ms;	/* 5 s */
+	int			 nameservers_system;	/* 1 */
+	struct sl_nameserver	*nameservers;
+	size_t			 nnameservers;
+	enum sl_strategy	 strategy;		/* round_robin */
+	struct sl_matcher	*matchers;		/* balancer admission */
+	size_t			 nmatchers;
+	struct sl_link		*links;
+	size_t			 nlinks;
+};
+
+/* config.c */
+
+/*
+ * Parse and validate a configuration.  On success returns 0 and *out owns
+ * a new struct sl_conf.  On failure returns -1 and err holds
+ * "PATH: problem" (PATH "" for the document itself).
+ */
+int	conf_parse(const char *text, size_t len, struct sl_conf **out,
+	    char *err, size_t errlen);
+void	conf_free(struct sl_conf *);
+const char *conf_strategy_name(enum sl_strategy);
+const char *conf_policy_name(enum sl_policy);
+
+#endif

@@ -1,0 +1,58 @@
+/*
+ * The shared-memory region: per-link counters that every worker updates
+ * with C11 atomics and the master and the policy engine read.
+ *
+ * One row of counters per worker slot, so each worker writes only its own
+ * cache lines; readers sum the rows.  The region holds no pointers, and
+ * every reader treats it as hostile: a compromised worker can write any
+ * byte of it, so sizes come from the reader's own config, never from the
+ * region, and sums are clamped.
+ */
+#ifndef SL_COUNTERS_H
+#define SL_COUNTERS_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SL_CACHELINE		64
+#define SL_SHM_MAGIC		0x534c5543u	/* "SLUC" */
+#define SL_SHM_VERSION		1
+
+struct sl_link_ctr {
+	_Atomic uint64_t	active;		/* open sessions */
+	_Atomic uint64_t	opened;		/* sessions since start */
+	_Atomic uint64_t	failed;		/* connect failures */
+	_Atomic uint64_t	bytes_up;	/* client -> target */
+	_Atomic uint64_t	bytes_down;	/* target -> client */
+} __attribute__((aligned(SL_CACHELINE)));
+
+struct sl_shm_hdr {
+	uint32_t		magic;
+	uint32_t		version;
+	uint32_t		nworkers;
+	uint32_t		nlinks;
+	_Atomic uint64_t	rr_next;	/* shared round-robin cursor */
+} __attribute__((aligned(SL_CACHELINE)));
+
+/* Sums of a link's counters over all worker rows. */
+struct sl_link_totals {
+	uint64_t	active, opened, failed, bytes_up, bytes_down;
+};
+
+/* counters.c */
+size_t	 shm_size(uint32_t nworkers, uint32_t nlinks);
+void	 shm_init(void *base, uint32_t nworkers, uint32_t nlinks);
+/* 0 if the header agrees with the reader's own shape, -1 otherwise. */
+int	 shm_check(const void *base, size_t size, uint32_t nworkers,
+	    uint32_t nlinks);
+struct sl_link_ctr *shm_ctr(void *base, uint32_t nlinks, uint32_t worker,
+	    uint32_t link);
+void	 shm_link_totals(void *base, uint32_t nworkers, uint32_t nlinks,
+	    uint32_t link, struct sl_link_totals *);
+uint64_t shm_link_active(void *base, uint32_t nworkers, uint32_t nlinks,
+	    uint32_t link);
+/* Zero the active counts of one worker row (the worker died). */
+void	 shm_worker_reset(void *base, uint32_t nlinks, uint32_t worker);
+
+#endif

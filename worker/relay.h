@@ -1,0 +1,75 @@
+/*
+ * The byte pump between a client and a target socket.
+ *
+ * Never read from a side whose peer cannot take more: each direction
+ * has one fixed buffer (copy mode) or one pipe (splice mode); while it
+ * holds bytes the source's read watcher is stopped and the destination's
+ * write watcher runs.  So a slow reader costs at most one buffer per
+ * direction, never more.  EOF in one direction is propagated with
+ * shutdown(SHUT_WR) once everything before it was written; the other
+ * direction goes on until its own EOF.  No allocation per chunk.
+ */
+#ifndef SL_RELAY_H
+#define SL_RELAY_H
+
+#include <ev.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#define RELAY_BUFSZ		(64 * 1024)
+
+enum relay_end {
+	RELAY_END_DONE = 0,	/* both directions reached EOF and flushed */
+	RELAY_END_ERROR,	/* a socket error; err holds errno */
+	RELAY_END_IDLE,		/* no byte moved for idle_ms */
+};
+
+struct relay;
+typedef void (*relay_done_cb)(struct relay *, enum relay_end, int err,
+    void *arg);
+
+struct relay_dir {
+	int			 from, to;	/* fds, not owned */
+	ev_io			 rd, wr;
+	char			*buf;		/* copy mode */
+	int			 pipe[2];	/* splice mode; -1 if unused */
+	size_t			 off, len;	/* bytes pending in buf/pipe */
+	int			 eof;		/* read side saw EOF */
+	int			 shut;		/* SHUT_WR done on `to` */
+	uint64_t		 bytes;		/* written to `to` */
+	_Atomic uint64_t	*ctr;		/* shared counter or NULL */
+	struct relay		*r;
+};
+
+struct relay {
+	struct ev_loop		*loop;
+	struct relay_dir	 up;		/* client -> target */
+	struct relay_dir	 down;		/* target -> client */
+	ev_timer		 idle;
+	uint32_t		 idle_ms;
+	ev_tstamp		 last_io;
+	int			 splice;
+	int			 done;
+	relay_done_cb		 cb;
+	void			*arg;
+};
+
+/* relay.c */
+
+/*
+ * Start relaying between client and target (non-blocking sockets, not
+ * owned).  `early` holds bytes already read from the client that must be
+ * sent to the target first (may be NULL).  ctr_up/ctr_down, when not
+ * NULL, are incremented with relaxed atomics as bytes are written.
+ * Returns 0, or -1 with errno (pipe or buffer allocation failed; falls
+ * back to copy mode when pipes cannot be made).  cb is called exactly
+ * once, from the loop, never from relay_start().
+ */
+int	relay_start(struct relay *, struct ev_loop *, int client, int target,
+	    const void *early, size_t nearly, int use_splice, uint32_t idle_ms,
+	    _Atomic uint64_t *ctr_up, _Atomic uint64_t *ctr_down,
+	    relay_done_cb cb, void *arg);
+/* Stop watchers and release buffers and pipes (fds are not closed). */
+void	relay_stop(struct relay *);
+
+#endif

@@ -1,0 +1,110 @@
+/*
+ * SOCKS5 (RFC 1928) and username/password authentication (RFC 1929)
+ * wire formats, both the server side sluice speaks to clients and the
+ * client side it speaks to upstream proxies.  Pure functions over byte
+ * buffers: no I/O, no allocation, so every hostile input can be unit
+ * tested.
+ *
+ * Parsers return the number of bytes consumed (> 0) when a complete
+ * message is in buf, 0 when more bytes are needed, and -1 when the bytes
+ * can never become a valid message.
+ */
+#ifndef SL_SOCKS5_H
+#define SL_SOCKS5_H
+
+#include <sys/socket.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../common/sluice.h"
+
+#define S5_VERSION		0x05
+#define S5_AUTH_NONE		0x00
+#define S5_AUTH_USERPASS	0x02
+#define S5_AUTH_NOACCEPT	0xff
+
+#define S5_CMD_CONNECT		0x01
+#define S5_CMD_BIND		0x02
+#define S5_CMD_UDP		0x03
+
+#define S5_ATYP_IPV4		0x01
+#define S5_ATYP_DOMAIN		0x03
+#define S5_ATYP_IPV6		0x04
+
+/* Reply codes, RFC 1928 section 6. */
+#define S5_REP_OK		0x00
+#define S5_REP_FAIL		0x01	/* general failure */
+#define S5_REP_NOTALLOWED	0x02	/* connection not allowed by ruleset */
+#define S5_REP_NETUNREACH	0x03
+#define S5_REP_HOSTUNREACH	0x04
+#define S5_REP_REFUSED		0x05
+#define S5_REP_TTLEXPIRED	0x06
+#define S5_REP_CMDUNSUPP	0x07
+#define S5_REP_ATYPUNSUPP	0x08
+
+#define S5_MAX_MSG		(4 + 1 + 255 + 2)	/* largest request */
+#define S5_MAX_AUTH		(3 + 255 + 255)		/* largest RFC 1929 */
+
+struct socks5_request {
+	uint8_t			cmd;
+	uint8_t			atyp;
+	char			host[SL_MAX_NAME + 1];	/* ATYP_DOMAIN */
+	struct sockaddr_storage	addr;		/* ATYP_IPV4/6, port set */
+	socklen_t		addrlen;
+	uint16_t		port;		/* host order */
+};
+
+/* socks5.c: server side */
+
+/*
+ * Method selection: VER NMETHODS METHODS.  *offers_none is set when the
+ * client offers "no authentication".
+ */
+int	socks5_parse_greeting(const uint8_t *buf, size_t len,
+	    int *offers_none);
+/*
+ * Request: VER CMD RSV ATYP DST.ADDR DST.PORT.  On -1, *rep is the reply
+ * code the client should get (ATYPUNSUPP for an unknown address type,
+ * FAIL for garbage).  Commands are not judged here.  A domain name must be
+ * 1-255 bytes without NUL; it is returned as given.
+ */
+int	socks5_parse_request(const uint8_t *buf, size_t len,
+	    struct socks5_request *req, uint8_t *rep);
+/*
+ * Build a reply with code rep and bound address (NULL: 0.0.0.0:0).
+ * out must hold 22 bytes.  Returns the length.
+ */
+size_t	socks5_build_reply(uint8_t *out, uint8_t rep,
+	    const struct sockaddr *bound);
+
+/* socks5.c: client side, towards an upstream proxy */
+
+/* Greeting offering none, or none and username/password.  <= 4 bytes. */
+size_t	socks5_build_greeting(uint8_t *out, int with_userpass);
+/* Method reply: VER METHOD; *method is the server's choice. */
+int	socks5_parse_method_reply(const uint8_t *buf, size_t len,
+	    uint8_t *method);
+/* RFC 1929 request; user and pass 1-255 bytes.  -1 if too long. */
+int	socks5_build_userpass(uint8_t *out, size_t cap, const char *user,
+	    const char *pass);
+/* RFC 1929 reply: VER STATUS; *status 0 means success. */
+int	socks5_parse_userpass_reply(const uint8_t *buf, size_t len,
+	    uint8_t *status);
+/*
+ * CONNECT to a name (host != NULL) or to an address (sa).  Returns the
+ * length, or -1 if the name is empty or longer than 255 bytes.
+ */
+int	socks5_build_connect(uint8_t *out, size_t cap, const char *host,
+	    const struct sockaddr *sa, uint16_t port);
+/*
+ * Reply to our CONNECT: VER REP RSV ATYP BND.ADDR BND.PORT.  *rep is the
+ * code; bound (may be NULL) receives BND when the type is an address.
+ */
+int	socks5_parse_reply(const uint8_t *buf, size_t len, uint8_t *rep,
+	    struct sockaddr_storage *bound);
+
+/* Server side: RFC 1929 request from a client (for later issues). */
+int	socks5_parse_userpass(const uint8_t *buf, size_t len, char *user,
+	    char *pass);
+
+#endif
