@@ -36,6 +36,24 @@ int	ipc_body_decode(struct sl_msg *m, unsigned type, const char *body,
  */
 int	ipc_frame_send(int sock, const struct sl_msg *m, int flags);
 
+/*
+ * Build the whole frame for m (header, body, SL_FRAME_FD when the type
+ * requires an fd) into buf; at most SL_IPC_MAX_FRAME bytes are used.
+ * Returns the frame length, or -1 with errno EINVAL (m does not encode
+ * or a request type has id 0) or EBADF (a required fd is missing).
+ * ipc_chan encodes once with this and queues the bytes.
+ */
+int	ipc_frame_build(const struct sl_msg *m, char *buf, size_t cap);
+
+/*
+ * Send len bytes of an already built frame in one sendmsg(), with fd as
+ * SCM_RIGHTS if fd >= 0.  Nothing is checked: pass an fd exactly when the
+ * header has SL_FRAME_FD.  The fd is not closed.  Returns 0, -1 with
+ * errno.
+ */
+int	ipc_frame_send_raw(int sock, const void *frame, size_t len, int fd,
+	    int flags);
+
 enum sl_recv_result {
 	SL_RECV_OK = 1,
 	SL_RECV_EOF = 0,

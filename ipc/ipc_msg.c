@@ -1,1 +1,79 @@
-/* placeholder */
+/*
+ * The message spec table: for every type, who may send it, whether an fd
+ * rides on it and how large its body may be.  ipc_frame_recv() checks a
+ * frame against this table before a single body byte is decoded, so a
+ * compromised child cannot reach a per-type decoder with a message it
+ * is not allowed to send.
+ *
+ * max_body is the largest body the encoder in codec.c can produce for the
+ * type (minimal msgpack encodings, worst-case values), rounded up a little.
+ * The derivations are next to each entry; the table test in
+ * tests/check_codec.c encodes a worst-case message of every type and
+ * checks it fits.
+ */
+#include <stddef.h>
+
+#include "ipc_msg.h"
+
+/* fixarray / array16 */
+#define SZ_ARRAY_HDR(n)	((n) < 16 ? 1 : 3)
+#define SZ_UINT32	5			/* 0xce + 4 */
+#define SZ_UINT64	9			/* 0xcf + 8 */
+#define SZ_UINT8	2			/* 0xcc + 1 */
+#define SZ_STR(n)	((n) < 32 ? 1 + (n) : (n) < 256 ? 2 + (n) : 3 + (n))
+#define SZ_BIN(n)	(2 + (n))		/* bin8 */
+
+/* [family, bin16] */
+#define SZ_RES_ADDR	(SZ_ARRAY_HDR(2) + SZ_UINT8 + SZ_BIN(16))
+
+const struct sl_msg_spec sl_msg_specs[SL_MSG_MAX] = {
+	/* Never valid: from 0 means no sender is allowed. */
+	[SL_MSG_NONE] = { "NONE", 0, SL_FD_FORBIDDEN, 0 },
+
+	/* [generation, size] = 1 + 5 + 9 */
+	[SL_MSG_CFG_CONF] = { "CFG_CONF", SL_FROM_MASTER, SL_FD_REQUIRED,
+	    SZ_ARRAY_HDR(2) + SZ_UINT32 + SZ_UINT64 },
+	/* [size] = 1 + 9 */
+	[SL_MSG_CFG_SHM] = { "CFG_SHM", SL_FROM_MASTER, SL_FD_REQUIRED,
+	    SZ_ARRAY_HDR(1) + SZ_UINT64 },
+	/* [index] = 1 + 5 */
+	[SL_MSG_CFG_PEER] = { "CFG_PEER", SL_FROM_MASTER, SL_FD_REQUIRED,
+	    SZ_ARRAY_HDR(1) + SZ_UINT32 },
+	/* [index] = 1 + 5 */
+	[SL_MSG_CFG_LISTENER] = { "CFG_LISTENER", SL_FROM_MASTER,
+	    SL_FD_REQUIRED, SZ_ARRAY_HDR(1) + SZ_UINT32 },
+	[SL_MSG_CFG_END] = { "CFG_END", SL_FROM_MASTER, SL_FD_FORBIDDEN,
+	    SZ_ARRAY_HDR(0) },
+	/* [level] = 1 + 5 */
+	[SL_MSG_LOG_LEVEL] = { "LOG_LEVEL", SL_FROM_MASTER, SL_FD_FORBIDDEN,
+	    SZ_ARRAY_HDR(1) + SZ_UINT32 },
+	[SL_MSG_DRAIN] = { "DRAIN", SL_FROM_MASTER, SL_FD_FORBIDDEN,
+	    SZ_ARRAY_HDR(0) },
+	[SL_MSG_READY] = { "READY", SL_FROM_CHILDREN, SL_FD_FORBIDDEN,
+	    SZ_ARRAY_HDR(0) },
+	/* [level, text] = 1 + 5 + 3 + 1024 */
+	[SL_MSG_LOG] = { "LOG", SL_FROM_CHILDREN, SL_FD_FORBIDDEN,
+	    SZ_ARRAY_HDR(2) + SZ_UINT32 + SZ_STR(SL_LOG_MAX_TEXT) },
+	/* [family, name] = 1 + 2 + 2 + 255 */
+	[SL_MSG_RES_QUERY] = { "RES_QUERY", SL_FROM_WORKER, SL_FD_FORBIDDEN,
+	    SZ_ARRAY_HDR(2) + SZ_UINT8 + SZ_STR(SL_MAX_NAME) },
+	/* [status, ttl, [[family, addr] x 16]] = 1 + 2 + 5 + 3 + 16 * 21 */
+	[SL_MSG_RES_ANSWER] = { "RES_ANSWER", SL_FROM_RESOLVER,
+	    SL_FD_FORBIDDEN, SZ_ARRAY_HDR(3) + SZ_UINT8 + SZ_UINT32 +
+	    SZ_ARRAY_HDR(SL_MAX_ADDRS) + SL_MAX_ADDRS * SZ_RES_ADDR },
+};
+
+_Static_assert(sizeof(struct sl_frame_hdr) == 12,
+    "frame header must have no padding");
+
+/*
+ * Name of a message type for log lines.  type usually comes straight off
+ * the wire, so it is range-checked here rather than by every caller.
+ */
+const char *
+ipc_msg_name(unsigned type)
+{
+	if (type >= SL_MSG_MAX || sl_msg_specs[type].name == NULL)
+		return "UNKNOWN";
+	return sl_msg_specs[type].name;
+}

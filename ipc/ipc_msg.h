@@ -28,7 +28,8 @@ enum sl_msg_type {
 	/* master -> child, during start-up, in this order */
 	SL_MSG_CFG_CONF,	/* + fd: sealed memfd with the validated config */
 	SL_MSG_CFG_SHM,		/* + fd: sealed memfd with the counters */
-	SL_MSG_CFG_PEER,	/* + fd: worker <-> resolver channel */
+	SL_MSG_CFG_PEER,	/* + fd: worker <-> resolver channel; also at
+				   run time when either end was respawned */
 	SL_MSG_CFG_LISTENER,	/* + fd: one listening socket; repeated */
 	SL_MSG_CFG_END,		/* nothing more; lock down and report READY */
 	/* master -> child, at run time */
@@ -96,6 +97,9 @@ struct sl_msg {
 		struct {
 			uint64_t size;		/* bytes of the mapping */
 		} cfg_shm;
+		struct {
+			uint32_t index;		/* worker slot at the other end */
+		} cfg_peer;
 		struct {
 			uint32_t index;		/* listener index in config */
 		} cfg_listener;

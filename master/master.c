@@ -1,1 +1,299 @@
-int main(void) { return 0; }
+/*
+ * sluiced: the master process, and the entry point of every role.
+ *
+ * The master is the only privileged process.  It reads and validates the
+ * configuration, binds the listeners, makes the shared region and the
+ * channels, starts the confined children (fork + execve of itself with a
+ * hidden -P role argument), keeps only the capabilities it still needs,
+ * and then supervises: respawn with backoff, signals, shutdown.
+ */
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sl_build.h"
+#include "../common/log.h"
+#include "../common/privdrop.h"
+#include "../common/util.h"
+#include "../resolver/resolver.h"
+#include "../worker/worker.h"
+#include "caps.h"
+#include "master.h"
+
+struct master *ms;
+
+static void __attribute__((noreturn))
+usage(int status)
+{
+	fprintf(status ? stderr : stdout,
+	    "usage: sluiced [-htV] -c file\n"
+	    "  -c file  configuration (JSON)\n"
+	    "  -t       check the configuration and exit\n"
+	    "  -h       this help\n"
+	    "  -V       print the version\n");
+	exit(status);
+}
+
+static char *
+read_file(const char *path, size_t *len, char *err, size_t errlen)
+{
+	struct stat	 st;
+	char		*buf = NULL;
+	ssize_t		 n;
+	size_t		 off = 0;
+	int		 fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1 ||
+	    fstat(fd, &st) == -1) {
+		snprintf(err, errlen, "%s", strerror(errno));
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_size > SL_MAX_CONF_BYTES) {
+		snprintf(err, errlen, "not a regular file of at most %u bytes",
+		    SL_MAX_CONF_BYTES);
+		goto fail;
+	}
+	if ((buf = malloc((size_t)st.st_size + 1)) == NULL)
+		goto fail;
+	while (off < (size_t)st.st_size &&
+	    (n = read(fd, buf + off, (size_t)st.st_size - off)) > 0)
+		off += (size_t)n;
+	close(fd);
+	buf[off] = '\0';
+	*len = off;
+	return buf;
+fail:
+	if (fd != -1)
+		close(fd);
+	free(buf);
+	return NULL;
+}
+
+/* Load, validate, resolve the user.  Exits 1 with the problem. */
+static void
+master_load_config(void)
+{
+	struct passwd	*pw;
+	char		 err[512];
+
+	ms->conf_text = read_file(ms->conf_path, &ms->conf_len, err,
+	    sizeof(err));
+	if (ms->conf_text == NULL) {
+		fprintf(stderr, "sluiced: %s: %s\n", ms->conf_path, err);
+		exit(1);
+	}
+	if (conf_parse(ms->conf_text, ms->conf_len, &ms->conf, err,
+	    sizeof(err)) == -1) {
+		fprintf(stderr, "sluiced: %s: %s\n", ms->conf_path, err);
+		exit(1);
+	}
+	if ((pw = getpwnam(ms->conf->user)) == NULL) {
+		fprintf(stderr, "sluiced: %s: user: unknown user \"%s\"\n",
+		    ms->conf_path, ms->conf->user);
+		exit(1);
+	}
+	if (pw->pw_uid == 0 || pw->pw_gid == 0) {
+		fprintf(stderr, "sluiced: %s: user: \"%s\" has uid or gid 0; "
+		    "children must not run as root\n", ms->conf_path,
+		    ms->conf->user);
+		exit(1);
+	}
+	ms->uid = pw->pw_uid;
+	ms->gid = pw->pw_gid;
+	ms->nworkers = ms->conf->workers;
+	if (ms->nworkers == 0) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+		ms->nworkers = n < 1 ? 1 : n > SL_MAX_WORKERS ? SL_MAX_WORKERS :
+		    (uint32_t)n;
+	}
+}
+
+static void
+master_check_done(void)
+{
+	uint32_t	w;
+
+	if (!ms->stopping)
+		return;
+	for (w = 0; w < ms->nworkers; w++)
+		if (ms->workers[w].pid != 0)
+			return;
+	if (ms->resolver.pid != 0) {
+		if (ms->stopping == 1) {
+			ms->stopping = 2;
+			proc_stop_all();
+		}
+		return;
+	}
+	log_info("all children gone, exiting");
+	exit(0);
+}
+
+static void
+master_sigchld(struct ev_loop *loop, ev_child *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	proc_child_exited(w->rpid, w->rstatus);
+	master_check_done();
+}
+
+static void
+master_stop_timeout(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)w;
+	(void)revents;
+	log_warnx("shutdown_timeout (%u s) reached, killing what is left",
+	    ms->conf->shutdown_timeout_s);
+	proc_kill_all(SIGKILL);
+}
+
+static void
+master_sigterm(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	(void)revents;
+	if (ms->stopping) {
+		log_info("signal %d again: killing children now", w->signum);
+		proc_kill_all(SIGKILL);
+		return;
+	}
+	log_info("signal %d: draining sessions for up to %u s", w->signum,
+	    ms->conf->shutdown_timeout_s);
+	ms->stopping = 1;
+	listen_close_all();
+	proc_stop_all();
+	ev_timer_init(&ms->stop_timer, master_stop_timeout,
+	    (double)ms->conf->shutdown_timeout_s, 0.);
+	ev_timer_start(loop, &ms->stop_timer);
+	master_check_done();
+}
+
+static void
+master_sighup(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	(void)loop;
+	(void)w;
+	(void)revents;
+	log_warnx("SIGHUP: reload is not implemented yet; ignoring");
+}
+
+static void
+master_sigusr1(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	(void)loop;
+	(void)w;
+	(void)revents;
+	shm_log_counters();
+}
+
+static void
+master_signals(void)
+{
+	signal(SIGPIPE, SIG_IGN);
+	ev_signal_init(&ms->sig_term, master_sigterm, SIGTERM);
+	ev_signal_init(&ms->sig_int, master_sigterm, SIGINT);
+	ev_signal_init(&ms->sig_hup, master_sighup, SIGHUP);
+	ev_signal_init(&ms->sig_usr1, master_sigusr1, SIGUSR1);
+	ev_signal_start(ms->loop, &ms->sig_term);
+	ev_signal_start(ms->loop, &ms->sig_int);
+	ev_signal_start(ms->loop, &ms->sig_hup);
+	ev_signal_start(ms->loop, &ms->sig_usr1);
+	ev_child_init(&ms->child_watch, master_sigchld, 0, 0);
+	ev_child_start(ms->loop, &ms->child_watch);
+}
+
+static void
+master_setup(void)
+{
+	char	err[512];
+	ssize_t	n;
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "sluiced: must be started as root (it confines "
+		    "its children with chroot and a uid change)\n");
+		exit(1);
+	}
+	n = readlink("/proc/self/exe", ms->self_exe, sizeof(ms->self_exe) - 1);
+	if (n <= 0)
+		fatal("%s: readlink /proc/self/exe", __func__);
+	ms->self_exe[n] = '\0';
+	if (privdir_prepare(ms->conf->chroot, err, sizeof(err)) == -1) {
+		fprintf(stderr, "sluiced: %s: chroot: %s\n", ms->conf_path, err);
+		exit(1);
+	}
+	if (listen_open_all(err, sizeof(err)) == -1) {
+		fprintf(stderr, "sluiced: %s\n", err);
+		exit(1);
+	}
+	if (shm_create() == -1)
+		fatal("%s: shared counters", __func__);
+	if ((ms->conf_fd = conf_memfd(ms->conf_text, ms->conf_len)) == -1)
+		fatal("%s: config memfd", __func__);
+	ms->generation = 1;
+}
+
+static int
+role_main(int argc, char *argv[])
+{
+	if (strcmp(argv[2], "worker") == 0)
+		worker_main(argc, argv);
+	else if (strcmp(argv[2], "resolver") == 0)
+		resolver_main(argc, argv);
+	fprintf(stderr, "sluiced: invalid process name \"%s\"\n", argv[2]);
+	return 1;
+}
+
+int
+main(int argc, char *argv[])
+{
+	static struct master	m;
+	char			caps[256];
+	int			ch, check_only = 0;
+
+	if (argc > 2 && strcmp(argv[1], "-P") == 0)
+		return role_main(argc, argv);
+	ms = &m;
+	while ((ch = getopt(argc, argv, "c:htV")) != -1) {
+		switch (ch) {
+		case 'c': ms->conf_path = optarg; break;
+		case 't': check_only = 1; break;
+		case 'h': usage(0);
+		case 'V':
+			printf("sluiced %s%s\n", SLUICE_VERSION, SL_TEST_HOOKS ?
+			    " (test hooks enabled: not for production)" : "");
+			return 0;
+		default: usage(1);
+		}
+	}
+	if (ms->conf_path == NULL || optind != argc)
+		usage(1);
+	log_init("sluiced", SL_LOG_INFO);
+	master_load_config();
+	if (check_only) {
+		printf("sluiced: %s: configuration OK\n", ms->conf_path);
+		return 0;
+	}
+	log_set_level(ms->conf->log_level);
+	master_setup();
+	if ((ms->loop = ev_default_loop(EVBACKEND_EPOLL)) == NULL)
+		fatalx("cannot create the event loop");
+	master_signals();
+	caps_master_reduce();
+	proc_init();
+	proc_start_all();
+	log_info("sluiced %s started: %u workers, %zu listeners, %zu links; "
+	    "master keeps %s", SLUICE_VERSION, ms->nworkers,
+	    ms->conf->nlisteners, ms->conf->nlinks,
+	    caps_master_describe(caps, sizeof(caps)));
+	ev_run(ms->loop, 0);
+	return 0;
+}

@@ -1,1 +1,750 @@
-/* placeholder */
+/*
+ * Configuration loader: JSON text in, validated struct sl_conf out.
+ *
+ * Parsing is table driven.  Each kind of JSON object (root, balancer,
+ * link, matcher) has a table of the keys it accepts and one walker
+ * checks every member against it, so unknown and duplicate keys are
+ * caught in one place and a typo cannot silently change routing.
+ * Values are checked as they are read; rules that span several keys
+ * (a socks5 link needs domain and port, "via" names another link) run
+ * once the object or the whole link list is known.
+ *
+ * The context keeps the JSON path of the value being read, so every
+ * error says where it is: "balancer.links[1].port: 70000 is not a port
+ * (1-65535)".  Problems with the document itself use the path "config".
+ *
+ * This file holds the document and the root keys, listeners,
+ * nameservers, the balancer and its links.  The generic JSON helpers
+ * are in config_json.c, request matchers in config_match.c, and
+ * config_priv.h is what the three share.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/log.h"	/* enum sl_log_level only */
+#include "config_priv.h"
+
+#define CONF_MAX_COUNT		1000000	/* weight, sessions, conns */
+#define CONF_MAX_NS		16	/* nameservers */
+
+struct link_state {
+	const char	*via;		/* "via" name, inside the cJSON */
+	uint64_t	 seen;		/* keys given, BIT(L_*) */
+};
+
+static const char *const strategy_names[] = {
+	[SL_STRAT_ROUND_ROBIN] = "round_robin",
+	[SL_STRAT_RANDOM] = "random_link",
+	[SL_STRAT_LEAST_CONN] = "least_connections",
+	[SL_STRAT_FAILOVER] = "failover",
+	[SL_STRAT_FASTEST] = "fastest",
+};
+static const char *const proto_names[] = {
+	[SL_LINK_DIRECT] = "direct",
+	[SL_LINK_SOCKS5] = "socks5",
+};
+static const char *const level_names[] = {
+	"error", "warn", "warning", "info", "debug"
+};
+static const int level_values[] = {
+	SL_LOG_ERROR, SL_LOG_WARN, SL_LOG_WARN, SL_LOG_INFO, SL_LOG_DEBUG
+};
+
+/* Links. */
+
+enum {
+	L_PROTOCOL, L_DOMAIN, L_PORT, L_TIMEOUT, L_WEIGHT, L_INTERFACE,
+	L_NAME, L_SOURCE, L_USERNAME, L_PASSWORD, L_VIA, L_MAXCONN,
+	L_MATCHERS
+};
+
+static int
+l_protocol(struct ctx *c, const cJSON *it, void *dst)
+{
+	struct sl_link	*l = dst;
+	int		 v;
+
+	if (get_enum(c, it, proto_names, nitems(proto_names), 0, &v) == -1)
+		return -1;
+	l->proto = (enum sl_link_proto)v;
+	return 0;
+}
+
+/* PythTRT writes "" for "no upstream"; only socks5 links need one. */
+static int
+l_domain(struct ctx *c, const cJSON *it, void *dst)
+{
+	struct sl_link		*l = dst;
+	struct sockaddr_in6	 sin6;
+	const char		*s;
+	char			 q[80];
+
+	if (get_str(c, it, 0, SL_MAX_NAME, &s) == -1)
+		return -1;
+	if (*s != '\0' && !valid_hostname(s) &&
+	    inet_pton(AF_INET6, s, &sin6.sin6_addr) != 1)
+		return fail(c, "%s is not a host name or IP address",
+		    quote(s, q, sizeof(q)));
+	memcpy(l->host, s, strlen(s) + 1);
+	return 0;
+}
+
+/* 0 is PythTRT's "no port"; link_check() decides whether that is fine. */
+static int
+l_port(struct ctx *c, const cJSON *it, void *dst)
+{
+	struct sl_link	*l = dst;
+
+	if (cJSON_IsNumber(it) && it->valuedouble == 0) {
+		l->port = 0;
+		return 0;
+	}
+	return get_port(c, it, &l->port);
+}
+
+static int
+l_interface(struct ctx *c, const cJSON *it, void *dst)
+{
+	struct sl_link	*l = dst;
+	const char	*s;
+	char		 q[80];
+
+	if (get_str(c, it, 0, IF_NAMESIZE - 1, &s) == -1)
+		return -1;
+	if (!valid_ifname(s))
+		return fail(c, "%s is not an interface name",
+		    quote(s, q, sizeof(q)));
+	memcpy(l->interface, s, strlen(s) + 1);
+	return 0;
+}
+
+static int
+l_name(struct ctx *c, const cJSON *it, void *dst)
+{
+	struct sl_link	*l = dst;
+	const char	*s;
+	char		 q[80];
+
+	if (get_str(c, it, 1, sizeof(l->name) - 1, &s) == -1)
+		return -1;
+	if (!valid_word(s))
+		return fail(c, "%s is not a link name ([A-Za-z0-9_.-])",
+		    quote(s, q, sizeof(q)));
+	memcpy(l->name, s, strlen(s) + 1);
+	return 0;
+}
+
+static int
+l_source(struct ctx *c, const cJSON *it, void *dst)
+{
+	struct sl_link	*l = dst;
+	const char	*s;
+	char		 q[80];
+
+	if (get_str(c, it, 1, SIZE_MAX, &s) == -1)
+		return -1;
+	if (parse_ip(s, 0, &l->source, &l->sourcelen) == -1)
+		return fail(c, "%s is not an IP address literal",
+		    quote(s, q, sizeof(q)));
+	return 0;
+}
+
+static int
+l_username(struct ctx *c, const cJSON *it, void *dst)
+{
+	struct sl_link	*l = dst;
+	const char	*s;
+
+	if (get_str(c, it, 1, sizeof(l->username) - 1, &s) == -1)
+		return -1;
+	memcpy(l->username, s, strlen(s) + 1);
+	return 0;
+}
+
+static int
+l_password(struct ctx *c, const cJSON *it, void *dst)
+{
+	struct sl_link	*l = dst;
+	const char	*s;
+
+	if (get_str(c, it, 1, sizeof(l->password) - 1, &s) == -1)
+		return -1;
+	memcpy(l->password, s, strlen(s) + 1);
+	return 0;
+}
+
+/* Names are resolved once every link is known (resolve_via()). */
+static int
+l_via(struct ctx *c, const cJSON *it, void *dst)
+{
+	struct sl_link	*l = dst;
+
+	return get_str(c, it, 1, sizeof(l->name) - 1, &c->ls[c->link].via);
+}
+
+static int
+l_matchers(struct ctx *c, const cJSON *it, void *dst)
+{
+	struct sl_link	*l = dst;
+
+	return parse_matchers(c, it, &l->matchers, &l->nmatchers);
+}
+
+#define LOFF(f)		offsetof(struct sl_link, f)
+static const struct keydef link_keys[] = {
+	[L_PROTOCOL] = { "protocol", K_FN, l_protocol, 0, 0, 0 },
+	[L_DOMAIN] = { "domain", K_FN, l_domain, 0, 0, 0 },
+	[L_PORT] = { "port", K_FN, l_port, 0, 0, 0 },
+	[L_TIMEOUT] = { "timeout", K_MS, NULL, LOFF(timeout_ms), 0, 0 },
+	[L_WEIGHT] = { "weight", K_UINT, NULL, LOFF(weight), 1,
+	    CONF_MAX_COUNT },
+	[L_INTERFACE] = { "interface", K_FN, l_interface, 0, 0, 0 },
+	[L_NAME] = { "name", K_FN, l_name, 0, 0, 0 },
+	[L_SOURCE] = { "source", K_FN, l_source, 0, 0, 0 },
+	[L_USERNAME] = { "username", K_FN, l_username, 0, 0, 0 },
+	[L_PASSWORD] = { "password", K_FN, l_password, 0, 0, 0 },
+	[L_VIA] = { "via", K_FN, l_via, 0, 0, 0 },
+	[L_MAXCONN] = { "max_connections", K_UINT, NULL,
+	    LOFF(max_connections), 0, CONF_MAX_COUNT },
+	[L_MATCHERS] = { "matchers", K_FN, l_matchers, 0, 0, 0 },
+};
+
+static int
+check_socks5(struct ctx *c, const struct sl_link *l, uint64_t seen)
+{
+	if (l->host[0] == '\0')
+		return fail_key(c, "domain", "required for a socks5 link");
+	if (!(seen & BIT(L_PORT)))
+		return fail_key(c, "port", "required for a socks5 link");
+	if (l->port == 0)
+		return fail_key(c, "port", "0 is not a port (1-65535)");
+	if ((seen & BIT(L_USERNAME)) && !(seen & BIT(L_PASSWORD)))
+		return fail_key(c, "password", "required with username");
+	if ((seen & BIT(L_PASSWORD)) && !(seen & BIT(L_USERNAME)))
+		return fail_key(c, "username", "required with password");
+	return 0;
+}
+
+/* Rules that tie several keys of one link together. */
+static int
+link_check(struct ctx *c, const struct sl_link *l, uint64_t seen)
+{
+	if (l->proto == SL_LINK_SOCKS5)
+		return check_socks5(c, l, seen);
+	if (l->host[0] != '\0')
+		return fail_key(c, "domain",
+		    "only socks5 links have an upstream host");
+	if (l->port != 0)
+		return fail_key(c, "port",
+		    "only socks5 links have an upstream port");
+	if (seen & BIT(L_USERNAME))
+		return fail_key(c, "username",
+		    "only socks5 links take credentials");
+	if (seen & BIT(L_PASSWORD))
+		return fail_key(c, "password",
+		    "only socks5 links take credentials");
+	if (seen & BIT(L_VIA))
+		return fail_key(c, "via",
+		    "only socks5 links can be chained");
+	return 0;
+}
+
+static void
+link_defaults(struct sl_link *l, const char *name)
+{
+	snprintf(l->name, sizeof(l->name), "%s", name);
+	l->proto = SL_LINK_DIRECT;
+	l->via = -1;
+	l->timeout_ms = 10 * 1000;
+	l->weight = 1;
+}
+
+static int
+link_item(struct ctx *c, const cJSON *it, void *arg, size_t i)
+{
+	struct sl_link	*l = (struct sl_link *)arg + i;
+	char		 name[32];
+
+	snprintf(name, sizeof(name), "link%zu", i);
+	link_defaults(l, name);
+	c->link = i;
+	if (walk(c, it, link_keys, nitems(link_keys), l, &c->ls[i].seen) == -1)
+		return -1;
+	return link_check(c, l, c->ls[i].seen);
+}
+
+/* Names are how "via" and the counters refer to links: no two alike. */
+static int
+check_names(struct ctx *c)
+{
+	const struct sl_link	*l = c->conf->links;
+	size_t			 i, j, old;
+	char			 q[80];
+
+	for (i = 1; i < c->conf->nlinks; i++) {
+		for (j = 0; j < i && strcmp(l[i].name, l[j].name) != 0; j++)
+			;
+		if (j == i)
+			continue;
+		old = push_index(c, i);
+		if (c->ls[i].seen & BIT(L_NAME))
+			push_key(c, "name");
+		fail(c, "%s %s is already taken",
+		    c->ls[i].seen & BIT(L_NAME) ? "name" : "default name",
+		    quote(l[i].name, q, sizeof(q)));
+		pop(c, old);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+find_link(const struct sl_conf *conf, const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < conf->nlinks; i++)
+		if (strcmp(conf->links[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* Follow the chain from link i: it must end, and not be too long. */
+static int
+check_chain(struct ctx *c, size_t i)
+{
+	const struct sl_link	*l = c->conf->links;
+	uint8_t			 seen[SL_MAX_LINKS] = { 0 };
+	size_t			 hops = 1;
+	int			 j;
+	char			 q[80];
+
+	seen[i] = 1;
+	for (j = l[i].via; j >= 0; j = l[j].via) {
+		if (seen[j])
+			return fail(c, "chain loops through link %s",
+			    quote(l[j].name, q, sizeof(q)));
+		seen[j] = 1;
+		if (l[j].proto == SL_LINK_SOCKS5)
+			hops++;
+	}
+	if (hops > SL_MAX_CHAIN)
+		return fail(c, "chain of %zu socks5 hops is longer than %d",
+		    hops, SL_MAX_CHAIN);
+	return 0;
+}
+
+static int
+via_item(struct ctx *c, size_t i, int pass)
+{
+	struct sl_link	*l = &c->conf->links[i];
+	char		 q[80];
+	int		 j;
+
+	if (pass == 1)
+		return check_chain(c, i);
+	if ((j = find_link(c->conf, c->ls[i].via)) == -1)
+		return fail(c, "no link named %s",
+		    quote(c->ls[i].via, q, sizeof(q)));
+	if ((size_t)j == i)
+		return fail(c, "a link cannot go through itself");
+	l->via = j;
+	return 0;
+}
+
+/* Pass 0 turns "via" names into indexes, pass 1 walks the chains. */
+static int
+resolve_via(struct ctx *c)
+{
+	size_t	i, old;
+	int	pass, rc;
+
+	for (pass = 0; pass < 2; pass++) {
+		for (i = 0; i < c->conf->nlinks; i++) {
+			if (c->ls[i].via == NULL)
+				continue;
+			old = push_index(c, i);
+			push_key(c, "via");
+			rc = via_item(c, i, pass);
+			pop(c, old);
+			if (rc == -1)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+static int
+b_links(struct ctx *c, const cJSON *it, void *dst)
+{
+	struct sl_conf	*conf = c->conf;
+	size_t		 n;
+
+	if (get_array(c, it, SL_MAX_LINKS, &n) == -1)
+		return -1;
+	if (n == 0)
+		return 0;	/* conf_finish() adds the direct link */
+	if ((conf->links = alloc_array(c, n, sizeof(*conf->links))) == NULL)
+		return -1;
+	conf->nlinks = n;
+	if ((c->ls = alloc_array(c, n, sizeof(*c->ls))) == NULL ||
+	    each(c, it, link_item, conf->links) == -1 ||
+	    check_names(c) == -1)
+		return -1;
+	return resolve_via(c);
+}
+
+static int
+b_strategy(struct ctx *c, const cJSON *it, void *dst)
+{
+	int	v;
+
+	if (get_enum(c, it, strategy_names, nitems(strategy_names), 0,
+	    &v) == -1)
+		return -1;
+	c->conf->strategy = (enum sl_strategy)v;
+	return 0;
+}
+
+static int
+b_matchers(struct ctx *c, const cJSON *it, void *dst)
+{
+	return parse_matchers(c, it, &c->conf->matchers, &c->conf->nmatchers);
+}
+
+static const struct keydef balancer_keys[] = {
+	{ "links", K_FN, b_links, 0, 0, 0 },
+	{ "strategy", K_FN, b_strategy, 0, 0, 0 },
+	{ "matchers", K_FN, b_matchers, 0, 0, 0 },
+};
+
+/* The root object. */
+
+enum {
+	R_DOMAIN, R_PORT, R_TIMEOUT, R_MAX_THREADS, R_BALANCER, R_USER,
+	R_WORKERS, R_CHROOT, R_SHUTDOWN, R_LOG_LEVEL, R_IDLE, R_SPLICE,
+	R_RESOLVE, R_NAMESERVERS, R_LISTEN
+};
+
+/* PythTRT's listen host; numeric only, DNS is not for the master. */
+static int
+r_domain(struct ctx *c, const cJSON *it, void *dst)
+{
+	struct sl_listener	*ls = &c->conf->listeners[0];
+	const char		*s;
+	char			 q[80];
+
+	if (get_str(c, it, 1, sizeof(ls->host) - 1, &s) == -1)
+		return -1;
+	if (parse_ip(s, 0, &ls->addr, &ls->addrlen) == -1)
+		return fail(c, "%s is not an IP address literal",
+		    quote(s, q, sizeof(q)));
+	memcpy(ls->host, s, strlen(s) + 1);
+	return 0;
+}
+
+static int
+r_port(struct ctx *c, const cJSON *it, void *dst)
+{
+	return get_port(c, it, &c->port);
+}
+
+static int
+b_walk(struct ctx *c, const cJSON *it, void *dst)
+{
+	return walk(c, it, balancer_keys, nitems(balancer_keys), dst, NULL);
+}
+
+static int
+r_user(struct ctx *c, const cJSON *it, void *dst)
+{
+	struct sl_conf	*conf = dst;
+	const char	*s;
+	char		 q[80];
+
+	if (get_str(c, it, 1, sizeof(conf->user) - 1, &s) == -1)
+		return -1;
+	if (!valid_word(s))
+		return fail(c, "%s is not a user name", quote(s, q, sizeof(q)));
+	memcpy(conf->user, s, strlen(s) + 1);
+	return 0;
+}
+
+static int
+r_chroot(struct ctx *c, const cJSON *it, void *dst)
+{
+	struct sl_conf	*conf = dst;
+	const char	*s;
+	char		 q[80];
+
+	if (get_str(c, it, 1, sizeof(conf->chroot) - 1, &s) == -1)
+		return -1;
+	if (s[0] != '/')
+		return fail(c, "%s is not an absolute path",
+		    quote(s, q, sizeof(q)));
+	memcpy(conf->chroot, s, strlen(s) + 1);
+	return 0;
+}
+
+static int
+r_log_level(struct ctx *c, const cJSON *it, void *dst)
+{
+	struct sl_conf	*conf = dst;
+	int		 v;
+
+	if (get_enum(c, it, level_names, nitems(level_names), 1, &v) == -1)
+		return -1;
+	conf->log_level = level_values[v];
+	return 0;
+}
+
+static int
+ns_item(struct ctx *c, const cJSON *it, void *arg, size_t i)
+{
+	struct sl_nameserver	*ns = (struct sl_nameserver *)arg + i;
+	const char		*s;
+	char			 host[INET6_ADDRSTRLEN], q[80];
+
+	if (get_str(c, it, 1, SIZE_MAX, &s) == -1)
+		return -1;
+	if (parse_hostport(s, 53, host, sizeof(host), &ns->addr,
+	    &ns->addrlen) == -1)
+		return fail(c, "%s is not a nameserver (ip, ip:port or "
+		    "[ipv6]:port)", quote(s, q, sizeof(q)));
+	return 0;
+}
+
+static int
+r_nameservers(struct ctx *c, const cJSON *it, void *dst)
+{
+	struct sl_conf	*conf = dst;
+	size_t		 n = 1;
+
+	if (cJSON_IsString(it) && strcmp(it->valuestring, "system") == 0) {
+		conf->nameservers_system = 1;
+		return 0;
+	}
+	if (!cJSON_IsString(it) && !cJSON_IsArray(it))
+		return type_err(c, it, "a string or an array");
+	if (cJSON_IsArray(it))
+		n = (size_t)cJSON_GetArraySize(it);
+	if (n == 0 || n > CONF_MAX_NS)
+		return fail(c, "expected 1-%d entries, got %zu", CONF_MAX_NS,
+		    n);
+	conf->nameservers = alloc_array(c, n, sizeof(*conf->nameservers));
+	if (conf->nameservers == NULL)
+		return -1;
+	conf->nnameservers = n;
+	conf->nameservers_system = 0;
+	if (cJSON_IsString(it))
+		return ns_item(c, it, conf->nameservers, 0);
+	return each(c, it, ns_item, conf->nameservers);
+}
+
+static int
+listen_item(struct ctx *c, const cJSON *it, void *arg, size_t i)
+{
+	struct sl_listener	*l = (struct sl_listener *)arg;
+	const char		*s;
+	char			 q[80];
+	size_t			 j;
+
+	if (get_str(c, it, 1, SIZE_MAX, &s) == -1)
+		return -1;
+	if (parse_hostport(s, 0, l[i].host, sizeof(l[i].host), &l[i].addr,
+	    &l[i].addrlen) == -1)
+		return fail(c, "%s is not an address and port (ip:port or "
+		    "[ipv6]:port)", quote(s, q, sizeof(q)));
+	for (j = 0; j < i; j++)
+		if (l[j].addrlen == l[i].addrlen &&
+		    memcmp(&l[j].addr, &l[i].addr, l[i].addrlen) == 0)
+			return fail(c, "%s is already listed",
+			    quote(s, q, sizeof(q)));
+	return 0;
+}
+
+static int
+r_listen(struct ctx *c, const cJSON *it, void *dst)
+{
+	struct sl_conf	*conf = dst;
+	size_t		 n;
+
+	if (!cJSON_IsArray(it))
+		return type_err(c, it, "an array");
+	n = (size_t)cJSON_GetArraySize(it);
+	if (n == 0 || n > SL_MAX_LISTENERS)
+		return fail(c, "expected 1-%d entries, got %zu",
+		    SL_MAX_LISTENERS, n);
+	conf->nlisteners = n;
+	return each(c, it, listen_item, conf->listeners);
+}
+
+#define ROFF(f)		offsetof(struct sl_conf, f)
+static const struct keydef root_keys[] = {
+	[R_DOMAIN] = { "domain", K_FN, r_domain, 0, 0, 0 },
+	[R_PORT] = { "port", K_FN, r_port, 0, 0, 0 },
+	[R_TIMEOUT] = { "timeout", K_MS, NULL, ROFF(handshake_timeout_ms),
+	    0, 0 },
+	[R_MAX_THREADS] = { "max_threads", K_UINT, NULL, ROFF(max_sessions),
+	    1, CONF_MAX_COUNT },
+	[R_BALANCER] = { "balancer", K_FN, b_walk, 0, 0, 0 },
+	[R_USER] = { "user", K_FN, r_user, 0, 0, 0 },
+	[R_WORKERS] = { "workers", K_UINT, NULL, ROFF(workers), 0,
+	    SL_MAX_WORKERS },
+	[R_CHROOT] = { "chroot", K_FN, r_chroot, 0, 0, 0 },
+	[R_SHUTDOWN] = { "shutdown_timeout", K_UINT, NULL,
+	    ROFF(shutdown_timeout_s), 0, 3600 },
+	[R_LOG_LEVEL] = { "log_level", K_FN, r_log_level, 0, 0, 0 },
+	[R_IDLE] = { "idle_timeout", K_MS, NULL, ROFF(idle_timeout_ms), 0, 0 },
+	[R_SPLICE] = { "splice", K_BOOL, NULL, ROFF(splice), 0, 0 },
+	[R_RESOLVE] = { "resolve_timeout", K_MS, NULL,
+	    ROFF(resolve_timeout_ms), 0, 0 },
+	[R_NAMESERVERS] = { "nameservers", K_FN, r_nameservers, 0, 0, 0 },
+	[R_LISTEN] = { "listen", K_FN, r_listen, 0, 0, 0 },
+};
+
+static struct sl_conf *
+conf_new(void)
+{
+	struct sl_conf	*conf;
+
+	if ((conf = calloc(1, sizeof(*conf))) == NULL)
+		return NULL;
+	conf->handshake_timeout_ms = 5 * 1000;
+	conf->idle_timeout_ms = 300 * 1000;
+	conf->max_sessions = 200;
+	snprintf(conf->user, sizeof(conf->user), "nobody");
+	snprintf(conf->chroot, sizeof(conf->chroot), "/var/empty");
+	conf->shutdown_timeout_s = 10;
+	conf->log_level = SL_LOG_INFO;
+	conf->splice = 1;
+	conf->resolve_timeout_ms = 5 * 1000;
+	conf->nameservers_system = 1;
+	conf->strategy = SL_STRAT_ROUND_ROBIN;
+	return conf;
+}
+
+/* Defaults that depend on which keys were given. */
+static int
+conf_finish(struct ctx *c, uint64_t seen)
+{
+	struct sl_conf		*conf = c->conf;
+	struct sl_listener	*ls = &conf->listeners[0];
+
+	if ((seen & BIT(R_LISTEN)) && (seen & (BIT(R_DOMAIN) | BIT(R_PORT))))
+		return fail_key(c, "listen",
+		    "cannot be combined with domain/port");
+	if (!(seen & BIT(R_LISTEN))) {
+		if (!(seen & BIT(R_DOMAIN))) {
+			snprintf(ls->host, sizeof(ls->host), "0.0.0.0");
+			parse_ip(ls->host, 0, &ls->addr, &ls->addrlen);
+		}
+		set_port(&ls->addr, (seen & BIT(R_PORT)) ? c->port : 1080);
+		conf->nlisteners = 1;
+	}
+	if (conf->nlinks == 0) {
+		conf->links = alloc_array(c, 1, sizeof(*conf->links));
+		if (conf->links == NULL)
+			return -1;
+		conf->nlinks = 1;
+		link_defaults(&conf->links[0], "direct");
+	}
+	return 0;
+}
+
+/* cJSON stops at the end of the value; only whitespace may follow. */
+static cJSON *
+json_load(struct ctx *c, const char *text, size_t len)
+{
+	const char	*end = text;
+	cJSON		*root;
+	size_t		 off;
+
+	root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
+	off = end != NULL && end >= text ? (size_t)(end - text) : 0;
+	while (root != NULL && off < len && (text[off] == ' ' ||
+	    text[off] == '\t' || text[off] == '\n' || text[off] == '\r'))
+		off++;
+	if (root != NULL && off < len) {
+		cJSON_Delete(root);
+		root = NULL;
+	}
+	if (root == NULL)
+		fail(c, "invalid JSON near byte %zu", off);
+	return root;
+}
+
+int
+conf_parse(const char *text, size_t len, struct sl_conf **out, char *err,
+    size_t errlen)
+{
+	struct ctx	 c;
+	cJSON		*root;
+	uint64_t	 seen = 0;
+	int		 rc;
+
+	memset(&c, 0, sizeof(c));
+	c.err = err;
+	c.errlen = errlen;
+	*out = NULL;
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	if (len > SL_MAX_CONF_BYTES)
+		return fail(&c, "larger than %u bytes", SL_MAX_CONF_BYTES);
+	if ((root = json_load(&c, text, len)) == NULL)
+		return -1;
+	if ((c.conf = conf_new()) == NULL) {
+		cJSON_Delete(root);
+		return fail(&c, "out of memory");
+	}
+	rc = walk(&c, root, root_keys, nitems(root_keys), c.conf, &seen);
+	if (rc == 0)
+		rc = conf_finish(&c, seen);
+	cJSON_Delete(root);
+	free(c.ls);
+	if (rc == -1) {
+		conf_free(c.conf);
+		return -1;
+	}
+	*out = c.conf;
+	return 0;
+}
+
+void
+conf_free(struct sl_conf *conf)
+{
+	size_t	i;
+
+	if (conf == NULL)
+		return;
+	for (i = 0; i < conf->nlinks; i++)
+		matchers_free(conf->links[i].matchers,
+		    conf->links[i].nmatchers);
+	free(conf->links);
+	matchers_free(conf->matchers, conf->nmatchers);
+	free(conf->nameservers);
+	free(conf);
+}
+
+const char *
+conf_strategy_name(enum sl_strategy s)
+{
+	if ((size_t)s >= nitems(strategy_names))
+		return "unknown";
+	return strategy_names[s];
+}
+
+const char *
+conf_policy_name(enum sl_policy p)
+{
+	if ((size_t)p >= nitems(policy_names))
+		return "unknown";
+	return policy_names[p];
+}

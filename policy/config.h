@@ -124,7 +124,7 @@ struct sl_conf {
 /*
  * Parse and validate a configuration.  On success returns 0 and *out owns
  * a new struct sl_conf.  On failure returns -1 and err holds
- * "PATH: problem" (PATH "" for the document itself).
+ * "PATH: problem" (PATH "config" for the document itself).
  */
 int	conf_parse(const char *text, size_t len, struct sl_conf **out,
 	    char *err, size_t errlen);

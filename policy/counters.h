@@ -27,6 +27,16 @@ struct sl_link_ctr {
 	_Atomic uint64_t	bytes_down;	/* target -> client */
 } __attribute__((aligned(SL_CACHELINE)));
 
+/* One per worker slot: what the worker holds right now. */
+struct sl_worker_ctr {
+	_Atomic uint64_t	sessions;	/* open client sessions */
+	_Atomic uint64_t	accepted;	/* since start */
+} __attribute__((aligned(SL_CACHELINE)));
+
+/*
+ * Layout: header, nworkers worker rows, then nworkers rows of nlinks
+ * link counters.
+ */
 struct sl_shm_hdr {
 	uint32_t		magic;
 	uint32_t		version;
@@ -46,13 +56,17 @@ void	 shm_init(void *base, uint32_t nworkers, uint32_t nlinks);
 /* 0 if the header agrees with the reader's own shape, -1 otherwise. */
 int	 shm_check(const void *base, size_t size, uint32_t nworkers,
 	    uint32_t nlinks);
-struct sl_link_ctr *shm_ctr(void *base, uint32_t nlinks, uint32_t worker,
-	    uint32_t link);
+struct sl_link_ctr *shm_ctr(void *base, uint32_t nworkers, uint32_t nlinks,
+	    uint32_t worker, uint32_t link);
 void	 shm_link_totals(void *base, uint32_t nworkers, uint32_t nlinks,
 	    uint32_t link, struct sl_link_totals *);
 uint64_t shm_link_active(void *base, uint32_t nworkers, uint32_t nlinks,
 	    uint32_t link);
-/* Zero the active counts of one worker row (the worker died). */
-void	 shm_worker_reset(void *base, uint32_t nlinks, uint32_t worker);
+struct sl_worker_ctr *shm_worker(void *base, uint32_t worker);
+/* Open sessions over all workers, each row clamped to `clamp`. */
+uint64_t shm_sessions(void *base, uint32_t nworkers, uint64_t clamp);
+/* Zero the live counts of one worker slot (the worker died). */
+void	 shm_worker_reset(void *base, uint32_t nworkers, uint32_t nlinks,
+	    uint32_t worker);
 
 #endif

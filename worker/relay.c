@@ -1,1 +1,405 @@
-/* placeholder */
+/*
+ * The byte pump between a client and a target socket.
+ *
+ * Backpressure: never read from a side whose peer cannot take more.  Each
+ * direction owns one fixed buffer (copy mode, RELAY_BUFSZ) or one pipe
+ * (splice mode) and reads only while it is empty.  While it holds bytes
+ * the source's read watcher is stopped and the destination's write
+ * watcher runs; once it drains, the write watcher stops and the read
+ * watcher restarts.  A slow or stalled reader therefore pins at most one
+ * buffer (or pipe) per direction plus the kernel's socket buffers, and a
+ * stalled session costs no CPU: none of its watchers can fire.
+ *
+ * Per direction exactly one of rd/wr is active until the direction is
+ * finished (dir_arm() is the one place that decides which):
+ *	len > 0			wr on `to`	(flush what we hold)
+ *	len == 0, !eof		rd on `from`	(fetch more)
+ *	eof, flushed		none		(shutdown(to, SHUT_WR) done)
+ *
+ * Fairness: a callback moves at most RELAY_BURST bytes and RELAY_SPINS
+ * system calls, then returns to the loop.  libev's io watchers are level
+ * triggered, so whatever is left is picked up on the next iteration
+ * after every other ready session had its turn.
+ *
+ * Splice mode: splice(from -> pipe) and splice(pipe -> to); the pipe is
+ * the buffer and `len` counts the bytes sitting in it.  Early bytes (read
+ * by the session before the relay started) go first with send() from a
+ * small heap copy, which is freed once flushed; only then does the up
+ * direction start splicing, so ordering is kept.  If the pipes cannot be
+ * made (EMFILE, ENFILE) the session falls back to copy mode: same
+ * contract, more copies.  splice() to a socket can raise SIGPIPE (there
+ * is no MSG_NOSIGNAL for it), so the process must ignore SIGPIPE, as
+ * every sluice worker does.
+ *
+ * The done callback runs exactly once, from a watcher callback, after all
+ * watchers were stopped and buffers released: it may free the memory
+ * holding the struct relay, so nothing here touches `r` after calling it.
+ * relay_start() does no I/O at all, so it has nothing to report
+ * synchronously except allocation failure.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "relay.h"
+
+#define RELAY_BURST	(4 * RELAY_BUFSZ)	/* bytes per callback */
+#define RELAY_SPINS	16			/* syscalls per callback */
+#define RELAY_SPLICE_F	(SPLICE_F_MOVE | SPLICE_F_NONBLOCK)
+
+/* Same as common/util.h's; kept here so relay.c stands alone. */
+#ifndef container_of
+#define container_of(p, type, member)					\
+	((type *)(void *)((char *)(p) - offsetof(type, member)))
+#endif
+
+/* Outcome of one read or write attempt. */
+enum io_res {
+	IO_MOVED,	/* some bytes moved */
+	IO_EOF,		/* read side: orderly EOF */
+	IO_BLOCK,	/* EAGAIN: wait for the watcher */
+	IO_RETRY,	/* EINTR */
+	IO_FAIL,	/* errno is set */
+};
+
+static int
+would_block(int e)
+{
+	return e == EAGAIN || e == EWOULDBLOCK;
+}
+
+static enum io_res
+io_errno(void)
+{
+	if (would_block(errno))
+		return IO_BLOCK;
+	if (errno == EINTR)
+		return IO_RETRY;
+	return IO_FAIL;
+}
+
+static struct relay_dir *
+dir_other(struct relay_dir *d)
+{
+	return d == &d->r->up ? &d->r->down : &d->r->up;
+}
+
+/* Start/stop this direction's watchers to match its state. */
+static void
+dir_arm(struct relay_dir *d)
+{
+	struct ev_loop	*loop = d->r->loop;
+
+	if (d->len > 0) {
+		ev_io_stop(loop, &d->rd);
+		ev_io_start(loop, &d->wr);
+	} else if (!d->eof) {
+		ev_io_stop(loop, &d->wr);
+		ev_io_start(loop, &d->rd);
+	} else {
+		ev_io_stop(loop, &d->rd);
+		ev_io_stop(loop, &d->wr);
+	}
+}
+
+static void
+dir_moved(struct relay_dir *d)
+{
+	d->r->last_io = ev_now(d->r->loop);
+}
+
+/* Fill the empty buffer or pipe from `from`. */
+static enum io_res
+dir_read(struct relay_dir *d)
+{
+	ssize_t	n;
+
+	if (d->pipe[0] != -1)
+		n = splice(d->from, NULL, d->pipe[1], NULL, RELAY_BUFSZ,
+		    RELAY_SPLICE_F);
+	else
+		n = recv(d->from, d->buf, RELAY_BUFSZ, 0);
+	if (n == -1)
+		return io_errno();
+	if (n == 0) {
+		d->eof = 1;
+		return IO_EOF;
+	}
+	d->off = 0;
+	d->len = (size_t)n;
+	dir_moved(d);
+	return IO_MOVED;
+}
+
+/* Flush (part of) what the buffer or pipe holds to `to`. */
+static enum io_res
+dir_write(struct relay_dir *d)
+{
+	ssize_t	n;
+
+	if (d->buf != NULL)
+		n = send(d->to, d->buf + d->off, d->len, MSG_NOSIGNAL);
+	else
+		n = splice(d->pipe[0], NULL, d->to, NULL, d->len,
+		    RELAY_SPLICE_F);
+	if (n == -1)
+		return io_errno();
+	if (n == 0 || (size_t)n > d->len) {
+		/* Cannot happen with len > 0; never spin on it. */
+		errno = EIO;
+		return IO_FAIL;
+	}
+	d->off += (size_t)n;
+	d->len -= (size_t)n;
+	d->bytes += (uint64_t)n;
+	if (d->ctr != NULL)
+		atomic_fetch_add_explicit(d->ctr, (uint64_t)n,
+		    memory_order_relaxed);
+	if (d->len == 0) {
+		d->off = 0;
+		if (d->pipe[0] != -1 && d->buf != NULL) {
+			/* Early bytes are out: splice from now on. */
+			free(d->buf);
+			d->buf = NULL;
+		}
+	}
+	dir_moved(d);
+	return IO_MOVED;
+}
+
+/* Stop everything, then report.  The caller must not touch r afterwards. */
+static void
+relay_finish(struct relay *r, enum relay_end how, int err)
+{
+	relay_done_cb	 cb = r->cb;
+	void		*arg = r->arg;
+
+	if (r->done)
+		return;
+	r->done = 1;
+	relay_stop(r);
+	cb(r, how, err, arg);
+}
+
+/*
+ * The direction has seen EOF and holds nothing: pass the EOF on.  May end
+ * the relay, so the caller must not touch it afterwards.
+ */
+static void
+dir_shut(struct relay_dir *d)
+{
+	struct relay	*r = d->r;
+
+	if (shutdown(d->to, SHUT_WR) == -1) {
+		relay_finish(r, RELAY_END_ERROR, errno);
+		return;
+	}
+	d->shut = 1;
+	dir_arm(d);
+	if (dir_other(d)->shut)
+		relay_finish(r, RELAY_END_DONE, 0);
+}
+
+/* One bounded round of work on a direction, from either watcher. */
+static void
+dir_pump(struct relay_dir *d)
+{
+	enum io_res	res;
+	size_t		moved = 0, before;
+	int		spins;
+
+	for (spins = 0; spins < RELAY_SPINS && moved < RELAY_BURST; spins++) {
+		if (d->len == 0 && d->eof)
+			break;
+		before = d->len;
+		res = d->len > 0 ? dir_write(d) : dir_read(d);
+		if (res == IO_FAIL) {
+			relay_finish(d->r, RELAY_END_ERROR, errno);
+			return;
+		}
+		if (res == IO_BLOCK)
+			break;
+		if (res == IO_MOVED)
+			moved += d->len > before ? d->len : before - d->len;
+	}
+	if (d->len == 0 && d->eof) {
+		if (!d->shut)
+			dir_shut(d);
+		return;
+	}
+	dir_arm(d);
+}
+
+static void
+rd_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct relay_dir	*d = container_of(w, struct relay_dir, rd);
+
+	if (revents & EV_ERROR) {
+		relay_finish(d->r, RELAY_END_ERROR, EBADF);
+		return;
+	}
+	dir_pump(d);
+}
+
+static void
+wr_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct relay_dir	*d = container_of(w, struct relay_dir, wr);
+
+	if (revents & EV_ERROR) {
+		relay_finish(d->r, RELAY_END_ERROR, EBADF);
+		return;
+	}
+	dir_pump(d);
+}
+
+/* The libev "last activity" pattern: no timer restart per byte moved. */
+static void
+idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct relay	*r = container_of(w, struct relay, idle);
+	ev_tstamp	 after;
+
+	after = r->last_io + r->idle_ms / 1000.0 - ev_now(loop);
+	if (after <= 0.0) {
+		relay_finish(r, RELAY_END_IDLE, 0);
+		return;
+	}
+	ev_timer_set(w, after, 0.0);
+	ev_timer_start(loop, w);
+}
+
+static void
+dir_init(struct relay_dir *d, struct relay *r, int from, int to,
+    _Atomic uint64_t *ctr)
+{
+	d->r = r;
+	d->from = from;
+	d->to = to;
+	d->pipe[0] = d->pipe[1] = -1;
+	d->ctr = ctr;
+	ev_io_init(&d->rd, rd_cb, from, EV_READ);
+	ev_io_init(&d->wr, wr_cb, to, EV_WRITE);
+}
+
+/* Both pipes or neither: 0, or -1 (errno) with nothing left open. */
+static int
+relay_pipes(struct relay *r)
+{
+	if (pipe2(r->up.pipe, O_NONBLOCK | O_CLOEXEC) == -1) {
+		r->up.pipe[0] = r->up.pipe[1] = -1;
+		return -1;
+	}
+	if (pipe2(r->down.pipe, O_NONBLOCK | O_CLOEXEC) == -1) {
+		r->down.pipe[0] = r->down.pipe[1] = -1;
+		close(r->up.pipe[0]);
+		close(r->up.pipe[1]);
+		r->up.pipe[0] = r->up.pipe[1] = -1;
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Copy mode: one allocation holds both buffers (up.buf owns it, down.buf
+ * points into it).  Splice mode: only a copy of the early bytes, if any.
+ */
+static int
+relay_buffers(struct relay *r, const void *early, size_t nearly)
+{
+	if (!r->splice) {
+		if ((r->up.buf = malloc(2 * RELAY_BUFSZ)) == NULL)
+			return -1;
+		r->down.buf = r->up.buf + RELAY_BUFSZ;
+	} else if (nearly > 0 && (r->up.buf = malloc(nearly)) == NULL)
+		return -1;
+	if (nearly > 0) {
+		memcpy(r->up.buf, early, nearly);
+		r->up.len = nearly;
+	}
+	return 0;
+}
+
+/*
+ * Early bytes must fit one RELAY_BUFSZ (EMSGSIZE otherwise) in both modes
+ * so that both modes keep the same contract.
+ */
+int
+relay_start(struct relay *r, struct ev_loop *loop, int client, int target,
+    const void *early, size_t nearly, int use_splice, uint32_t idle_ms,
+    _Atomic uint64_t *ctr_up, _Atomic uint64_t *ctr_down,
+    relay_done_cb cb, void *arg)
+{
+	int	save;
+
+	memset(r, 0, sizeof(*r));
+	r->loop = loop;
+	r->idle_ms = idle_ms;
+	r->cb = cb;
+	r->arg = arg;
+	dir_init(&r->up, r, client, target, ctr_up);
+	dir_init(&r->down, r, target, client, ctr_down);
+	ev_timer_init(&r->idle, idle_cb, 0.0, 0.0);
+	if (loop == NULL || cb == NULL || client < 0 || target < 0 ||
+	    (nearly > 0 && early == NULL)) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (nearly > RELAY_BUFSZ) {
+		errno = EMSGSIZE;
+		return -1;
+	}
+	if (use_splice && relay_pipes(r) == 0)
+		r->splice = 1;
+	if (relay_buffers(r, early, nearly) == -1) {
+		save = errno;
+		relay_stop(r);
+		errno = save;
+		return -1;
+	}
+	r->last_io = ev_now(loop);
+	dir_arm(&r->up);
+	dir_arm(&r->down);
+	if (idle_ms > 0) {
+		ev_timer_set(&r->idle, idle_ms / 1000.0, 0.0);
+		ev_timer_start(loop, &r->idle);
+	}
+	return 0;
+}
+
+static void
+dir_release(struct relay_dir *d)
+{
+	int	i;
+
+	for (i = 0; i < 2; i++) {
+		if (d->pipe[i] != -1)
+			close(d->pipe[i]);
+		d->pipe[i] = -1;
+	}
+}
+
+/* Idempotent; safe after a failed relay_start() too. */
+void
+relay_stop(struct relay *r)
+{
+	if (r->loop == NULL)
+		return;		/* never started: pipes may read 0, not -1 */
+	ev_io_stop(r->loop, &r->up.rd);
+	ev_io_stop(r->loop, &r->up.wr);
+	ev_io_stop(r->loop, &r->down.rd);
+	ev_io_stop(r->loop, &r->down.wr);
+	ev_timer_stop(r->loop, &r->idle);
+	free(r->up.buf);	/* owns down.buf too in copy mode */
+	r->up.buf = NULL;
+	r->down.buf = NULL;
+	dir_release(&r->up);
+	dir_release(&r->down);
+}

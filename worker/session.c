@@ -1,1 +1,430 @@
-/* placeholder */
+/*
+ * One client session: SOCKS5 handshake, link selection, dialing, reply,
+ * relay.  session_close() is the only place a session is freed.
+ *
+ *   S_GREETING -> S_REQUEST -> S_DIALING -> S_REPLYING -> S_RELAY
+ *
+ * Any state may end in session_close().  A failed dial is retried on the
+ * next candidate link before the client gets its reply.
+ */
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sl_build.h"
+#include "../common/log.h"
+#include "../common/util.h"
+#include "../policy/counters.h"
+#include "../policy/select.h"
+#include "worker.h"
+
+#define SESSION_RETRIES		1	/* extra links tried after a failure */
+#define ACCEPT_BURST		64
+
+static void	session_client_io(struct ev_loop *, ev_io *, int);
+static void	session_close(struct session *, const char *outcome);
+
+static struct sl_link_ctr *
+session_ctr(const struct session *s)
+{
+	return shm_ctr(wk->shm, wk->nworkers, (uint32_t)wk->conf->nlinks,
+	    wk->index, (uint32_t)s->link);
+}
+
+static void
+session_target_fmt(const struct session *s, char *buf, size_t len)
+{
+	char	a[SL_ADDRSTRLEN];
+
+	if (s->state < S_DIALING && s->req.port == 0)
+		snprintf(buf, len, "-");
+	else if (s->req.atyp == S5_ATYP_DOMAIN)
+		snprintf(buf, len, "%s:%u", s->req.host, s->req.port);
+	else
+		snprintf(buf, len, "%s",
+		    sockaddr_fmt((const void *)&s->req.addr, a, sizeof(a)));
+}
+
+static void
+session_log(const struct session *s, const char *outcome)
+{
+	char		 c[SL_ADDRSTRLEN], t[SL_MAX_NAME + 8];
+	uint64_t	 ms = mono_ms() - s->t_start;
+	uint64_t	 up = 0, down = 0;
+
+	if (s->state == S_RELAY) {
+		up = s->relay.up.bytes;
+		down = s->relay.down.bytes;
+	}
+	session_target_fmt(s, t, sizeof(t));
+	log_info("session %llu: %s -> %s via %s: up %llu down %llu bytes, "
+	    "%llu.%03llu s, %s%s%s", (unsigned long long)s->id,
+	    sockaddr_fmt((const void *)&s->client, c, sizeof(c)), t,
+	    s->link >= 0 ? wk->conf->links[s->link].name : "-",
+	    (unsigned long long)up, (unsigned long long)down,
+	    (unsigned long long)(ms / 1000), (unsigned long long)(ms % 1000),
+	    outcome, s->detail[0] ? ": " : "", s->detail);
+}
+
+static void
+session_close(struct session *s, const char *outcome)
+{
+	session_log(s, outcome);
+	ev_io_stop(wk->loop, &s->cio);
+	ev_timer_stop(wk->loop, &s->timer);
+	dial_cancel(&s->dial);
+	if (s->state == S_RELAY)
+		relay_stop(&s->relay);
+	if (s->link_active)
+		atomic_fetch_sub(&session_ctr(s)->active, 1);
+	if (s->tfd != -1)
+		close(s->tfd);
+	close(s->cfd);
+	atomic_fetch_sub(&shm_worker(wk->shm, wk->index)->sessions, 1);
+	TAILQ_REMOVE(&wk->sessions, s, entry);
+	wk->nsessions--;
+	free(s);
+	worker_session_gone();
+}
+
+static void
+session_relay_done(struct relay *r, enum relay_end end, int err, void *arg)
+{
+	struct session *s = arg;
+
+	(void)r;
+	if (end == RELAY_END_ERROR)
+		snprintf(s->detail, sizeof(s->detail), "%s", strerror(err));
+	session_close(s, end == RELAY_END_DONE ? "done" :
+	    end == RELAY_END_IDLE ? "idle timeout" : "relay error");
+}
+
+static void
+session_start_relay(struct session *s)
+{
+	ev_io_stop(wk->loop, &s->cio);
+	ev_timer_stop(wk->loop, &s->timer);
+	s->state = S_RELAY;
+	if (relay_start(&s->relay, wk->loop, s->cfd, s->tfd, s->in, s->inlen,
+	    wk->conf->splice, wk->conf->idle_timeout_ms,
+	    &session_ctr(s)->bytes_up, &session_ctr(s)->bytes_down,
+	    session_relay_done, s) == -1) {
+		s->state = S_REPLYING;
+		snprintf(s->detail, sizeof(s->detail), "relay: %s",
+		    strerror(errno));
+		session_close(s, "error");
+	}
+}
+
+/* Write what is pending in s->out; then relay, close, or keep reading. */
+static void
+session_flush(struct session *s)
+{
+	ssize_t	n;
+
+	while (s->outoff < s->outlen) {
+		n = send(s->cfd, s->out + s->outoff, s->outlen - s->outoff,
+		    MSG_NOSIGNAL);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno == EAGAIN) {
+			ev_io_stop(wk->loop, &s->cio);
+			ev_io_set(&s->cio, s->cfd, EV_WRITE);
+			ev_io_start(wk->loop, &s->cio);
+			return;
+		}
+		if (n == -1) {
+			snprintf(s->detail, sizeof(s->detail), "client: %s",
+			    strerror(errno));
+			session_close(s, "client error");
+			return;
+		}
+		s->outoff += (size_t)n;
+	}
+	s->outoff = s->outlen = 0;
+	if (s->close_after_reply) {
+		char code[32];
+
+		snprintf(code, sizeof(code), "failed, reply 0x%02x", s->rep);
+		session_close(s, code);
+	} else if (s->state == S_REPLYING)
+		session_start_relay(s);
+	else if (s->state != S_DIALING) {
+		ev_io_stop(wk->loop, &s->cio);
+		ev_io_set(&s->cio, s->cfd, EV_READ);
+		ev_io_start(wk->loop, &s->cio);
+	}
+}
+
+static void
+session_reply(struct session *s, uint8_t rep, const struct sockaddr *bound)
+{
+	/* Appended: the method reply may still be waiting to go out. */
+	s->rep = rep;
+	s->outlen += socks5_build_reply(s->out + s->outlen, rep, bound);
+	if (rep != S5_REP_OK)
+		s->close_after_reply = 1;
+	else
+		s->state = S_REPLYING;
+	session_flush(s);
+}
+
+static void	session_try_next(struct session *);
+
+static void
+session_dialed(struct dial *d, int fd, uint8_t rep,
+    const struct sockaddr_storage *bound, const char *why, void *arg)
+{
+	struct session		*s = arg;
+	struct sockaddr_storage	 b;
+	socklen_t		 blen = sizeof(b);
+
+	(void)d;
+	if (fd == -1) {
+		atomic_fetch_add(&session_ctr(s)->failed, 1);
+		atomic_fetch_sub(&session_ctr(s)->active, 1);
+		s->link_active = 0;
+		log_debug("session %llu: link %s failed: %s",
+		    (unsigned long long)s->id, wk->conf->links[s->link].name,
+		    why);
+		snprintf(s->detail, sizeof(s->detail), "%s", why);
+		s->rep = rep;
+		if (++s->icand < s->ncand && s->icand <= SESSION_RETRIES) {
+			session_try_next(s);
+			return;
+		}
+		session_reply(s, rep, NULL);
+		return;
+	}
+	atomic_fetch_add(&session_ctr(s)->opened, 1);
+	s->tfd = fd;
+	s->detail[0] = '\0';
+	b = *bound;
+	sockaddr_unmap(&b, &blen);
+	session_reply(s, S5_REP_OK, (struct sockaddr *)&b);
+}
+
+static void
+session_try_next(struct session *s)
+{
+	s->link = (int)s->cand[s->icand];
+	s->link_active = 1;
+	atomic_fetch_add(&session_ctr(s)->active, 1);
+	dial_start(&s->dial, wk->loop, wk->conf, s->link, &s->req,
+	    session_dialed, s);
+}
+
+static void
+session_route(struct session *s)
+{
+	struct sl_route_req	req;
+	struct sl_route_view	view;
+	const char		*why;
+
+	memset(&req, 0, sizeof(req));
+	req.host = s->req.atyp == S5_ATYP_DOMAIN ? s->req.host : NULL;
+	req.addr = s->req.atyp != S5_ATYP_DOMAIN ?
+	    (const struct sockaddr *)&s->req.addr : NULL;
+	req.port = s->req.port;
+	req.client = (const struct sockaddr *)&s->client;
+	view.shm = wk->shm;
+	view.nworkers = wk->nworkers;
+	view.rnd = (uint32_t)random();
+	s->ncand = policy_select(wk->conf, &req, &view, s->cand,
+	    nitems(s->cand), &why);
+	if (s->ncand == 0) {
+		snprintf(s->detail, sizeof(s->detail), "refused by %s", why);
+		session_reply(s, S5_REP_NOTALLOWED, NULL);
+		return;
+	}
+	s->state = S_DIALING;
+	s->icand = 0;
+	session_try_next(s);
+}
+
+static void
+session_request(struct session *s, int n)
+{
+	memmove(s->in, s->in + n, s->inlen - (size_t)n);
+	s->inlen -= (size_t)n;
+	/* The client is done with its part; the dial has its own timer. */
+	ev_timer_stop(wk->loop, &s->timer);
+	ev_io_stop(wk->loop, &s->cio);
+#if SL_TEST_HOOKS
+	if (s->req.atyp == S5_ATYP_DOMAIN &&
+	    strcmp(s->req.host, "sigsys.sluice-test.invalid") == 0)
+		(void)syscall(SYS_getppid);	/* forbidden: must kill us */
+#endif
+	if (s->req.cmd != S5_CMD_CONNECT) {
+		snprintf(s->detail, sizeof(s->detail), "command 0x%02x",
+		    s->req.cmd);
+		session_reply(s, S5_REP_CMDUNSUPP, NULL);
+		return;
+	}
+	session_route(s);
+}
+
+/* Parse whatever is buffered; act on complete messages. */
+static void
+session_parse(struct session *s)
+{
+	uint8_t	rep = S5_REP_FAIL;
+	int	offers_none = 0, n;
+
+	if (s->state == S_GREETING) {
+		n = socks5_parse_greeting(s->in, s->inlen, &offers_none);
+		if (n == 0)
+			return;
+		if (n < 0 || !offers_none) {
+			s->out[0] = S5_VERSION;
+			s->out[1] = S5_AUTH_NOACCEPT;
+			s->outlen = 2;
+			s->close_after_reply = 1;
+			s->rep = S5_AUTH_NOACCEPT;
+			snprintf(s->detail, sizeof(s->detail), "%s",
+			    n < 0 ? "bad greeting" : "no acceptable method");
+			session_flush(s);
+			return;
+		}
+		memmove(s->in, s->in + n, s->inlen - (size_t)n);
+		s->inlen -= (size_t)n;
+		s->state = S_REQUEST;
+		s->out[s->outlen++] = S5_VERSION;
+		s->out[s->outlen++] = S5_AUTH_NONE;
+	}
+	n = socks5_parse_request(s->in, s->inlen, &s->req, &rep);
+	if (n < 0) {
+		snprintf(s->detail, sizeof(s->detail), "bad request");
+		session_reply(s, rep, NULL);
+	} else if (n > 0)
+		session_request(s, n);
+	else if (s->outlen > 0)
+		session_flush(s);
+}
+
+static void
+session_client_read(struct session *s)
+{
+	ssize_t	n;
+
+	if (s->inlen == sizeof(s->in)) {
+		snprintf(s->detail, sizeof(s->detail), "request too long");
+		session_close(s, "bad client");
+		return;
+	}
+	n = recv(s->cfd, s->in + s->inlen, sizeof(s->in) - s->inlen, 0);
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		snprintf(s->detail, sizeof(s->detail), "%s", n == 0 ?
+		    "client closed during handshake" : strerror(errno));
+		session_close(s, "aborted");
+		return;
+	}
+	s->inlen += (size_t)n;
+	session_parse(s);
+}
+
+static void
+session_client_io(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct session *s = container_of(w, struct session, cio);
+
+	(void)loop;
+	if (revents & EV_WRITE)
+		session_flush(s);
+	else
+		session_client_read(s);
+}
+
+static void
+session_timeout(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct session *s = container_of(w, struct session, timer);
+
+	(void)loop;
+	(void)revents;
+	snprintf(s->detail, sizeof(s->detail), "no request within %u ms",
+	    wk->conf->handshake_timeout_ms);
+	session_close(s, "handshake timeout");
+}
+
+static void
+session_new(int fd, const struct sockaddr_storage *ss)
+{
+	struct session	*s;
+	int		 one = 1;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		log_warn("%s: calloc", __func__);
+		close(fd);
+		return;
+	}
+	s->id = ((uint64_t)wk->index << 48) | ++wk->next_id;
+	s->cfd = fd;
+	s->tfd = -1;
+	s->link = -1;
+	s->client = *ss;
+	s->t_start = mono_ms();
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	TAILQ_INSERT_TAIL(&wk->sessions, s, entry);
+	wk->nsessions++;
+	atomic_fetch_add(&shm_worker(wk->shm, wk->index)->sessions, 1);
+	atomic_fetch_add(&shm_worker(wk->shm, wk->index)->accepted, 1);
+	ev_io_init(&s->cio, session_client_io, fd, EV_READ);
+	ev_io_start(wk->loop, &s->cio);
+	ev_timer_init(&s->timer, session_timeout,
+	    wk->conf->handshake_timeout_ms / 1000.0, 0.);
+	ev_timer_start(wk->loop, &s->timer);
+}
+
+static void
+session_refuse_full(int fd, const struct sockaddr_storage *ss)
+{
+	static uint64_t	 last;
+	char		 a[SL_ADDRSTRLEN];
+	uint64_t	 now = mono_ms();
+
+	if (now - last >= 1000) {
+		last = now;
+		log_warnx("max_threads (%u) sessions open, refusing %s",
+		    wk->conf->max_sessions,
+		    sockaddr_fmt((const void *)ss, a, sizeof(a)));
+	}
+	close(fd);
+}
+
+void
+session_accept(int lfd)
+{
+	struct sockaddr_storage	ss;
+	socklen_t		len;
+	int			fd, i;
+
+	for (i = 0; i < ACCEPT_BURST; i++) {
+		len = sizeof(ss);
+		fd = accept4(lfd, (struct sockaddr *)&ss, &len,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd == -1) {
+			if (errno == EMFILE || errno == ENFILE ||
+			    errno == ENOBUFS || errno == ENOMEM) {
+				log_warn("%s: accept", __func__);
+				worker_accept_pause();
+			}
+			return;
+		}
+		if (shm_sessions(wk->shm, wk->nworkers,
+		    wk->conf->max_sessions) >= wk->conf->max_sessions) {
+			session_refuse_full(fd, &ss);
+			continue;
+		}
+		sockaddr_unmap(&ss, &len);
+		session_new(fd, &ss);
+	}
+}

@@ -1,1 +1,269 @@
-/* placeholder */
+/*
+ * The worker process: receives its configuration and sockets from the
+ * master, confines itself, then accepts SOCKS5 clients and relays them.
+ *
+ * Start-up order matters: everything that needs a file, a privilege or a
+ * syscall outside the allowlist (mapping the shared region, creating the
+ * event loop and its watchers) happens before privdrop() and the filter.
+ */
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../common/log.h"
+#include "../common/privdrop.h"
+#include "../common/util.h"
+#include "../ipc/boot.h"
+#include "../ipc/codec.h"
+#include "../policy/counters.h"
+#include "resolve.h"
+#include "worker.h"
+#include "../common/sandbox.h"
+
+struct worker *wk;
+
+static void
+worker_exit(int status)
+{
+	if (wk->master != NULL)
+		ipc_chan_flush(wk->master, 1000);
+	_exit(status);
+}
+
+static void
+worker_listen_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct wk_listener *l = container_of(w, struct wk_listener, io);
+
+	(void)loop;
+	(void)revents;
+	session_accept(l->fd);
+}
+
+static void
+worker_accept_resume(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	size_t	i;
+
+	(void)w;
+	(void)revents;
+	if (wk->draining)
+		return;
+	for (i = 0; i < wk->nlisteners; i++)
+		ev_io_start(loop, &wk->listeners[i].io);
+}
+
+/* Out of fds: stop accepting for a second rather than spin on EMFILE. */
+void
+worker_accept_pause(void)
+{
+	size_t	i;
+
+	for (i = 0; i < wk->nlisteners; i++)
+		ev_io_stop(wk->loop, &wk->listeners[i].io);
+	ev_timer_stop(wk->loop, &wk->accept_retry);
+	ev_timer_set(&wk->accept_retry, 1., 0.);
+	ev_timer_start(wk->loop, &wk->accept_retry);
+}
+
+void
+worker_session_gone(void)
+{
+	if (wk->draining && wk->nsessions == 0) {
+		log_debug("drained");
+		worker_exit(0);
+	}
+}
+
+static void
+worker_drain(void)
+{
+	size_t	i;
+
+	wk->draining = 1;
+	ev_timer_stop(wk->loop, &wk->accept_retry);
+	for (i = 0; i < wk->nlisteners; i++) {
+		ev_io_stop(wk->loop, &wk->listeners[i].io);
+		close(wk->listeners[i].fd);
+	}
+	wk->nlisteners = 0;
+	log_debug("draining %llu sessions",
+	    (unsigned long long)wk->nsessions);
+	worker_session_gone();
+}
+
+static void	worker_resolver_closed(struct ipc_chan *, const char *, void *);
+
+static void
+worker_set_resolver(int fd)
+{
+	struct ipc_chan *c;
+
+	if ((c = resolve_channel()) != NULL) {
+		resolve_set_channel(NULL);
+		ipc_chan_free(c);
+		resolve_fail_all();
+	}
+	c = ipc_chan_new(wk->loop, fd, SL_PROC_RESOLVER, 0, resolve_dispatch,
+	    worker_resolver_closed, NULL);
+	if (c == NULL)
+		fatal("%s: ipc_chan_new", __func__);
+	resolve_set_channel(c);
+}
+
+/* The resolver died or misbehaved: fail lookups; the master sends a new one. */
+static void
+worker_resolver_closed(struct ipc_chan *c, const char *why, void *arg)
+{
+	(void)arg;
+	if (why != NULL)
+		log_warnx("resolver channel: %s", why);
+	resolve_set_channel(NULL);
+	ipc_chan_free(c);
+	resolve_fail_all();
+}
+
+static void
+worker_master_msg(struct ipc_chan *c, struct sl_msg *m, void *arg)
+{
+	(void)c;
+	(void)arg;
+	switch (m->type) {
+	case SL_MSG_LOG_LEVEL:
+		log_set_level((int)m->u.log_level.level);
+		break;
+	case SL_MSG_DRAIN:
+		worker_drain();
+		break;
+	case SL_MSG_CFG_PEER:
+		worker_set_resolver(m->fd);
+		m->fd = -1;
+		break;
+	default:
+		log_warnx("%s: unexpected %s", __func__, ipc_msg_name(m->type));
+	}
+	if (m->fd != -1)
+		close(m->fd);
+}
+
+/* Without the master there is nobody to log to or to obey: leave. */
+static void
+worker_master_closed(struct ipc_chan *c, const char *why, void *arg)
+{
+	(void)c;
+	(void)arg;
+	if (why != NULL)
+		log_warnx("master channel: %s", why);
+	wk->master = NULL;
+	_exit(0);
+}
+
+static void
+worker_setup(struct child_boot *b)
+{
+	char	err[256];
+	size_t	i;
+
+	if (conf_parse(b->conf_text, b->conf_len, &wk->conf, err,
+	    sizeof(err)) == -1)
+		fatalx("config from master: %s", err);
+	child_boot_free_conf(b);
+	log_set_level(wk->conf->log_level);
+	if (shm_check(b->shm, b->shmsize, wk->nworkers,
+	    (uint32_t)wk->conf->nlinks) == -1)
+		fatalx("%s: shared region does not match config", __func__);
+	wk->shm = b->shm;
+	wk->shmsize = b->shmsize;
+	if ((wk->loop = ev_loop_new(EVBACKEND_EPOLL)) == NULL)
+		fatalx("%s: ev_loop_new", __func__);
+	wk->master = ipc_chan_new(wk->loop, SL_CHILD_CHAN_FD, SL_PROC_MASTER,
+	    1, worker_master_msg, worker_master_closed, NULL);
+	if (wk->master == NULL)
+		fatal("%s: master channel", __func__);
+	resolve_init(wk->loop, wk->conf->resolve_timeout_ms);
+	if (b->npeers == 1)
+		worker_set_resolver(b->peers[0].fd);
+	for (i = 0; i < b->nlisteners; i++) {
+		struct wk_listener *l = &wk->listeners[i];
+
+		l->fd = b->listeners[i].fd;
+		l->index = b->listeners[i].index;
+		ev_io_init(&l->io, worker_listen_cb, l->fd, EV_READ);
+		ev_io_start(wk->loop, &l->io);
+	}
+	wk->nlisteners = b->nlisteners;
+	ev_timer_init(&wk->accept_retry, worker_accept_resume, 1., 0.);
+	srandom((unsigned)getpid() ^ (unsigned)mono_ms());
+}
+
+static int
+worker_needs_bind(const struct sl_conf *conf)
+{
+	size_t	i;
+
+	for (i = 0; i < conf->nlinks; i++)
+		if (conf->links[i].sourcelen != 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * Entry point of "sluiced -P worker -I n -N nworkers -u uid -g gid".
+ */
+void
+worker_main(int argc, char *argv[])
+{
+	static struct worker	 w;
+	struct child_boot	 b;
+	struct sandbox_opts	 sb;
+	struct sl_msg		 ready;
+	char			 name[32];
+	pid_t			 ppid = getppid();
+	int			 ch;
+	long			 uid = -1, gid = -1;
+
+	wk = &w;
+	TAILQ_INIT(&wk->sessions);
+	optind = 1;
+	while ((ch = getopt(argc, argv, "P:I:N:u:g:")) != -1) {
+		switch (ch) {
+		case 'I': wk->index = (uint32_t)strtoul(optarg, NULL, 10); break;
+		case 'N': wk->nworkers = (uint32_t)strtoul(optarg, NULL, 10); break;
+		case 'u': uid = strtol(optarg, NULL, 10); break;
+		case 'g': gid = strtol(optarg, NULL, 10); break;
+		default: break;
+		}
+	}
+	snprintf(name, sizeof(name), "worker %u", wk->index);
+	log_init(strdup(name), SL_LOG_INFO);
+	child_log_to_master(SL_CHILD_CHAN_FD);
+	if (wk->nworkers == 0 || wk->index >= wk->nworkers || uid <= 0 ||
+	    gid <= 0)
+		fatalx("%s: bad arguments", __func__);
+	(void)prctl(PR_SET_NAME, "sluice-worker");
+	signal(SIGPIPE, SIG_IGN);
+	child_boot(SL_CHILD_CHAN_FD, &b);
+	worker_setup(&b);
+
+	privdrop((uid_t)uid, (gid_t)gid, wk->conf->chroot);
+	/* The death signal is cleared by the uid change: set it again. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 || getppid() != ppid)
+		fatalx("%s: master gone", __func__);
+	sb.splice = wk->conf->splice;
+	sb.bind = worker_needs_bind(wk->conf);
+	sandbox_worker(&sb);
+
+	memset(&ready, 0, sizeof(ready));
+	ready.type = SL_MSG_READY;
+	ready.fd = -1;
+	if (ipc_chan_send(wk->master, &ready) == -1)
+		fatalx("%s: cannot send READY", __func__);
+	log_debug("ready, %zu listeners", wk->nlisteners);
+	ev_run(wk->loop, 0);
+	worker_exit(0);
+}

@@ -1,0 +1,14 @@
+#!/bin/sh
+# Install what building, running and testing sluice needs (Debian 12).
+set -eu
+export DEBIAN_FRONTEND=noninteractive
+if [ "$(id -u)" -ne 0 ]; then
+	echo "deps.sh: run as root (apt-get)" >&2
+	exit 1
+fi
+apt-get update -q
+apt-get install -y -q --no-install-recommends \
+	build-essential meson ninja-build pkg-config \
+	libseccomp-dev libcap-dev libev-dev libmsgpack-dev libcjson-dev \
+	libc-ares-dev libpcre2-dev check \
+	python3 curl iproute2 procps ca-certificates

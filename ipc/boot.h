@@ -1,0 +1,40 @@
+/*
+ * Start-up of a confined child: everything it needs arrives from the
+ * master over the channel on fd 3 before it locks itself down.
+ */
+#ifndef SL_IPC_BOOT_H
+#define SL_IPC_BOOT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../common/sluice.h"
+
+struct boot_fd {
+	int		fd;
+	uint32_t	index;
+};
+
+struct child_boot {
+	uint32_t	 generation;
+	char		*conf_text;	/* NUL-terminated copy of the config */
+	size_t		 conf_len;
+	void		*shm;		/* shared counters, mapped read-write */
+	size_t		 shmsize;
+	struct boot_fd	 peers[SL_MAX_WORKERS];
+	size_t		 npeers;
+	struct boot_fd	 listeners[SL_MAX_LISTENERS];
+	size_t		 nlisteners;
+};
+
+/* boot.c */
+/*
+ * Receive CFG_* messages (blocking) until CFG_END.  Any violation, a
+ * missing part or a mapping failure is fatal: the master respawns us.
+ */
+void	child_boot(int chan, struct child_boot *);
+void	child_boot_free_conf(struct child_boot *);
+/* Send log lines to the master from now on (log_set_sink). */
+void	child_log_to_master(int chan);
+
+#endif

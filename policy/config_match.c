@@ -1,0 +1,237 @@
+/*
+ * Configuration loader: request matchers, the lists of policy, ports,
+ * domain patterns, domains and CIDRs that both the balancer and each
+ * link carry.  Patterns are compiled here, once, at load time.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "config_priv.h"
+
+#define CONF_MAX_RE		4096	/* bytes of one pattern */
+#define CONF_MAX_RE_BYTES	(64u << 20)	/* all compiled patterns */
+
+const char *const policy_names[] = {
+	[SL_POLICY_ALLOW] = "allow",
+	[SL_POLICY_FORBID] = "forbid",
+	[SL_POLICY_PRIORITIZE] = "prioritize",
+	[SL_POLICY_DEPRIORITIZE] = "deprioritize",
+};
+
+/* Request matchers. */
+
+static int
+m_policy(struct ctx *c, const cJSON *it, void *dst)
+{
+	struct sl_matcher	*m = dst;
+	int			 v;
+
+	if (get_enum(c, it, policy_names, nitems(policy_names), 0, &v) == -1)
+		return -1;
+	m->policy = (enum sl_policy)v;
+	return 0;
+}
+
+/* Python re.search semantics: unanchored, case-sensitive, no options. */
+static int
+m_re_item(struct ctx *c, const cJSON *it, void *arg, size_t i)
+{
+	struct sl_matcher	*m = arg;
+	PCRE2_UCHAR		 msg[256];
+	PCRE2_SIZE		 off;
+	const char		*s;
+	size_t			 size;
+	int			 code;
+
+	if (get_str(c, it, 0, CONF_MAX_RE, &s) == -1)
+		return -1;
+	m->domains_re[i] = pcre2_compile((PCRE2_SPTR)s, PCRE2_ZERO_TERMINATED,
+	    0, &code, &off, NULL);
+	if (m->domains_re[i] == NULL) {
+		pcre2_get_error_message(code, msg, sizeof(msg));
+		return fail(c, "bad regular expression at offset %zu: %s",
+		    (size_t)off, (const char *)msg);
+	}
+	/* A short pattern can compile big; bound what a file can cost. */
+	if (pcre2_pattern_info(m->domains_re[i], PCRE2_INFO_SIZE, &size) != 0 ||
+	    (c->re_bytes += size) > CONF_MAX_RE_BYTES)
+		return fail(c, "regular expressions too large (max %u bytes "
+		    "compiled)", CONF_MAX_RE_BYTES);
+	if ((m->domains_re_src[i] = strdup(s)) == NULL)
+		return fail(c, "out of memory");
+	return 0;
+}
+
+static int
+m_domains_re(struct ctx *c, const cJSON *it, void *dst)
+{
+	struct sl_matcher	*m = dst;
+	size_t			 n;
+
+	if (get_array(c, it, CONF_MAX_ITEMS, &n) == -1 ||
+	    (m->domains_re_src = alloc_array(c, n, sizeof(char *))) == NULL ||
+	    (m->domains_re = alloc_array(c, n, sizeof(pcre2_code *))) == NULL)
+		return -1;
+	m->ndomains_re = n;
+	return each(c, it, m_re_item, m);
+}
+
+static int
+m_port_item(struct ctx *c, const cJSON *it, void *arg, size_t i)
+{
+	struct sl_port_range	*r = (struct sl_port_range *)arg + i;
+	char			 q[80];
+
+	if (cJSON_IsNumber(it)) {
+		if (get_port(c, it, &r->lo) == -1)
+			return -1;
+		r->hi = r->lo;
+		return 0;
+	}
+	if (!cJSON_IsString(it))
+		return type_err(c, it, "a number or a string");
+	if (parse_range(it->valuestring, r) == -1)
+		return fail(c, "%s is not a port or port range (1-65535)",
+		    quote(it->valuestring, q, sizeof(q)));
+	return 0;
+}
+
+static int
+m_ports(struct ctx *c, const cJSON *it, void *dst)
+{
+	struct sl_matcher	*m = dst;
+
+	m->ports = new_array(c, it, sizeof(*m->ports), &m->nports);
+	if (m->ports == NULL)
+		return -1;
+	return each(c, it, m_port_item, m->ports);
+}
+
+/* "*.Example.COM." and ".example.com" both become "example.com". */
+static int
+m_domain_item(struct ctx *c, const cJSON *it, void *arg, size_t i)
+{
+	char		**out = (char **)arg + i;
+	char		 *d, q[80];
+	const char	 *s;
+	size_t		  n;
+
+	if (get_str(c, it, 0, SIZE_MAX, &s) == -1)
+		return -1;
+	if (strncmp(s, "*.", 2) == 0)
+		s += 2;
+	else if (s[0] == '.')
+		s++;
+	if ((d = *out = strdup(s)) == NULL)
+		return fail(c, "out of memory");
+	if ((n = strlen(d)) > 0 && d[n - 1] == '.')
+		d[--n] = '\0';
+	for (; *d != '\0'; d++)
+		if (*d >= 'A' && *d <= 'Z')
+			*d += 'a' - 'A';
+	/* valid_hostname() forgives a trailing dot; one was already cut. */
+	if (!valid_hostname(*out) || (*out)[n - 1] == '.')
+		return fail(c, "%s is not a domain name",
+		    quote(it->valuestring, q, sizeof(q)));
+	return 0;
+}
+
+static int
+m_domains(struct ctx *c, const cJSON *it, void *dst)
+{
+	struct sl_matcher	*m = dst;
+
+	m->domains = new_array(c, it, sizeof(char *), &m->ndomains);
+	if (m->domains == NULL)
+		return -1;
+	return each(c, it, m_domain_item, m->domains);
+}
+
+static int
+m_cidr_item(struct ctx *c, const cJSON *it, void *arg, size_t i)
+{
+	const char	*s;
+	char		 q[80];
+
+	if (get_str(c, it, 0, SIZE_MAX, &s) == -1)
+		return -1;
+	if (parse_cidr(s, (struct sl_cidr *)arg + i) == -1)
+		return fail(c, "%s is not an address or CIDR prefix",
+		    quote(s, q, sizeof(q)));
+	return 0;
+}
+
+static int
+m_cidrs(struct ctx *c, const cJSON *it, struct sl_cidr **v, size_t *n)
+{
+	if ((*v = new_array(c, it, sizeof(**v), n)) == NULL)
+		return -1;
+	return each(c, it, m_cidr_item, *v);
+}
+
+static int
+m_ips(struct ctx *c, const cJSON *it, void *dst)
+{
+	struct sl_matcher	*m = dst;
+
+	return m_cidrs(c, it, &m->ips, &m->nips);
+}
+
+static int
+m_clients(struct ctx *c, const cJSON *it, void *dst)
+{
+	struct sl_matcher	*m = dst;
+
+	return m_cidrs(c, it, &m->clients, &m->nclients);
+}
+
+static const struct keydef matcher_keys[] = {
+	{ "policy", K_FN, m_policy, 0, 0, 0 },
+	{ "domains_re", K_FN, m_domains_re, 0, 0, 0 },
+	{ "ports", K_FN, m_ports, 0, 0, 0 },
+	{ "domains", K_FN, m_domains, 0, 0, 0 },
+	{ "ips", K_FN, m_ips, 0, 0, 0 },
+	{ "clients", K_FN, m_clients, 0, 0, 0 },
+};
+
+static int
+matcher_item(struct ctx *c, const cJSON *it, void *arg, size_t i)
+{
+	return walk(c, it, matcher_keys, nitems(matcher_keys),
+	    (struct sl_matcher *)arg + i, NULL);
+}
+
+int
+parse_matchers(struct ctx *c, const cJSON *it, struct sl_matcher **mp,
+    size_t *np)
+{
+	size_t	i;
+
+	if ((*mp = new_array(c, it, sizeof(**mp), np)) == NULL)
+		return -1;
+	for (i = 0; i < *np; i++)
+		(*mp)[i].policy = SL_POLICY_FORBID;	/* as in PythTRT */
+	return each(c, it, matcher_item, *mp);
+}
+
+void
+matchers_free(struct sl_matcher *m, size_t n)
+{
+	size_t	i, j;
+
+	for (i = 0; i < n; i++) {
+		free(m[i].ports);
+		for (j = 0; j < m[i].ndomains_re; j++) {
+			free(m[i].domains_re_src[j]);
+			pcre2_code_free(m[i].domains_re[j]);
+		}
+		free(m[i].domains_re_src);
+		free(m[i].domains_re);
+		for (j = 0; j < m[i].ndomains; j++)
+			free(m[i].domains[j]);
+		free(m[i].domains);
+		free(m[i].ips);
+		free(m[i].clients);
+	}
+	free(m);
+}

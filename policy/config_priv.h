@@ -1,0 +1,98 @@
+/*
+ * What the parts of the configuration loader share: config.c (the
+ * document, listeners, nameservers, balancer, links), config_json.c
+ * (paths, errors, typed getters, the key-table walker, text literals)
+ * and config_match.c (request matchers).  Private to those files; the
+ * API is config.h.
+ */
+#ifndef SL_CONFIG_PRIV_H
+#define SL_CONFIG_PRIV_H
+
+#include <sys/socket.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "config.h"
+
+#define nitems(a)		(sizeof(a) / sizeof((a)[0]))
+#define CONF_MAX_ITEMS		100000	/* entries of a matcher array */
+#define BIT(i)			(UINT64_C(1) << (i))
+
+struct link_state;		/* config.c */
+
+struct ctx {
+	char			 path[512];	/* JSON path being read */
+	size_t			 plen;
+	char			*err;
+	size_t			 errlen;
+	struct sl_conf		*conf;
+	struct link_state	*ls;		/* one per link */
+	size_t			 link;		/* link being read */
+	uint16_t		 port;		/* root "port" */
+	size_t			 re_bytes;	/* compiled patterns so far */
+};
+
+typedef int (*key_fn)(struct ctx *, const cJSON *, void *);
+typedef int (*item_fn)(struct ctx *, const cJSON *, void *, size_t);
+
+enum key_kind { K_FN, K_UINT, K_MS, K_BOOL };
+
+/* One accepted key: a handler, or a scalar stored at dst + off. */
+struct keydef {
+	const char	*name;
+	enum key_kind	 kind;
+	key_fn		 fn;
+	size_t		 off;
+	uint32_t	 lo, hi;
+};
+
+/* config_json.c */
+
+/* Paths and errors. */
+size_t	push_key(struct ctx *, const char *key);
+size_t	push_index(struct ctx *, size_t i);
+void	pop(struct ctx *, size_t old);
+int	fail(struct ctx *, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+int	fail_key(struct ctx *, const char *key, const char *problem);
+const char *quote(const char *s, char *buf, size_t len);
+int	type_err(struct ctx *, const cJSON *it, const char *want);
+
+/* Scalars. */
+int	get_port(struct ctx *, const cJSON *it, uint16_t *out);
+int	get_str(struct ctx *, const cJSON *it, size_t min, size_t max,
+	    const char **out);
+int	get_enum(struct ctx *, const cJSON *it, const char *const *names,
+	    size_t n, int caseless, int *out);
+
+/* Addresses, names and ports in text. */
+int	parse_ip(const char *s, uint16_t port, struct sockaddr_storage *ss,
+	    socklen_t *len);
+void	set_port(struct sockaddr_storage *ss, uint16_t port);
+int	parse_range(const char *s, struct sl_port_range *r);
+int	parse_hostport(const char *s, uint16_t defport, char *host,
+	    size_t hostlen, struct sockaddr_storage *ss, socklen_t *sslen);
+int	parse_cidr(const char *s, struct sl_cidr *out);
+int	valid_hostname(const char *s);
+int	valid_word(const char *s);
+int	valid_ifname(const char *s);
+
+/* Objects and arrays. */
+int	walk(struct ctx *, const cJSON *obj, const struct keydef *defs,
+	    size_t ndefs, void *dst, uint64_t *seenp);
+int	get_array(struct ctx *, const cJSON *it, size_t max, size_t *np);
+void	*alloc_array(struct ctx *, size_t n, size_t size);
+void	*new_array(struct ctx *, const cJSON *it, size_t size, size_t *np);
+int	each(struct ctx *, const cJSON *arr, item_fn fn, void *arg);
+
+/* config_match.c */
+
+extern const char *const policy_names[SL_POLICY_DEPRIORITIZE + 1];
+
+int	parse_matchers(struct ctx *, const cJSON *it, struct sl_matcher **mp,
+	    size_t *np);
+void	matchers_free(struct sl_matcher *m, size_t n);
+
+#endif

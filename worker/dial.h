@@ -1,0 +1,70 @@
+/*
+ * Dialing a target through one egress link: a direct connection from the
+ * link's source address, or a chain of upstream SOCKS5 proxies reached
+ * through "via" links, each hop asked to CONNECT to the next.
+ */
+#ifndef SL_DIAL_H
+#define SL_DIAL_H
+
+#include <sys/socket.h>
+#include <ev.h>
+#include <stdint.h>
+
+#include "../common/sluice.h"
+#include "../ipc/ipc_msg.h"
+#include "../policy/config.h"
+#include "resolve.h"
+#include "socks5.h"
+
+struct dial;
+/*
+ * Called exactly once.  On success fd >= 0 (connected, non-blocking, the
+ * callee owns it), rep == S5_REP_OK and bound is the address the last hop
+ * bound.  On failure fd == -1, rep is the SOCKS5 reply code the client
+ * should get and why says what failed.
+ */
+typedef void (*dial_cb)(struct dial *, int fd, uint8_t rep,
+    const struct sockaddr_storage *bound, const char *why, void *arg);
+
+enum dial_phase {
+	DIAL_IDLE = 0,
+	DIAL_RESOLVE,
+	DIAL_CONNECT,
+	DIAL_S5_METHOD,
+	DIAL_S5_AUTH,
+	DIAL_S5_CONNECT,
+};
+
+struct dial {
+	struct ev_loop		*loop;
+	const struct sl_conf	*conf;
+	int			 link;
+	int			 base;		/* direct link to dial from, -1 */
+	int			 hops[SL_MAX_CHAIN + 1];	/* socks5, outer first */
+	int			 nhops, ihop;	/* ihop: hop being negotiated */
+	const struct socks5_request *target;
+	enum dial_phase		 phase;
+	struct res_req		 res;
+	struct sl_res_addr	 addrs[SL_MAX_ADDRS];
+	uint32_t		 naddrs, iaddr;
+	uint16_t		 port;		/* of the first connection */
+	int			 fd;
+	ev_io			 io;
+	ev_timer		 timer;
+	uint8_t			 buf[S5_MAX_AUTH];
+	size_t			 len, off, need;
+	uint8_t			 last_rep;
+	char			 why[SL_MAX_NAME + 128];
+	struct sockaddr_storage	 bound;
+	dial_cb			 cb;
+	void			*arg;
+};
+
+/* dial.c */
+void	dial_start(struct dial *, struct ev_loop *, const struct sl_conf *,
+	    int link, const struct socks5_request *target, dial_cb, void *arg);
+void	dial_cancel(struct dial *);
+/* The SOCKS5 reply code for a failed connect(2) errno. */
+uint8_t	dial_errno_rep(int err);
+
+#endif
