@@ -287,7 +287,7 @@ BUSY=$(ps -eo pcpu=,pid=,comm= --sort=-pcpu | head -n 3 |
     awk '{ printf "%s%s(%s) %s%%", sep, $3, $2, $1; sep = ", " }')
 START=$(date +%s)
 
-"$SLBENCH" server -p 0 -P "$TMP/server.port" -T 3600 \
+"$SLBENCH" server -p 0 -P "$TMP/server.port" -T 3600 -K \
     > "$TMP/server.log" 2>&1 &
 SERVER_PID=$!
 for i in $(seq 1 50); do

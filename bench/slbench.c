@@ -1,7 +1,7 @@
 /*
  * slbench: load generator and test server for sluice's baseline numbers.
  *
- *   slbench server -p PORT [-P PORTFILE] [-T MAXSECS]
+ *   slbench server -p PORT [-P PORTFILE] [-T MAXSECS] [-K]
  *	A multi-mode TCP server on 127.0.0.1.  The first byte a client
  *	sends picks the mode of that connection:
  *	  'U'  sink: count every byte; at EOF reply with the count (8 bytes,
@@ -10,6 +10,7 @@
  *	       Download throughput.
  *	  else echo everything back (the request/response of the cps test).
  *	A connection that sends nothing is simply held (idle sessions).
+ *	-K: exit when the parent (the driver script) exits.
  *
  *   slbench tput [-s PROXY] -t TARGET -n STREAMS -T SECS -d up|down
  *   slbench cps  [-s PROXY] -t TARGET -c CONCURRENCY -n COUNT [-T SECS]
@@ -804,7 +805,7 @@ struct opts {
 	const char	*proxy, *target, *label, *portfile;
 	long		 n, conc, port;
 	double		 secs, settle;
-	int		 down;
+	int		 down, pdeath;
 	pid_t		 master, server;
 };
 
@@ -812,7 +813,7 @@ static void
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: slbench server -p PORT [-P PORTFILE] [-T MAXSECS]\n"
+	    "usage: slbench server -p PORT [-P PORTFILE] [-T MAXSECS] [-K]\n"
 	    "       slbench tput  [-s PROXY] -t TARGET [-n STREAMS] [-T SECS]"
 	    " [-d up|down]\n"
 	    "       slbench cps   [-s PROXY] -t TARGET [-c CONC] [-n COUNT]"
@@ -839,7 +840,7 @@ parse_opts(int argc, char **argv, struct opts *o)
 	o->settle = 2;
 	o->label = "-";
 	optind = 1;
-	while ((ch = getopt(argc, argv, "s:t:n:c:T:d:m:S:L:p:P:w:h")) != -1) {
+	while ((ch = getopt(argc, argv, "s:t:n:c:T:d:m:S:L:p:P:w:Kh")) != -1) {
 		switch (ch) {
 		case 's': o->proxy = optarg; break;
 		case 't': o->target = optarg; break;
@@ -864,6 +865,7 @@ parse_opts(int argc, char **argv, struct opts *o)
 		case 'L': o->label = optarg; break;
 		case 'p': o->port = parse_long(optarg, 0, 65535, "-p"); break;
 		case 'P': o->portfile = optarg; break;
+		case 'K': o->pdeath = 1; break;
 		default: usage();
 		}
 	}
@@ -1032,8 +1034,14 @@ cmd_server(int argc, char **argv)
 	parse_opts(argc, argv, &o);
 	if (o.secs < 0)
 		o.secs = 3600;
-	/* Go away with the script that started us. */
-	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (o.pdeath) {
+		/* Go away with the script that started us. */
+		pid_t	parent = getppid();
+
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (getppid() != parent)
+			die("server: parent already gone");
+	}
 	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -1121,6 +1129,8 @@ cmd_server(int argc, char **argv)
 /* ------------------------------------------------------------------ */
 /* probe: one echo exchange, retried until the deadline */
 
+static char	probe_err[160];
+
 static int
 probe_once(struct client *cl, double timeout)
 {
@@ -1130,12 +1140,13 @@ probe_once(struct client *cl, double timeout)
 	size_t			 got = 0;
 	double			 deadline = now() + timeout;
 	int			 n, r, sent = 0;
-	char			 eb[128];
 
 	memset(&c, 0, sizeof(c));
 	memset(req, 'p', sizeof(req));
-	if (cc_start(cl, &c) == -1)
+	if (cc_start(cl, &c) == -1) {
+		cc_errstr(&c, probe_err, sizeof(probe_err));
 		return -1;
+	}
 	while (now() < deadline && !stop_flag) {
 		n = epoll_wait(cl->ep, evs, 4, 100);
 		if (n <= 0)
@@ -1143,8 +1154,7 @@ probe_once(struct client *cl, double timeout)
 		if (c.st < C_READY) {
 			r = cc_handshake(cl, &c, evs[0].events);
 			if (r < 0) {
-				fprintf(stderr, "probe: %s\n",
-				    cc_errstr(&c, eb, sizeof(eb)));
+				cc_errstr(&c, probe_err, sizeof(probe_err));
 				return -1;
 			}
 			if (r == 0)
@@ -1196,8 +1206,9 @@ cmd_probe(int argc, char **argv)
 			break;
 		sleep_s(0.1);
 	}
-	fprintf(stderr, "probe: no echo through %s after %d tries\n",
-	    o.proxy != NULL ? o.proxy : o.target, tries);
+	fprintf(stderr, "probe: no echo through %s after %d tries%s%s\n",
+	    o.proxy != NULL ? o.proxy : o.target, tries,
+	    probe_err[0] != '\0' ? "; last error: " : "", probe_err);
 	return 1;
 }
 

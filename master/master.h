@@ -13,6 +13,8 @@
 #include "../ipc/chan.h"
 #include "../policy/config.h"
 
+#define SL_LOG_MAX_TEXT_STDERR	1024
+
 struct child {
 	enum sl_proc_id	 role;
 	uint32_t	 index;
@@ -26,6 +28,10 @@ struct child {
 	double		 log_tokens;	/* rate limit on forwarded lines */
 	ev_tstamp	 log_last;
 	uint64_t	 log_dropped;
+	int		 errfd;		/* read end of the child's stderr */
+	ev_io		 errio;
+	char		 errbuf[SL_LOG_MAX_TEXT_STDERR];
+	size_t		 errlen;
 	char		 name[24];	/* "worker 2", "resolver" */
 };
 

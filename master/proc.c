@@ -32,6 +32,7 @@
 #define LOG_BURST		1000.0
 
 static void	proc_spawn(struct child *);
+static int	proc_log_allowed(struct child *);
 static void	proc_msg(struct ipc_chan *, struct sl_msg *, void *);
 static void	proc_chan_closed(struct ipc_chan *, const char *, void *);
 
@@ -106,7 +107,7 @@ proc_feed(struct child *c)
 }
 
 static void
-proc_exec(struct child *c, int fd)
+proc_exec(struct child *c, int fd, int errfd)
 {
 	char	idx[16], nw[16], uid[16], gid[16];
 	char	*argv[] = { ms->self_exe, "-P", NULL, "-I", idx, "-N", nw,
@@ -122,6 +123,13 @@ proc_exec(struct child *c, int fd)
 	sigprocmask(SIG_SETMASK, &all, NULL);
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1)
 		_exit(127);
+	/*
+	 * stderr is a pipe the master reads: a child can never write into
+	 * the master's log directly (to forge lines), and its RLIMIT_FSIZE
+	 * of 0 cannot kill it when the master's stderr is a file.
+	 */
+	if (errfd != -1 && dup2(errfd, STDERR_FILENO) == -1)
+		_exit(127);
 	if (fd != SL_CHILD_CHAN_FD) {
 		if (dup2(fd, SL_CHILD_CHAN_FD) == -1)
 			_exit(127);
@@ -130,6 +138,98 @@ proc_exec(struct child *c, int fd)
 	close_from(SL_CHILD_CHAN_FD + 1);
 	execv(ms->self_exe, argv);
 	_exit(127);
+}
+
+static void
+proc_stderr_line(struct child *c, const char *line)
+{
+	char	clean[SL_LOG_MAX_TEXT_STDERR + 1];
+
+	str_sanitize(clean, sizeof(clean), line);
+	if (proc_log_allowed(c))
+		log_emit(SL_LOG_WARN, c->name, clean);
+}
+
+/* Forget the pipe, flushing a last unterminated line. */
+static void
+proc_stderr_finish(struct child *c)
+{
+	if (c->errlen > 0) {
+		c->errbuf[c->errlen] = '\0';
+		proc_stderr_line(c, c->errbuf);
+	}
+	ev_io_stop(ms->loop, &c->errio);
+	close(c->errfd);
+	c->errfd = -1;
+	c->errlen = 0;
+}
+
+/*
+ * Read once and log complete lines; long lines are cut.  Returns 1 when
+ * bytes came, 0 when none are waiting, -1 at EOF or on error.
+ */
+static int
+proc_stderr_read(struct child *c)
+{
+	char	*nl;
+	ssize_t	 n;
+
+	n = read(c->errfd, c->errbuf + c->errlen,
+	    sizeof(c->errbuf) - 1 - c->errlen);
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return 0;
+	if (n <= 0)
+		return -1;
+	c->errlen += (size_t)n;
+	c->errbuf[c->errlen] = '\0';
+	while ((nl = memchr(c->errbuf, '\n', c->errlen)) != NULL) {
+		*nl = '\0';
+		proc_stderr_line(c, c->errbuf);
+		c->errlen -= (size_t)(nl + 1 - c->errbuf);
+		memmove(c->errbuf, nl + 1, c->errlen);
+	}
+	if (c->errlen == sizeof(c->errbuf) - 1) {
+		proc_stderr_line(c, c->errbuf);
+		c->errlen = 0;
+	}
+	return 1;
+}
+
+static void
+proc_stderr_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct child *c = container_of(w, struct child, errio);
+
+	(void)loop;
+	(void)revents;
+	if (proc_stderr_read(c) == -1)
+		proc_stderr_finish(c);
+}
+
+/* A dead child's last words (a sanitizer report) may still be queued. */
+static void
+proc_stderr_close(struct child *c)
+{
+	int	i;
+
+	if (c->errfd == -1)
+		return;
+	for (i = 0; i < 64 && proc_stderr_read(c) == 1; i++)
+		;
+	proc_stderr_finish(c);
+}
+
+static void
+proc_stderr_watch(struct child *c, int fd)
+{
+	proc_stderr_close(c);
+	if (fd_nonblock(fd) == -1) {
+		close(fd);
+		return;
+	}
+	c->errfd = fd;
+	ev_io_init(&c->errio, proc_stderr_cb, fd, EV_READ);
+	ev_io_start(ms->loop, &c->errio);
 }
 
 static void
@@ -149,7 +249,7 @@ proc_ready_timeout(struct ev_loop *loop, ev_timer *w, int revents)
 static void
 proc_spawn(struct child *c)
 {
-	int	sv[2];
+	int	sv[2], ep[2];
 	pid_t	pid;
 
 	if (ms->stopping)
@@ -158,15 +258,25 @@ proc_spawn(struct child *c)
 		log_warn("%s: socketpair for %s", __func__, c->name);
 		goto retry;
 	}
-	if ((pid = fork()) == -1) {
-		log_warn("%s: fork for %s", __func__, c->name);
+	if (pipe2(ep, O_CLOEXEC) == -1) {
+		log_warn("%s: pipe for %s", __func__, c->name);
 		close(sv[0]);
 		close(sv[1]);
 		goto retry;
 	}
+	if ((pid = fork()) == -1) {
+		log_warn("%s: fork for %s", __func__, c->name);
+		close(sv[0]);
+		close(sv[1]);
+		close(ep[0]);
+		close(ep[1]);
+		goto retry;
+	}
 	if (pid == 0)
-		proc_exec(c, sv[1]);
+		proc_exec(c, sv[1], ep[1]);
 	close(sv[1]);
+	close(ep[1]);
+	proc_stderr_watch(c, ep[0]);
 	c->pid = pid;
 	c->ready = 0;
 	c->started = ev_now(ms->loop);
@@ -199,6 +309,7 @@ proc_child_init(struct child *c, enum sl_proc_id role, uint32_t index)
 	c->role = role;
 	c->index = index;
 	c->log_tokens = LOG_BURST;
+	c->errfd = -1;
 	if (role == SL_PROC_WORKER)
 		snprintf(c->name, sizeof(c->name), "worker %u", index);
 	else
@@ -231,23 +342,9 @@ proc_start_all(void)
 static void
 proc_log(struct child *c, const struct sl_msg *m)
 {
-	char		line[SL_LOG_MAX_TEXT + 1];
-	ev_tstamp	now = ev_now(ms->loop);
+	char	line[SL_LOG_MAX_TEXT + 1];
 
-	c->log_tokens += (now - c->log_last) * LOG_RATE;
-	if (c->log_tokens > LOG_BURST)
-		c->log_tokens = LOG_BURST;
-	c->log_last = now;
-	if (c->log_tokens < 1.0) {
-		c->log_dropped++;
-		return;
-	}
-	c->log_tokens -= 1.0;
-	if (c->log_dropped > 0) {
-		log_emit(SL_LOG_WARN, c->name, "log lines dropped (rate limit)");
-		c->log_dropped = 0;
-	}
-	if ((int)m->u.log.level > log_get_level())
+	if (!proc_log_allowed(c) || (int)m->u.log.level > log_get_level())
 		return;
 	str_sanitize(line, sizeof(line), m->u.log.text);
 	log_emit((int)m->u.log.level, c->name, line);
@@ -294,6 +391,28 @@ proc_chan_closed(struct ipc_chan *chan, const char *why, void *arg)
 	}
 	ipc_chan_free(chan);
 	c->chan = NULL;
+}
+
+/* Token bucket per child: a chatty or hostile child cannot flood the log. */
+static int
+proc_log_allowed(struct child *c)
+{
+	ev_tstamp	now = ev_now(ms->loop);
+
+	c->log_tokens += (now - c->log_last) * LOG_RATE;
+	if (c->log_tokens > LOG_BURST)
+		c->log_tokens = LOG_BURST;
+	c->log_last = now;
+	if (c->log_tokens < 1.0) {
+		c->log_dropped++;
+		return 0;
+	}
+	c->log_tokens -= 1.0;
+	if (c->log_dropped > 0) {
+		log_emit(SL_LOG_WARN, c->name, "log lines dropped (rate limit)");
+		c->log_dropped = 0;
+	}
+	return 1;
 }
 
 static const char *

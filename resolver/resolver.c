@@ -150,7 +150,8 @@ rs_send_answer(uint32_t worker, uint32_t gen, uint32_t id, uint8_t status,
 	m.u.res_answer.status = status;
 	m.u.res_answer.ttl = ttl;
 	m.u.res_answer.naddrs = naddrs;
-	memcpy(m.u.res_answer.addrs, addrs, naddrs * sizeof(*addrs));
+	if (naddrs > 0)
+		memcpy(m.u.res_answer.addrs, addrs, naddrs * sizeof(*addrs));
 	if (ipc_chan_send(p->chan, &m) == -1)
 		log_warnx("worker %u: answer queue full, dropping answer",
 		    worker);

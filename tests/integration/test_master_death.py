@@ -34,6 +34,8 @@ def main():
             c = socket.create_connection(("127.0.0.1", d.port), timeout=1)
         except ConnectionRefusedError:
             return True
+        except ConnectionResetError:
+            return False        # a listener closing meanwhile; poll on
         c.close()
         return False
     t.wait_until(refused, 3, "port %d to refuse connections" % d.port)

@@ -25,6 +25,10 @@ def refused(port):
         c = socket.create_connection(("127.0.0.1", port), timeout=1)
     except ConnectionRefusedError:
         return True
+    except ConnectionResetError:
+        # Queued on a listener that closed meanwhile: not served, but
+        # not the final state either; poll on.
+        return False
     c.close()
     return False
 
