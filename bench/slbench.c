@@ -14,7 +14,7 @@
  *
  *   slbench tput [-s PROXY] -t TARGET -n STREAMS -T SECS -d up|down
  *   slbench cps  [-s PROXY] -t TARGET -c CONCURRENCY -n COUNT [-T SECS]
- *   slbench hold  -s PROXY  -t TARGET -n SESSIONS -m MASTERPID [-c CONC]
+ *   slbench hold  -s PROXY  -t TARGET -n SESSIONS -m MASTERPID [-c CONC] [-e]
  *   slbench probe [-s PROXY] -t TARGET [-T SECS]
  *   slbench mem -m MASTERPID
  *
@@ -805,7 +805,7 @@ struct opts {
 	const char	*proxy, *target, *label, *portfile;
 	long		 n, conc, port;
 	double		 secs, settle;
-	int		 down, pdeath;
+	int		 down, pdeath, echo_once;
 	pid_t		 master, server;
 };
 
@@ -819,7 +819,7 @@ usage(void)
 	    "       slbench cps   [-s PROXY] -t TARGET [-c CONC] [-n COUNT]"
 	    " [-T MAXSECS]\n"
 	    "       slbench hold  -s PROXY -t TARGET -m MASTERPID [-n N]"
-	    " [-c CONC]\n"
+	    " [-c CONC] [-e]\n"
 	    "       slbench probe [-s PROXY] -t TARGET [-T SECS]\n"
 	    "       slbench mem   -m MASTERPID\n"
 	    "common: -m MASTERPID (sluiced, CPU/memory of its tree), "
@@ -840,7 +840,7 @@ parse_opts(int argc, char **argv, struct opts *o)
 	o->settle = 2;
 	o->label = "-";
 	optind = 1;
-	while ((ch = getopt(argc, argv, "s:t:n:c:T:d:m:S:L:p:P:w:Kh")) != -1) {
+	while ((ch = getopt(argc, argv, "s:t:n:c:T:d:m:S:L:p:P:w:Keh")) != -1) {
 		switch (ch) {
 		case 's': o->proxy = optarg; break;
 		case 't': o->target = optarg; break;
@@ -866,6 +866,7 @@ parse_opts(int argc, char **argv, struct opts *o)
 		case 'p': o->port = parse_long(optarg, 0, 65535, "-p"); break;
 		case 'P': o->portfile = optarg; break;
 		case 'K': o->pdeath = 1; break;
+		case 'e': o->echo_once = 1; break;
 		default: usage();
 		}
 	}
@@ -1653,7 +1654,8 @@ cmd_hold(int argc, char **argv)
 	struct cconn		*cs;
 	struct epoll_event	 evs[MAX_EVENTS];
 	struct memsnap		 before, with, after;
-	double			 t, t0, deadline, last_scan = 0;
+	double			 t, t0, deadline, last_scan = 0, last_ok;
+	char			 req[REQ_SIZE];
 	long			 i, next = 0, inflight = 0, held = 0, fail = 0;
 	long			 lost = 0, need_fds;
 	char			 first_err[160] = "";
@@ -1678,18 +1680,25 @@ cmd_hold(int argc, char **argv)
 	for (i = 0; i < o.n; i++)
 		cs[i].fd = -1;
 
-	printf("hold %s: %s; memory of pid %d and its descendants\n",
+	printf("hold %s: %s, %s; memory of pid %d and its descendants\n",
 	    o.label, o.proxy != NULL ? "via proxy" : "direct (self-test)",
-	    (int)o.master);
+	    o.echo_once ? "one 32-byte echo per session, then idle" :
+	    "idle from the start", (int)o.master);
 	mem_snapshot(o.master, &before, "before", 1);
 
-	t0 = now();
+	memset(req, 'h', sizeof(req));
+	t0 = last_ok = now();
 	deadline = t0 + o.secs;
 	while (!stop_flag && (next < o.n || inflight > 0)) {
 		t = now();
 		if (t > deadline) {
 			fprintf(stderr, "hold: time limit (%.0f s) reached "
 			    "while opening\n", o.secs);
+			break;
+		}
+		if (t - last_ok > CONN_TIMEOUT + 2) {
+			fprintf(stderr, "hold: no session came up for %.0f s; "
+			    "stopping at %ld\n", t - last_ok, held);
 			break;
 		}
 		while (next < o.n && inflight < o.conc) {
@@ -1708,7 +1717,8 @@ cmd_hold(int argc, char **argv)
 			for (i = 0; i < next; i++) {
 				struct cconn *c = &cs[i];
 
-				if (c->st < C_READY && c->fd != -1 &&
+				if ((c->st < C_READY || c->st == C_WAITRESP) &&
+				    c->fd != -1 &&
 				    t - c->t_start > CONN_TIMEOUT) {
 					cc_fail(&cl, c, "timeout", ETIMEDOUT);
 					inflight--;
@@ -1733,10 +1743,29 @@ cmd_hold(int argc, char **argv)
 				lost++;
 				continue;
 			}
-			if (c->st >= C_READY)
-				continue;
-			r = cc_handshake(&cl, c, evs[k].events);
-			if (r == 0)
+			if (c->st == C_WAITRESP) {
+				/* -e: the one exchange before idling */
+				r = cc_read_exact(&cl, c);
+				if (r == 0)
+					continue;
+			} else if (c->st < C_READY) {
+				r = cc_handshake(&cl, c, evs[k].events);
+				if (r == 0)
+					continue;
+				if (r > 0 && o.echo_once) {
+					if (cc_send_small(&cl, c, req,
+					    sizeof(req)) == -1)
+						r = -1;
+					else {
+						c->st = C_WAITRESP;
+						c->have = 0;
+						c->need = REQ_SIZE;
+						ep_set(cl.ep, EPOLL_CTL_MOD,
+						    c->fd, EPOLLIN, c);
+						continue;
+					}
+				}
+			} else
 				continue;
 			inflight--;
 			if (r < 0) {
@@ -1746,6 +1775,7 @@ cmd_hold(int argc, char **argv)
 					    sizeof(first_err));
 				continue;
 			}
+			last_ok = now();
 			c->st = C_HELD;
 			held++;
 			ep_set(cl.ep, EPOLL_CTL_MOD, c->fd, EPOLLIN | EPOLLRDHUP,
@@ -1754,7 +1784,7 @@ cmd_hold(int argc, char **argv)
 	}
 	/* Abandon whatever is still in flight. */
 	for (i = 0; i < o.n; i++)
-		if (cs[i].fd != -1 && cs[i].st < C_READY) {
+		if (cs[i].fd != -1 && cs[i].st != C_HELD) {
 			cc_fail(&cl, &cs[i], "abandoned", 0);
 			fail++;
 		}
@@ -1801,13 +1831,15 @@ cmd_hold(int argc, char **argv)
 		    (int)o.master);
 		printf("  per session, kernel Slab delta (whole machine: "
 		    "client+proxy+server sockets): %.2f KiB\n", per_slab);
-		printf("RESULT test=hold label=%s sessions=%ld requested=%ld "
+		printf("RESULT test=hold label=%s echo=%d sessions=%ld "
+		    "requested=%ld "
 		    "fail=%ld lost=%ld procs=%d pss_before_kib=%ld "
 		    "pss_with_kib=%ld pss_closed_kib=%ld rss_before_kib=%ld "
 		    "rss_with_kib=%ld rss_closed_kib=%ld "
 		    "per_session_pss_kib=%.2f per_session_rss_kib=%.2f "
 		    "slab_delta_kib=%ld per_session_slab_kib=%.2f "
-		    "tcp_mem_delta_kib=%ld\n", o.label, held, o.n, fail, lost,
+		    "tcp_mem_delta_kib=%ld\n", o.label, o.echo_once, held,
+		    o.n, fail, lost,
 		    with.nprocs, before.pss, with.pss, after.pss, before.rss,
 		    with.rss, after.rss, per_pss, per_rss,
 		    with.slab_kib - before.slab_kib, per_slab,

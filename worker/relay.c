@@ -26,8 +26,9 @@
  * by the session before the relay started) go first with send() from a
  * small heap copy, which is freed once flushed; only then does the up
  * direction start splicing, so ordering is kept.  If the pipes cannot be
- * made (EMFILE, ENFILE) the session falls back to copy mode: same
- * contract, more copies.  splice() to a socket can raise SIGPIPE (there
+ * made (EMFILE, ENFILE) that direction falls back to copy mode: same
+ * contract, more copies.  Pipes and buffers are made on first use
+ * (dir_acquire), so idle sessions cost no memory and no extra fds.  splice() to a socket can raise SIGPIPE (there
  * is no MSG_NOSIGNAL for it), so the process must ignore SIGPIPE, as
  * every sluice worker does.
  *
@@ -114,12 +115,32 @@ dir_moved(struct relay_dir *d)
 	d->r->last_io = ev_now(d->r->loop);
 }
 
+/*
+ * A direction gets its pipe (splice mode) or buffer (copy mode, or when
+ * no pipe can be made) the first time it has something to read, so an
+ * idle session holds neither memory nor extra fds.
+ */
+static int
+dir_acquire(struct relay_dir *d)
+{
+	if (d->pipe[0] != -1 || d->buf != NULL)
+		return 0;
+	if (d->r->splice && pipe2(d->pipe, O_NONBLOCK | O_CLOEXEC) == 0)
+		return 0;
+	d->pipe[0] = d->pipe[1] = -1;
+	if ((d->buf = malloc(RELAY_BUFSZ)) == NULL)
+		return -1;
+	return 0;
+}
+
 /* Fill the empty buffer or pipe from `from`. */
 static enum io_res
 dir_read(struct relay_dir *d)
 {
 	ssize_t	n;
 
+	if (dir_acquire(d) == -1)
+		return IO_FAIL;
 	if (d->pipe[0] != -1)
 		n = splice(d->from, NULL, d->pipe[1], NULL, RELAY_BUFSZ,
 		    RELAY_SPLICE_F);
@@ -163,10 +184,11 @@ dir_write(struct relay_dir *d)
 		    memory_order_relaxed);
 	if (d->len == 0) {
 		d->off = 0;
-		if (d->pipe[0] != -1 && d->buf != NULL) {
+		if (d->buf_early) {
 			/* Early bytes are out: splice from now on. */
 			free(d->buf);
 			d->buf = NULL;
+			d->buf_early = 0;
 		}
 	}
 	dir_moved(d);
@@ -289,41 +311,20 @@ dir_init(struct relay_dir *d, struct relay *r, int from, int to,
 	ev_io_init(&d->wr, wr_cb, to, EV_WRITE);
 }
 
-/* Both pipes or neither: 0, or -1 (errno) with nothing left open. */
-static int
-relay_pipes(struct relay *r)
-{
-	if (pipe2(r->up.pipe, O_NONBLOCK | O_CLOEXEC) == -1) {
-		r->up.pipe[0] = r->up.pipe[1] = -1;
-		return -1;
-	}
-	if (pipe2(r->down.pipe, O_NONBLOCK | O_CLOEXEC) == -1) {
-		r->down.pipe[0] = r->down.pipe[1] = -1;
-		close(r->up.pipe[0]);
-		close(r->up.pipe[1]);
-		r->up.pipe[0] = r->up.pipe[1] = -1;
-		return -1;
-	}
-	return 0;
-}
-
 /*
- * Copy mode: one allocation holds both buffers (up.buf owns it, down.buf
- * points into it).  Splice mode: only a copy of the early bytes, if any.
+ * Early bytes go first: copy mode keeps them in the up buffer it needs
+ * anyway; splice mode in a small copy that is freed once sent.
  */
 static int
-relay_buffers(struct relay *r, const void *early, size_t nearly)
+relay_early(struct relay *r, const void *early, size_t nearly)
 {
-	if (!r->splice) {
-		if ((r->up.buf = malloc(2 * RELAY_BUFSZ)) == NULL)
-			return -1;
-		r->down.buf = r->up.buf + RELAY_BUFSZ;
-	} else if (nearly > 0 && (r->up.buf = malloc(nearly)) == NULL)
+	if (nearly == 0)
+		return 0;
+	if ((r->up.buf = malloc(r->splice ? nearly : RELAY_BUFSZ)) == NULL)
 		return -1;
-	if (nearly > 0) {
-		memcpy(r->up.buf, early, nearly);
-		r->up.len = nearly;
-	}
+	memcpy(r->up.buf, early, nearly);
+	r->up.len = nearly;
+	r->up.buf_early = r->splice;
 	return 0;
 }
 
@@ -356,9 +357,8 @@ relay_start(struct relay *r, struct ev_loop *loop, int client, int target,
 		errno = EMSGSIZE;
 		return -1;
 	}
-	if (use_splice && relay_pipes(r) == 0)
-		r->splice = 1;
-	if (relay_buffers(r, early, nearly) == -1) {
+	r->splice = use_splice != 0;
+	if (relay_early(r, early, nearly) == -1) {
 		save = errno;
 		relay_stop(r);
 		errno = save;
@@ -397,7 +397,8 @@ relay_stop(struct relay *r)
 	ev_io_stop(r->loop, &r->down.rd);
 	ev_io_stop(r->loop, &r->down.wr);
 	ev_timer_stop(r->loop, &r->idle);
-	free(r->up.buf);	/* owns down.buf too in copy mode */
+	free(r->up.buf);
+	free(r->down.buf);
 	r->up.buf = NULL;
 	r->down.buf = NULL;
 	dir_release(&r->up);

@@ -33,6 +33,7 @@ struct relay_dir {
 	ev_io			 rd, wr;
 	char			*buf;		/* copy mode */
 	int			 pipe[2];	/* splice mode; -1 if unused */
+	int			 buf_early;	/* buf only holds early bytes */
 	size_t			 off, len;	/* bytes pending in buf/pipe */
 	int			 eof;		/* read side saw EOF */
 	int			 shut;		/* SHUT_WR done on `to` */
