@@ -209,7 +209,7 @@ start_daemon() {	# $1: splice true|false
 EOF
 	"$SLUICED" -t -c "$conf" >&2 || fail "sluiced -t rejects $conf"
 	port_busy "$PROXY_PORT" && fail "port $PROXY_PORT is already in use"
-	"$SLUICED" -c "$conf" 2> "$TMP/sluiced-splice-$1.log" &
+	"$SLUICED" -c "$conf" 2>> "$TMP/sluiced-splice-$1.log" &
 	DAEMON_PID=$!
 	# Wait until a SOCKS5 CONNECT through it echoes (deadline 20 s).
 	for i in $(seq 1 20); do
@@ -263,10 +263,12 @@ table() {
 		print ""
 		print "Memory per idle SOCKS5 session (sum over sluiced master + all children; KiB)"
 		print "  per-session = (with - before) / sessions held; closed = after closing them all; slab = kernel, whole machine (4 sockets per session)"
-		printf "  %-14s %8s %5s %5s %10s %10s %10s %9s %9s %9s\n", "config", "sessions", "fail", "procs", "Pss before", "Pss with", "Pss closed", "Pss/sess", "Rss/sess", "slab/sess"
+		print "  idle = no byte ever sent through the tunnel; echo = one 32-byte request/response first, then idle"
+		printf "  %-14s %-5s %11s %5s %5s %10s %10s %10s %9s %9s %9s\n", "config", "state", "sessions", "fail", "procs", "Pss before", "Pss with", "Pss closed", "Pss/sess", "Rss/sess", "slab/sess"
 		for (i = 1; i <= NR; i++) { kv(lines[i]); if (F["test"] != "hold") continue
-			if (F["failed"]) { printf "  %-14s FAILED (%s)\n", F["label"], F["args"]; continue }
-			printf "  %-14s %8s %5s %5s %10s %10s %10s %9.2f %9.2f %9.2f\n", F["label"], F["sessions"] "/" F["requested"], F["fail"], F["procs"], F["pss_before_kib"], F["pss_with_kib"], F["pss_closed_kib"], F["per_session_pss_kib"], F["per_session_rss_kib"], F["per_session_slab_kib"] }
+			st = F["echo"] == 1 ? "echo" : "idle"
+			if (F["failed"]) { printf "  %-14s %-5s FAILED (%s)\n", F["label"], st, F["args"]; continue }
+			printf "  %-14s %-5s %11s %5s %5s %10s %10s %10s %9.2f %9.2f %9.2f\n", F["label"], st, F["sessions"] "/" F["requested"], F["fail"], F["procs"], F["pss_before_kib"], F["pss_with_kib"], F["pss_closed_kib"], F["per_session_pss_kib"], F["per_session_rss_kib"], F["per_session_slab_kib"] }
 	}'
 }
 
@@ -310,15 +312,22 @@ run_suite direct
 for mode in $SPLICE_MODES; do
 	LABEL="sluiced-$([ "$mode" = true ] && echo splice || echo copy)"
 	say "=== $LABEL (splice $mode)"
-	start_daemon "$mode" || {
-		RESULTS="${RESULTS}RESULT test=hold label=$LABEL failed=1 args=daemon_did_not_start
+	# Memory first, each variant on a fresh daemon: idle from the
+	# start, then after one 32-byte echo per session.
+	for echo in 0 1; do
+		start_daemon "$mode" || {
+			RESULTS="${RESULTS}RESULT test=hold label=$LABEL echo=$echo failed=1 args=daemon_did_not_start
 "
-		continue
-	}
-	# Memory first, on the fresh daemon.
-	say "--- hold $LABEL $HOLD_N sessions"
-	run_client 300 hold -s "$PROXY_PORT" -t "$SERVER_PORT" -n "$HOLD_N" \
-	    -c 200 -T 120 -m "$DAEMON_PID" -L "$LABEL"
+			continue 2
+		}
+		say "--- hold $LABEL $HOLD_N sessions$([ $echo = 1 ] && echo ', one echo each')"
+		eopt=()
+		[ $echo = 1 ] && eopt=(-e)
+		run_client 300 hold -s "$PROXY_PORT" -t "$SERVER_PORT" \
+		    -n "$HOLD_N" -c 200 -T 120 -m "$DAEMON_PID" -L "$LABEL" \
+		    "${eopt[@]}"
+		[ $echo = 1 ] || stop_daemon
+	done
 	run_suite "$PROXY_PORT"
 	if ! kill -0 "$DAEMON_PID" 2>/dev/null; then
 		FAILED=1

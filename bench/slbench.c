@@ -20,6 +20,8 @@
  *
  * With -s the client speaks SOCKS5 (no auth, CONNECT to the IPv4 target)
  * to the proxy; without it, it connects to the target directly.
+ * hold opens the sessions and keeps them idle; with -e each first does one
+ * 32-byte echo through the tunnel (so the relay has moved data once).
  * -m MASTERPID (sluiced) and -S SERVERPID add the CPU time those processes
  * (master and all its descendants) used during the measurement.
  *

@@ -297,6 +297,29 @@ def proxy_side_inode(proxy_port, client_port):
     return None
 
 
+def check_confined(pid, chroot, uid, gid, who=None):
+    """Fail unless pid is confined the way every sluice child must be:
+    Seccomp 2, NoNewPrivs 1, the given uid/gid in all four slots (never
+    0), no group 0, no capabilities, root directory = chroot."""
+    who = who or "pid %d" % pid
+    s = proc_status(pid)
+    check(s is not None, "%s vanished" % who)
+    check_eq(s.get("Seccomp"), "2", "%s Seccomp" % who)
+    check_eq(s.get("NoNewPrivs"), "1", "%s NoNewPrivs" % who)
+    uids = [int(x) for x in s["Uid"].split()]
+    gids = [int(x) for x in s["Gid"].split()]
+    groups = [int(x) for x in s["Groups"].split()]
+    check(0 not in uids, "%s has uid 0: Uid %r" % (who, uids))
+    check(0 not in gids, "%s has gid 0: Gid %r" % (who, gids))
+    check(0 not in groups, "%s has group 0: Groups %r" % (who, groups))
+    check_eq(uids, [uid] * 4, "%s Uid (real, effective, saved, fs)" % who)
+    check_eq(gids, [gid] * 4, "%s Gid (real, effective, saved, fs)" % who)
+    for cap in ("CapEff", "CapPrm", "CapInh", "CapAmb"):
+        check_eq(int(s[cap], 16), 0, "%s %s" % (who, cap))
+    check_eq(os.readlink("/proc/%d/root" % pid), os.path.realpath(chroot),
+             "%s root directory" % who)
+
+
 def my_cap_eff():
     return int(proc_status(os.getpid())["CapEff"], 16)
 

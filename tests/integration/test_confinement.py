@@ -38,29 +38,10 @@ def main():
     comms = sorted(kids.values())
     t.check_eq(comms, ["sluice-resolver"] + ["sluice-worker"] * 3,
                "comm names of the master's children")
-    root = os.path.realpath(d.chroot)
     for pid, comm in sorted(kids.items()):
         who = "%s (pid %d)" % (comm, pid)
         t.step("checking %s" % who)
-        s = t.proc_status(pid)
-        t.check(s is not None, "%s vanished" % who)
-        t.check_eq(s["Seccomp"], "2", "%s Seccomp" % who)
-        t.check_eq(s["NoNewPrivs"], "1", "%s NoNewPrivs" % who)
-        uids = [int(x) for x in s["Uid"].split()]
-        gids = [int(x) for x in s["Gid"].split()]
-        groups = [int(x) for x in s["Groups"].split()]
-        t.check_eq(len(uids), 4, "%s Uid fields" % who)
-        t.check(0 not in uids, "%s has uid 0: Uid %r" % (who, uids))
-        t.check(0 not in gids, "%s has gid 0: Gid %r" % (who, gids))
-        t.check(0 not in groups, "%s has group 0: %r" % (who, groups))
-        t.check_eq(uids, [nobody.pw_uid] * 4, "%s Uid (real, eff, saved, fs)"
-                   % who)
-        t.check_eq(gids, [nobody.pw_gid] * 4, "%s Gid (real, eff, saved, fs)"
-                   % who)
-        for cap in ("CapEff", "CapPrm", "CapInh", "CapAmb"):
-            t.check_eq(int(s[cap], 16), 0, "%s %s" % (who, cap))
-        t.check_eq(os.readlink("/proc/%d/root" % pid), root,
-                   "%s root directory" % who)
+        t.check_confined(pid, d.chroot, nobody.pw_uid, nobody.pw_gid, who)
         t.check_eq(t.proc_stat(pid)[2], d.pid, "%s parent" % who)
 
     t.step("master capabilities")

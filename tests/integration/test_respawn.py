@@ -7,14 +7,15 @@ Supervision: SIGKILL one worker while each worker holds a live session.
   /proc/net/tcp, looked up among /proc/<worker>/fd);
 - worker X is SIGKILLed: the master logs "worker N (pid X) killed by
   SIGKILL" and "respawning worker N in ...", and a new confined worker
-  (new pid, Seccomp 2) is running within a deadline (spec: 1 s; the check
-  allows 1.5 s for polling);
+  (new pid, Seccomp 2) is running within 1 s, confined like the first
+  one (ids, capabilities, chroot);
 - the session on X is closed (its process is gone);
 - the session on the OTHER worker keeps relaying, and its worker pid is
   unchanged;
 - curl through sluice still works, and the respawned worker serves.
 """
 import os
+import pwd
 import re
 import signal
 import socket
@@ -65,12 +66,16 @@ def main():
         w = d.workers()
         new = [p for p in w if p not in before]
         return new if len(w) == 2 and survivor in w and new else None
-    new = t.wait_until(respawned, 1.5, "a new worker pid (respawn)")
+    new = t.wait_until(respawned, 1.0, "a new worker pid (respawn)")
     dt = time.monotonic() - t0
     t.step("new worker pid %d after %.3f s" % (new[0], dt))
     t.wait_until(lambda: t.seccomp_mode(new[0]) == 2, 5,
                  "the new worker confined (Seccomp 2)")
     t.check(t.pid_gone(victim), "the killed worker is still there")
+    nobody = pwd.getpwnam("nobody")
+    t.check_confined(new[0], d.chroot, nobody.pw_uid, nobody.pw_gid,
+                     "respawned worker (pid %d)" % new[0])
+    t.check_eq(t.proc_stat(new[0])[0], "sluice-worker", "respawned comm")
 
     t.step("the session on the killed worker is gone")
     t.wait_closed(held[victim], 5, "the killed worker's session to close")
