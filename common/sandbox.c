@@ -1,5 +1,6 @@
 /*
- * libseccomp helpers shared by the worker and resolver allowlists.
+ * libseccomp helpers shared by the worker and resolver allowlists, and
+ * the groups of rules that both of them need.
  *
  * Fail closed: every libseccomp error is fatal, so a child never runs
  * with half a filter.  The default action comes from the build
@@ -7,12 +8,17 @@
  * exit) or log for development.  Syscalls of a foreign architecture
  * (x32, i386 through int 0x80) always kill the process.
  */
+#include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 
 #include <errno.h>
+#include <linux/futex.h>
+#include <linux/random.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -226,6 +232,142 @@ sandbox_allow_arg_mask(struct sandbox *sb, int nr, unsigned arg,
 	a.cmp = SANDBOX_MASK;
 	a.val = mask;
 	sandbox_allow_args(sb, nr, &a, 1, why);
+}
+
+/*
+ * Rule groups that both allowlists need, under the assumptions both
+ * roles make true before lockdown: one thread, a libev loop made with
+ * ev_loop_new (epoll, no SIGCHLD handler), signal handlers installed,
+ * any shared region already mapped.
+ */
+
+/* The event loop and time. */
+void
+sandbox_allow_loop(struct sandbox *sb)
+{
+	static const unsigned long ctl_ops[] = {
+		EPOLL_CTL_ADD, EPOLL_CTL_MOD, EPOLL_CTL_DEL,
+	};
+
+	sandbox_allow(sb, SCMP_SYS(epoll_wait),
+	    "libev epoll backend (glibc x86_64)");
+	sandbox_allow(sb, SCMP_SYS(epoll_pwait),
+	    "libev epoll backend (glibc on aarch64 and newer)");
+	sandbox_allow_arg_in(sb, SCMP_SYS(epoll_ctl), 1, ctl_ops,
+	    NELEM(ctl_ops), "libev: socket and IPC watcher start/stop");
+	sandbox_allow(sb, SCMP_SYS(poll),
+	    "ipc_chan_flush: bounded wait before exit");
+	sandbox_allow(sb, SCMP_SYS(ppoll),
+	    "ipc_chan_flush (glibc poll on aarch64)");
+	sandbox_allow(sb, SCMP_SYS(clock_gettime),
+	    "libev ev_now_update, timeouts, log stamps: vDSO fallback");
+	sandbox_allow(sb, SCMP_SYS(gettimeofday),
+	    "libev ev_time: vDSO fallback");
+}
+
+/*
+ * New sockets: inet/inet6, TCP or UDP with protocol 0 or the matching
+ * one (no AF_UNIX, AF_NETLINK, AF_PACKET, raw or ping sockets); of the
+ * type flags only SOCK_NONBLOCK and SOCK_CLOEXEC.
+ */
+void
+sandbox_allow_inet_sockets(struct sandbox *sb, const char *why)
+{
+	static const struct { unsigned long type, proto; } st[] = {
+		{ SOCK_STREAM, 0 }, { SOCK_STREAM, IPPROTO_TCP },
+		{ SOCK_DGRAM, 0 }, { SOCK_DGRAM, IPPROTO_UDP },
+	};
+	static const unsigned long fams[] = { AF_INET, AF_INET6 };
+	struct sandbox_arg	a[3];
+	size_t			f, t;
+
+	for (f = 0; f < NELEM(fams); f++) {
+		for (t = 0; t < NELEM(st); t++) {
+			a[0] = (struct sandbox_arg){ 0, SANDBOX_EQ,
+			    fams[f], 0 };
+			a[1] = (struct sandbox_arg){ 1, SANDBOX_MASKED_EQ,
+			    st[t].type, ~(unsigned long)(SOCK_NONBLOCK |
+			    SOCK_CLOEXEC) };
+			a[2] = (struct sandbox_arg){ 2, SANDBOX_EQ,
+			    st[t].proto, 0 };
+			sandbox_allow_args(sb, SCMP_SYS(socket), a, 3, why);
+		}
+	}
+}
+
+/*
+ * IPC channels (ipc/chan.c) and fds in general.  Frames go out with
+ * MSG_NOSIGNAL | MSG_DONTWAIT and come in with MSG_CMSG_CLOEXEC |
+ * MSG_DONTWAIT; only the worker is ever sent fds, but the receive path
+ * is shared.
+ */
+void
+sandbox_allow_ipc(struct sandbox *sb)
+{
+	sandbox_allow(sb, SCMP_SYS(read), "IPC, libev eventfd, relay copy");
+	sandbox_allow(sb, SCMP_SYS(write), "IPC, libev eventfd, relay copy");
+	sandbox_allow_arg_mask(sb, SCMP_SYS(sendmsg), 2,
+	    MSG_NOSIGNAL | MSG_DONTWAIT, "IPC: frames to master and peers");
+	sandbox_allow_arg_mask(sb, SCMP_SYS(recvmsg), 2,
+	    MSG_CMSG_CLOEXEC | MSG_DONTWAIT, "IPC: frames, fds from master");
+	sandbox_allow(sb, SCMP_SYS(close),
+	    "IPC fds, sessions, c-ares sockets, splice pipes");
+}
+
+/*
+ * Memory: glibc malloc (brk; mmap for large blocks; mremap for realloc
+ * growth).  Never executable, never shared, no fixed addresses.
+ */
+void
+sandbox_allow_memory(struct sandbox *sb)
+{
+	static const unsigned long advice[] = { MADV_DONTNEED, MADV_FREE };
+	static const unsigned long futex_ops[] = {
+		FUTEX_WAIT, FUTEX_WAKE, FUTEX_WAIT_PRIVATE, FUTEX_WAKE_PRIVATE,
+	};
+	struct sandbox_arg	a[2];
+
+	sandbox_allow(sb, SCMP_SYS(brk), "glibc malloc: main arena");
+	a[0] = (struct sandbox_arg){ 2, SANDBOX_MASK,
+	    PROT_READ | PROT_WRITE, 0 };
+	a[1] = (struct sandbox_arg){ 3, SANDBOX_MASKED_EQ,
+	    MAP_PRIVATE | MAP_ANONYMOUS, ~(unsigned long)MAP_NORESERVE };
+	sandbox_allow_args(sb, SCMP_SYS(mmap), a, 2,
+	    "glibc malloc: large blocks, brk fallback");
+	sandbox_allow(sb, SCMP_SYS(munmap), "glibc free of large blocks");
+	sandbox_allow_arg_mask(sb, SCMP_SYS(mremap), 3, MREMAP_MAYMOVE,
+	    "glibc realloc growth of large blocks (relay, c-ares answers)");
+	sandbox_allow_arg_mask(sb, SCMP_SYS(mprotect), 2,
+	    PROT_READ | PROT_WRITE, "glibc malloc: heap growth (never exec)");
+	sandbox_allow_arg_in(sb, SCMP_SYS(madvise), 2, advice, NELEM(advice),
+	    "glibc malloc: trimming");
+	sandbox_allow_arg_in(sb, SCMP_SYS(futex), 1, futex_ops,
+	    NELEM(futex_ops), "glibc internal locks if ever contended");
+	sandbox_allow_arg_mask(sb, SCMP_SYS(getrandom), 2, GRND_NONBLOCK,
+	    "arc4random: request ids, hash keys; c-ares >= 1.19 query ids");
+}
+
+/* The process itself: signals it already has, exit, abort. */
+void
+sandbox_allow_process(struct sandbox *sb)
+{
+	struct sandbox_arg	a[2];
+
+	sandbox_allow(sb, SCMP_SYS(getpid), "log lines, abort()");
+	sandbox_allow(sb, SCMP_SYS(gettid), "abort(): raise");
+	sandbox_allow(sb, SCMP_SYS(rt_sigreturn),
+	    "return from handlers installed before lockdown");
+	sandbox_allow(sb, SCMP_SYS(rt_sigprocmask),
+	    "abort(), libev signal blocking around handlers");
+	sandbox_allow(sb, SCMP_SYS(restart_syscall),
+	    "kernel restart of an interrupted call");
+	sandbox_allow(sb, SCMP_SYS(exit_group), "exit, _exit, fatal()");
+	sandbox_allow(sb, SCMP_SYS(exit), "thread exit (glibc fallback)");
+	/* A failed assert dies of SIGABRT, not of a sandbox kill. */
+	a[0] = (struct sandbox_arg){ 0, SANDBOX_EQ,
+	    (unsigned long)getpid(), 0 };
+	a[1] = (struct sandbox_arg){ 2, SANDBOX_EQ, SIGABRT, 0 };
+	sandbox_allow_args(sb, SCMP_SYS(tgkill), a, 2, "abort(): own pid only");
 }
 
 /*

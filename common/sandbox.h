@@ -86,6 +86,25 @@ void		 sandbox_allow_arg_mask(struct sandbox *, int nr, unsigned arg,
 /* Allow nr only when all n conditions hold (one rule, ANDed). */
 void		 sandbox_allow_args(struct sandbox *, int nr,
 		    const struct sandbox_arg *, unsigned n, const char *why);
+
+/* sandbox.c: rule groups both allowlists share (each rule keeps its why) */
+
+/* The event loop and time: epoll, poll for the IPC flush, clocks. */
+void		 sandbox_allow_loop(struct sandbox *);
+/* socket(): inet/inet6 TCP or UDP, NONBLOCK|CLOEXEC; why names callers. */
+void		 sandbox_allow_inet_sockets(struct sandbox *, const char *why);
+/* IPC channels: read, write, sendmsg, recvmsg (flags checked), close. */
+void		 sandbox_allow_ipc(struct sandbox *);
+/* glibc malloc, futex, getrandom; never executable or shared memory. */
+void		 sandbox_allow_memory(struct sandbox *);
+/*
+ * getpid, gettid, signal return and mask, exits, and tgkill(own pid,
+ * SIGABRT) for abort(): build the filter in the process that loads it.
+ */
+void		 sandbox_allow_process(struct sandbox *);
+
+/* sandbox.c: sanitizer builds, loading, export */
+
 /* What a sanitizer runtime needs (nothing in a normal build). */
 void		 sandbox_allow_sanitizer(struct sandbox *);
 /*

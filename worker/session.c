@@ -366,7 +366,7 @@ session_new(int fd, const struct sockaddr_storage *ss)
 		close(fd);
 		return;
 	}
-	s->id = ((uint64_t)wk->index << 48) | ++wk->next_id;
+	s->id = ++wk->next_id;	/* unique with the worker index */
 	s->cfd = fd;
 	s->tfd = -1;
 	s->link = -1;
