@@ -3,8 +3,8 @@
 # bench/run.sh: sluice's baseline performance on loopback, through sluiced
 # and directly.  See bench/README.md.
 #
-#   sudo bench/run.sh            # full run, a few minutes
-#   QUICK=1 bench/run.sh         # smoke run, about half a minute
+#   bench/run.sh                 # as root; full run, about 2.5 minutes
+#   QUICK=1 bench/run.sh         # smoke run, about 35 s
 #
 # Environment (defaults in brackets):
 #   BUILD        build directory [/tmp/build-bench]; configured as
@@ -128,7 +128,8 @@ build() {
 			meson setup "$BUILD" "$ROOT" --buildtype=release >&2 ||
 			    fail "meson setup $BUILD failed"
 		fi
-		ninja -C "$BUILD" sluiced >&2 || fail "building sluiced failed"
+		ninja -C "$BUILD" sluiced >&2 ||
+		    fail "building sluiced in $BUILD failed (SLUICED=path uses a daemon built elsewhere)"
 		SLUICED=$BUILD/sluiced
 	fi
 	# slbench: through meson when bench/ is part of the build, else
@@ -158,8 +159,9 @@ port_busy() {
 # ---------------------------------------------------------------- runs
 RESULTS=
 
-# record LABEL-COLUMNS... -- command: runs an slbench client, shows its
-# output, keeps its RESULT line.  A failing run is reported, not fatal.
+# run_client LIMIT SUBCOMMAND ARGS...: runs an slbench client under
+# timeout, shows its output, keeps its RESULT line.  A failing run is
+# reported and marks the whole run failed, but the others still run.
 run_client() {
 	local limit=$1; shift
 	local out rc
@@ -171,6 +173,7 @@ run_client() {
 "
 	else
 		say "run.sh: slbench $1 failed (exit $rc), no result"
+		FAILED=1
 		RESULTS="${RESULTS}RESULT test=$1 label=$LABEL failed=1 args=$(echo "$*" | tr ' ' '_')
 "
 	fi
@@ -351,3 +354,5 @@ stop_server
 	printf '%s' "$RESULTS"
 } > "$RESDIR/latest.txt"
 cat "$RESDIR/latest.txt"
+[ "$FAILED" = 0 ] || say "run.sh: some runs failed; see above"
+exit "$FAILED"

@@ -75,18 +75,19 @@ session_log(const struct session *s, const char *outcome)
 static void
 session_close(struct session *s, const char *outcome)
 {
+	/* Counters first: whoever reads the log line sees them settled. */
+	if (s->link_active)
+		atomic_fetch_sub(&session_ctr(s)->active, 1);
+	atomic_fetch_sub(&shm_worker(wk->shm, wk->index)->sessions, 1);
 	session_log(s, outcome);
 	ev_io_stop(wk->loop, &s->cio);
 	ev_timer_stop(wk->loop, &s->timer);
 	dial_cancel(&s->dial);
 	if (s->state == S_RELAY)
 		relay_stop(&s->relay);
-	if (s->link_active)
-		atomic_fetch_sub(&session_ctr(s)->active, 1);
 	if (s->tfd != -1)
 		close(s->tfd);
 	close(s->cfd);
-	atomic_fetch_sub(&shm_worker(wk->shm, wk->index)->sessions, 1);
 	TAILQ_REMOVE(&wk->sessions, s, entry);
 	wk->nsessions--;
 	free(s);
@@ -400,7 +401,7 @@ session_refuse_full(int fd, const struct sockaddr_storage *ss)
 	close(fd);
 }
 
-void
+int
 session_accept(int lfd)
 {
 	struct sockaddr_storage	ss;
@@ -417,7 +418,7 @@ session_accept(int lfd)
 				log_warn("%s: accept", __func__);
 				worker_accept_pause();
 			}
-			return;
+			return i;
 		}
 		if (shm_sessions(wk->shm, wk->nworkers,
 		    wk->conf->max_sessions) >= wk->conf->max_sessions) {
@@ -427,4 +428,5 @@ session_accept(int lfd)
 		sockaddr_unmap(&ss, &len);
 		session_new(fd, &ss);
 	}
+	return i;
 }

@@ -25,6 +25,8 @@
 #include "worker.h"
 #include "../common/sandbox.h"
 
+#define DRAIN_ACCEPT_ROUNDS	64	/* x ACCEPT_BURST clients at most */
+
 struct worker *wk;
 
 static void
@@ -84,11 +86,19 @@ static void
 worker_drain(void)
 {
 	size_t	i;
+	int	n;
 
 	wk->draining = 1;
 	ev_timer_stop(wk->loop, &wk->accept_retry);
 	for (i = 0; i < wk->nlisteners; i++) {
 		ev_io_stop(wk->loop, &wk->listeners[i].io);
+		/*
+		 * Clients already queued on this socket would be reset by
+		 * the close: take them in (bounded) and serve them.
+		 */
+		for (n = 0; n < DRAIN_ACCEPT_ROUNDS &&
+		    session_accept(wk->listeners[i].fd) > 0; n++)
+			;
 		close(wk->listeners[i].fd);
 	}
 	wk->nlisteners = 0;

@@ -82,7 +82,8 @@ void	worker_session_gone(void);
 void	worker_accept_pause(void);
 
 /* session.c */
-void	session_accept(int lfd);
+/* Accept up to a burst of clients; returns how many were taken. */
+int	session_accept(int lfd);
 void	session_drain_check(void);
 
 #endif

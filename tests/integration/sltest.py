@@ -34,7 +34,6 @@ import re
 import shutil
 import signal
 import socket
-import socketserver
 import struct
 import subprocess
 import sys
@@ -89,7 +88,8 @@ def wait_until(pred, timeout, what, interval=0.02):
         if v:
             return v
         if time.monotonic() >= deadline:
-            raise Fail("timed out after %.1f s waiting for %s" % (timeout, what))
+            raise Fail("timed out after %.1f s waiting for %s"
+                       % (timeout, what))
         time.sleep(interval)
 
 
@@ -403,7 +403,8 @@ class Sluiced:
             [sluiced_path(), "-c", self.confpath], stdin=subprocess.DEVNULL,
             stdout=self._logf, stderr=subprocess.STDOUT, close_fds=True)
         self.pid = self.proc.pid
-        step("%s: started pid %d on port %d" % (self.name, self.pid, self.port))
+        step("%s: started pid %d on port %d"
+             % (self.name, self.pid, self.port))
         self.wait_ready(timeout)
         return self
 
@@ -414,7 +415,8 @@ class Sluiced:
             self.known_pids.update(kids)
             w = [p for p, c in kids.items() if c == "sluice-worker"]
             r = [p for p, c in kids.items() if c == "sluice-resolver"]
-            if len(w) != self.nworkers or len(r) != 1 or len(kids) != len(w) + 1:
+            if len(w) != self.nworkers or len(r) != 1 or \
+                    len(kids) != len(w) + 1:
                 return False
             if not all(seccomp_mode(p) == 2 for p in kids):
                 return False
@@ -550,8 +552,8 @@ class Sluiced:
         if not names:
             names = ["direct"]
         pat = {n: r"^\S+ sluiced info: link %s: active (\d+), total (\d+), "
-               r"failed (\d+), up (\d+) bytes, down (\d+) bytes$" % re.escape(n)
-               for n in names}
+               r"failed (\d+), up (\d+) bytes, down (\d+) bytes$"
+               % re.escape(n) for n in names}
         so = self.wait_log(r"^\S+ sluiced info: sessions open: (\d+)$",
                            timeout, mark, "the SIGUSR1 'sessions open' line")
         links = {}
@@ -625,7 +627,8 @@ class FakeDNS:
                 i += 1 + q[i]
             self.queries.append(".".join(labels))
             flags = struct.unpack("!H", q[2:4])[0]
-            rflags = 0x8000 | (flags & 0x7900) | 0x0080 | 3   # QR RD RA NXDOMAIN
+            # QR, opcode and RD copied, RA, RCODE 3 (NXDOMAIN)
+            rflags = 0x8000 | (flags & 0x7900) | 0x0080 | 3
             resp = q[:2] + struct.pack("!HHHHH", rflags, 1, 0, 0, 0) + qd
             try:
                 self.sock.sendto(resp, addr)
@@ -958,9 +961,8 @@ def require_curl():
 def curl_ok(args, what, timeout=40):
     r = curl(args, timeout)
     if r.returncode != 0:
-        raise Fail("%s: curl exited %d: %s" % (what, r.returncode,
-                                               r.stderr.decode(errors="replace")
-                                               .strip()))
+        err = r.stderr.decode(errors="replace").strip()
+        raise Fail("%s: curl exited %d: %s" % (what, r.returncode, err))
     return r.stdout
 
 

@@ -12,13 +12,16 @@ not 1, so no input can make sluice connect anywhere.
 
 Afterwards: every connection was answered by a close and logged as a
 session, the same worker and resolver pids are alive and confined, the
-log has no "killed by" / "exited with status" / "respawning" line, and
+log has no "killed by" / "exited with status" / "respawning" line, every
+log line starts with a timestamp and an origin (names with control bytes
+cannot forge lines), and
 curl through sluice still works.  The zero-length domain and NUL domain
 requests get a failure reply.  In a build without test hooks, a CONNECT to
 sigsys.sluice-test.invalid is an ordinary unresolvable name (reply 0x04).
 """
 import os
 import random
+import re
 import socket
 import struct
 
@@ -58,15 +61,20 @@ def hand_written(echo_port):
         ("rsv 0xff", GREET + b"\x05\x02\xff\x01\x7f\x00\x00\x01" + p),
         ("request version 4", GREET + b"\x04\x01\x00\x01\x7f\x00\x00\x01" + p),
         ("request version 0", GREET + b"\x00" * 10),
-        ("BIND by name, long", GREET + b"\x05\x02\x00\x03\xff" + b"a" * 255 + p),
-        ("UDP to ::1", GREET + b"\x05\x03\x00\x04" + b"\x00" * 15 + b"\x01" + p),
+        ("BIND by name, long",
+         GREET + b"\x05\x02\x00\x03\xff" + b"a" * 255 + p),
+        ("UDP to ::1",
+         GREET + b"\x05\x03\x00\x04" + b"\x00" * 15 + b"\x01" + p),
         ("two greetings", GREET + GREET + GREET),
         ("greeting with auth only, then request", b"\x05\x01\x02" +
          b"\x05\x01\x00\x01\x7f\x00\x00\x01" + p),
         ("RFC 1929 without negotiation", GREET + b"\x01\x03bob\x03pwd"),
-        ("control bytes in a name (UDP)", GREET + b"\x05\x03\x00\x03\x08\x1b[31m\n\r\x00" + p),
-        ("high bytes in a name (BIND)", GREET + b"\x05\x02\x00\x03\x04\xff\xfe\xfd\xfc" + p),
-        ("format string name (BIND)", GREET + b"\x05\x02\x00\x03\x08%n%s%n%s" + p),
+        ("control bytes in a name (UDP)",
+         GREET + b"\x05\x03\x00\x03\x08\x1b[31m\n\r\x00" + p),
+        ("high bytes in a name (BIND)",
+         GREET + b"\x05\x02\x00\x03\x04\xff\xfe\xfd\xfc" + p),
+        ("format string name (BIND)",
+         GREET + b"\x05\x02\x00\x03\x08%n%s%n%s" + p),
     ]
 
 
@@ -165,6 +173,12 @@ def main():
     bad = d.find_log(r"killed by|exited with status|respawning|killing")
     t.check(bad is None, "log: %r" % (bad and bad.group(0)))
     t.check(d.alive(), "the master died")
+    # Names with control bytes were logged: no line may be forged.
+    for line in d.log_since(m).splitlines():
+        t.check(re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z "
+                         r"(sluiced|worker \d+|resolver) \w+: ", line),
+                "log line without the timestamp/origin prefix (log "
+                "injection?): %r" % line[:200])
 
     body = t.curl_fetch(d.port, origin.url())
     t.check_eq(t.sha256(body), origin.digest, "body after the bad input")
