@@ -943,8 +943,11 @@ s_readable(int ep, struct sconn *s, long *nopen)
 			    (s->ebuf = malloc(ECHO_BUFSZ)) == NULL)
 				die("out of memory");
 			n = recv(s->fd, s->ebuf, ECHO_BUFSZ, 0);
-		} else
-			n = recv(s->fd, rbuf, sizeof(rbuf), 0);
+		} else {
+			/* The first read may become echo data: ECHO_BUFSZ. */
+			n = recv(s->fd, rbuf, s->mode == S_NEW ? ECHO_BUFSZ :
+			    sizeof(rbuf), 0);
+		}
 		if (n == -1 && (errno == EAGAIN || errno == EINTR))
 			return;
 		if (n <= 0) {
@@ -977,6 +980,8 @@ s_readable(int ep, struct sconn *s, long *nopen)
 				s->elen = (size_t)n;
 				if (s_echo_flush(ep, s, nopen) == -1)
 					return;
+				if (s->elen != 0)
+					return;	/* wait for EPOLLOUT */
 			}
 			continue;
 		}

@@ -25,6 +25,10 @@
  *                  [[family uint8,        family 4 with 4 bytes or
  *                    addr bin], ...]]     family 6 with 16 bytes;
  *                                         no pairs unless SL_RES_OK
+ *   SOCK_REQ      [link uint32,           link < SL_MAX_LINKS,
+ *                  family uint8]          family 4 or 6
+ *   SOCK_FD       []                      + the socket's fd
+ *   SOCK_FAIL     [err uint32]            errno from the master
  *
  * Strings are msgpack str (never bin), may be empty, and must not contain
  * NUL: they are handed on as C strings.  An empty RES_QUERY name is legal
@@ -113,6 +117,12 @@ static int	dec_log(struct sl_msg *, const msgpack_object *,
 static int	enc_res_query(msgpack_packer *, const struct sl_msg *);
 static int	dec_res_query(struct sl_msg *, const msgpack_object *,
 		    const char **);
+static int	enc_sock_req(msgpack_packer *, const struct sl_msg *);
+static int	dec_sock_req(struct sl_msg *, const msgpack_object *,
+		    const char **);
+static int	enc_sock_fail(msgpack_packer *, const struct sl_msg *);
+static int	dec_sock_fail(struct sl_msg *, const msgpack_object *,
+		    const char **);
 static int	enc_res_answer(msgpack_packer *, const struct sl_msg *);
 static int	dec_res_addr(struct sl_res_addr *, const msgpack_object *,
 		    const char **);
@@ -132,6 +142,9 @@ static const struct codec_type codec_types[SL_MSG_MAX] = {
 	[SL_MSG_LOG] =		{ 2, enc_log, dec_log },
 	[SL_MSG_RES_QUERY] =	{ 2, enc_res_query, dec_res_query },
 	[SL_MSG_RES_ANSWER] =	{ 3, enc_res_answer, dec_res_answer },
+	[SL_MSG_SOCK_REQ] =	{ 2, enc_sock_req, dec_sock_req },
+	[SL_MSG_SOCK_FD] =	{ 0, NULL, NULL },
+	[SL_MSG_SOCK_FAIL] =	{ 1, enc_sock_fail, dec_sock_fail },
 };
 
 /* msgpack packer callback: append to a fixed buffer, never allocate. */
@@ -386,6 +399,16 @@ check_payload(unsigned type, const struct sl_msg *m, const char **why)
 		return 0;
 	case SL_MSG_RES_ANSWER:
 		return check_res_answer(m, why);
+	case SL_MSG_SOCK_REQ:
+		if (m->u.sock_req.family != 4 && m->u.sock_req.family != 6) {
+			*why = "socket family not 4 or 6";
+			return -1;
+		}
+		if (m->u.sock_req.link >= SL_MAX_LINKS) {
+			*why = "link index out of range";
+			return -1;
+		}
+		return 0;
 	}
 	return 0;
 }
@@ -637,6 +660,44 @@ dec_res_answer(struct sl_msg *m, const msgpack_object *f, const char **why)
 		if (dec_res_addr(&m->u.res_answer.addrs[i], &list->ptr[i],
 		    why) == -1)
 			return -1;
+	return 0;
+}
+
+static int
+enc_sock_req(msgpack_packer *pk, const struct sl_msg *m)
+{
+	if (msgpack_pack_uint32(pk, m->u.sock_req.link) != 0)
+		return -1;
+	return msgpack_pack_uint8(pk, m->u.sock_req.family);
+}
+
+static int
+dec_sock_req(struct sl_msg *m, const msgpack_object *f, const char **why)
+{
+	uint64_t	link, family;
+
+	if (get_uint(&f[0], UINT32_MAX, &link, why) == -1 ||
+	    get_uint(&f[1], UINT8_MAX, &family, why) == -1)
+		return -1;
+	m->u.sock_req.link = (uint32_t)link;
+	m->u.sock_req.family = (uint8_t)family;
+	return 0;
+}
+
+static int
+enc_sock_fail(msgpack_packer *pk, const struct sl_msg *m)
+{
+	return msgpack_pack_uint32(pk, m->u.sock_fail.err);
+}
+
+static int
+dec_sock_fail(struct sl_msg *m, const msgpack_object *f, const char **why)
+{
+	uint64_t	v;
+
+	if (get_uint(&f[0], UINT32_MAX, &v, why) == -1)
+		return -1;
+	m->u.sock_fail.err = (uint32_t)v;
 	return 0;
 }
 

@@ -39,7 +39,9 @@ static int	frame_check(const union frame_buf *, size_t, int, size_t,
 static int
 frame_id_ok(unsigned type, uint32_t id)
 {
-	if (type == SL_MSG_RES_QUERY || type == SL_MSG_RES_ANSWER)
+	if (type == SL_MSG_RES_QUERY || type == SL_MSG_RES_ANSWER ||
+	    type == SL_MSG_SOCK_REQ || type == SL_MSG_SOCK_FD ||
+	    type == SL_MSG_SOCK_FAIL)
 		return id != 0;
 	return 1;
 }

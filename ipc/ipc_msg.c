@@ -61,6 +61,14 @@ const struct sl_msg_spec sl_msg_specs[SL_MSG_MAX] = {
 	[SL_MSG_RES_ANSWER] = { "RES_ANSWER", SL_FROM_RESOLVER,
 	    SL_FD_FORBIDDEN, SZ_ARRAY_HDR(3) + SZ_UINT8 + SZ_UINT32 +
 	    SZ_ARRAY_HDR(SL_MAX_ADDRS) + SL_MAX_ADDRS * SZ_RES_ADDR },
+	/* [link, family] = 1 + 5 + 2 */
+	[SL_MSG_SOCK_REQ] = { "SOCK_REQ", SL_FROM_WORKER, SL_FD_FORBIDDEN,
+	    SZ_ARRAY_HDR(2) + SZ_UINT32 + SZ_UINT8 },
+	[SL_MSG_SOCK_FD] = { "SOCK_FD", SL_FROM_MASTER, SL_FD_REQUIRED,
+	    SZ_ARRAY_HDR(0) },
+	/* [err] = 1 + 5 */
+	[SL_MSG_SOCK_FAIL] = { "SOCK_FAIL", SL_FROM_MASTER, SL_FD_FORBIDDEN,
+	    SZ_ARRAY_HDR(1) + SZ_UINT32 },
 };
 
 _Static_assert(sizeof(struct sl_frame_hdr) == 12,

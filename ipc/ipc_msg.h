@@ -19,7 +19,7 @@
 
 #include "../common/sluice.h"
 
-#define SL_IPC_VERSION		1
+#define SL_IPC_VERSION		2
 #define SL_IPC_MAX_FRAME	8192	/* header + body, any type */
 #define SL_LOG_MAX_TEXT		1024
 
@@ -42,6 +42,15 @@ enum sl_msg_type {
 	SL_MSG_RES_QUERY,
 	/* resolver -> worker; frame id echoes the request id */
 	SL_MSG_RES_ANSWER,
+	/*
+	 * worker -> master: a socket only the master may make (bound to a
+	 * link's interface); frame id is the request id.
+	 */
+	SL_MSG_SOCK_REQ,
+	/* master -> worker: + fd, the socket asked for; id echoes */
+	SL_MSG_SOCK_FD,
+	/* master -> worker: the socket could not be made; id echoes */
+	SL_MSG_SOCK_FAIL,
 	SL_MSG_MAX
 };
 
@@ -114,6 +123,13 @@ struct sl_msg {
 			uint8_t	 family;	/* 0 = any, 4, 6 */
 			char	 name[SL_MAX_NAME + 1];
 		} res_query;
+		struct {
+			uint32_t link;		/* direct link with interface */
+			uint8_t	 family;	/* 4 or 6 */
+		} sock_req;
+		struct {
+			uint32_t err;		/* errno */
+		} sock_fail;
 		struct {
 			uint8_t	 status;	/* enum sl_res_status */
 			uint32_t ttl;		/* seconds the answer may be kept */

@@ -61,6 +61,9 @@ struct master {
 
 extern struct master *ms;
 
+/* bindany.c */
+int	bindany_request(struct child *, const struct sl_msg *);
+
 /* listen.c */
 int	listen_open_all(char *err, size_t errlen);
 void	listen_close_all(void);

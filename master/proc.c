@@ -372,6 +372,13 @@ proc_msg(struct ipc_chan *chan, struct sl_msg *m, void *arg)
 	case SL_MSG_LOG:
 		proc_log(c, m);
 		break;
+	case SL_MSG_SOCK_REQ:
+		if (bindany_request(c, m) == -1) {
+			log_warnx("%s (pid %d): bogus socket request, killing "
+			    "it", c->name, (int)c->pid);
+			kill(c->pid, SIGKILL);
+		}
+		break;
 	default:
 		/* The codec only lets through what children may send. */
 		log_warnx("%s: unexpected %s", c->name, ipc_msg_name(m->type));

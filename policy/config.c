@@ -62,7 +62,7 @@ static const int level_values[] = {
 enum {
 	L_PROTOCOL, L_DOMAIN, L_PORT, L_TIMEOUT, L_WEIGHT, L_INTERFACE,
 	L_NAME, L_SOURCE, L_USERNAME, L_PASSWORD, L_VIA, L_MAXCONN,
-	L_MATCHERS
+	L_MATCHERS, L_MAXFAILS, L_COOLDOWN, L_CHECK
 };
 
 static int
@@ -189,6 +189,55 @@ l_via(struct ctx *c, const cJSON *it, void *dst)
 	return get_str(c, it, 1, sizeof(l->name) - 1, &c->ls[c->link].via);
 }
 
+/* The active health check: a TCP connect to target every interval. */
+enum { C_TARGET, C_INTERVAL, C_TIMEOUT, C_FAILS, C_PASSES };
+
+static int
+c_target(struct ctx *c, const cJSON *it, void *dst)
+{
+	struct sl_check	*k = dst;
+	const char		*s;
+	char			 host[INET6_ADDRSTRLEN], q[80];
+
+	if (get_str(c, it, 1, SIZE_MAX, &s) == -1)
+		return -1;
+	if (parse_hostport(s, 0, host, sizeof(host), &k->target,
+	    &k->targetlen) == -1)
+		return fail(c, "%s is not an address and port (ip:port or "
+		    "[ipv6]:port)", quote(s, q, sizeof(q)));
+	return 0;
+}
+
+#define COFF(f)		offsetof(struct sl_check, f)
+static const struct keydef check_keys[] = {
+	[C_TARGET] = { "target", K_FN, c_target, 0, 0, 0 },
+	[C_INTERVAL] = { "interval", K_MS, NULL, COFF(interval_ms), 0, 0 },
+	[C_TIMEOUT] = { "timeout", K_MS, NULL, COFF(timeout_ms), 0, 0 },
+	[C_FAILS] = { "fails", K_UINT, NULL, COFF(fails), 1, 1000 },
+	[C_PASSES] = { "passes", K_UINT, NULL, COFF(passes), 1, 1000 },
+};
+
+static int
+l_check(struct ctx *c, const cJSON *it, void *dst)
+{
+	struct sl_check	*k = &((struct sl_link *)dst)->check;
+	uint64_t		 seen = 0;
+
+	k->interval_ms = 5 * 1000;
+	k->timeout_ms = 2 * 1000;
+	k->fails = 2;
+	k->passes = 1;
+	if (walk(c, it, check_keys, nitems(check_keys), k, &seen) == -1)
+		return -1;
+	if (!(seen & BIT(C_TARGET)))
+		return fail_key(c, "target", "required");
+	/* One probe at a time: the next starts after this one timed out. */
+	if (k->timeout_ms > k->interval_ms)
+		return fail_key(c, "timeout", "longer than interval");
+	k->enabled = 1;
+	return 0;
+}
+
 static int
 l_matchers(struct ctx *c, const cJSON *it, void *dst)
 {
@@ -214,6 +263,9 @@ static const struct keydef link_keys[] = {
 	[L_MAXCONN] = { "max_connections", K_UINT, NULL,
 	    LOFF(max_connections), 0, CONF_MAX_COUNT },
 	[L_MATCHERS] = { "matchers", K_FN, l_matchers, 0, 0, 0 },
+	[L_MAXFAILS] = { "max_fails", K_UINT, NULL, LOFF(max_fails), 0, 1000 },
+	[L_COOLDOWN] = { "cooldown", K_MS, NULL, LOFF(cooldown_ms), 0, 0 },
+	[L_CHECK] = { "check", K_FN, l_check, 0, 0, 0 },
 };
 
 static int
@@ -264,6 +316,8 @@ link_defaults(struct sl_link *l, const char *name)
 	l->via = -1;
 	l->timeout_ms = 10 * 1000;
 	l->weight = 1;
+	l->max_fails = 3;
+	l->cooldown_ms = 10 * 1000;
 }
 
 static int
@@ -423,6 +477,7 @@ static const struct keydef balancer_keys[] = {
 	{ "links", K_FN, b_links, 0, 0, 0 },
 	{ "strategy", K_FN, b_strategy, 0, 0, 0 },
 	{ "matchers", K_FN, b_matchers, 0, 0, 0 },
+	{ "retries", K_UINT, NULL, offsetof(struct sl_conf, retries), 0, 16 },
 };
 
 /* The root object. */
@@ -628,6 +683,7 @@ conf_new(void)
 	conf->resolve_timeout_ms = 5 * 1000;
 	conf->nameservers_system = 1;
 	conf->strategy = SL_STRAT_ROUND_ROBIN;
+	conf->retries = 1;
 	return conf;
 }
 
@@ -730,6 +786,7 @@ conf_free(struct sl_conf *conf)
 	free(conf->links);
 	matchers_free(conf->matchers, conf->nmatchers);
 	free(conf->nameservers);
+	pcre2_match_context_free(conf->re_mctx);
 	free(conf);
 }
 

@@ -51,6 +51,8 @@ struct sl_cidr {
 	uint8_t		prefix;
 };
 
+struct sl_match_idx;		/* match.h, private to policy/ */
+
 /* A matcher matches when every key it has matches (empty keys ignored). */
 struct sl_matcher {
 	enum sl_policy		 policy;		/* default forbid */
@@ -65,6 +67,19 @@ struct sl_matcher {
 	size_t			 nips;
 	struct sl_cidr		*clients;		/* client addresses */
 	size_t			 nclients;
+	struct sl_match_idx	*idx;			/* compiled at load;
+							   NULL: no keys */
+};
+
+/* Active health check of a link ("check"); the worker runs it. */
+struct sl_check {
+	int			 enabled;		/* "check" given */
+	struct sockaddr_storage	 target;		/* TCP connect here */
+	socklen_t		 targetlen;
+	uint32_t		 interval_ms;		/* 5 s */
+	uint32_t		 timeout_ms;		/* 2 s */
+	uint32_t		 fails;			/* down after 2 */
+	uint32_t		 passes;		/* up after 1 */
 };
 
 struct sl_link {
@@ -81,6 +96,10 @@ struct sl_link {
 	uint32_t		 timeout_ms;		/* connect; default 10 s */
 	uint32_t		 weight;		/* default 1 */
 	uint32_t		 max_connections;	/* 0 = unlimited */
+	uint32_t		 max_fails;		/* 3; 0 = no passive
+							   health */
+	uint32_t		 cooldown_ms;		/* 10 s */
+	struct sl_check	 check;
 	struct sl_matcher	*matchers;
 	size_t			 nmatchers;
 };
@@ -113,10 +132,13 @@ struct sl_conf {
 	struct sl_nameserver	*nameservers;
 	size_t			 nnameservers;
 	enum sl_strategy	 strategy;		/* round_robin */
+	uint32_t		 retries;		/* 1: links after the
+							   first */
 	struct sl_matcher	*matchers;		/* balancer admission */
 	size_t			 nmatchers;
 	struct sl_link		*links;
 	size_t			 nlinks;
+	pcre2_match_context	*re_mctx;		/* limits, all patterns */
 };
 
 /* config.c */

@@ -175,7 +175,7 @@ get_int(struct ctx *c, const cJSON *it, uint32_t lo, uint32_t hi,
 int
 get_port(struct ctx *c, const cJSON *it, uint16_t *out)
 {
-	uint32_t	v;
+	uint32_t	v = 0;
 
 	if (get_int(c, it, 1, 65535, 1, &v) == -1)
 		return -1;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "config_priv.h"
+#include "match.h"
 
 #define CONF_MAX_RE		4096	/* bytes of one pattern */
 #define CONF_MAX_RE_BYTES	(64u << 20)	/* all compiled patterns */
@@ -96,11 +97,14 @@ m_port_item(struct ctx *c, const cJSON *it, void *arg, size_t i)
 	return 0;
 }
 
+/* "port_ranges" is another name for "ports"; one matcher takes one. */
 static int
 m_ports(struct ctx *c, const cJSON *it, void *dst)
 {
 	struct sl_matcher	*m = dst;
 
+	if (m->ports != NULL)
+		return fail(c, "use either ports or port_ranges");
 	m->ports = new_array(c, it, sizeof(*m->ports), &m->nports);
 	if (m->ports == NULL)
 		return -1;
@@ -189,16 +193,23 @@ static const struct keydef matcher_keys[] = {
 	{ "policy", K_FN, m_policy, 0, 0, 0 },
 	{ "domains_re", K_FN, m_domains_re, 0, 0, 0 },
 	{ "ports", K_FN, m_ports, 0, 0, 0 },
+	{ "port_ranges", K_FN, m_ports, 0, 0, 0 },
 	{ "domains", K_FN, m_domains, 0, 0, 0 },
 	{ "ips", K_FN, m_ips, 0, 0, 0 },
 	{ "clients", K_FN, m_clients, 0, 0, 0 },
 };
 
+/* Each matcher is compiled as soon as it is read (match.c). */
 static int
 matcher_item(struct ctx *c, const cJSON *it, void *arg, size_t i)
 {
-	return walk(c, it, matcher_keys, nitems(matcher_keys),
-	    (struct sl_matcher *)arg + i, NULL);
+	struct sl_matcher	*m = (struct sl_matcher *)arg + i;
+
+	if (walk(c, it, matcher_keys, nitems(matcher_keys), m, NULL) == -1)
+		return -1;
+	if (match_compile(m, &c->conf->re_mctx) == -1)
+		return fail(c, "out of memory");
+	return 0;
 }
 
 int
@@ -220,6 +231,7 @@ matchers_free(struct sl_matcher *m, size_t n)
 	size_t	i, j;
 
 	for (i = 0; i < n; i++) {
+		match_free(&m[i]);
 		free(m[i].ports);
 		for (j = 0; j < m[i].ndomains_re; j++) {
 			free(m[i].domains_re_src[j]);

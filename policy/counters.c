@@ -16,6 +16,7 @@ shm_size(uint32_t nworkers, uint32_t nlinks)
 {
 	return sizeof(struct sl_shm_hdr) +
 	    (size_t)nworkers * sizeof(struct sl_worker_ctr) +
+	    (size_t)nlinks * sizeof(struct sl_link_health) +
 	    (size_t)nworkers * nlinks * sizeof(struct sl_link_ctr);
 }
 
@@ -53,6 +54,16 @@ shm_worker(void *base, uint32_t worker)
 	return &rows[worker];
 }
 
+struct sl_link_health *
+shm_health(void *base, uint32_t nworkers, uint32_t link)
+{
+	struct sl_link_health *rows;
+
+	rows = (void *)((char *)base + sizeof(struct sl_shm_hdr) +
+	    (size_t)nworkers * sizeof(struct sl_worker_ctr));
+	return &rows[link];
+}
+
 struct sl_link_ctr *
 shm_ctr(void *base, uint32_t nworkers, uint32_t nlinks, uint32_t worker,
     uint32_t link)
@@ -60,7 +71,8 @@ shm_ctr(void *base, uint32_t nworkers, uint32_t nlinks, uint32_t worker,
 	struct sl_link_ctr *rows;
 
 	rows = (void *)((char *)base + sizeof(struct sl_shm_hdr) +
-	    (size_t)nworkers * sizeof(struct sl_worker_ctr));
+	    (size_t)nworkers * sizeof(struct sl_worker_ctr) +
+	    (size_t)nlinks * sizeof(struct sl_link_health));
 	return &rows[(size_t)worker * nlinks + link];
 }
 

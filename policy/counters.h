@@ -17,7 +17,7 @@
 
 #define SL_CACHELINE		64
 #define SL_SHM_MAGIC		0x534c5543u	/* "SLUC" */
-#define SL_SHM_VERSION		1
+#define SL_SHM_VERSION		2
 
 struct sl_link_ctr {
 	_Atomic uint64_t	active;		/* open sessions */
@@ -34,8 +34,21 @@ struct sl_worker_ctr {
 } __attribute__((aligned(SL_CACHELINE)));
 
 /*
- * Layout: header, nworkers worker rows, then nworkers rows of nlinks
- * link counters.
+ * Health of one link, shared by all workers (one row per link, written
+ * by whichever worker saw the event).  Readers clamp down_until to
+ * now + the link's cool-down, so a scribbled value cannot hold a link
+ * down for longer.
+ */
+struct sl_link_health {
+	_Atomic uint32_t	fails;		/* consecutive connect failures */
+	_Atomic uint32_t	check_down;	/* health check says down */
+	_Atomic uint64_t	down_until_ms;	/* cooling down until then */
+	_Atomic uint64_t	connect_ms_avg;	/* moving average, racing */
+} __attribute__((aligned(SL_CACHELINE)));
+
+/*
+ * Layout: header, nworkers worker rows, nlinks health rows, then
+ * nworkers rows of nlinks link counters.
  */
 struct sl_shm_hdr {
 	uint32_t		magic;
@@ -63,6 +76,8 @@ void	 shm_link_totals(void *base, uint32_t nworkers, uint32_t nlinks,
 uint64_t shm_link_active(void *base, uint32_t nworkers, uint32_t nlinks,
 	    uint32_t link);
 struct sl_worker_ctr *shm_worker(void *base, uint32_t worker);
+struct sl_link_health *shm_health(void *base, uint32_t nworkers,
+	    uint32_t link);
 /* Open sessions over all workers, each row clamped to `clamp`. */
 uint64_t shm_sessions(void *base, uint32_t nworkers, uint64_t clamp);
 /* Zero the live counts of one worker slot (the worker died). */

@@ -1,73 +1,514 @@
 /*
- * Link selection strategies over the shared counters.
+ * The routing decision (select.h): admission by the balancer's
+ * matchers, then each link's eligibility and tier, then the strategy's
+ * order within each tier.  Candidates are tier 0, tier 1, tier 2.
  *
- * Round robin uses one cursor in the shared region, so it rotates across
- * all workers, not per worker.  Least connections reads every worker's
- * row.  Matchers and weights arrive with the routing engine.
+ * Strategies, all weighted by the links' `weight`:
+ *
+ *   round_robin	One shared cursor, rr_next in the counters region,
+ *			advanced by one atomic fetch_add per decision, so the
+ *			rotation is global across workers with no lock.  With
+ *			the tier's candidates laid out on [0, W) by
+ *			cumulative weight, decision n picks the link holding
+ *			p = (n mod W) * s mod W, where the stride s is
+ *			coprime to W and near W / golden ratio: over any W
+ *			consecutive decisions p takes every value once, so
+ *			each link is picked exactly `weight` times, and
+ *			consecutive p land far apart, so picks interleave
+ *			(2:2:1 gives A B A C B).  Equal weights use s = 1:
+ *			links in order, as PythTRT documents.
+ *   random_link	A point drawn uniformly from [0, W).
+ *   least_connections	Smallest active / weight, active summed over every
+ *			worker's row; each run of tied links rotates by the
+ *			cursor, so that a burst of decisions does not pile
+ *			onto the first link before its counter moves.
+ *   failover		Configuration order.
+ *   fastest		Smallest connect_ms_avg (0, unknown, first); ties
+ *			as least_connections.
+ *
+ * After the pick, the rest of the tier follows in rotation from it, so
+ * a retry goes to the next link in the same fair order.
+ *
+ * The counters region is hostile input (counters.h): it decides no
+ * index and no size, and a cool-down read from it is cut to the link's
+ * own cool-down.
  */
+#include <stdatomic.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "counters.h"
 #include "select.h"
 
-static size_t
-select_rotate(size_t n, uint64_t start, uint32_t *out, size_t cap)
+#define NTIERS		3
+#define GOLDEN32	UINT64_C(2654435769)	/* 2^32 / golden ratio */
+
+enum link_state {
+	LS_OK = 0,
+	LS_REFUSED,		/* a matcher refused the request */
+	LS_CHECK_DOWN,
+	LS_COOLING,
+	LS_FULL,
+};
+
+struct route_ctx {
+	const struct sl_conf		*conf;
+	const struct sl_route_view	*v;
+	uint64_t			 cursor;
+	int				 have_cursor;
+	uint32_t			 tier[NTIERS][SL_MAX_LINKS];
+	size_t				 ntier[NTIERS];
+	uint64_t			 key[SL_MAX_LINKS];	/* active or ms */
+	uint8_t				 state[SL_MAX_LINKS];
+	uint32_t			 rule[SL_MAX_LINKS];	/* refused by */
+};
+
+/* Rules. */
+
+/*
+ * 1 when one of the n matchers refuses the request (*rule its index).
+ * tier NULL: admission only, prioritize/deprioritize are not looked at.
+ */
+static int
+refused(const struct sl_matcher *m, size_t n, const struct sl_request *rq,
+    int *tier, uint32_t *rule)
 {
-	size_t	i, k = 0;
+	int	pri = 0, depri = 0;
+	size_t	i;
 
-	for (i = 0; i < n && k < cap; i++)
-		out[k++] = (uint32_t)((start + i) % n);
-	return k;
-}
-
-static size_t
-select_least(const struct sl_conf *conf, const struct sl_route_view *v,
-    uint32_t *out, size_t cap)
-{
-	uint64_t	load[SL_MAX_LINKS];
-	size_t		i, j, n = conf->nlinks;
-
-	for (i = 0; i < n; i++)
-		load[i] = shm_link_active(v->shm, v->nworkers,
-		    (uint32_t)conf->nlinks, (uint32_t)i);
-	/* Insertion sort: link tables are small and this keeps it stable. */
 	for (i = 0; i < n; i++) {
-		uint32_t cur = (uint32_t)i;
-
-		for (j = i; j > 0 && load[out[j - 1]] > load[cur]; j--)
-			out[j] = out[j - 1];
-		out[j] = cur;
+		switch (m[i].policy) {
+		case SL_POLICY_ALLOW:
+		case SL_POLICY_FORBID:
+			if (matcher_match(&m[i], rq) ==
+			    (m[i].policy == SL_POLICY_FORBID)) {
+				*rule = (uint32_t)i;
+				return 1;
+			}
+			break;
+		case SL_POLICY_PRIORITIZE:
+			if (tier != NULL && !pri)
+				pri = matcher_match(&m[i], rq);
+			break;
+		case SL_POLICY_DEPRIORITIZE:
+			if (tier != NULL && !pri && !depri)
+				depri = matcher_match(&m[i], rq);
+			break;
+		}
 	}
-	return n < cap ? n : cap;
+	/* Both matching: prioritize wins (select.h). */
+	if (tier != NULL)
+		*tier = pri ? 0 : depri ? 2 : 1;
+	return 0;
 }
 
-size_t
-policy_select(const struct sl_conf *conf, const struct sl_route_req *req,
-    const struct sl_route_view *v, uint32_t *out, size_t cap,
-    const char **why)
+static const char *
+refusal_text(const struct sl_matcher *m)
 {
-	struct sl_shm_hdr	*h = v->shm;
-	size_t			 n = conf->nlinks;
+	return m->policy == SL_POLICY_ALLOW ? "allow, not matched" : "forbid";
+}
 
-	(void)req;
-	*why = NULL;
-	if (n == 0 || cap == 0) {
-		*why = "no link configured";
+/* Live state. */
+
+static uint64_t
+cursor(struct route_ctx *rc)
+{
+	struct sl_shm_hdr	*h = rc->v->shm;
+
+	if (!rc->have_cursor) {
+		rc->cursor = h != NULL ? atomic_fetch_add_explicit(&h->rr_next,
+		    1, memory_order_relaxed) : rc->v->rnd;
+		rc->have_cursor = 1;
+	}
+	return rc->cursor;
+}
+
+/* Cooling down; a value past now + cooldown is a scribble: cut it. */
+static int
+cooling(struct sl_link_health *hl, const struct sl_link *l, uint64_t now)
+{
+	uint64_t	until, max = now + l->cooldown_ms;
+
+	until = atomic_load_explicit(&hl->down_until_ms, memory_order_relaxed);
+	if (until > max && atomic_compare_exchange_strong(&hl->down_until_ms,
+	    &until, max))
+		until = max;
+	return until > now;
+}
+
+/* Whether link li can take a session now; fills rc->key for sorting. */
+static enum link_state
+link_health(struct route_ctx *rc, uint32_t li)
+{
+	const struct sl_link	*l = &rc->conf->links[li];
+	const struct sl_route_view *v = rc->v;
+	struct sl_link_health	*hl;
+	enum sl_strategy	 st = rc->conf->strategy;
+	uint64_t		 active = 0;
+
+	rc->key[li] = 0;
+	if (v->shm == NULL)
+		return LS_OK;
+	hl = shm_health(v->shm, v->nworkers, li);
+	/* Only a link with a check has a checker to bring it back. */
+	if (l->check.enabled &&
+	    atomic_load_explicit(&hl->check_down, memory_order_relaxed))
+		return LS_CHECK_DOWN;
+	if (l->max_fails > 0 && cooling(hl, l, v->now_ms))
+		return LS_COOLING;
+	if (l->max_connections > 0 || st == SL_STRAT_LEAST_CONN)
+		active = shm_link_active(v->shm, v->nworkers,
+		    (uint32_t)rc->conf->nlinks, li);
+	if (l->max_connections > 0 && active >= l->max_connections)
+		return LS_FULL;
+	if (st == SL_STRAT_LEAST_CONN)
+		rc->key[li] = active;
+	else if (st == SL_STRAT_FASTEST)
+		rc->key[li] = atomic_load_explicit(&hl->connect_ms_avg,
+		    memory_order_relaxed);
+	return LS_OK;
+}
+
+/* Orders within a tier. */
+
+static void
+reverse(uint32_t *t, size_t lo, size_t hi)
+{
+	uint32_t	x;
+
+	while (lo + 1 < hi) {
+		x = t[lo];
+		t[lo++] = t[--hi];
+		t[hi] = x;
+	}
+}
+
+/* t[k] first, the others after it in rotation. */
+static void
+rotate(uint32_t *t, size_t n, size_t k)
+{
+	if (k == 0 || k >= n)
+		return;
+	reverse(t, 0, k);
+	reverse(t, k, n);
+	reverse(t, 0, n);
+}
+
+static uint64_t
+tier_weight(const struct route_ctx *rc, const uint32_t *t, size_t n,
+    int *equal)
+{
+	const struct sl_link	*l = rc->conf->links;
+	uint64_t		 w = 0;
+	size_t			 i;
+
+	*equal = 1;
+	for (i = 0; i < n; i++) {
+		w += l[t[i]].weight;
+		if (l[t[i]].weight != l[t[0]].weight)
+			*equal = 0;
+	}
+	return w;
+}
+
+/* The position in t of the link whose weight slice holds p < W. */
+static size_t
+weight_slot(const struct route_ctx *rc, const uint32_t *t, size_t n,
+    uint64_t p)
+{
+	size_t	i;
+
+	for (i = 0; i < n - 1; i++) {
+		if (p < rc->conf->links[t[i]].weight)
+			break;
+		p -= rc->conf->links[t[i]].weight;
+	}
+	return i;
+}
+
+static uint64_t
+gcd(uint64_t a, uint64_t b)
+{
+	uint64_t	r;
+
+	while (b != 0) {
+		r = a % b;
+		a = b;
+		b = r;
+	}
+	return a;
+}
+
+/* The stride nearest W / golden ratio that is coprime to W. */
+static uint64_t
+rr_stride(uint64_t w)
+{
+	uint64_t	s = (w * GOLDEN32) >> 32, d;
+
+	for (d = 0; d <= w; d++) {
+		if (s + d > 0 && gcd(w, s + d) == 1)
+			return s + d;
+		if (s > d && gcd(w, s - d) == 1)
+			return s - d;
+	}
+	return 1;
+}
+
+static size_t
+rr_pick(struct route_ctx *rc, const uint32_t *t, size_t n)
+{
+	uint64_t	c = cursor(rc), w;
+	int		equal;
+
+	w = tier_weight(rc, t, n, &equal);
+	if (equal)
+		return (size_t)(c % n);
+	/* w <= 2^28: (w - 1) * s fits in 64 bits. */
+	return weight_slot(rc, t, n, c % w * rr_stride(w) % w);
+}
+
+/* splitmix64: several independent draws from one random number. */
+static uint64_t
+draw(uint32_t rnd, unsigned k)
+{
+	uint64_t	z = rnd + (uint64_t)(k + 1) * UINT64_C(0x9e3779b97f4a7c15);
+
+	z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+	z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+	return z ^ (z >> 31);
+}
+
+static size_t
+random_pick(struct route_ctx *rc, const uint32_t *t, size_t n,
+    unsigned tier)
+{
+	uint64_t	w;
+	int		equal;
+
+	w = tier_weight(rc, t, n, &equal);
+	return weight_slot(rc, t, n, draw(rc->v->rnd, tier) % w);
+}
+
+/* a * b as 96 bits (b < 2^32), compared without overflow. */
+static int
+mul_lt(uint64_t a, uint32_t wa, uint64_t b, uint32_t wb)
+{
+	uint64_t	alo = (a & UINT32_MAX) * wa, blo = (b & UINT32_MAX) * wb;
+	uint64_t	ahi = (a >> 32) * wa + (alo >> 32);
+	uint64_t	bhi = (b >> 32) * wb + (blo >> 32);
+
+	if (ahi != bhi)
+		return ahi < bhi;
+	return (alo & UINT32_MAX) < (blo & UINT32_MAX);
+}
+
+/* Link a goes strictly before link b. */
+static int
+before(const struct route_ctx *rc, uint32_t a, uint32_t b)
+{
+	const struct sl_link	*l = rc->conf->links;
+
+	if (rc->conf->strategy == SL_STRAT_LEAST_CONN)
+		return mul_lt(rc->key[a], l[b].weight, rc->key[b], l[a].weight);
+	return rc->key[a] < rc->key[b];
+}
+
+/* Stable bottom-up merge sort by before(): ties keep their order. */
+static void
+sort_tier(const struct route_ctx *rc, uint32_t *t, size_t n)
+{
+	uint32_t	 tmp[SL_MAX_LINKS], *src = t, *dst = tmp, *sw;
+	size_t		 w, lo, mid, hi, a, b, k;
+
+	for (w = 1; w < n; w *= 2) {
+		for (lo = 0; lo < n; lo += 2 * w) {
+			mid = lo + w < n ? lo + w : n;
+			hi = lo + 2 * w < n ? lo + 2 * w : n;
+			for (a = lo, b = mid, k = lo; k < hi; k++)
+				if (b < hi && (a == mid ||
+				    before(rc, src[b], src[a])))
+					dst[k] = src[b++];
+				else
+					dst[k] = src[a++];
+		}
+		sw = src;
+		src = dst;
+		dst = sw;
+	}
+	if (src != t)
+		memcpy(t, src, n * sizeof(*t));
+}
+
+/* Each run of equal links, sorted, takes turns by the cursor. */
+static void
+rotate_ties(struct route_ctx *rc, uint32_t *t, size_t n)
+{
+	size_t	i, j;
+
+	for (i = 0; i < n; i = j) {
+		for (j = i + 1; j < n && !before(rc, t[i], t[j]); j++)
+			;
+		if (j - i > 1)
+			rotate(t + i, j - i, (size_t)(cursor(rc) % (j - i)));
+	}
+}
+
+static void
+order_tier(struct route_ctx *rc, uint32_t *t, size_t n, unsigned tier)
+{
+	if (n < 2)
+		return;
+	switch (rc->conf->strategy) {
+	case SL_STRAT_FAILOVER:
+		break;
+	case SL_STRAT_RANDOM:
+		rotate(t, n, random_pick(rc, t, n, tier));
+		break;
+	case SL_STRAT_LEAST_CONN:
+	case SL_STRAT_FASTEST:
+		sort_tier(rc, t, n);
+		rotate_ties(rc, t, n);
+		break;
+	case SL_STRAT_ROUND_ROBIN:
+	default:
+		rotate(t, n, rr_pick(rc, t, n));
+		break;
+	}
+}
+
+/* Why nothing is left. */
+
+/* Append sep and item, or ", ..." once it no longer fits. */
+static int
+why_add(struct sl_route *r, size_t *off, const char *sep, const char *item)
+{
+	size_t	room = sizeof(r->why) - *off;
+	int	n;
+
+	n = snprintf(r->why + *off, room, "%s%s", sep, item);
+	/* Always leave room for ", ...". */
+	if (n >= 0 && (size_t)n + sizeof(", ...") <= room) {
+		*off += (size_t)n;
 		return 0;
 	}
-	switch (conf->strategy) {
-	case SL_STRAT_FAILOVER:
-		return select_rotate(n, 0, out, cap);
-	case SL_STRAT_RANDOM:
-		return select_rotate(n, v->rnd, out, cap);
-	case SL_STRAT_LEAST_CONN:
-		if (cap < n)
-			return select_rotate(n, 0, out, cap);
-		return select_least(conf, v, out, cap);
-	case SL_STRAT_ROUND_ROBIN:
-	case SL_STRAT_FASTEST:
-	default:
-		return select_rotate(n, atomic_fetch_add_explicit(&h->rr_next,
-		    1, memory_order_relaxed), out, cap);
+	snprintf(r->why + *off, room, "%s...", sep);
+	return -1;
+}
+
+static void
+why_links(const struct route_ctx *rc, struct sl_route *r, int refusals)
+{
+	static const char *const what[] = {
+		[LS_CHECK_DOWN] = "health check failing",
+		[LS_COOLING] = "cooling down",
+		[LS_FULL] = "at max_connections",
+	};
+	const struct sl_link	*l;
+	char			 item[160];
+	size_t			 i, off;
+	const char		*sep = "";
+
+	off = (size_t)snprintf(r->why, sizeof(r->why), "%s", refusals ?
+	    "no link may carry it: " : "no link available: ");
+	for (i = 0; i < rc->conf->nlinks && i < SL_MAX_LINKS; i++) {
+		l = &rc->conf->links[i];
+		if (refusals && rc->state[i] == LS_REFUSED)
+			snprintf(item, sizeof(item), "balancer.links[%zu]."
+			    "matchers[%u] (%s)", i, rc->rule[i],
+			    refusal_text(&l->matchers[rc->rule[i]]));
+		else if (!refusals && rc->state[i] != LS_REFUSED)
+			snprintf(item, sizeof(item), "%s (%s)", l->name,
+			    what[rc->state[i]]);
+		else
+			continue;
+		if (why_add(r, &off, sep, item) == -1)
+			return;
+		sep = ", ";
 	}
+}
+
+/* The decision. */
+
+static void
+route_links(struct route_ctx *rc, const struct sl_request *rq)
+{
+	const struct sl_link	*l;
+	uint32_t		 li;
+	int			 tier;
+
+	for (li = 0; li < rc->conf->nlinks && li < SL_MAX_LINKS; li++) {
+		l = &rc->conf->links[li];
+		if (refused(l->matchers, l->nmatchers, rq, &tier,
+		    &rc->rule[li])) {
+			rc->state[li] = LS_REFUSED;
+			continue;
+		}
+		if ((rc->state[li] = link_health(rc, li)) == LS_OK)
+			rc->tier[tier][rc->ntier[tier]++] = li;
+	}
+}
+
+void
+policy_route(const struct sl_conf *conf, const struct sl_request *rq,
+    const struct sl_route_view *v, struct sl_route *r)
+{
+	struct route_ctx	 rc;
+	uint32_t		 rule, li;
+	unsigned		 t;
+	int			 allowed = 0;
+
+	r->verdict = SL_ROUTE_OK;
+	r->ncand = 0;
+	r->why[0] = '\0';
+	if (refused(conf->matchers, conf->nmatchers, rq, NULL, &rule)) {
+		r->verdict = SL_ROUTE_REFUSED;
+		snprintf(r->why, sizeof(r->why), "balancer.matchers[%u] (%s)",
+		    rule, refusal_text(&conf->matchers[rule]));
+		return;
+	}
+	rc.conf = conf;
+	rc.v = v;
+	rc.have_cursor = 0;
+	memset(rc.ntier, 0, sizeof(rc.ntier));
+	route_links(&rc, rq);
+	for (t = 0; t < NTIERS; t++) {
+		order_tier(&rc, rc.tier[t], rc.ntier[t], t);
+		memcpy(r->cand + r->ncand, rc.tier[t],
+		    rc.ntier[t] * sizeof(r->cand[0]));
+		r->ncand += rc.ntier[t];
+	}
+	if (r->ncand > 0)
+		return;
+	for (li = 0; li < conf->nlinks && li < SL_MAX_LINKS; li++)
+		allowed |= rc.state[li] != LS_REFUSED;
+	r->verdict = allowed || conf->nlinks == 0 ? SL_ROUTE_UNAVAILABLE :
+	    SL_ROUTE_REFUSED;
+	if (conf->nlinks == 0)
+		snprintf(r->why, sizeof(r->why), "no link configured");
+	else
+		why_links(&rc, r, !allowed);
+}
+
+static int
+any_ips(const struct sl_matcher *m, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		if (m[i].nips > 0)
+			return 1;
+	return 0;
+}
+
+int
+policy_needs_addresses(const struct sl_conf *conf)
+{
+	size_t	i;
+
+	if (any_ips(conf->matchers, conf->nmatchers))
+		return 1;
+	for (i = 0; i < conf->nlinks; i++)
+		if (any_ips(conf->links[i].matchers, conf->links[i].nmatchers))
+			return 1;
+	return 0;
 }

@@ -1,6 +1,28 @@
 /*
- * Link selection: given a request and the live counters, the ordered list
- * of links to try.  Pure code over explicit inputs, no I/O.
+ * The routing decision: is a request admitted, and by which links, in
+ * which order, should it be tried.  Pure code over explicit inputs (the
+ * compiled configuration, the request, a view of the shared counters):
+ * no I/O, no globals, no locks; the only shared writes are atomic
+ * counter updates (the round-robin cursor).
+ *
+ * PythTRT's semantics, on the balancer (admission) and on each link
+ * (eligibility and preference); every matcher of a list is evaluated:
+ *
+ *   policy        | request matches          | request does not match
+ *   --------------+--------------------------+-----------------------
+ *   allow         | may pass / may use link  | refused / link not eligible
+ *   forbid        | refused / not eligible   | may pass / may use link
+ *   prioritize    | link preferred (tier 0)  | no effect
+ *   deprioritize  | link last resort (tier 2)| no effect
+ *
+ * A request passes the balancer when no balancer matcher refuses it
+ * (prioritize/deprioritize have no effect there).  A link is eligible
+ * when none of its matchers refuses the request, it is not cooling down
+ * or failing its health check, and it is below max_connections.  An
+ * eligible link is in tier 0 when one of its prioritize matchers
+ * matches, else in tier 2 when one of its deprioritize matchers matches,
+ * else in tier 1.  Candidates are tier 0 in strategy order, then tier 1,
+ * then tier 2.
  */
 #ifndef SL_SELECT_H
 #define SL_SELECT_H
@@ -9,31 +31,55 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../ipc/ipc_msg.h"
 #include "config.h"
 
-struct sl_route_req {
-	const char		*host;		/* target name, or NULL */
-	const struct sockaddr	*addr;		/* target address, or NULL */
-	uint16_t		 port;
-	const struct sockaddr	*client;
+struct sl_request {
+	const char		 *host;		/* lower-case name, or NULL */
+	const struct sockaddr	 *addr;		/* target address, or NULL */
+	const struct sl_res_addr *resolved;	/* what host resolved to */
+	size_t			  nresolved;
+	uint16_t		  port;
+	const struct sockaddr	 *client;
 };
 
-/* Live view the caller builds from the shared counters. */
+/* Live view the caller builds; the counters come from shared memory. */
 struct sl_route_view {
 	void		*shm;		/* counters region (counters.h) */
 	uint32_t	 nworkers;
-	uint32_t	 rnd;		/* a random number for random_link */
+	uint32_t	 rnd;		/* a fresh random number */
+	uint64_t	 now_ms;	/* CLOCK_MONOTONIC, for cool-downs */
+};
+
+enum sl_verdict {
+	SL_ROUTE_OK = 0,	/* ncand > 0 */
+	SL_ROUTE_REFUSED,	/* a rule refused it: SOCKS5 0x02 */
+	SL_ROUTE_UNAVAILABLE,	/* allowed, but every allowed link is down
+				   or full: SOCKS5 0x01 */
+};
+
+struct sl_route {
+	enum sl_verdict	 verdict;
+	size_t		 ncand;
+	uint32_t	 cand[SL_MAX_LINKS];	/* link indexes, try in order */
+	char		 why[160];		/* names the rule that refused */
 };
 
 /* select.c */
 
+/* Fill r with the verdict and the ordered candidates. */
+void	policy_route(const struct sl_conf *, const struct sl_request *,
+	    const struct sl_route_view *, struct sl_route *r);
+
 /*
- * Fill out[] with up to cap link indexes in the order they should be tried
- * and return how many.  Returns 0 when the request is refused; *why then
- * names the rule that refused it.
+ * True when some matcher looks at target addresses (`ips`): then a
+ * request naming a host must be resolved before policy_route().
  */
-size_t	policy_select(const struct sl_conf *, const struct sl_route_req *,
-	    const struct sl_route_view *, uint32_t *out, size_t cap,
-	    const char **why);
+int	policy_needs_addresses(const struct sl_conf *);
+
+/* match.c */
+
+/* 1 when every key the matcher has matches the request. */
+int	matcher_match(const struct sl_matcher *, const struct sl_request *);
 
 #endif

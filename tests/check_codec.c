@@ -142,6 +142,13 @@ fill(struct sl_msg *m, unsigned type, int big)
 			memset(a->addr, 0xa0 + i, a->family == 4 ? 4 : 16);
 		}
 		break;
+	case SL_MSG_SOCK_REQ:
+		m->u.sock_req.link = big ? SL_MAX_LINKS - 1 : 1;
+		m->u.sock_req.family = big ? 6 : 4;
+		break;
+	case SL_MSG_SOCK_FAIL:
+		m->u.sock_fail.err = big ? UINT32_MAX : 19;
+		break;
 	}
 }
 
@@ -319,7 +326,11 @@ START_TEST(t_spec_table)
 	for (i = SL_MSG_CFG_CONF; i <= SL_MSG_CFG_LISTENER; i++)
 		ck_assert_int_eq(sl_msg_specs[i].fd, SL_FD_REQUIRED);
 	for (i = SL_MSG_CFG_END; i < SL_MSG_MAX; i++)
-		ck_assert_int_eq(sl_msg_specs[i].fd, SL_FD_FORBIDDEN);
+		ck_assert_int_eq(sl_msg_specs[i].fd, i == SL_MSG_SOCK_FD ?
+		    SL_FD_REQUIRED : SL_FD_FORBIDDEN);
+	ck_assert_uint_eq(sl_msg_specs[SL_MSG_SOCK_REQ].from, SL_FROM_WORKER);
+	ck_assert_uint_eq(sl_msg_specs[SL_MSG_SOCK_FD].from, SL_FROM_MASTER);
+	ck_assert_uint_eq(sl_msg_specs[SL_MSG_SOCK_FAIL].from, SL_FROM_MASTER);
 }
 END_TEST
 

@@ -96,11 +96,13 @@ static const char full_config[] =
 " 'log_level': 'DEBUG', 'idle_timeout': 60, 'splice': false,"
 " 'resolve_timeout': 0.5,"
 " 'nameservers': ['9.9.9.9', '[2620:fe::fe]:5353', '1.1.1.1:53'],"
-" 'balancer': {'strategy': 'failover',"
+" 'balancer': {'strategy': 'failover', 'retries': 3,"
 "  'matchers': [{'policy': 'forbid', 'clients': ['192.0.2.0/24']}],"
 "  'links': ["
 "   {'name': 'wan0', 'interface': 'eth0', 'source': '192.0.2.10',"
-"    'timeout': 3, 'weight': 3, 'max_connections': 100},"
+"    'timeout': 3, 'weight': 3, 'max_connections': 100,"
+"    'max_fails': 0, 'cooldown': 2.5, 'check': {'target': '192.0.2.1:80',"
+"     'interval': 1, 'timeout': 0.5, 'fails': 4, 'passes': 3}},"
 "   {'name': 'hop1', 'protocol': 'socks5', 'domain': 'proxy.example.net',"
 "    'port': 1081, 'username': 'u', 'password': 'p', 'via': 'wan0'},"
 "   {'name': 'hop2', 'protocol': 'socks5', 'domain': '2001:db8::7',"
@@ -108,7 +110,8 @@ static const char full_config[] =
 "    'matchers': [{'policy': 'prioritize', 'domains': ['*.Onion.'],"
 "     'ports': [80, '443', '8000-8999'],"
 "     'ips': ['10.1.2.3/8', '2001:dbff:ffff::/20']},"
-"     {'policy': 'deprioritize', 'domains_re': ['^a', 'b$']},"
+"     {'policy': 'deprioritize', 'domains_re': ['^a', 'b$'],"
+"      'port_ranges': ['1-1023']},"
 "     {}]}]}}";
 
 struct bad {
@@ -352,6 +355,47 @@ static const struct bad bad[] = {
 	    "balancer.links[0].via: chain loops through link \"a\"" },
 	{ "{'balancer': {'links': [{}, {'matchers': 'x'}]}}",
 	    "balancer.links[1].matchers: expected an array, got string" },
+	/* failure handling */
+	{ "{'balancer': {'retries': 17}}",
+	    "balancer.retries: 17 is out of range (0-16)" },
+	{ "{'balancer': {'retries': -1}}",
+	    "balancer.retries: -1 is out of range (0-16)" },
+	{ "{'balancer': {'links': [{'max_fails': 1001}]}}",
+	    "balancer.links[0].max_fails: 1001 is out of range (0-1000)" },
+	{ "{'balancer': {'links': [{'max_fails': 1.5}]}}",
+	    "balancer.links[0].max_fails: 1.5 is not an integer" },
+	{ "{'balancer': {'links': [{'cooldown': 0}]}}",
+	    "balancer.links[0].cooldown: 0 is out of range (0 < seconds <= "
+	    "86400)" },
+	{ "{'balancer': {'links': [{'check': 5}]}}",
+	    "balancer.links[0].check: expected an object, got number" },
+	{ "{'balancer': {'links': [{'check': {}}]}}",
+	    "balancer.links[0].check.target: required" },
+	{ "{'balancer': {'links': [{}, {'check': {'target': 'x:80'}}]}}",
+	    "balancer.links[1].check.target: \"x:80\" is not an address and "
+	    "port (ip:port or [ipv6]:port)" },
+	{ "{'balancer': {'links': [{'check': {'target': '10.0.0.1'}}]}}",
+	    "balancer.links[0].check.target: \"10.0.0.1\" is not an address "
+	    "and port (ip:port or [ipv6]:port)" },
+	{ "{'balancer': {'links': [{'check': {'target': '10.0.0.1:1',"
+	    " 'port': 1}}]}}",
+	    "balancer.links[0].check.port: unknown key" },
+	{ "{'balancer': {'links': [{'check': {'target': '10.0.0.1:1',"
+	    " 'timeout': 6}}]}}",
+	    "balancer.links[0].check.timeout: longer than interval" },
+	{ "{'balancer': {'links': [{'check': {'target': '10.0.0.1:1',"
+	    " 'interval': 1, 'timeout': 1.5}}]}}",
+	    "balancer.links[0].check.timeout: longer than interval" },
+	{ "{'balancer': {'links': [{'check': {'target': '10.0.0.1:1',"
+	    " 'interval': 0}}]}}",
+	    "balancer.links[0].check.interval: 0 is out of range (0 < seconds "
+	    "<= 86400)" },
+	{ "{'balancer': {'links': [{'check': {'target': '10.0.0.1:1',"
+	    " 'fails': 0}}]}}",
+	    "balancer.links[0].check.fails: 0 is out of range (1-1000)" },
+	{ "{'balancer': {'links': [{'check': {'target': '10.0.0.1:1',"
+	    " 'passes': 1001}}]}}",
+	    "balancer.links[0].check.passes: 1001 is out of range (1-1000)" },
 	/* request matchers */
 	{ "{'balancer': {'matchers': [{'fooo': 1}]}}",
 	    "balancer.matchers[0].fooo: unknown key" },
@@ -399,6 +443,14 @@ static const struct bad bad[] = {
 	{ "{'balancer': {'matchers': [{'ports': ['0']}]}}",
 	    "balancer.matchers[0].ports[0]: \"0\" is not a port or port "
 	    "range (1-65535)" },
+	{ "{'balancer': {'matchers': [{'ports': [1], 'port_ranges': []}]}}",
+	    "balancer.matchers[0].port_ranges: use either ports or "
+	    "port_ranges" },
+	{ "{'balancer': {'matchers': [{'port_ranges': [], 'ports': [1]}]}}",
+	    "balancer.matchers[0].ports: use either ports or port_ranges" },
+	{ "{'balancer': {'matchers': [{'port_ranges': ['9-8']}]}}",
+	    "balancer.matchers[0].port_ranges[0]: \"9-8\" is not a port or "
+	    "port range (1-65535)" },
 	{ "{'balancer': {'matchers': [{'ports': [true]}]}}",
 	    "balancer.matchers[0].ports[0]: expected a number or a string, "
 	    "got boolean" },
@@ -609,6 +661,7 @@ check_defaults(const struct sl_conf *conf)
 	ck_assert_int_eq(conf->nameservers_system, 1);
 	ck_assert_uint_eq(conf->nnameservers, 0);
 	ck_assert_int_eq(conf->strategy, SL_STRAT_ROUND_ROBIN);
+	ck_assert_uint_eq(conf->retries, 1);
 }
 
 static void
@@ -626,6 +679,9 @@ check_direct_default(const struct sl_link *l, const char *name)
 	ck_assert_uint_eq(l->timeout_ms, 10000);
 	ck_assert_uint_eq(l->weight, 1);
 	ck_assert_uint_eq(l->max_connections, 0);
+	ck_assert_uint_eq(l->max_fails, 3);
+	ck_assert_uint_eq(l->cooldown_ms, 10000);
+	ck_assert_int_eq(l->check.enabled, 0);
 }
 
 START_TEST(test_pythtrt_example)
@@ -745,6 +801,7 @@ check_full_root(const struct sl_conf *conf)
 	check_addr(&conf->nameservers[2].addr, conf->nameservers[2].addrlen,
 	    AF_INET, "1.1.1.1", 53);
 	ck_assert_int_eq(conf->strategy, SL_STRAT_FAILOVER);
+	ck_assert_uint_eq(conf->retries, 3);
 	ck_assert_uint_eq(conf->nmatchers, 1);
 	ck_assert_int_eq(conf->matchers[0].policy, SL_POLICY_FORBID);
 	ck_assert_uint_eq(conf->matchers[0].nclients, 1);
@@ -762,6 +819,17 @@ check_full_links(const struct sl_link *l)
 	ck_assert_uint_eq(l[0].weight, 3);
 	ck_assert_uint_eq(l[0].max_connections, 100);
 	ck_assert_int_eq(l[0].via, -1);
+	ck_assert_uint_eq(l[0].max_fails, 0);
+	ck_assert_uint_eq(l[0].cooldown_ms, 2500);
+	ck_assert_int_eq(l[0].check.enabled, 1);
+	check_addr(&l[0].check.target, l[0].check.targetlen, AF_INET,
+	    "192.0.2.1", 80);
+	ck_assert_uint_eq(l[0].check.interval_ms, 1000);
+	ck_assert_uint_eq(l[0].check.timeout_ms, 500);
+	ck_assert_uint_eq(l[0].check.fails, 4);
+	ck_assert_uint_eq(l[0].check.passes, 3);
+	ck_assert_int_eq(l[1].check.enabled, 0);
+	ck_assert_uint_eq(l[1].max_fails, 3);
 
 	ck_assert_str_eq(l[1].name, "hop1");
 	ck_assert_int_eq(l[1].proto, SL_LINK_SOCKS5);
@@ -802,6 +870,9 @@ check_full_matchers(const struct sl_link *l)
 	ck_assert(re_matches(m[1].domains_re[0], "abc"));
 	ck_assert(!re_matches(m[1].domains_re[0], "cba"));
 	ck_assert(re_matches(m[1].domains_re[1], "cab"));
+	ck_assert_uint_eq(m[1].nports, 1);
+	ck_assert_uint_eq(m[1].ports[0].lo, 1);
+	ck_assert_uint_eq(m[1].ports[0].hi, 1023);
 	ck_assert_int_eq(m[2].policy, SL_POLICY_FORBID);
 	ck_assert_uint_eq(m[2].nports + m[2].ndomains_re + m[2].ndomains +
 	    m[2].nips + m[2].nclients, 0);
@@ -1017,6 +1088,36 @@ START_TEST(test_pythtrt_explicit_defaults)
 	check_direct_default(&conf->links[0], "link0");
 	ck_assert_uint_eq(conf->links[0].nmatchers, 1);
 	ck_assert_int_eq(conf->links[0].matchers[0].policy, SL_POLICY_FORBID);
+	conf_free(conf);
+}
+END_TEST
+
+/* A check with only its target: the documented defaults. */
+START_TEST(test_check_defaults)
+{
+	struct sl_conf		*conf;
+	const struct sl_link	*l;
+
+	conf = must_parse("{'balancer': {'retries': 0, 'links': [{'check':"
+	    " {'target': '[::1]:8080'}}, {'max_fails': 1000, 'cooldown': 86400,"
+	    " 'check': {'target': '10.0.0.1:1', 'interval': 2, 'timeout': 2}}"
+	    "]}}");
+	ck_assert_uint_eq(conf->retries, 0);
+	l = &conf->links[0];
+	ck_assert_int_eq(l->check.enabled, 1);
+	check_addr(&l->check.target, l->check.targetlen, AF_INET6, "::1",
+	    8080);
+	ck_assert_uint_eq(l->check.interval_ms, 5000);
+	ck_assert_uint_eq(l->check.timeout_ms, 2000);
+	ck_assert_uint_eq(l->check.fails, 2);
+	ck_assert_uint_eq(l->check.passes, 1);
+	ck_assert_uint_eq(l->max_fails, 3);
+	ck_assert_uint_eq(l->cooldown_ms, 10000);
+	l = &conf->links[1];
+	ck_assert_uint_eq(l->max_fails, 1000);
+	ck_assert_uint_eq(l->cooldown_ms, 86400000);
+	ck_assert_uint_eq(l->check.interval_ms, 2000);
+	ck_assert_uint_eq(l->check.timeout_ms, 2000);
 	conf_free(conf);
 }
 END_TEST
@@ -1307,6 +1408,7 @@ config_suite(void)
 	tcase_add_test(tc, test_names);
 	tcase_add_test(tc, test_pythtrt_explicit_defaults);
 	tcase_add_test(tc, test_matcher_values);
+	tcase_add_test(tc, test_check_defaults);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("errors");

@@ -12,7 +12,6 @@
 
 #include "policy/config.h"
 #include "policy/counters.h"
-#include "policy/select.h"
 
 static void *
 region(uint32_t nw, uint32_t nl)
@@ -129,91 +128,18 @@ START_TEST(t_cross_process)
 }
 END_TEST
 
-static struct sl_conf *
-conf3(const char *strategy)
+START_TEST(t_health_rows)
 {
-	char		 text[512], err[256];
-	struct sl_conf	*c;
+	void	*p = region(2, 3);
 
-	snprintf(text, sizeof(text), "{\"balancer\": {\"strategy\": \"%s\", "
-	    "\"links\": [{\"name\": \"a\"}, {\"name\": \"b\"}, "
-	    "{\"name\": \"c\"}]}}", strategy);
-	ck_assert_msg(conf_parse(text, strlen(text), &c, err, sizeof(err)) == 0,
-	    "%s", err);
-	return c;
-}
-
-START_TEST(t_round_robin_shared)
-{
-	struct sl_conf		*c = conf3("round_robin");
-	void			*p = region(2, 3);
-	struct sl_route_req	 req = { .host = "x", .port = 80 };
-	struct sl_route_view	 v = { .shm = p, .nworkers = 2 };
-	uint32_t		 out[8], seen[3] = { 0 };
-	const char		*why;
-	int			 i;
-
-	for (i = 0; i < 30; i++) {
-		ck_assert_uint_eq(policy_select(c, &req, &v, out, 8, &why), 3);
-		seen[out[0]]++;
-		/* Every link appears once per candidate list. */
-		ck_assert_uint_ne(out[0], out[1]);
-		ck_assert_uint_ne(out[1], out[2]);
-		ck_assert_uint_ne(out[0], out[2]);
-	}
-	ck_assert_uint_eq(seen[0], 10);
-	ck_assert_uint_eq(seen[1], 10);
-	ck_assert_uint_eq(seen[2], 10);
-	conf_free(c);
+	/* Health rows sit between the worker rows and the link counters. */
+	ck_assert((char *)shm_health(p, 2, 0) >= (char *)(shm_worker(p, 1) + 1));
+	ck_assert((char *)(shm_health(p, 2, 2) + 1) <=
+	    (char *)shm_ctr(p, 2, 3, 0, 0));
+	ck_assert_uint_eq((uintptr_t)shm_health(p, 2, 1) % SL_CACHELINE, 0);
+	atomic_store(&shm_health(p, 2, 1)->fails, 3);
+	ck_assert_uint_eq(shm_link_active(p, 2, 3, 1), 0);
 	munmap(p, shm_size(2, 3));
-}
-END_TEST
-
-START_TEST(t_least_connections)
-{
-	struct sl_conf		*c = conf3("least_connections");
-	void			*p = region(2, 3);
-	struct sl_route_req	 req = { .host = "x", .port = 80 };
-	struct sl_route_view	 v = { .shm = p, .nworkers = 2 };
-	uint32_t		 out[8];
-	const char		*why;
-
-	/* Load spread over both workers' rows must be summed. */
-	atomic_store(&shm_ctr(p, 2, 3, 0, 0)->active, 2);
-	atomic_store(&shm_ctr(p, 2, 3, 1, 0)->active, 2);
-	atomic_store(&shm_ctr(p, 2, 3, 1, 1)->active, 3);
-	atomic_store(&shm_ctr(p, 2, 3, 0, 2)->active, 1);
-	ck_assert_uint_eq(policy_select(c, &req, &v, out, 8, &why), 3);
-	ck_assert_uint_eq(out[0], 2);
-	ck_assert_uint_eq(out[1], 1);
-	ck_assert_uint_eq(out[2], 0);
-	conf_free(c);
-	munmap(p, shm_size(2, 3));
-}
-END_TEST
-
-START_TEST(t_failover_and_random)
-{
-	struct sl_conf		*c = conf3("failover");
-	void			*p = region(1, 3);
-	struct sl_route_req	 req = { .host = "x", .port = 80 };
-	struct sl_route_view	 v = { .shm = p, .nworkers = 1 };
-	uint32_t		 out[8];
-	const char		*why;
-	int			 i;
-
-	for (i = 0; i < 3; i++) {
-		ck_assert_uint_eq(policy_select(c, &req, &v, out, 8, &why), 3);
-		ck_assert_uint_eq(out[0], 0);
-		ck_assert_uint_eq(out[2], 2);
-	}
-	conf_free(c);
-	c = conf3("random_link");
-	v.rnd = 7;
-	ck_assert_uint_eq(policy_select(c, &req, &v, out, 8, &why), 3);
-	ck_assert_uint_eq(out[0], 7 % 3);
-	conf_free(c);
-	munmap(p, shm_size(1, 3));
 }
 END_TEST
 
@@ -230,11 +156,7 @@ counters_suite(void)
 	tcase_add_test(tc, t_sessions_clamp);
 	tcase_add_test(tc, t_cross_process);
 	suite_add_tcase(s, tc);
-	tc = tcase_create("select");
-	tcase_add_test(tc, t_round_robin_shared);
-	tcase_add_test(tc, t_least_connections);
-	tcase_add_test(tc, t_failover_and_random);
-	suite_add_tcase(s, tc);
+	tcase_add_test(tc, t_health_rows);
 	return s;
 }
 

@@ -64,6 +64,7 @@ static void
 dial_stop(struct dial *d)
 {
 	resolve_cancel(&d->res);
+	sockreq_cancel(&d->sreq);
 	ev_timer_stop(d->loop, &d->timer);
 	dial_close_fd(d);
 	d->phase = DIAL_IDLE;
@@ -122,8 +123,12 @@ dial_timeout(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)revents;
 	if (d->phase == DIAL_IDLE)
 		dial_fail(d, d->last_rep, d->why);
-	else
-		dial_fail(d, S5_REP_HOSTUNREACH, "connect timeout");
+	else {
+		/* A name that never resolves is not the link's fault. */
+		d->link_fault = d->phase != DIAL_RESOLVE;
+		dial_fail(d, S5_REP_HOSTUNREACH, d->phase == DIAL_RESOLVE ?
+		    "lookup timeout" : "connect timeout");
+	}
 }
 
 /* Chain of socks5 hops for `link`, outer first; the direct base, if any. */
@@ -208,7 +213,8 @@ dial_first_endpoint(struct dial *d)
 
 void
 dial_start(struct dial *d, struct ev_loop *loop, const struct sl_conf *conf,
-    int link, const struct socks5_request *target, dial_cb cb, void *arg)
+    int link, const struct socks5_request *target,
+    const struct sl_res_addr *pre, uint32_t npre, dial_cb cb, void *arg)
 {
 	memset(d, 0, sizeof(*d));
 	d->loop = loop;
@@ -226,12 +232,24 @@ dial_start(struct dial *d, struct ev_loop *loop, const struct sl_conf *conf,
 		dial_fail_soon(d, S5_REP_FAIL, "link chain too deep");
 		return;
 	}
-	if (d->base != -1 && conf->links[d->base].interface[0] != '\0') {
-		dial_fail_soon(d, S5_REP_FAIL, "interface links need the "
-		    "routing engine (not built yet)");
+	if (d->nhops == 0 && npre > 0 && target->atyp == S5_ATYP_DOMAIN) {
+		d->naddrs = npre > SL_MAX_ADDRS ? SL_MAX_ADDRS : npre;
+		memcpy(d->addrs, pre, d->naddrs * sizeof(d->addrs[0]));
+		d->port = target->port;
+		dial_connect_next(d);
 		return;
 	}
 	dial_first_endpoint(d);
+}
+
+void
+dial_set_timeout(struct dial *d, uint32_t ms)
+{
+	if (d->phase == DIAL_IDLE)
+		return;		/* already failing: leave its timer alone */
+	ev_timer_stop(d->loop, &d->timer);
+	ev_timer_set(&d->timer, ms / 1000.0, 0.);
+	ev_timer_start(d->loop, &d->timer);
 }
 
 void
@@ -249,6 +267,7 @@ dial_resolved(struct res_req *r, int status, const struct sl_msg *ans,
 
 	(void)r;
 	if (status != SL_RES_OK || ans->u.res_answer.naddrs == 0) {
+		d->link_fault = d->nhops > 0;	/* the proxy's own name */
 		snprintf(d->why, sizeof(d->why), "cannot resolve %s: %s",
 		    d->nhops > 0 ? d->conf->links[d->hops[d->nhops - 1]].host :
 		    d->target->host, status == SL_RES_NXDOMAIN ? "no such name" :
@@ -285,29 +304,40 @@ dial_sockaddr(const struct sl_res_addr *a, uint16_t port,
 	return sizeof(*sin6);
 }
 
-/* Open, bind and start connecting one socket; errno on -1. */
+/* Start connecting d->fd to d->cur; -1 with errno (fd closed). */
 static int
-dial_open(struct dial *d, const struct sockaddr_storage *ss, socklen_t len)
+dial_connect_fd(struct dial *d)
+{
+	int	one = 1, saved;
+
+	(void)setsockopt(d->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (connect(d->fd, (const struct sockaddr *)&d->cur, d->curlen) == 0 ||
+	    errno == EINPROGRESS) {
+		ev_io_init(&d->io, dial_io, d->fd, EV_WRITE);
+		ev_io_start(d->loop, &d->io);
+		return 0;
+	}
+	saved = errno;
+	close(d->fd);
+	d->fd = -1;
+	errno = saved;
+	return -1;
+}
+
+/* Open and bind a socket for d->cur ourselves; errno on -1. */
+static int
+dial_open(struct dial *d)
 {
 	const struct sl_link	*base = d->base != -1 ?
 				    &d->conf->links[d->base] : NULL;
-	int			 one = 1;
 
-	if (base != NULL && base->sourcelen != 0 &&
-	    base->source.ss_family != ss->ss_family) {
-		errno = EAFNOSUPPORT;
-		return -1;
-	}
-	d->fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK |
+	d->fd = socket(d->cur.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, 0);
 	if (d->fd == -1)
 		return -1;
-	(void)setsockopt(d->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if ((base != NULL && base->sourcelen != 0 &&
+	if (base != NULL && base->sourcelen != 0 &&
 	    bind(d->fd, (const struct sockaddr *)&base->source,
-	    base->sourcelen) == -1) ||
-	    (connect(d->fd, (const struct sockaddr *)ss, len) == -1 &&
-	    errno != EINPROGRESS)) {
+	    base->sourcelen) == -1) {
 		int saved = errno;
 
 		close(d->fd);
@@ -315,28 +345,87 @@ dial_open(struct dial *d, const struct sockaddr_storage *ss, socklen_t len)
 		errno = saved;
 		return -1;
 	}
-	return 0;
+	return dial_connect_fd(d);
+}
+
+/*
+ * Whether a failed connect says something about the link rather than the
+ * target: an upstream proxy that cannot be reached is the link's fault;
+ * a target refusing or unreachable from a working line is not.
+ */
+static int
+dial_errno_link_fault(const struct dial *d, int err)
+{
+	if (d->nhops > 0)
+		return 1;
+	return err != ECONNREFUSED && err != EHOSTUNREACH;
 }
 
 static void
+dial_note_error(struct dial *d, int err)
+{
+	char	a[SL_ADDRSTRLEN];
+
+	d->link_fault = dial_errno_link_fault(d, err);
+	d->last_rep = dial_errno_rep(err);
+	snprintf(d->why, sizeof(d->why), "connect %s: %s",
+	    sockaddr_fmt((struct sockaddr *)&d->cur, a, sizeof(a)),
+	    strerror(err));
+}
+
+/* The master made the interface-bound socket (or could not). */
+static void
+dial_got_socket(struct sock_req *r, int fd, int err, void *arg)
+{
+	struct dial *d = arg;
+
+	(void)r;
+	if (fd == -1) {
+		dial_note_error(d, err);
+		dial_connect_next(d);
+		return;
+	}
+	d->phase = DIAL_CONNECT;
+	d->fd = fd;
+	if (dial_connect_fd(d) == -1) {
+		dial_note_error(d, errno);
+		dial_connect_next(d);
+	}
+}
+
+/*
+ * Try the next address.  A base link bound to an interface needs a
+ * socket from the master (the worker holds no CAP_NET_RAW); anything
+ * else the worker opens itself.
+ */
+static void
 dial_connect_next(struct dial *d)
 {
-	struct sockaddr_storage	ss;
-	socklen_t		len;
-	char			a[SL_ADDRSTRLEN];
+	const struct sl_link	*base = d->base != -1 ?
+				    &d->conf->links[d->base] : NULL;
 
 	d->phase = DIAL_CONNECT;
 	while (d->iaddr < d->naddrs) {
-		len = dial_sockaddr(&d->addrs[d->iaddr++], d->port, &ss);
-		if (dial_open(d, &ss, len) == 0) {
-			ev_io_init(&d->io, dial_io, d->fd, EV_WRITE);
-			ev_io_start(d->loop, &d->io);
-			return;
+		d->curlen = dial_sockaddr(&d->addrs[d->iaddr++], d->port,
+		    &d->cur);
+		if (base != NULL && base->sourcelen != 0 &&
+		    base->source.ss_family != d->cur.ss_family) {
+			dial_note_error(d, EAFNOSUPPORT);
+			continue;
 		}
-		d->last_rep = dial_errno_rep(errno);
-		snprintf(d->why, sizeof(d->why), "connect %s: %s",
-		    sockaddr_fmt((struct sockaddr *)&ss, a, sizeof(a)),
-		    strerror(errno));
+		if (base != NULL && base->interface[0] != '\0') {
+			if (sockreq_start(&d->sreq, (uint32_t)d->base,
+			    d->cur.ss_family == AF_INET ? 4 : 6,
+			    dial_got_socket, d) == 0) {
+				d->phase = DIAL_SOCKET;
+				return;
+			}
+			dial_note_error(d, EAGAIN);
+			continue;
+		}
+		if (dial_open(d) == 0)
+			return;
+		dial_note_error(d, errno);
 	}
 	dial_fail_soon(d, d->last_rep, d->why);
 }
@@ -373,6 +462,8 @@ dial_hop(const struct dial *d)
 static void
 dial_s5_begin(struct dial *d)
 {
+	/* Until the hop answers a CONNECT, a failure is the link's. */
+	d->link_fault = 1;
 	size_t n = socks5_build_greeting(d->buf, dial_hop(d)->username[0] != 0);
 
 	dial_send(d, DIAL_S5_METHOD, n);
@@ -384,18 +475,11 @@ dial_connected(struct dial *d)
 	socklen_t	len = sizeof(d->bound);
 	int		err = 0;
 	socklen_t	elen = sizeof(err);
-	char		a[SL_ADDRSTRLEN];
 
 	if (getsockopt(d->fd, SOL_SOCKET, SO_ERROR, &err, &elen) == -1)
 		err = errno;
 	if (err != 0) {
-		struct sockaddr_storage ss;
-
-		dial_sockaddr(&d->addrs[d->iaddr - 1], d->port, &ss);
-		d->last_rep = dial_errno_rep(err);
-		snprintf(d->why, sizeof(d->why), "connect %s: %s",
-		    sockaddr_fmt((struct sockaddr *)&ss, a, sizeof(a)),
-		    strerror(err));
+		dial_note_error(d, err);
 		dial_close_fd(d);
 		dial_connect_next(d);
 		return;
@@ -447,6 +531,9 @@ dial_s5_input(struct dial *d)
 		break;
 	default:
 		n = socks5_parse_reply(d->buf, d->len, &v, &d->bound);
+		/* The upstream answered properly: a refusal is the target's. */
+		if (n > 0 && v != S5_REP_OK)
+			d->link_fault = 0;
 		if (n <= 0 || v != S5_REP_OK) {
 			snprintf(d->why, sizeof(d->why), "upstream %s: %s %u",
 			    hop->name, n <= 0 ? "bad reply" : "replied", v);

@@ -14,6 +14,7 @@
 #include "../ipc/ipc_msg.h"
 #include "../policy/config.h"
 #include "resolve.h"
+#include "sockreq.h"
 #include "socks5.h"
 
 struct dial;
@@ -29,6 +30,7 @@ typedef void (*dial_cb)(struct dial *, int fd, uint8_t rep,
 enum dial_phase {
 	DIAL_IDLE = 0,
 	DIAL_RESOLVE,
+	DIAL_SOCKET,		/* waiting for the master's socket */
 	DIAL_CONNECT,
 	DIAL_S5_METHOD,
 	DIAL_S5_AUTH,
@@ -48,12 +50,16 @@ struct dial {
 	struct sl_res_addr	 addrs[SL_MAX_ADDRS];
 	uint32_t		 naddrs, iaddr;
 	uint16_t		 port;		/* of the first connection */
+	struct sockaddr_storage	 cur;		/* address being connected */
+	socklen_t		 curlen;
+	struct sock_req		 sreq;
 	int			 fd;
 	ev_io			 io;
 	ev_timer		 timer;
 	uint8_t			 buf[S5_MAX_AUTH];
 	size_t			 len, off, need;
 	uint8_t			 last_rep;
+	int			 link_fault;	/* the link, not the target, failed */
 	char			 why[SL_MAX_NAME + 128];
 	struct sockaddr_storage	 bound;
 	dial_cb			 cb;
@@ -61,9 +67,17 @@ struct dial {
 };
 
 /* dial.c */
+/*
+ * pre/npre: addresses the target name already resolved to (the session
+ * resolved it for the policy), used instead of a second lookup when the
+ * link connects to the target itself.
+ */
 void	dial_start(struct dial *, struct ev_loop *, const struct sl_conf *,
-	    int link, const struct socks5_request *target, dial_cb, void *arg);
+	    int link, const struct socks5_request *target,
+	    const struct sl_res_addr *pre, uint32_t npre, dial_cb, void *arg);
 void	dial_cancel(struct dial *);
+/* Replace the link's connect timeout for this dial (health checks). */
+void	dial_set_timeout(struct dial *, uint32_t ms);
 /* The SOCKS5 reply code for a failed connect(2) errno. */
 uint8_t	dial_errno_rep(int err);
 

@@ -27,8 +27,9 @@
  * small heap copy, which is freed once flushed; only then does the up
  * direction start splicing, so ordering is kept.  If the pipes cannot be
  * made (EMFILE, ENFILE) that direction falls back to copy mode: same
- * contract, more copies.  Pipes and buffers are made on first use
- * (dir_acquire), so idle sessions cost no memory and no extra fds.  splice() to a socket can raise SIGPIPE (there
+ * contract, more copies.  Pipes and buffers are lent from a pool only
+ * while a direction holds bytes (dir_acquire), so idle sessions cost no
+ * memory and no extra fds.  splice() to a socket can raise SIGPIPE (there
  * is no MSG_NOSIGNAL for it), so the process must ignore SIGPIPE, as
  * every sluice worker does.
  *
@@ -116,21 +117,69 @@ dir_moved(struct relay_dir *d)
 }
 
 /*
- * A direction gets its pipe (splice mode) or buffer (copy mode, or when
- * no pipe can be made) the first time it has something to read, so an
- * idle session holds neither memory nor extra fds.
+ * Pipes and buffers are lent to a direction only while it holds bytes:
+ * taken from a small per-process pool when data arrives, given back as
+ * soon as the direction has written everything out.  So a session costs
+ * no memory and no extra fds while it is idle, however much it moved
+ * before, and the pool keeps this from costing a syscall or a malloc per
+ * chunk.
  */
+#define RELAY_POOL	256
+
+static struct {
+	char	*bufs[RELAY_POOL];
+	int	 nbufs;
+	int	 pipes[RELAY_POOL][2];
+	int	 npipes;
+} pool;
+
 static int
 dir_acquire(struct relay_dir *d)
 {
 	if (d->pipe[0] != -1 || d->buf != NULL)
 		return 0;
-	if (d->r->splice && pipe2(d->pipe, O_NONBLOCK | O_CLOEXEC) == 0)
-		return 0;
-	d->pipe[0] = d->pipe[1] = -1;
-	if ((d->buf = malloc(RELAY_BUFSZ)) == NULL)
+	if (d->r->splice) {
+		if (pool.npipes > 0) {
+			pool.npipes--;
+			d->pipe[0] = pool.pipes[pool.npipes][0];
+			d->pipe[1] = pool.pipes[pool.npipes][1];
+			return 0;
+		}
+		if (pipe2(d->pipe, O_NONBLOCK | O_CLOEXEC) == 0)
+			return 0;
+		/* Out of fds: this chunk goes through a buffer instead. */
+		d->pipe[0] = d->pipe[1] = -1;
+	}
+	if (pool.nbufs > 0)
+		d->buf = pool.bufs[--pool.nbufs];
+	else if ((d->buf = malloc(RELAY_BUFSZ)) == NULL)
 		return -1;
 	return 0;
+}
+
+/* The direction is empty: give its pipe or buffer back to the pool. */
+static void
+dir_release_io(struct relay_dir *d)
+{
+	if (d->pipe[0] != -1) {
+		if (pool.npipes < RELAY_POOL) {
+			pool.pipes[pool.npipes][0] = d->pipe[0];
+			pool.pipes[pool.npipes][1] = d->pipe[1];
+			pool.npipes++;
+		} else {
+			close(d->pipe[0]);
+			close(d->pipe[1]);
+		}
+		d->pipe[0] = d->pipe[1] = -1;
+	}
+	if (d->buf != NULL) {
+		if (!d->buf_early && pool.nbufs < RELAY_POOL)
+			pool.bufs[pool.nbufs++] = d->buf;
+		else
+			free(d->buf);
+		d->buf = NULL;
+		d->buf_early = 0;
+	}
 }
 
 /* Fill the empty buffer or pipe from `from`. */
@@ -184,12 +233,7 @@ dir_write(struct relay_dir *d)
 		    memory_order_relaxed);
 	if (d->len == 0) {
 		d->off = 0;
-		if (d->buf_early) {
-			/* Early bytes are out: splice from now on. */
-			free(d->buf);
-			d->buf = NULL;
-			d->buf_early = 0;
-		}
+		dir_release_io(d);
 	}
 	dir_moved(d);
 	return IO_MOVED;
@@ -375,14 +419,12 @@ relay_start(struct relay *r, struct ev_loop *loop, int client, int target,
 }
 
 static void
-dir_release(struct relay_dir *d)
+dir_discard_pipe(struct relay_dir *d)
 {
-	int	i;
-
-	for (i = 0; i < 2; i++) {
-		if (d->pipe[i] != -1)
-			close(d->pipe[i]);
-		d->pipe[i] = -1;
+	if (d->pipe[0] != -1 && d->len > 0) {
+		close(d->pipe[0]);
+		close(d->pipe[1]);
+		d->pipe[0] = d->pipe[1] = -1;
 	}
 }
 
@@ -397,10 +439,12 @@ relay_stop(struct relay *r)
 	ev_io_stop(r->loop, &r->down.rd);
 	ev_io_stop(r->loop, &r->down.wr);
 	ev_timer_stop(r->loop, &r->idle);
-	free(r->up.buf);
-	free(r->down.buf);
-	r->up.buf = NULL;
-	r->down.buf = NULL;
-	dir_release(&r->up);
-	dir_release(&r->down);
+	/*
+	 * A pipe that still holds bytes cannot be lent again; a buffer
+	 * can (its stale bytes are never read: len says what is valid).
+	 */
+	dir_discard_pipe(&r->up);
+	dir_discard_pipe(&r->down);
+	dir_release_io(&r->up);
+	dir_release_io(&r->down);
 }

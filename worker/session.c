@@ -2,15 +2,19 @@
  * One client session: SOCKS5 handshake, link selection, dialing, reply,
  * relay.  session_close() is the only place a session is freed.
  *
- *   S_GREETING -> S_REQUEST -> S_DIALING -> S_REPLYING -> S_RELAY
+ *   S_GREETING -> S_REQUEST -> S_ROUTING -> S_DIALING -> S_REPLYING
+ *   -> S_RELAY
  *
- * Any state may end in session_close().  A failed dial is retried on the
- * next candidate link before the client gets its reply.
+ * Any state may end in session_close().  S_ROUTING resolves the target
+ * name first when some matcher looks at addresses.  A failed dial is
+ * retried on the next candidate link (up to balancer.retries) before the
+ * client gets its reply.
  */
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,9 +26,9 @@
 #include "../common/util.h"
 #include "../policy/counters.h"
 #include "../policy/select.h"
+#include "health.h"
 #include "worker.h"
 
-#define SESSION_RETRIES		1	/* extra links tried after a failure */
 #define ACCEPT_BURST		64
 
 static void	session_client_io(struct ev_loop *, ev_io *, int);
@@ -83,6 +87,7 @@ session_close(struct session *s, const char *outcome)
 	ev_io_stop(wk->loop, &s->cio);
 	ev_timer_stop(wk->loop, &s->timer);
 	dial_cancel(&s->dial);
+	resolve_cancel(&s->res);
 	if (s->state == S_RELAY)
 		relay_stop(&s->relay);
 	if (s->tfd != -1)
@@ -186,7 +191,6 @@ session_dialed(struct dial *d, int fd, uint8_t rep,
 	struct sockaddr_storage	 b;
 	socklen_t		 blen = sizeof(b);
 
-	(void)d;
 	if (fd == -1) {
 		atomic_fetch_add(&session_ctr(s)->failed, 1);
 		atomic_fetch_sub(&session_ctr(s)->active, 1);
@@ -196,7 +200,9 @@ session_dialed(struct dial *d, int fd, uint8_t rep,
 		    why);
 		snprintf(s->detail, sizeof(s->detail), "%s", why);
 		s->rep = rep;
-		if (++s->icand < s->ncand && s->icand <= SESSION_RETRIES) {
+		if (d->link_fault)
+			health_link_failed((uint32_t)s->link, why);
+		if (++s->icand < s->ncand && s->icand <= wk->conf->retries) {
 			session_try_next(s);
 			return;
 		}
@@ -204,6 +210,7 @@ session_dialed(struct dial *d, int fd, uint8_t rep,
 		return;
 	}
 	atomic_fetch_add(&session_ctr(s)->opened, 1);
+	health_link_ok((uint32_t)s->link);
 	s->tfd = fd;
 	s->detail[0] = '\0';
 	b = *bound;
@@ -218,35 +225,82 @@ session_try_next(struct session *s)
 	s->link_active = 1;
 	atomic_fetch_add(&session_ctr(s)->active, 1);
 	dial_start(&s->dial, wk->loop, wk->conf, s->link, &s->req,
-	    session_dialed, s);
+	    s->resolved, s->nresolved, session_dialed, s);
 }
 
+/* Ask the policy for the links to try, in order, and start the first. */
 static void
 session_route(struct session *s)
 {
-	struct sl_route_req	req;
+	struct sl_request	req;
 	struct sl_route_view	view;
-	const char		*why;
+	struct sl_route		r;
 
 	memset(&req, 0, sizeof(req));
-	req.host = s->req.atyp == S5_ATYP_DOMAIN ? s->req.host : NULL;
+	req.host = s->req.atyp == S5_ATYP_DOMAIN ? s->host : NULL;
 	req.addr = s->req.atyp != S5_ATYP_DOMAIN ?
 	    (const struct sockaddr *)&s->req.addr : NULL;
+	req.resolved = s->resolved;
+	req.nresolved = s->nresolved;
 	req.port = s->req.port;
 	req.client = (const struct sockaddr *)&s->client;
 	view.shm = wk->shm;
 	view.nworkers = wk->nworkers;
 	view.rnd = (uint32_t)random();
-	s->ncand = policy_select(wk->conf, &req, &view, s->cand,
-	    nitems(s->cand), &why);
-	if (s->ncand == 0) {
-		snprintf(s->detail, sizeof(s->detail), "refused by %s", why);
-		session_reply(s, S5_REP_NOTALLOWED, NULL);
+	view.now_ms = mono_ms();
+	policy_route(wk->conf, &req, &view, &r);
+	if (r.verdict != SL_ROUTE_OK) {
+		snprintf(s->detail, sizeof(s->detail), "%s%s",
+		    r.verdict == SL_ROUTE_REFUSED &&
+		    strncmp(r.why, "no link", 7) != 0 ? "refused by " : "",
+		    r.why);
+		session_reply(s, r.verdict == SL_ROUTE_REFUSED ?
+		    S5_REP_NOTALLOWED : S5_REP_FAIL, NULL);
 		return;
 	}
+	memcpy(s->cand, r.cand, r.ncand * sizeof(r.cand[0]));
+	s->ncand = r.ncand;
 	s->state = S_DIALING;
 	s->icand = 0;
 	session_try_next(s);
+}
+
+/* The name is known (or not) before routing: `ips` matchers need it. */
+static void
+session_resolved(struct res_req *rq, int status, const struct sl_msg *ans,
+    void *arg)
+{
+	struct session *s = arg;
+
+	(void)rq;
+	s->nresolved = 0;
+	if (status == SL_RES_OK) {
+		s->nresolved = ans->u.res_answer.naddrs;
+		if (s->nresolved > SL_MAX_ADDRS)
+			s->nresolved = SL_MAX_ADDRS;
+		memcpy(s->resolved, ans->u.res_answer.addrs,
+		    s->nresolved * sizeof(s->resolved[0]));
+	}
+	session_route(s);
+}
+
+static void
+session_decide(struct session *s)
+{
+	size_t	i;
+
+	s->state = S_ROUTING;
+	if (s->req.atyp != S5_ATYP_DOMAIN) {
+		session_route(s);
+		return;
+	}
+	/* Matchers compare lower-case names; the upstream gets the original. */
+	for (i = 0; s->req.host[i] != '\0'; i++)
+		s->host[i] = (char)tolower((unsigned char)s->req.host[i]);
+	s->host[i] = '\0';
+	if (!policy_needs_addresses(wk->conf) ||
+	    resolve_start(&s->res, s->host, session_resolved, s) == -1)
+		session_route(s);
 }
 
 static void
@@ -268,7 +322,7 @@ session_request(struct session *s, int n)
 		session_reply(s, S5_REP_CMDUNSUPP, NULL);
 		return;
 	}
-	session_route(s);
+	session_decide(s);
 }
 
 /* Parse whatever is buffered; act on complete messages. */

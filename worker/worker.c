@@ -22,6 +22,8 @@
 #include "../ipc/codec.h"
 #include "../policy/counters.h"
 #include "resolve.h"
+#include "health.h"
+#include "sockreq.h"
 #include "worker.h"
 #include "../common/sandbox.h"
 
@@ -154,6 +156,10 @@ worker_master_msg(struct ipc_chan *c, struct sl_msg *m, void *arg)
 		worker_set_resolver(m->fd);
 		m->fd = -1;
 		break;
+	case SL_MSG_SOCK_FD:
+	case SL_MSG_SOCK_FAIL:
+		sockreq_dispatch(m);
+		break;
 	default:
 		log_warnx("%s: unexpected %s", __func__, ipc_msg_name(m->type));
 	}
@@ -273,6 +279,8 @@ worker_main(int argc, char *argv[])
 	ready.fd = -1;
 	if (ipc_chan_send(wk->master, &ready) == -1)
 		fatalx("%s: cannot send READY", __func__);
+	if (wk->index == 0)
+		health_checks_start();
 	log_debug("ready, %zu listeners", wk->nlisteners);
 	ev_run(wk->loop, 0);
 	worker_exit(0);

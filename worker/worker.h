@@ -25,6 +25,7 @@ struct wk_listener {
 enum session_state {
 	S_GREETING = 0,
 	S_REQUEST,
+	S_ROUTING,		/* resolving the name for the policy */
 	S_DIALING,
 	S_REPLYING,		/* writing the final SOCKS5 reply */
 	S_RELAY,
@@ -44,6 +45,10 @@ struct session {
 	size_t			 outlen, outoff;
 	int			 close_after_reply;
 	struct socks5_request	 req;
+	char			 host[SL_MAX_NAME + 1];	/* lower case */
+	struct res_req		 res;
+	struct sl_res_addr	 resolved[SL_MAX_ADDRS];
+	uint32_t		 nresolved;
 	uint32_t		 cand[SL_MAX_LINKS];
 	size_t			 ncand, icand;
 	int			 link;		/* -1 until one is tried */

@@ -1023,3 +1023,225 @@ def run(main, needs_root=True):
         step("PASS")
     sys.stdout.flush()
     sys.exit(rc)
+
+
+# --------------------------------------------------------------------------
+# routing (test_routing_*.py)
+
+class MapDNS(FakeDNS):
+    """Fake DNS that knows some names: answers their A and AAAA records
+    (TTL 5), NOERROR with no answer for a known name lacking the asked
+    type, NXDOMAIN for anything else.
+
+    names maps a lower-case name, or "*.suffix" for every name below
+    suffix, to a list of IPv4/IPv6 literals.  Only answer 127.0.0.0/8 or
+    ::1 (or addresses inside network namespaces a test creates).
+    """
+
+    def __init__(self, names):
+        self.names = {k.lower().rstrip("."): list(v)
+                      for k, v in names.items()}
+        super().__init__()
+
+    def lookup(self, name):
+        name = name.lower().rstrip(".")
+        if name in self.names:
+            return self.names[name]
+        for k, v in self.names.items():
+            if k.startswith("*.") and name.endswith(k[1:]):
+                return v
+        return None
+
+    def _answer(self, q):
+        end = self._qname_end(q)
+        if end is None or end + 4 > len(q):
+            return None
+        labels, i = [], 12
+        while i < end - 1 and q[i] and not q[i] & 0xC0:
+            labels.append(q[i + 1:i + 1 + q[i]].decode("ascii", "replace"))
+            i += 1 + q[i]
+        name = ".".join(labels)
+        self.queries.append(name)
+        qtype, qclass = struct.unpack("!HH", q[end:end + 4])
+        addrs = self.lookup(name)
+        flags = struct.unpack("!H", q[2:4])[0]
+        rflags = 0x8000 | (flags & 0x7900) | 0x0400 | 0x0080
+        answers = []
+        if addrs is None:
+            rflags |= 3
+        elif qclass == 1 and qtype in (1, 28):
+            for a in addrs:
+                ip = ipaddress.ip_address(a)
+                if (ip.version == 4) != (qtype == 1):
+                    continue
+                answers.append(struct.pack("!HHHIH", 0xC00C, qtype, 1, 5,
+                                           len(ip.packed)) + ip.packed)
+        return (q[:2] + struct.pack("!HHHHH", rflags, 1, len(answers), 0, 0)
+                + q[12:end + 4] + b"".join(answers))
+
+    def _loop(self):
+        while not self._stop:
+            try:
+                q, addr = self.sock.recvfrom(4096)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            if len(q) < 12:
+                continue
+            resp = self._answer(q)
+            if resp is None:
+                continue
+            try:
+                self.sock.sendto(resp, addr)
+            except OSError:
+                pass
+
+
+class NameSocks5:
+    """No-auth SOCKS5 server (CONNECT only) on 127.0.0.1 that resolves
+    target names from its own map (name -> loopback IP literal;
+    "localhost" is 127.0.0.1).  Records every request (host as sent,
+    port), the peer address of every client, and relays.  Loopback
+    targets only; anything else gets reply 0x02, an unknown name 0x04,
+    a refused connect 0x05.
+    """
+
+    def __init__(self, names=None):
+        self.names = {k.lower(): v for k, v in (names or {}).items()}
+        self.names.setdefault("localhost", "127.0.0.1")
+        self.requests = []
+        self.peers = []
+        self.errors = []
+        self.lock = threading.Lock()
+        self.srv = TCPServer(self._serve)
+        self.port = self.srv.port
+
+    def _serve(self, c, a, srv):
+        from socks5_server import _pump
+        with self.lock:
+            self.peers.append(a)
+        ver, n = recv_exact(c, 2, "greeting")
+        methods = recv_exact(c, n, "methods")
+        if ver != 5 or 0 not in methods:
+            c.sendall(b"\x05\xff")
+            return
+        c.sendall(b"\x05\x00")
+        ver, cmd, _, atyp = recv_exact(c, 4, "request")
+        if atyp == 1:
+            host = str(ipaddress.IPv4Address(recv_exact(c, 4, "addr")))
+        elif atyp == 4:
+            host = str(ipaddress.IPv6Address(recv_exact(c, 16, "addr")))
+        elif atyp == 3:
+            host = recv_exact(c, recv_exact(c, 1, "len")[0],
+                              "name").decode("ascii", "replace")
+        else:
+            c.sendall(b"\x05\x08\x00\x01" + bytes(6))
+            return
+        port = struct.unpack("!H", recv_exact(c, 2, "port"))[0]
+        with self.lock:
+            self.requests.append((host, port))
+        if cmd != 1:
+            c.sendall(b"\x05\x07\x00\x01" + bytes(6))
+            return
+        ip = host
+        if atyp == 3:
+            ip = self.names.get(host.lower())
+            if ip is None:
+                c.sendall(b"\x05\x04\x00\x01" + bytes(6))
+                return
+        if not ipaddress.ip_address(ip).is_loopback:
+            c.sendall(b"\x05\x02\x00\x01" + bytes(6))
+            return
+        try:
+            u = socket.create_connection((ip, port), timeout=10)
+        except OSError:
+            c.sendall(b"\x05\x05\x00\x01" + bytes(6))
+            return
+        with srv.lock:
+            srv.conns.append(u)
+        b = ipaddress.ip_address(u.getsockname()[0])
+        c.sendall(bytes([5, 0, 0, 1 if b.version == 4 else 4]) + b.packed +
+                  struct.pack("!H", u.getsockname()[1]))
+        c.settimeout(None)
+        u.settimeout(None)
+        counter = {"up": 0, "down": 0}
+        t = threading.Thread(target=_pump, args=(c, u, counter, "up",
+                                                 self.lock), daemon=True)
+        t.start()
+        _pump(u, c, counter, "down", self.lock)
+        t.join(30)
+        u.close()
+
+    def close(self):
+        self.srv.close()
+
+
+def _whoami(c, a, srv):
+    """Say the peer's address ("ip port\\n"), then wait for the client to
+    close (so a held session stays open on both sides)."""
+    c.sendall(("%s %d\n" % (a[0], a[1])).encode())
+    while c.recv(4096):
+        pass
+
+
+def whoami_server(host="127.0.0.1"):
+    """TCP server that tells every client its address as seen here."""
+    return TCPServer(_whoami, host)
+
+
+def s5_connect_from(source, proxy_port, host, port, proxy_host="127.0.0.1",
+                    timeout=10):
+    """s5_connect from a chosen client address (e.g. 127.0.0.5)."""
+    s = socket.socket(socket.AF_INET6 if ":" in source else socket.AF_INET,
+                      socket.SOCK_STREAM)
+    try:
+        s.settimeout(timeout)
+        s.bind((source, 0))
+        s.connect((proxy_host, proxy_port))
+        s.sendall(b"\x05\x01\x00")
+        m = recv_exact(s, 2, "SOCKS5 method reply")
+        if m != b"\x05\x00":
+            raise Fail("method reply %r, want 05 00" % m)
+        s.sendall(s5_request(host, port))
+        rep, bnd = s5_read_reply(s)
+    except BaseException:
+        s.close()
+        raise
+    return s, rep, bnd
+
+
+def s5_whoami(proxy_port, server, host="127.0.0.1", keep=False, source=None):
+    """CONNECT through the proxy to a whoami_server (by host, a literal or
+    a name); return the client address it saw ("ip") -- and the open
+    socket too when keep is set (the session stays up until it is
+    closed)."""
+    if source is None:
+        s, rep, _ = s5_connect(proxy_port, host, server.port)
+    else:
+        s, rep, _ = s5_connect_from(source, proxy_port, host, server.port)
+    try:
+        if rep != 0:
+            raise Fail("CONNECT %s:%d through port %d: reply 0x%02x, want 0"
+                       % (host, server.port, proxy_port, rep))
+        line = b""
+        while not line.endswith(b"\n"):
+            d = s.recv(256)
+            if not d:
+                raise Fail("whoami server closed before saying who we are")
+            line += d
+            check(len(line) < 256, "whoami line too long: %r" % line)
+    except BaseException:
+        s.close()
+        raise
+    ip = line.decode().split()[0]
+    if keep:
+        return ip, s
+    s.close()
+    return ip
+
+
+def require_tool(name):
+    """Skip (77) unless the program name is installed."""
+    if shutil.which(name) is None:
+        raise Skip("%s is not installed" % name)

@@ -1,0 +1,159 @@
+/*
+ * Link health in the shared region.
+ *
+ * Passive: every connect failure that is the link's fault (dial.c says
+ * which) counts; max_fails in a row put the link in a cool-down during
+ * which the policy skips it; any success resets the count.  When the
+ * cool-down ends, the next session tries the link again and one more
+ * failure sends it back.
+ *
+ * Active: worker 0 dials each link's `check` target every interval, from
+ * inside its sandbox, through the link itself (so a socks5 chain is
+ * checked end to end).  `fails` failures in a row mark the link down,
+ * `passes` successes bring it back.  If worker 0 dies, checks pause until
+ * it is respawned; the last verdict stays in the region meanwhile.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../common/log.h"
+#include "../common/util.h"
+#include "../policy/counters.h"
+#include "health.h"
+#include "worker.h"
+
+struct health_check {
+	uint32_t		 link;
+	ev_timer		 timer;
+	struct dial		 dial;
+	struct socks5_request	 target;
+	uint32_t		 fails, passes;
+	int			 busy;
+};
+
+static struct health_check *checks;
+static size_t nchecks;
+
+static struct sl_link_health *
+health_row(uint32_t link)
+{
+	return shm_health(wk->shm, wk->nworkers, link);
+}
+
+void
+health_link_failed(uint32_t link, const char *why)
+{
+	const struct sl_link	*l = &wk->conf->links[link];
+	struct sl_link_health	*h = health_row(link);
+	uint32_t		 f;
+
+	f = atomic_fetch_add(&h->fails, 1) + 1;
+	if (l->max_fails == 0 || f < l->max_fails)
+		return;
+	atomic_store(&h->down_until_ms, mono_ms() + l->cooldown_ms);
+	log_warnx("link %s: %u connect failures in a row (last: %s), "
+	    "skipped for %u.%03u s", l->name, f, why, l->cooldown_ms / 1000,
+	    l->cooldown_ms % 1000);
+}
+
+void
+health_link_ok(uint32_t link)
+{
+	struct sl_link_health	*h = health_row(link);
+	const struct sl_link	*l = &wk->conf->links[link];
+
+	if (atomic_load_explicit(&h->fails, memory_order_relaxed) == 0)
+		return;
+	if (atomic_exchange(&h->fails, 0) >= l->max_fails && l->max_fails > 0)
+		log_info("link %s: connected again, back in service", l->name);
+	atomic_store(&h->down_until_ms, 0);
+}
+
+static void	health_check_fire(struct ev_loop *, ev_timer *, int);
+
+static void
+health_check_verdict(struct health_check *c, int ok, const char *why)
+{
+	const struct sl_link	*l = &wk->conf->links[c->link];
+	const struct sl_check	*k = &l->check;
+	struct sl_link_health	*h = health_row(c->link);
+	int			 down = atomic_load(&h->check_down) != 0;
+
+	if (ok) {
+		c->fails = 0;
+		if (++c->passes >= k->passes && down) {
+			atomic_store(&h->check_down, 0);
+			log_info("link %s: health check passed, link up",
+			    l->name);
+		}
+	} else {
+		c->passes = 0;
+		if (++c->fails >= k->fails && !down) {
+			atomic_store(&h->check_down, 1);
+			log_warnx("link %s: health check failed %u times (%s), "
+			    "link down", l->name, c->fails, why);
+		}
+	}
+}
+
+static void
+health_check_done(struct dial *d, int fd, uint8_t rep,
+    const struct sockaddr_storage *bound, const char *why, void *arg)
+{
+	struct health_check *c = arg;
+
+	(void)d;
+	(void)rep;
+	(void)bound;
+	c->busy = 0;
+	if (fd != -1)
+		close(fd);
+	health_check_verdict(c, fd != -1, why != NULL ? why : "");
+}
+
+static void
+health_check_fire(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct health_check *c = container_of(w, struct health_check, timer);
+
+	(void)revents;
+	if (c->busy)
+		return;		/* the last one has not even timed out */
+	c->busy = 1;
+	dial_start(&c->dial, loop, wk->conf, (int)c->link, &c->target, NULL,
+	    0, health_check_done, c);
+	dial_set_timeout(&c->dial, wk->conf->links[c->link].check.timeout_ms);
+}
+
+void
+health_checks_start(void)
+{
+	size_t	i, n = 0;
+
+	for (i = 0; i < wk->conf->nlinks; i++)
+		n += wk->conf->links[i].check.enabled != 0;
+	if (n == 0)
+		return;
+	if ((checks = calloc(n, sizeof(*checks))) == NULL)
+		fatal("%s: calloc", __func__);
+	for (i = 0; i < wk->conf->nlinks; i++) {
+		const struct sl_check	*k = &wk->conf->links[i].check;
+		struct health_check	*c;
+
+		if (!k->enabled)
+			continue;
+		c = &checks[nchecks++];
+		c->link = (uint32_t)i;
+		c->target.cmd = S5_CMD_CONNECT;
+		c->target.atyp = k->target.ss_family == AF_INET ?
+		    S5_ATYP_IPV4 : S5_ATYP_IPV6;
+		c->target.addr = k->target;
+		c->target.addrlen = k->targetlen;
+		c->target.port = sockaddr_port((const void *)&k->target);
+		ev_timer_init(&c->timer, health_check_fire, 0.,
+		    k->interval_ms / 1000.0);
+		ev_timer_start(wk->loop, &c->timer);
+	}
+	log_debug("%zu health checks running", nchecks);
+}
