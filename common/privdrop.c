@@ -116,10 +116,11 @@ privdir_prepare(const char *dir, char *err, size_t errlen)
 		if (errno != ENOENT)
 			return privdir_fail(err, errlen, "%s: %s", dir,
 			    strerror(errno));
-		if (mkdir(dir, 0755) == -1)
+		/* EEXIST: another instance made it first; check it below. */
+		if (mkdir(dir, 0755) == -1 && errno != EEXIST)
 			return privdir_fail(err, errlen, "mkdir %s: %s", dir,
 			    strerror(errno));
-		created = 1;
+		created = errno != EEXIST;
 	} else if (S_ISLNK(st.st_mode))
 		return privdir_fail(err, errlen, "%s: is a symbolic link", dir);
 	fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);

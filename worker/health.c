@@ -48,13 +48,18 @@ health_link_failed(uint32_t link, const char *why)
 	struct sl_link_health	*h = health_row(link);
 	uint32_t		 f;
 
+	uint64_t		 now, was;
+
 	f = atomic_fetch_add(&h->fails, 1) + 1;
 	if (l->max_fails == 0 || f < l->max_fails)
 		return;
-	atomic_store(&h->down_until_ms, mono_ms() + l->cooldown_ms);
-	log_warnx("link %s: %u connect failures in a row (last: %s), "
-	    "skipped for %u.%03u s", l->name, f, why, l->cooldown_ms / 1000,
-	    l->cooldown_ms % 1000);
+	now = mono_ms();
+	was = atomic_exchange(&h->down_until_ms, now + l->cooldown_ms);
+	/* Once per cool-down: sessions already under way fail quietly. */
+	if (f == l->max_fails || was <= now)
+		log_warnx("link %s: %u connect failures in a row (last: %s), "
+		    "skipped for %u.%03u s", l->name, f, why,
+		    l->cooldown_ms / 1000, l->cooldown_ms % 1000);
 }
 
 void
