@@ -100,6 +100,8 @@ struct sl_link {
 							   health */
 	uint32_t		 cooldown_ms;		/* 10 s */
 	struct sl_check	 check;
+	int			 selectable;		/* 1; 0 = only a `via` hop
+							   (TcpRoute nesting) */
 	struct sl_matcher	*matchers;
 	size_t			 nmatchers;
 };
@@ -131,6 +133,21 @@ struct sl_conf {
 	int			 nameservers_system;	/* 1 */
 	struct sl_nameserver	*nameservers;
 	size_t			 nnameservers;
+	/* Resolver (TcpRoute's DNS defences). */
+	struct sl_nameserver	*nameservers_backup;	/* none */
+	size_t			 nnameservers_backup;
+	struct sl_cidr		*ip_blacklist;		/* + TcpRoute IpBlacklist */
+	size_t			 nip_blacklist;
+	uint32_t		 dns_min_ttl_s;		/* 30: cache floor */
+	uint32_t		 dns_max_ttl_s;		/* 3600: cache ceiling */
+	uint32_t		 dns_negative_ttl_s;	/* 30 */
+	uint32_t		 dns_cache_size;	/* 10000 names */
+	uint32_t		 hijack_interval_s;	/* 600; 0 = never */
+	struct sl_nameserver	*hijack_probes;		/* not DNS servers */
+	size_t			 nhijack_probes;
+	/* Connecting. */
+	uint32_t		 happy_eyeballs_ms;	/* 250: RFC 8305 delay */
+	uint32_t		 route_cache_ttl_s;	/* 600: fastest winners */
 	enum sl_strategy	 strategy;		/* round_robin */
 	uint32_t		 retries;		/* 1: links after the
 							   first */

@@ -17,7 +17,8 @@ shm_size(uint32_t nworkers, uint32_t nlinks)
 	return sizeof(struct sl_shm_hdr) +
 	    (size_t)nworkers * sizeof(struct sl_worker_ctr) +
 	    (size_t)nlinks * sizeof(struct sl_link_health) +
-	    (size_t)nworkers * nlinks * sizeof(struct sl_link_ctr);
+	    (size_t)nworkers * nlinks * sizeof(struct sl_link_ctr) +
+	    SL_ROUTE_SLOTS * sizeof(struct sl_route_slot);
 }
 
 void
@@ -74,6 +75,15 @@ shm_ctr(void *base, uint32_t nworkers, uint32_t nlinks, uint32_t worker,
 	    (size_t)nworkers * sizeof(struct sl_worker_ctr) +
 	    (size_t)nlinks * sizeof(struct sl_link_health));
 	return &rows[(size_t)worker * nlinks + link];
+}
+
+struct sl_route_slot *
+shm_routes(void *base, uint32_t nworkers, uint32_t nlinks)
+{
+	return (void *)((char *)base + sizeof(struct sl_shm_hdr) +
+	    (size_t)nworkers * sizeof(struct sl_worker_ctr) +
+	    (size_t)nlinks * sizeof(struct sl_link_health) +
+	    (size_t)nworkers * nlinks * sizeof(struct sl_link_ctr));
 }
 
 static uint64_t

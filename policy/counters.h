@@ -17,7 +17,7 @@
 
 #define SL_CACHELINE		64
 #define SL_SHM_MAGIC		0x534c5543u	/* "SLUC" */
-#define SL_SHM_VERSION		2
+#define SL_SHM_VERSION		3
 
 struct sl_link_ctr {
 	_Atomic uint64_t	active;		/* open sessions */
@@ -47,8 +47,8 @@ struct sl_link_health {
 } __attribute__((aligned(SL_CACHELINE)));
 
 /*
- * Layout: header, nworkers worker rows, nlinks health rows, then
- * nworkers rows of nlinks link counters.
+ * Layout: header, nworkers worker rows, nlinks health rows, nworkers
+ * rows of nlinks link counters, then SL_ROUTE_SLOTS route cache slots.
  */
 struct sl_shm_hdr {
 	uint32_t		magic;
@@ -57,6 +57,21 @@ struct sl_shm_hdr {
 	uint32_t		nlinks;
 	_Atomic uint64_t	rr_next;	/* shared round-robin cursor */
 } __attribute__((aligned(SL_CACHELINE)));
+
+/*
+ * The route cache of the `fastest` strategy: which link won the race to a
+ * destination, shared by all workers.  Direct-mapped by a hash of (name
+ * or address, port); a torn or scribbled slot can only name a wrong link,
+ * which readers bound-check and which then simply fails and is dropped.
+ */
+#define SL_ROUTE_SLOTS		4096
+
+struct sl_route_slot {
+	_Atomic uint64_t	key;		/* destination hash; 0 = empty */
+	_Atomic uint64_t	expires_ms;	/* CLOCK_MONOTONIC */
+	_Atomic uint32_t	link;
+	uint32_t		pad;
+};
 
 /* Sums of a link's counters over all worker rows. */
 struct sl_link_totals {
@@ -78,6 +93,8 @@ uint64_t shm_link_active(void *base, uint32_t nworkers, uint32_t nlinks,
 struct sl_worker_ctr *shm_worker(void *base, uint32_t worker);
 struct sl_link_health *shm_health(void *base, uint32_t nworkers,
 	    uint32_t link);
+struct sl_route_slot *shm_routes(void *base, uint32_t nworkers,
+	    uint32_t nlinks);
 /* Open sessions over all workers, each row clamped to `clamp`. */
 uint64_t shm_sessions(void *base, uint32_t nworkers, uint64_t clamp);
 /* Zero the live counts of one worker slot (the worker died). */

@@ -137,6 +137,11 @@ START_TEST(t_health_rows)
 	ck_assert((char *)(shm_health(p, 2, 2) + 1) <=
 	    (char *)shm_ctr(p, 2, 3, 0, 0));
 	ck_assert_uint_eq((uintptr_t)shm_health(p, 2, 1) % SL_CACHELINE, 0);
+	/* The route cache ends the region, after the last counter row. */
+	ck_assert((char *)shm_routes(p, 2, 3) >=
+	    (char *)(shm_ctr(p, 2, 3, 1, 2) + 1));
+	ck_assert((char *)(shm_routes(p, 2, 3) + SL_ROUTE_SLOTS) <=
+	    (char *)p + shm_size(2, 3));
 	atomic_store(&shm_health(p, 2, 1)->fails, 3);
 	ck_assert_uint_eq(shm_link_active(p, 2, 3, 1), 0);
 	munmap(p, shm_size(2, 3));
