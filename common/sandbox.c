@@ -248,7 +248,16 @@ sandbox_allow_loop(struct sandbox *sb)
 	static const unsigned long ctl_ops[] = {
 		EPOLL_CTL_ADD, EPOLL_CTL_MOD, EPOLL_CTL_DEL,
 	};
+	static const unsigned long epoll_flags[] = { EPOLL_CLOEXEC };
 
+	/*
+	 * libev rebuilds its epoll set when the kernel reports events for a
+	 * registration it no longer knows: that happens when an fd we closed
+	 * still has another reference (a socket passed by the master that
+	 * it has not closed yet).
+	 */
+	sandbox_allow_arg_in(sb, SCMP_SYS(epoll_create1), 0, epoll_flags, 1,
+	    "libev: rebuild of the epoll set after stale events");
 	sandbox_allow(sb, SCMP_SYS(epoll_wait),
 	    "libev epoll backend (glibc x86_64)");
 	sandbox_allow(sb, SCMP_SYS(epoll_pwait),
@@ -344,7 +353,8 @@ sandbox_allow_memory(struct sandbox *sb)
 	sandbox_allow_arg_in(sb, SCMP_SYS(futex), 1, futex_ops,
 	    NELEM(futex_ops), "glibc internal locks if ever contended");
 	sandbox_allow_arg_mask(sb, SCMP_SYS(getrandom), 2, GRND_NONBLOCK,
-	    "arc4random: request ids, hash keys; c-ares >= 1.19 query ids");
+	    "arc4random: request ids, hash keys; c-ares >= 1.19 query ids; "
+	    "resolver: random names of the hijack check");
 }
 
 /* The process itself: signals it already has, exit, abort. */

@@ -13,14 +13,14 @@
  * error says where it is: "balancer.links[1].port: 70000 is not a port
  * (1-65535)".  Problems with the document itself use the path "config".
  *
- * This file holds the document and the root keys, listeners,
- * nameservers, the balancer and its links.  The generic JSON helpers
- * are in config_json.c, request matchers in config_match.c, and
- * config_priv.h is what the three share.
+ * This file holds the document and the root keys, listeners, the
+ * balancer and its links.  The generic JSON helpers are in
+ * config_json.c, request matchers in config_match.c, TcpRoute's upstream
+ * tree and the resolver keys in config_tcproute.c, and config_priv.h is
+ * what they share.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
-#include <arpa/inet.h>
 #include <netinet/in.h>
 
 #include <stddef.h>
@@ -32,11 +32,11 @@
 #include "config_priv.h"
 
 #define CONF_MAX_COUNT		1000000	/* weight, sessions, conns */
-#define CONF_MAX_NS		16	/* nameservers */
 
 struct link_state {
 	const char	*via;		/* "via" name, inside the cJSON */
 	uint64_t	 seen;		/* keys given, BIT(L_*) */
+	uint16_t	 source_port;	/* applied once "source" is read */
 };
 
 static const char *const strategy_names[] = {
@@ -50,19 +50,14 @@ static const char *const proto_names[] = {
 	[SL_LINK_DIRECT] = "direct",
 	[SL_LINK_SOCKS5] = "socks5",
 };
-static const char *const level_names[] = {
-	"error", "warn", "warning", "info", "debug"
-};
-static const int level_values[] = {
-	SL_LOG_ERROR, SL_LOG_WARN, SL_LOG_WARN, SL_LOG_INFO, SL_LOG_DEBUG
-};
 
 /* Links. */
 
 enum {
 	L_PROTOCOL, L_DOMAIN, L_PORT, L_TIMEOUT, L_WEIGHT, L_INTERFACE,
 	L_NAME, L_SOURCE, L_USERNAME, L_PASSWORD, L_VIA, L_MAXCONN,
-	L_MATCHERS, L_MAXFAILS, L_COOLDOWN, L_CHECK
+	L_MATCHERS, L_MAXFAILS, L_COOLDOWN, L_CHECK, L_SELECTABLE,
+	L_SOURCE_PORT
 };
 
 static int
@@ -78,18 +73,16 @@ l_protocol(struct ctx *c, const cJSON *it, void *dst)
 }
 
 /* PythTRT writes "" for "no upstream"; only socks5 links need one. */
-static int
+int
 l_domain(struct ctx *c, const cJSON *it, void *dst)
 {
-	struct sl_link		*l = dst;
-	struct sockaddr_in6	 sin6;
-	const char		*s;
-	char			 q[80];
+	struct sl_link	*l = dst;
+	const char	*s;
+	char		 q[80];
 
 	if (get_str(c, it, 0, SL_MAX_NAME, &s) == -1)
 		return -1;
-	if (*s != '\0' && !valid_hostname(s) &&
-	    inet_pton(AF_INET6, s, &sin6.sin6_addr) != 1)
+	if (*s != '\0' && !valid_host(s))
 		return fail(c, "%s is not a host name or IP address",
 		    quote(s, q, sizeof(q)));
 	memcpy(l->host, s, strlen(s) + 1);
@@ -141,7 +134,7 @@ l_name(struct ctx *c, const cJSON *it, void *dst)
 	return 0;
 }
 
-static int
+int
 l_source(struct ctx *c, const cJSON *it, void *dst)
 {
 	struct sl_link	*l = dst;
@@ -154,6 +147,13 @@ l_source(struct ctx *c, const cJSON *it, void *dst)
 		return fail(c, "%s is not an IP address literal",
 		    quote(s, q, sizeof(q)));
 	return 0;
+}
+
+/* Kept aside: "source" may come after it. */
+static int
+l_source_port(struct ctx *c, const cJSON *it, void *dst)
+{
+	return get_port0(c, it, &c->ls[c->link].source_port);
 }
 
 static int
@@ -196,16 +196,9 @@ static int
 c_target(struct ctx *c, const cJSON *it, void *dst)
 {
 	struct sl_check	*k = dst;
-	const char		*s;
-	char			 host[INET6_ADDRSTRLEN], q[80];
 
-	if (get_str(c, it, 1, SIZE_MAX, &s) == -1)
-		return -1;
-	if (parse_hostport(s, 0, host, sizeof(host), &k->target,
-	    &k->targetlen) == -1)
-		return fail(c, "%s is not an address and port (ip:port or "
-		    "[ipv6]:port)", quote(s, q, sizeof(q)));
-	return 0;
+	return get_addr(c, it, 0, &k->target, &k->targetlen,
+	    "an address and port (ip:port or [ipv6]:port)");
 }
 
 #define COFF(f)		offsetof(struct sl_check, f)
@@ -266,6 +259,9 @@ static const struct keydef link_keys[] = {
 	[L_MAXFAILS] = { "max_fails", K_UINT, NULL, LOFF(max_fails), 0, 1000 },
 	[L_COOLDOWN] = { "cooldown", K_MS, NULL, LOFF(cooldown_ms), 0, 0 },
 	[L_CHECK] = { "check", K_FN, l_check, 0, 0, 0 },
+	[L_SELECTABLE] = { "selectable", K_BOOL, NULL, LOFF(selectable), 0,
+	    0 },
+	[L_SOURCE_PORT] = { "source_port", K_FN, l_source_port, 0, 0, 0 },
 };
 
 static int
@@ -286,8 +282,11 @@ check_socks5(struct ctx *c, const struct sl_link *l, uint64_t seen)
 
 /* Rules that tie several keys of one link together. */
 static int
-link_check(struct ctx *c, const struct sl_link *l, uint64_t seen)
+link_check(struct ctx *c, struct sl_link *l, uint64_t seen)
 {
+	if ((seen & BIT(L_SOURCE_PORT)) && !(seen & BIT(L_SOURCE)))
+		return fail_key(c, "source", "required with source_port");
+	source_port(&l->source, &l->sourcelen, c->ls[c->link].source_port);
 	if (l->proto == SL_LINK_SOCKS5)
 		return check_socks5(c, l, seen);
 	if (l->host[0] != '\0')
@@ -308,11 +307,12 @@ link_check(struct ctx *c, const struct sl_link *l, uint64_t seen)
 	return 0;
 }
 
-static void
+void
 link_defaults(struct sl_link *l, const char *name)
 {
 	snprintf(l->name, sizeof(l->name), "%s", name);
 	l->proto = SL_LINK_DIRECT;
+	l->selectable = 1;
 	l->via = -1;
 	l->timeout_ms = 10 * 1000;
 	l->weight = 1;
@@ -485,7 +485,10 @@ static const struct keydef balancer_keys[] = {
 enum {
 	R_DOMAIN, R_PORT, R_TIMEOUT, R_MAX_THREADS, R_BALANCER, R_USER,
 	R_WORKERS, R_CHROOT, R_SHUTDOWN, R_LOG_LEVEL, R_IDLE, R_SPLICE,
-	R_RESOLVE, R_NAMESERVERS, R_LISTEN
+	R_RESOLVE, R_NAMESERVERS, R_LISTEN, R_NS_BACKUP, R_BLACKLIST,
+	R_TCPROUTE_BLACKLIST, R_MIN_TTL, R_MAX_TTL, R_NEG_TTL, R_CACHE_SIZE,
+	R_HIJACK_INTERVAL, R_HIJACK_PROBES, R_HAPPY_EYEBALLS, R_ROUTE_CACHE,
+	R_UPSTREAM
 };
 
 /* PythTRT's listen host; numeric only, DNS is not for the master. */
@@ -549,61 +552,6 @@ r_chroot(struct ctx *c, const cJSON *it, void *dst)
 }
 
 static int
-r_log_level(struct ctx *c, const cJSON *it, void *dst)
-{
-	struct sl_conf	*conf = dst;
-	int		 v;
-
-	if (get_enum(c, it, level_names, nitems(level_names), 1, &v) == -1)
-		return -1;
-	conf->log_level = level_values[v];
-	return 0;
-}
-
-static int
-ns_item(struct ctx *c, const cJSON *it, void *arg, size_t i)
-{
-	struct sl_nameserver	*ns = (struct sl_nameserver *)arg + i;
-	const char		*s;
-	char			 host[INET6_ADDRSTRLEN], q[80];
-
-	if (get_str(c, it, 1, SIZE_MAX, &s) == -1)
-		return -1;
-	if (parse_hostport(s, 53, host, sizeof(host), &ns->addr,
-	    &ns->addrlen) == -1)
-		return fail(c, "%s is not a nameserver (ip, ip:port or "
-		    "[ipv6]:port)", quote(s, q, sizeof(q)));
-	return 0;
-}
-
-static int
-r_nameservers(struct ctx *c, const cJSON *it, void *dst)
-{
-	struct sl_conf	*conf = dst;
-	size_t		 n = 1;
-
-	if (cJSON_IsString(it) && strcmp(it->valuestring, "system") == 0) {
-		conf->nameservers_system = 1;
-		return 0;
-	}
-	if (!cJSON_IsString(it) && !cJSON_IsArray(it))
-		return type_err(c, it, "a string or an array");
-	if (cJSON_IsArray(it))
-		n = (size_t)cJSON_GetArraySize(it);
-	if (n == 0 || n > CONF_MAX_NS)
-		return fail(c, "expected 1-%d entries, got %zu", CONF_MAX_NS,
-		    n);
-	conf->nameservers = alloc_array(c, n, sizeof(*conf->nameservers));
-	if (conf->nameservers == NULL)
-		return -1;
-	conf->nnameservers = n;
-	conf->nameservers_system = 0;
-	if (cJSON_IsString(it))
-		return ns_item(c, it, conf->nameservers, 0);
-	return each(c, it, ns_item, conf->nameservers);
-}
-
-static int
 listen_item(struct ctx *c, const cJSON *it, void *arg, size_t i)
 {
 	struct sl_listener	*l = (struct sl_listener *)arg;
@@ -663,6 +611,28 @@ static const struct keydef root_keys[] = {
 	    ROFF(resolve_timeout_ms), 0, 0 },
 	[R_NAMESERVERS] = { "nameservers", K_FN, r_nameservers, 0, 0, 0 },
 	[R_LISTEN] = { "listen", K_FN, r_listen, 0, 0, 0 },
+	[R_NS_BACKUP] = { "nameservers_backup", K_FN, r_nameservers_backup,
+	    0, 0, 0 },
+	[R_BLACKLIST] = { "ip_blacklist", K_FN, r_ip_blacklist, 0, 0, 0 },
+	[R_TCPROUTE_BLACKLIST] = { "IpBlacklist", K_FN, r_ip_blacklist, 0,
+	    0, 0 },
+	[R_MIN_TTL] = { "dns_min_ttl", K_UINT, NULL, ROFF(dns_min_ttl_s), 0,
+	    86400 },
+	[R_MAX_TTL] = { "dns_max_ttl", K_UINT, NULL, ROFF(dns_max_ttl_s), 1,
+	    604800 },
+	[R_NEG_TTL] = { "dns_negative_ttl", K_UINT, NULL,
+	    ROFF(dns_negative_ttl_s), 0, 86400 },
+	[R_CACHE_SIZE] = { "dns_cache_size", K_UINT, NULL,
+	    ROFF(dns_cache_size), 0, CONF_MAX_COUNT },
+	[R_HIJACK_INTERVAL] = { "hijack_check_interval", K_UINT, NULL,
+	    ROFF(hijack_interval_s), 0, 86400 },
+	[R_HIJACK_PROBES] = { "hijack_probes", K_FN, r_hijack_probes, 0, 0,
+	    0 },
+	[R_HAPPY_EYEBALLS] = { "happy_eyeballs_delay", K_MS, NULL,
+	    ROFF(happy_eyeballs_ms), 0, 0 },
+	[R_ROUTE_CACHE] = { "route_cache_ttl", K_UINT, NULL,
+	    ROFF(route_cache_ttl_s), 0, 86400 },
+	[R_UPSTREAM] = { "upstream", K_FN, r_upstream, 0, 0, 0 },
 };
 
 static struct sl_conf *
@@ -682,18 +652,47 @@ conf_new(void)
 	conf->splice = 1;
 	conf->resolve_timeout_ms = 5 * 1000;
 	conf->nameservers_system = 1;
+	conf->dns_min_ttl_s = 30;
+	conf->dns_max_ttl_s = 3600;
+	conf->dns_negative_ttl_s = 30;
+	conf->dns_cache_size = 10000;
+	conf->hijack_interval_s = 600;
+	conf->happy_eyeballs_ms = 250;
+	conf->route_cache_ttl_s = 600;
 	conf->strategy = SL_STRAT_ROUND_ROBIN;
 	conf->retries = 1;
 	return conf;
 }
 
-/* Defaults that depend on which keys were given. */
+/* Links only reachable as a "via" hop leave nothing to route to. */
+static int
+check_selectable(struct ctx *c)
+{
+	size_t	i, old;
+
+	for (i = 0; i < c->conf->nlinks; i++)
+		if (c->conf->links[i].selectable)
+			return 0;
+	old = push_key(c, "balancer");
+	fail_key(c, "links", "no selectable link");
+	pop(c, old);
+	return -1;
+}
+
+/* Defaults that depend on which keys were given; the TcpRoute tree. */
 static int
 conf_finish(struct ctx *c, uint64_t seen)
 {
 	struct sl_conf		*conf = c->conf;
 	struct sl_listener	*ls = &conf->listeners[0];
 
+	if ((seen & BIT(R_UPSTREAM)) && (seen & BIT(R_BALANCER)))
+		return fail_key(c, "upstream", "cannot be combined with "
+		    "balancer");
+	if (check_ttls(c, (seen & BIT(R_MAX_TTL)) != 0) == -1)
+		return -1;
+	if (c->upstream != NULL && tcproute_links(c, c->upstream) == -1)
+		return -1;
 	if ((seen & BIT(R_LISTEN)) && (seen & (BIT(R_DOMAIN) | BIT(R_PORT))))
 		return fail_key(c, "listen",
 		    "cannot be combined with domain/port");
@@ -712,29 +711,7 @@ conf_finish(struct ctx *c, uint64_t seen)
 		conf->nlinks = 1;
 		link_defaults(&conf->links[0], "direct");
 	}
-	return 0;
-}
-
-/* cJSON stops at the end of the value; only whitespace may follow. */
-static cJSON *
-json_load(struct ctx *c, const char *text, size_t len)
-{
-	const char	*end = text;
-	cJSON		*root;
-	size_t		 off;
-
-	root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
-	off = end != NULL && end >= text ? (size_t)(end - text) : 0;
-	while (root != NULL && off < len && (text[off] == ' ' ||
-	    text[off] == '\t' || text[off] == '\n' || text[off] == '\r'))
-		off++;
-	if (root != NULL && off < len) {
-		cJSON_Delete(root);
-		root = NULL;
-	}
-	if (root == NULL)
-		fail(c, "invalid JSON near byte %zu", off);
-	return root;
+	return check_selectable(c);
 }
 
 int
@@ -756,6 +733,8 @@ conf_parse(const char *text, size_t len, struct sl_conf **out, char *err,
 		return fail(&c, "larger than %u bytes", SL_MAX_CONF_BYTES);
 	if ((root = json_load(&c, text, len)) == NULL)
 		return -1;
+	/* Decides how log_level reads, which may come first. */
+	c.tcproute = cJSON_GetObjectItemCaseSensitive(root, "upstream") != NULL;
 	if ((c.conf = conf_new()) == NULL) {
 		cJSON_Delete(root);
 		return fail(&c, "out of memory");
@@ -786,6 +765,9 @@ conf_free(struct sl_conf *conf)
 	free(conf->links);
 	matchers_free(conf->matchers, conf->nmatchers);
 	free(conf->nameservers);
+	free(conf->nameservers_backup);
+	free(conf->ip_blacklist);
+	free(conf->hijack_probes);
 	pcre2_match_context_free(conf->re_mctx);
 	free(conf);
 }

@@ -4,9 +4,10 @@
  * The loader is pure: it takes JSON text and returns a validated
  * struct sl_conf or an error naming the JSON path and the problem,
  * e.g. "balancer.links[1].port: 70000 is not a port (1-65535)".
- * It accepts PythTRT's documented format unchanged, with sluice's own
- * keys beside it.  Unknown keys are errors: a typo must not silently
- * change routing.
+ * It accepts PythTRT's and TcpRoute's documented formats unchanged,
+ * with sluice's own keys beside them (a TcpRoute "upstream" tree becomes
+ * links, see config_tcproute.c).  Unknown keys are errors: a typo must
+ * not silently change routing.
  */
 #ifndef SL_CONFIG_H
 #define SL_CONFIG_H

@@ -5,8 +5,9 @@
  * The context keeps the JSON path of the value being read, and every
  * error is reported through fail() so that it says where it is.  The
  * walker checks each member of an object against a table of accepted
- * keys, the getters check a scalar's type and range, and the text
- * helpers parse the address, port and name literals the format allows.
+ * keys, the getters check a scalar's type and range, the text helpers
+ * parse the address, port and name literals the format allows, and
+ * json_load() reads the document itself.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -172,15 +173,28 @@ get_int(struct ctx *c, const cJSON *it, uint32_t lo, uint32_t hi,
 	return 0;
 }
 
-int
-get_port(struct ctx *c, const cJSON *it, uint16_t *out)
+static int
+port_from(struct ctx *c, const cJSON *it, uint32_t lo, uint16_t *out)
 {
 	uint32_t	v = 0;
 
-	if (get_int(c, it, 1, 65535, 1, &v) == -1)
+	if (get_int(c, it, lo, 65535, 1, &v) == -1)
 		return -1;
 	*out = (uint16_t)v;
 	return 0;
+}
+
+int
+get_port(struct ctx *c, const cJSON *it, uint16_t *out)
+{
+	return port_from(c, it, 1, out);
+}
+
+/* A port to bind to: 0 lets the kernel pick. */
+int
+get_port0(struct ctx *c, const cJSON *it, uint16_t *out)
+{
+	return port_from(c, it, 0, out);
 }
 
 /* Seconds (fractions allowed, as in PythTRT) to milliseconds. */
@@ -342,6 +356,47 @@ parse_hostport(const char *s, uint16_t defport, char *host, size_t hostlen,
 	return 0;
 }
 
+/*
+ * The port of a link's bind address.  No address means TcpRoute's
+ * default, 0.0.0.0; the unspecified address with port 0 binds nothing
+ * (TcpRoute writes it for "no source"), so *len becomes 0: binding it
+ * would only pin the link to one address family.
+ */
+void
+source_port(struct sockaddr_storage *ss, socklen_t *len, uint16_t port)
+{
+	const struct sockaddr_in	*sin = (struct sockaddr_in *)ss;
+	const struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)ss;
+	int				 any;
+
+	if (*len == 0 && port == 0)
+		return;
+	if (*len == 0)
+		parse_ip("0.0.0.0", 0, ss, len);
+	set_port(ss, port);
+	any = ss->ss_family == AF_INET ? sin->sin_addr.s_addr == INADDR_ANY :
+	    IN6_IS_ADDR_UNSPECIFIED(&sin6->sin6_addr);
+	if (any && port == 0) {
+		memset(ss, 0, sizeof(*ss));
+		*len = 0;
+	}
+}
+
+/* A string parse_hostport() takes; what names it in the error. */
+int
+get_addr(struct ctx *c, const cJSON *it, uint16_t defport,
+    struct sockaddr_storage *ss, socklen_t *len, const char *what)
+{
+	const char	*s;
+	char		 host[INET6_ADDRSTRLEN], q[80];
+
+	if (get_str(c, it, 1, SIZE_MAX, &s) == -1)
+		return -1;
+	if (parse_hostport(s, defport, host, sizeof(host), ss, len) == -1)
+		return fail(c, "%s is not %s", quote(s, q, sizeof(q)), what);
+	return 0;
+}
+
 /* "addr/prefix" or a bare address; host bits are masked off. */
 int
 parse_cidr(const char *s, struct sl_cidr *out)
@@ -408,6 +463,15 @@ valid_hostname(const char *s)
 			return 0;
 	}
 	return label > 0;
+}
+
+/* An upstream proxy: a host name or an IP literal (IPv4 is a name). */
+int
+valid_host(const char *s)
+{
+	struct in6_addr	a;
+
+	return valid_hostname(s) || inet_pton(AF_INET6, s, &a) == 1;
 }
 
 /* Link names, user names: [A-Za-z0-9_.-], not starting with '-'. */
@@ -547,4 +611,26 @@ each(struct ctx *c, const cJSON *arr, item_fn fn, void *arg)
 		i++;
 	}
 	return 0;
+}
+
+/* cJSON stops at the end of the value; only whitespace may follow. */
+cJSON *
+json_load(struct ctx *c, const char *text, size_t len)
+{
+	const char	*end = text;
+	cJSON		*root;
+	size_t		 off;
+
+	root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
+	off = end != NULL && end >= text ? (size_t)(end - text) : 0;
+	while (root != NULL && off < len && (text[off] == ' ' ||
+	    text[off] == '\t' || text[off] == '\n' || text[off] == '\r'))
+		off++;
+	if (root != NULL && off < len) {
+		cJSON_Delete(root);
+		root = NULL;
+	}
+	if (root == NULL)
+		fail(c, "invalid JSON near byte %zu", off);
+	return root;
 }

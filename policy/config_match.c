@@ -151,8 +151,8 @@ m_domains(struct ctx *c, const cJSON *it, void *dst)
 	return each(c, it, m_domain_item, m->domains);
 }
 
-static int
-m_cidr_item(struct ctx *c, const cJSON *it, void *arg, size_t i)
+int
+cidr_item(struct ctx *c, const cJSON *it, void *arg, size_t i)
 {
 	const char	*s;
 	char		 q[80];
@@ -170,7 +170,7 @@ m_cidrs(struct ctx *c, const cJSON *it, struct sl_cidr **v, size_t *n)
 {
 	if ((*v = new_array(c, it, sizeof(**v), n)) == NULL)
 		return -1;
-	return each(c, it, m_cidr_item, *v);
+	return each(c, it, cidr_item, *v);
 }
 
 static int

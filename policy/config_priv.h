@@ -1,9 +1,10 @@
 /*
  * What the parts of the configuration loader share: config.c (the
- * document, listeners, nameservers, balancer, links), config_json.c
- * (paths, errors, typed getters, the key-table walker, text literals)
- * and config_match.c (request matchers).  Private to those files; the
- * API is config.h.
+ * document, listeners, balancer, links), config_json.c (paths, errors,
+ * typed getters, the key-table walker, text literals), config_match.c
+ * (request matchers) and config_tcproute.c (TcpRoute's upstream tree and
+ * the resolver keys: nameservers, blacklist, hijack probes).  Private to
+ * those files; the API is config.h.
  */
 #ifndef SL_CONFIG_PRIV_H
 #define SL_CONFIG_PRIV_H
@@ -19,6 +20,7 @@
 #define nitems(a)		(sizeof(a) / sizeof((a)[0]))
 #define CONF_MAX_ITEMS		100000	/* entries of a matcher array */
 #define BIT(i)			(UINT64_C(1) << (i))
+#define CONF_MAX_NS		16	/* nameservers, hijack probes */
 
 struct link_state;		/* config.c */
 
@@ -32,6 +34,9 @@ struct ctx {
 	size_t			 link;		/* link being read */
 	uint16_t		 port;		/* root "port" */
 	size_t			 re_bytes;	/* compiled patterns so far */
+	int			 tcproute;	/* document has "upstream" */
+	const cJSON		*upstream;	/* read once the root is */
+	size_t			 linkcap;	/* links allocated (TcpRoute) */
 };
 
 typedef int (*key_fn)(struct ctx *, const cJSON *, void *);
@@ -62,6 +67,7 @@ int	type_err(struct ctx *, const cJSON *it, const char *want);
 
 /* Scalars. */
 int	get_port(struct ctx *, const cJSON *it, uint16_t *out);
+int	get_port0(struct ctx *, const cJSON *it, uint16_t *out);
 int	get_str(struct ctx *, const cJSON *it, size_t min, size_t max,
 	    const char **out);
 int	get_enum(struct ctx *, const cJSON *it, const char *const *names,
@@ -74,8 +80,13 @@ void	set_port(struct sockaddr_storage *ss, uint16_t port);
 int	parse_range(const char *s, struct sl_port_range *r);
 int	parse_hostport(const char *s, uint16_t defport, char *host,
 	    size_t hostlen, struct sockaddr_storage *ss, socklen_t *sslen);
+int	get_addr(struct ctx *, const cJSON *it, uint16_t defport,
+	    struct sockaddr_storage *ss, socklen_t *len, const char *what);
 int	parse_cidr(const char *s, struct sl_cidr *out);
+void	source_port(struct sockaddr_storage *ss, socklen_t *len,
+	    uint16_t port);
 int	valid_hostname(const char *s);
+int	valid_host(const char *s);
 int	valid_word(const char *s);
 int	valid_ifname(const char *s);
 
@@ -86,6 +97,13 @@ int	get_array(struct ctx *, const cJSON *it, size_t max, size_t *np);
 void	*alloc_array(struct ctx *, size_t n, size_t size);
 void	*new_array(struct ctx *, const cJSON *it, size_t size, size_t *np);
 int	each(struct ctx *, const cJSON *arr, item_fn fn, void *arg);
+cJSON	*json_load(struct ctx *, const char *text, size_t len);
+
+/* config.c */
+
+void	link_defaults(struct sl_link *l, const char *name);
+int	l_domain(struct ctx *, const cJSON *it, void *link);
+int	l_source(struct ctx *, const cJSON *it, void *link);
 
 /* config_match.c */
 
@@ -94,5 +112,17 @@ extern const char *const policy_names[SL_POLICY_DEPRIORITIZE + 1];
 int	parse_matchers(struct ctx *, const cJSON *it, struct sl_matcher **mp,
 	    size_t *np);
 void	matchers_free(struct sl_matcher *m, size_t n);
+int	cidr_item(struct ctx *, const cJSON *it, void *arg, size_t i);
+
+/* config_tcproute.c */
+
+int	r_log_level(struct ctx *, const cJSON *it, void *conf);
+int	r_upstream(struct ctx *, const cJSON *it, void *conf);
+int	r_nameservers(struct ctx *, const cJSON *it, void *conf);
+int	r_nameservers_backup(struct ctx *, const cJSON *it, void *conf);
+int	r_ip_blacklist(struct ctx *, const cJSON *it, void *conf);
+int	r_hijack_probes(struct ctx *, const cJSON *it, void *conf);
+int	check_ttls(struct ctx *, int max_given);
+int	tcproute_links(struct ctx *, const cJSON *upstream);
 
 #endif

@@ -374,12 +374,20 @@ static int
 re_has(const struct sl_matcher *m, const char *host)
 {
 	size_t	len = strnlen(host, SL_MAX_NAME + 1), i;
+	int	rc, failed = 0;
 
-	for (i = 0; i < m->ndomains_re; i++)
-		if (pcre2_match(m->domains_re[i], (PCRE2_SPTR)host, len, 0, 0,
-		    m->idx->md, m->idx->mctx) >= 0)
+	/* "x.example.com." is the same name: a dot must not dodge a rule. */
+	if (len > 1 && host[len - 1] == '.')
+		len--;
+	for (i = 0; i < m->ndomains_re; i++) {
+		rc = pcre2_match(m->domains_re[i], (PCRE2_SPTR)host, len, 0, 0,
+		    m->idx->md, m->idx->mctx);
+		if (rc >= 0)
 			return 1;
-	return 0;
+		if (rc != PCRE2_ERROR_NOMATCH)
+			failed = 1;	/* a limit was hit: no answer */
+	}
+	return failed ? -1 : 0;
 }
 
 /* The matcher. */
@@ -414,8 +422,19 @@ matcher_match(const struct sl_matcher *m, const struct sl_request *rq)
 	if (m->nips > 0 && !ipset_has_target(&x->ips, rq))
 		return 0;
 	/* Last: the dearest test, and often decided before. */
-	if (m->ndomains_re > 0 && !re_has(m, rq->host))
-		return 0;
+	if (m->ndomains_re > 0) {
+		int r = re_has(m, rq->host);
+
+		/*
+		 * A pattern that ran out of its limits gives no answer: fail
+		 * closed, so a forbid rule holds and an allow rule does not
+		 * open, whatever a hostile name makes the pattern do.
+		 */
+		if (r == -1)
+			return m->policy == SL_POLICY_FORBID;
+		if (r == 0)
+			return 0;
+	}
 	return 1;
 }
 

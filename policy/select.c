@@ -2,6 +2,8 @@
  * The routing decision (select.h): admission by the balancer's
  * matchers, then each link's eligibility and tier, then the strategy's
  * order within each tier.  Candidates are tier 0, tier 1, tier 2.
+ * A link that is not selectable (a TcpRoute hop, only reachable as
+ * another link's `via`) is never a candidate, nor named in a refusal.
  *
  * Strategies, all weighted by the links' `weight`:
  *
@@ -49,6 +51,7 @@ enum link_state {
 	LS_CHECK_DOWN,
 	LS_COOLING,
 	LS_FULL,
+	LS_HOP,			/* not selectable: only a `via` hop */
 };
 
 struct route_ctx {
@@ -412,6 +415,8 @@ why_links(const struct route_ctx *rc, struct sl_route *r, int refusals)
 	    "no link may carry it: " : "no link available: ");
 	for (i = 0; i < rc->conf->nlinks && i < SL_MAX_LINKS; i++) {
 		l = &rc->conf->links[i];
+		if (rc->state[i] == LS_HOP)
+			continue;
 		if (refusals && rc->state[i] == LS_REFUSED)
 			snprintf(item, sizeof(item), "balancer.links[%zu]."
 			    "matchers[%u] (%s)", i, rc->rule[i],
@@ -438,6 +443,10 @@ route_links(struct route_ctx *rc, const struct sl_request *rq)
 
 	for (li = 0; li < rc->conf->nlinks && li < SL_MAX_LINKS; li++) {
 		l = &rc->conf->links[li];
+		if (!l->selectable) {
+			rc->state[li] = LS_HOP;
+			continue;
+		}
 		if (refused(l->matchers, l->nmatchers, rq, &tier,
 		    &rc->rule[li])) {
 			rc->state[li] = LS_REFUSED;
@@ -480,7 +489,8 @@ policy_route(const struct sl_conf *conf, const struct sl_request *rq,
 	if (r->ncand > 0)
 		return;
 	for (li = 0; li < conf->nlinks && li < SL_MAX_LINKS; li++)
-		allowed |= rc.state[li] != LS_REFUSED;
+		allowed |= rc.state[li] != LS_REFUSED &&
+		    rc.state[li] != LS_HOP;
 	r->verdict = allowed || conf->nlinks == 0 ? SL_ROUTE_UNAVAILABLE :
 	    SL_ROUTE_REFUSED;
 	if (conf->nlinks == 0)
@@ -507,8 +517,10 @@ policy_needs_addresses(const struct sl_conf *conf)
 
 	if (any_ips(conf->matchers, conf->nmatchers))
 		return 1;
+	/* A hop's matchers are never consulted. */
 	for (i = 0; i < conf->nlinks; i++)
-		if (any_ips(conf->links[i].matchers, conf->links[i].nmatchers))
+		if (conf->links[i].selectable &&
+		    any_ips(conf->links[i].matchers, conf->links[i].nmatchers))
 			return 1;
 	return 0;
 }

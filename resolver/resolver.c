@@ -2,18 +2,27 @@
  * The resolver process: answers workers' name lookups with c-ares, from
  * inside the same kind of jail as a worker.
  *
- * c-ares reads resolv.conf when its channel is created, before lockdown;
- * it is told never to read the hosts file itself ("b" lookups), because
- * the hosts file was read into memory before the chroot.  Each lookup
- * asks A and AAAA at once and answers when both are in.
+ * A lookup asks A and AAAA at once through a list of stages, each a
+ * c-ares channel: the primary servers over UDP (c-ares itself retries a
+ * truncated answer over TCP), the primaries over TCP, then the backup
+ * servers over UDP and over TCP.  A stage that fails (SERVFAIL, REFUSED,
+ * timeout, refused connection, malformed answer) or that answers only
+ * with blacklisted addresses hands the lookup to the next one; an
+ * answer with addresses, or a clean "no such name / no address", ends
+ * it.  The stage timeouts are cut from resolve_timeout so that all of
+ * them together fit in the time a worker waits.
+ *
+ * Answers go through the cache (cache.c): identical lookups in flight
+ * share one query pair, finished ones are kept for their clamped TTL.
+ * The hosts file, read into memory before the chroot, answers first.
+ * c-ares never reads a file after start-up: lookups are "b" only and
+ * HOSTALIASES is ignored.
  */
 #include <sys/prctl.h>
+#include <sys/random.h>
 #include <sys/socket.h>
-#include <arpa/inet.h>
 #include <ares.h>
-#include <errno.h>
 #include <signal.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -26,14 +35,21 @@
 #include "../ipc/chan.h"
 #include "../ipc/codec.h"
 #include "../policy/config.h"
+#include "cache.h"
+#include "engine.h"
 #include "hosts.h"
 #include "resolver.h"
 #include "../common/sandbox.h"
 
 #define RES_MAX_INFLIGHT	8192	/* per worker channel */
-#define RES_T_A			1
-#define RES_T_AAAA		28
-#define RES_C_IN		1
+/*
+ * Names looked up at once, all workers together: c-ares 1.18 draws
+ * query ids at random until one is free, so a channel must stay well
+ * below 65536 queries (two per lookup) in flight.
+ */
+#define RS_MAX_LOOKUPS		16384
+#define RS_MAX_STAGES		4
+#define RS_MIN_TIMEOUT_MS	50
 
 struct rs_peer {
 	struct ipc_chan	*chan;
@@ -41,21 +57,16 @@ struct rs_peer {
 	uint32_t	 inflight;
 };
 
+/* One name being looked up, for every waiter on its cache entry. */
 struct rs_lookup {
-	uint32_t		worker, gen, id;
-	int			pending;	/* queries still out */
-	int			status[2];	/* c-ares status, A and AAAA */
-	uint32_t		ttl;
-	uint32_t		naddrs;
-	struct sl_res_addr	addrs[SL_MAX_ADDRS];
-	struct sl_res_addr	v6[SL_MAX_ADDRS];
-	uint32_t		nv6;
-};
-
-struct rs_sock {
-	ev_io		 io;
-	ares_socket_t	 fd;
-	struct rs_sock	*next;
+	struct cache_entry	*entry;
+	struct rs_lookup	*parked;	/* waiting for the hijack gate */
+	int			 stage;
+	int			 pending;	/* queries out, +1 while issuing */
+	int			 status[2];	/* c-ares status, A and AAAA */
+	uint32_t		 ttl;
+	uint32_t		 n[2];
+	struct sl_res_addr	 addrs[2][SL_MAX_ADDRS];
 };
 
 static struct {
@@ -65,74 +76,20 @@ static struct {
 	struct ipc_chan		*master;
 	struct rs_peer		 peers[SL_MAX_WORKERS];
 	struct hosts_table	 hosts;
-	ares_channel		 ares;
-	struct rs_sock		*socks;
-	ev_timer		 ares_timer;
+	struct cache		 cache;
+	struct blacklist	 bl;
+	struct rs_chan		 stages[RS_MAX_STAGES];
+	size_t			 nstages;
+	int			 gate_open;
+	struct rs_lookup	*parked;
+	uint32_t		 nlookups;	/* in flight */
+	struct rs_engine_stats	 st;
 } rs;
 
-static void
-rs_ares_rearm(void)
-{
-	struct timeval	tv, *tvp;
+static void	rs_stage_start(struct rs_lookup *, int);
+static void	rs_stage_done(struct rs_lookup *);
 
-	ev_timer_stop(rs.loop, &rs.ares_timer);
-	if ((tvp = ares_timeout(rs.ares, NULL, &tv)) == NULL)
-		return;
-	ev_timer_set(&rs.ares_timer, tvp->tv_sec + tvp->tv_usec / 1e6, 0.);
-	ev_timer_start(rs.loop, &rs.ares_timer);
-}
-
-static void
-rs_ares_timer(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	(void)loop;
-	(void)w;
-	(void)revents;
-	ares_process_fd(rs.ares, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
-	rs_ares_rearm();
-}
-
-static void
-rs_ares_io(struct ev_loop *loop, ev_io *w, int revents)
-{
-	ares_socket_t fd = container_of(w, struct rs_sock, io)->fd;
-
-	(void)loop;
-	/* The watcher may be freed inside: do not touch w afterwards. */
-	ares_process_fd(rs.ares, (revents & EV_READ) ? fd : ARES_SOCKET_BAD,
-	    (revents & EV_WRITE) ? fd : ARES_SOCKET_BAD);
-	rs_ares_rearm();
-}
-
-static void
-rs_sock_state(void *data, ares_socket_t fd, int readable, int writable)
-{
-	struct rs_sock	**pp, *s;
-
-	(void)data;
-	for (pp = &rs.socks; (s = *pp) != NULL && s->fd != fd; pp = &s->next)
-		;
-	if (!readable && !writable) {
-		if (s != NULL) {
-			ev_io_stop(rs.loop, &s->io);
-			*pp = s->next;
-			free(s);
-		}
-		return;
-	}
-	if (s == NULL) {
-		if ((s = calloc(1, sizeof(*s))) == NULL)
-			fatal("%s: calloc", __func__);
-		s->fd = fd;
-		s->next = rs.socks;
-		rs.socks = s;
-		ev_init(&s->io, rs_ares_io);
-	}
-	ev_io_stop(rs.loop, &s->io);
-	ev_io_set(&s->io, fd, (readable ? EV_READ : 0) |
-	    (writable ? EV_WRITE : 0));
-	ev_io_start(rs.loop, &s->io);
-}
+/* ---- answers ---- */
 
 static void
 rs_send_answer(uint32_t worker, uint32_t gen, uint32_t id, uint8_t status,
@@ -157,99 +114,250 @@ rs_send_answer(uint32_t worker, uint32_t gen, uint32_t id, uint8_t status,
 		    worker);
 }
 
-static uint8_t
-rs_status(const struct rs_lookup *l)
+/* The addresses of family fam (0: all); NXDOMAIN if none is left. */
+static void
+rs_answer(uint32_t worker, uint32_t gen, uint32_t id, uint8_t family,
+    uint8_t status, uint32_t ttl, const struct sl_res_addr *a, uint32_t n)
 {
-	int a = l->status[0], aaaa = l->status[1];
+	struct sl_res_addr	out[SL_MAX_ADDRS];
+	uint32_t		i, k = 0;
 
-	if (l->naddrs > 0)
-		return SL_RES_OK;
-	if ((a == ARES_ENOTFOUND || a == ARES_ENODATA || a == ARES_SUCCESS) &&
-	    (aaaa == ARES_ENOTFOUND || aaaa == ARES_ENODATA ||
-	    aaaa == ARES_SUCCESS))
-		return SL_RES_NXDOMAIN;
-	if (a == ARES_ETIMEOUT || aaaa == ARES_ETIMEOUT)
-		return SL_RES_TIMEOUT;
-	return SL_RES_FAIL;
+	for (i = 0; i < n && k < SL_MAX_ADDRS; i++)
+		if (family == 0 || a[i].family == family)
+			out[k++] = a[i];
+	if (status == SL_RES_OK && k == 0)
+		status = SL_RES_NXDOMAIN;
+	rs_send_answer(worker, gen, id, status, ttl, out, k);
 }
 
 static void
-rs_lookup_done(struct rs_lookup *l)
+rs_answer_waiters(struct cache_waiter *w, const struct cache_entry *e,
+    uint8_t status)
 {
-	uint32_t	i;
+	struct cache_waiter	*next;
+	struct rs_peer		*p;
 
-	/* IPv4 answers first, then IPv6, as many as fit. */
-	for (i = 0; i < l->nv6 && l->naddrs < SL_MAX_ADDRS; i++)
-		l->addrs[l->naddrs++] = l->v6[i];
-	if (rs.peers[l->worker].gen == l->gen &&
-	    rs.peers[l->worker].inflight > 0)
-		rs.peers[l->worker].inflight--;
-	rs_send_answer(l->worker, l->gen, l->id, rs_status(l), l->ttl,
-	    l->addrs, l->naddrs);
+	for (; w != NULL; w = next) {
+		next = w->next;
+		p = &rs.peers[w->worker];
+		if (p->gen == w->gen && p->inflight > 0)
+			p->inflight--;
+		rs_answer(w->worker, w->gen, w->id, w->family, status, e->ttl,
+		    e->addrs, e->naddrs);
+		free(w);
+	}
+}
+
+static void
+rs_finish(struct rs_lookup *l, enum cache_state st, uint8_t status,
+    const struct sl_res_addr *a, uint32_t n)
+{
+	struct cache_entry	*e = l->entry;
+	struct cache_waiter	*w;
+
+	w = cache_finish(&rs.cache, e, st, a, n, l->ttl, ev_now(rs.loop));
+	rs_answer_waiters(w, e, status);
+	cache_settle(&rs.cache, e);
 	free(l);
+	rs.nlookups--;
 }
 
-static void
-rs_ttl(struct rs_lookup *l, int ttl)
+/* ---- stages ---- */
+
+static int
+rs_negative(int status)
 {
-	if (ttl >= 0 && (l->ttl == 0 || (uint32_t)ttl < l->ttl))
-		l->ttl = (uint32_t)ttl;
+	return status == ARES_ENOTFOUND || status == ARES_ENODATA;
 }
 
-static void
-rs_parse_a(struct rs_lookup *l, unsigned char *abuf, int alen)
+/*
+ * The usable addresses of a finished stage, IPv4 first; when both
+ * families do not fit, each keeps at least half of the slots.
+ */
+static uint32_t
+rs_usable(struct rs_lookup *l, struct sl_res_addr *out)
 {
-	struct ares_addrttl	t[SL_MAX_ADDRS];
-	int			n = SL_MAX_ADDRS, i;
+	uint32_t	n4, n6, k4, k6, half = SL_MAX_ADDRS / 2;
 
-	if (ares_parse_a_reply(abuf, alen, NULL, t, &n) != ARES_SUCCESS)
-		return;
-	for (i = 0; i < n && l->naddrs < SL_MAX_ADDRS; i++) {
-		l->addrs[l->naddrs].family = 4;
-		memcpy(l->addrs[l->naddrs++].addr, &t[i].ipaddr, 4);
-		rs_ttl(l, t[i].ttl);
+	n4 = bl_filter(&rs.bl, l->addrs[0], l->n[0]);
+	n6 = bl_filter(&rs.bl, l->addrs[1], l->n[1]);
+	k4 = n4;
+	k6 = n6 < SL_MAX_ADDRS - k4 ? n6 : SL_MAX_ADDRS - k4;
+	if (k6 < n6 && k4 > half) {
+		k4 = n6 < half ? SL_MAX_ADDRS - n6 : half;
+		k6 = SL_MAX_ADDRS - k4 < n6 ? SL_MAX_ADDRS - k4 : n6;
 	}
+	memcpy(out, l->addrs[0], k4 * sizeof(*out));
+	memcpy(out + k4, l->addrs[1], k6 * sizeof(*out));
+	return k4 + k6;
 }
 
 static void
-rs_parse_aaaa(struct rs_lookup *l, unsigned char *abuf, int alen)
+rs_stage_done(struct rs_lookup *l)
 {
-	struct ares_addr6ttl	t[SL_MAX_ADDRS];
-	int			n = SL_MAX_ADDRS, i;
+	struct sl_res_addr	a[SL_MAX_ADDRS];
+	uint32_t		n, seen = l->n[0] + l->n[1];
 
-	if (ares_parse_aaaa_reply(abuf, alen, NULL, t, &n) != ARES_SUCCESS)
+	if (!rs.gate_open) {
+		/* Judge nothing before the hijack probes had their say. */
+		l->parked = rs.parked;
+		rs.parked = l;
 		return;
-	for (i = 0; i < n && l->nv6 < SL_MAX_ADDRS; i++) {
-		l->v6[l->nv6].family = 6;
-		memcpy(l->v6[l->nv6++].addr, &t[i].ip6addr, 16);
-		rs_ttl(l, t[i].ttl);
 	}
+	if ((n = rs_usable(l, a)) > 0) {
+		rs_finish(l, CE_POSITIVE, SL_RES_OK, a, n);
+		return;
+	}
+	if (seen > 0) {
+		rs.st.bogus++;
+		log_debug("%s: only blacklisted addresses from %s",
+		    l->entry->name, rs.stages[l->stage].what);
+	} else if (rs_negative(l->status[0]) && rs_negative(l->status[1])) {
+		rs_finish(l, CE_NEGATIVE, SL_RES_NXDOMAIN, NULL, 0);
+		return;
+	}
+	if ((size_t)l->stage + 1 < rs.nstages) {
+		rs.st.fallbacks++;
+		log_debug("%s: %s failed (%s, %s), asking %s", l->entry->name,
+		    rs.stages[l->stage].what, ares_strerror(l->status[0]),
+		    ares_strerror(l->status[1]), rs.stages[l->stage + 1].what);
+		rs_stage_start(l, l->stage + 1);
+		return;
+	}
+	rs_finish(l, CE_FAILED, l->status[0] == ARES_ETIMEOUT ||
+	    l->status[1] == ARES_ETIMEOUT ? SL_RES_TIMEOUT : SL_RES_FAIL,
+	    NULL, 0);
+}
+
+static void
+rs_cb(struct rs_lookup *l, int fam, int status, unsigned char *abuf,
+    int alen)
+{
+	if (status == ARES_SUCCESS)
+		status = rs_parse_addrs(fam == 0 ? RS_T_A : RS_T_AAAA, abuf,
+		    alen, l->addrs[fam], SL_MAX_ADDRS, &l->n[fam], &l->ttl);
+	l->status[fam] = status;
+	if (--l->pending == 0)
+		rs_stage_done(l);
 }
 
 static void
 rs_cb_a(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
 {
-	struct rs_lookup *l = arg;
-
 	(void)timeouts;
-	l->status[0] = status;
-	if (status == ARES_SUCCESS)
-		rs_parse_a(l, abuf, alen);
-	if (--l->pending == 0)
-		rs_lookup_done(l);
+	rs_cb(arg, 0, status, abuf, alen);
 }
 
 static void
-rs_cb_aaaa(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
+rs_cb_aaaa(void *arg, int status, int timeouts, unsigned char *abuf,
+    int alen)
 {
-	struct rs_lookup *l = arg;
-
 	(void)timeouts;
-	l->status[1] = status;
-	if (status == ARES_SUCCESS)
-		rs_parse_aaaa(l, abuf, alen);
+	rs_cb(arg, 1, status, abuf, alen);
+}
+
+static void
+rs_stage_start(struct rs_lookup *l, int stage)
+{
+	struct rs_chan	*c = &rs.stages[stage];
+
+	l->stage = stage;
+	l->status[0] = l->status[1] = ARES_SUCCESS;
+	l->n[0] = l->n[1] = 0;
+	l->ttl = UINT32_MAX;
+	/* +1: c-ares may call back before ares_search() returns. */
+	l->pending = 3;
+	rs_chan_query(c, l->entry->name, RS_T_A, 1, rs_cb_a, l);
+	rs_chan_query(c, l->entry->name, RS_T_AAAA, 1, rs_cb_aaaa, l);
 	if (--l->pending == 0)
-		rs_lookup_done(l);
+		rs_stage_done(l);
+}
+
+/* The first hijack round is in: judge the lookups that waited for it. */
+static void
+rs_gate_open(void)
+{
+	struct rs_lookup	*l;
+
+	rs.gate_open = 1;
+	while ((l = rs.parked) != NULL) {
+		rs.parked = l->parked;
+		rs_stage_done(l);
+	}
+}
+
+/* ---- lookups from workers ---- */
+
+static void
+rs_lookup_start(struct cache_entry *e)
+{
+	struct rs_lookup	*l = NULL;
+	struct cache_waiter	*w;
+
+	rs.st.lookups++;
+	if (rs.nlookups >= RS_MAX_LOOKUPS ||
+	    (l = calloc(1, sizeof(*l))) == NULL) {
+		w = cache_finish(&rs.cache, e, CE_FAILED, NULL, 0, 0,
+		    ev_now(rs.loop));
+		rs_answer_waiters(w, e, SL_RES_FAIL);
+		cache_settle(&rs.cache, e);
+		return;
+	}
+	rs.nlookups++;
+	l->entry = e;
+	rs_stage_start(l, 0);
+}
+
+/* Answer from a finished entry; -1 if all its addresses went bad. */
+static int
+rs_answer_cached(const struct cache_waiter *q, const struct cache_entry *e)
+{
+	struct sl_res_addr	a[SL_MAX_ADDRS];
+	uint32_t		n, ttl = cache_ttl_left(e, ev_now(rs.loop));
+
+	if (e->state == CE_NEGATIVE) {
+		rs_answer(q->worker, q->gen, q->id, q->family, SL_RES_NXDOMAIN,
+		    ttl, NULL, 0);
+		return 0;
+	}
+	/* Hijack addresses learned since the answer came in are out. */
+	memcpy(a, e->addrs, e->naddrs * sizeof(*a));
+	if ((n = bl_filter(&rs.bl, a, e->naddrs)) == 0)
+		return -1;
+	rs_answer(q->worker, q->gen, q->id, q->family, SL_RES_OK, ttl, a, n);
+	return 0;
+}
+
+static void
+rs_lookup(const struct cache_waiter *q, const char *name)
+{
+	struct cache_entry	*e;
+	struct cache_waiter	*w;
+	int			 created;
+
+	if ((w = malloc(sizeof(*w))) == NULL) {
+		rs_answer(q->worker, q->gen, q->id, 0, SL_RES_FAIL, 0, NULL, 0);
+		return;
+	}
+	*w = *q;
+	e = cache_get(&rs.cache, name, ev_now(rs.loop), &created);
+	if (e != NULL && e->state != CE_PENDING) {
+		if (rs_answer_cached(q, e) == 0) {
+			free(w);
+			return;
+		}
+		cache_forget(&rs.cache, e);
+		e = cache_get(&rs.cache, name, ev_now(rs.loop), &created);
+	}
+	if (e == NULL) {
+		free(w);
+		rs_answer(q->worker, q->gen, q->id, 0, SL_RES_FAIL, 0, NULL, 0);
+		return;
+	}
+	cache_wait(e, w);
+	rs.peers[q->worker].inflight++;
+	if (created)
+		rs_lookup_start(e);
 }
 
 /* One RES_QUERY from worker `w`. */
@@ -258,32 +366,32 @@ rs_query(uint32_t w, struct sl_msg *m)
 {
 	struct rs_peer		*p = &rs.peers[w];
 	struct sl_res_addr	 addrs[SL_MAX_ADDRS];
-	struct rs_lookup	*l;
+	struct cache_waiter	 q;
 	char			*name = m->u.res_query.name;
 	size_t			 n;
 
+	rs.st.queries++;
+	memset(&q, 0, sizeof(q));
+	q.worker = w;
+	q.gen = p->gen;
+	q.id = m->id;
+	q.family = m->u.res_query.family;
+	if (q.family != 4 && q.family != 6)
+		q.family = 0;
 	if (hostname_check(name) == -1) {
 		rs_send_answer(w, p->gen, m->id, SL_RES_BADNAME, 0, NULL, 0);
 		return;
 	}
 	if ((n = hosts_lookup(&rs.hosts, name, addrs, SL_MAX_ADDRS)) > 0) {
-		rs_send_answer(w, p->gen, m->id, SL_RES_OK, 0, addrs,
+		rs_answer(w, p->gen, m->id, q.family, SL_RES_OK, 0, addrs,
 		    (uint32_t)n);
 		return;
 	}
-	if (p->inflight >= RES_MAX_INFLIGHT ||
-	    (l = calloc(1, sizeof(*l))) == NULL) {
+	if (p->inflight >= RES_MAX_INFLIGHT) {
 		rs_send_answer(w, p->gen, m->id, SL_RES_FAIL, 0, NULL, 0);
 		return;
 	}
-	p->inflight++;
-	l->worker = w;
-	l->gen = p->gen;
-	l->id = m->id;
-	l->pending = 2;
-	ares_search(rs.ares, name, RES_C_IN, RES_T_A, rs_cb_a, l);
-	ares_search(rs.ares, name, RES_C_IN, RES_T_AAAA, rs_cb_aaaa, l);
-	rs_ares_rearm();
+	rs_lookup(&q, name);
 }
 
 static void
@@ -310,8 +418,8 @@ rs_peer_closed(struct ipc_chan *c, const char *why, void *arg)
 	p->inflight = 0;
 }
 
-static void
-rs_set_peer(uint32_t index, int fd)
+void
+resolver_engine_peer(uint32_t index, int fd)
 {
 	struct rs_peer *p;
 
@@ -331,6 +439,118 @@ rs_set_peer(uint32_t index, int fd)
 		fatal("%s: ipc_chan_new", __func__);
 }
 
+/* ---- set-up ---- */
+
+static int
+rs_ms(uint32_t total_ms, double share, size_t attempts)
+{
+	double	ms = total_ms * share / (double)(attempts > 0 ? attempts : 1);
+
+	return ms < RS_MIN_TIMEOUT_MS ? RS_MIN_TIMEOUT_MS : (int)ms;
+}
+
+/*
+ * The stages and their timeouts.  UDP: two tries per server, the second
+ * round twice as long (c-ares), so 3 * n first-try timeouts in all; TCP:
+ * one try per server.  Shares of resolve_timeout, leaving 15% spare:
+ * primaries alone 55% UDP + 30% TCP; with backups 30 + 15 for the
+ * primaries, 25 + 15 for the backups.
+ */
+static void
+rs_stages_init(void)
+{
+	const struct sl_conf	*c = rs.conf;
+	struct rs_chan_opts	 o[RS_MAX_STAGES];
+	double			 share[RS_MAX_STAGES] = {
+		0.55, 0.30, 0, 0,
+	};
+	size_t			 np, nb = c->nnameservers_backup, i;
+
+	np = c->nameservers_system ? rs_system_servers() : c->nnameservers;
+	memset(o, 0, sizeof(o));
+	o[0].what = "primary servers over UDP";
+	o[1].what = "primary servers over TCP";
+	o[2].what = "backup servers over UDP";
+	o[3].what = "backup servers over TCP";
+	rs.nstages = 2;
+	if (nb > 0) {
+		rs.nstages = 4;
+		share[0] = 0.30, share[1] = 0.15;
+		share[2] = 0.25, share[3] = 0.15;
+	}
+	for (i = 0; i < rs.nstages; i++) {
+		int tcp = i % 2 == 1;
+		size_t n = i < 2 ? np : nb;
+
+		if (i >= 2 || !c->nameservers_system) {
+			o[i].ns = i < 2 ? c->nameservers : c->nameservers_backup;
+			o[i].nns = n;
+		}
+		o[i].flags = tcp ? ARES_FLAG_USEVC : 0;
+		o[i].tries = tcp ? 1 : 2;
+		o[i].timeout_ms = rs_ms(c->resolve_timeout_ms, share[i],
+		    tcp ? n : 3 * n);
+		rs_chan_init(&rs.stages[i], rs.loop, &o[i]);
+		log_debug("%s: %zu server(s), first try %d ms, %d tries",
+		    o[i].what, n, o[i].timeout_ms, o[i].tries);
+	}
+}
+
+void
+resolver_engine_init(struct ev_loop *loop, struct sl_conf *conf,
+    uint32_t nworkers)
+{
+	struct cache_params	cp;
+	struct hijack_params	hp;
+	struct rs_chan		*sets[RS_MAX_STAGES];
+	uint8_t			key[16];
+	size_t			i;
+	int			rc;
+
+	rs.loop = loop;
+	rs.conf = conf;
+	rs.nworkers = nworkers;
+	if ((rc = ares_library_init(ARES_LIB_INIT_ALL)) != ARES_SUCCESS)
+		fatalx("%s: %s", __func__, ares_strerror(rc));
+	if (getrandom(key, sizeof(key), 0) != sizeof(key))
+		fatal("%s: getrandom", __func__);
+	memset(&cp, 0, sizeof(cp));
+	cp.capacity = conf->dns_cache_size;
+	cp.min_ttl = conf->dns_min_ttl_s;
+	cp.max_ttl = conf->dns_max_ttl_s;
+	cp.neg_ttl = conf->dns_negative_ttl_s;
+	cache_init(&rs.cache, &cp, key);
+	bl_init(&rs.bl, conf->ip_blacklist, conf->nip_blacklist);
+	rs_stages_init();
+	memset(&hp, 0, sizeof(hp));
+	for (i = 0; i < rs.nstages; i++)
+		sets[i] = &rs.stages[i];
+	hp.sets = sets;
+	hp.nsets = rs.nstages;
+	hp.probes = conf->hijack_probes;
+	hp.nprobes = conf->nhijack_probes;
+	hp.interval_s = conf->hijack_interval_s;
+	hp.timeout_ms = conf->resolve_timeout_ms;
+	hp.bl = &rs.bl;
+	hp.settled = rs_gate_open;
+	hijack_init(loop, &hp);
+}
+
+void
+resolver_engine_run(void)
+{
+	hijack_run();
+}
+
+void
+resolver_engine_stats(struct rs_engine_stats *st)
+{
+	*st = rs.st;
+	st->cache = &rs.cache.st;
+}
+
+/* ---- the process ---- */
+
 static void
 rs_master_msg(struct ipc_chan *c, struct sl_msg *m, void *arg)
 {
@@ -344,7 +564,7 @@ rs_master_msg(struct ipc_chan *c, struct sl_msg *m, void *arg)
 		ipc_chan_flush(rs.master, 1000);
 		_exit(0);
 	case SL_MSG_CFG_PEER:
-		rs_set_peer(m->u.cfg_peer.index, m->fd);
+		resolver_engine_peer(m->u.cfg_peer.index, m->fd);
 		m->fd = -1;
 		break;
 	default:
@@ -365,70 +585,28 @@ rs_master_closed(struct ipc_chan *c, const char *why, void *arg)
 }
 
 static void
-rs_ares_init(void)
+rs_setup(struct child_boot *b, uint32_t nworkers)
 {
-	struct ares_options		 o;
-	struct ares_addr_port_node	 ns[16];
-	char				*lookups = "b";
-	size_t				 i;
-	int				 rc;
+	struct sl_conf	*conf;
+	struct ev_loop	*loop;
+	char		 err[256];
+	size_t		 i;
 
-	if ((rc = ares_library_init(ARES_LIB_INIT_ALL)) != ARES_SUCCESS)
-		fatalx("%s: %s", __func__, ares_strerror(rc));
-	memset(&o, 0, sizeof(o));
-	o.sock_state_cb = rs_sock_state;
-	o.lookups = lookups;
-	o.timeout = (int)(rs.conf->resolve_timeout_ms / 2);
-	o.tries = 2;
-	rc = ares_init_options(&rs.ares, &o, ARES_OPT_SOCK_STATE_CB |
-	    ARES_OPT_LOOKUPS | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES);
-	if (rc != ARES_SUCCESS)
-		fatalx("%s: ares_init_options: %s", __func__, ares_strerror(rc));
-	if (rs.conf->nameservers_system)
-		return;
-	memset(ns, 0, sizeof(ns));
-	for (i = 0; i < rs.conf->nnameservers && i < nitems(ns); i++) {
-		const struct sockaddr *sa = (const void *)
-		    &rs.conf->nameservers[i].addr;
-
-		ns[i].family = sa->sa_family;
-		if (sa->sa_family == AF_INET)
-			memcpy(&ns[i].addr.addr4,
-			    &((const struct sockaddr_in *)(const void *)sa)->sin_addr, 4);
-		else
-			memcpy(&ns[i].addr.addr6,
-			    &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, 16);
-		ns[i].udp_port = ns[i].tcp_port = sockaddr_port(sa);
-		ns[i].next = i + 1 < rs.conf->nnameservers && i + 1 < nitems(ns) ?
-		    &ns[i + 1] : NULL;
-	}
-	if ((rc = ares_set_servers_ports(rs.ares, ns)) != ARES_SUCCESS)
-		fatalx("%s: ares_set_servers_ports: %s", __func__,
-		    ares_strerror(rc));
-}
-
-static void
-rs_setup(struct child_boot *b)
-{
-	char	err[256];
-	size_t	i;
-
-	if (conf_parse(b->conf_text, b->conf_len, &rs.conf, err,
+	if (conf_parse(b->conf_text, b->conf_len, &conf, err,
 	    sizeof(err)) == -1)
 		fatalx("config from master: %s", err);
 	child_boot_free_conf(b);
-	log_set_level(rs.conf->log_level);
-	if ((rs.loop = ev_loop_new(EVBACKEND_EPOLL)) == NULL)
+	log_set_level(conf->log_level);
+	if ((loop = ev_loop_new(EVBACKEND_EPOLL)) == NULL)
 		fatalx("%s: ev_loop_new", __func__);
-	rs.master = ipc_chan_new(rs.loop, SL_CHILD_CHAN_FD, SL_PROC_MASTER, 1,
+	rs.master = ipc_chan_new(loop, SL_CHILD_CHAN_FD, SL_PROC_MASTER, 1,
 	    rs_master_msg, rs_master_closed, NULL);
 	if (rs.master == NULL)
 		fatal("%s: master channel", __func__);
-	for (i = 0; i < b->npeers; i++)
-		rs_set_peer(b->peers[i].index, b->peers[i].fd);
 	hosts_load(&rs.hosts, "/etc/hosts");
-	ev_init(&rs.ares_timer, rs_ares_timer);
-	rs_ares_init();
+	resolver_engine_init(loop, conf, nworkers);
+	for (i = 0; i < b->npeers; i++)
+		resolver_engine_peer(b->peers[i].index, b->peers[i].fd);
 }
 
 /*
@@ -440,13 +618,13 @@ resolver_main(int argc, char *argv[])
 	struct child_boot	 b;
 	struct sl_msg		 ready;
 	pid_t			 ppid = getppid();
-	long			 uid = -1, gid = -1;
+	long			 uid = -1, gid = -1, nworkers = 0;
 	int			 ch;
 
 	optind = 1;
 	while ((ch = getopt(argc, argv, "P:I:N:u:g:")) != -1) {
 		switch (ch) {
-		case 'N': rs.nworkers = (uint32_t)strtoul(optarg, NULL, 10); break;
+		case 'N': nworkers = strtol(optarg, NULL, 10); break;
 		case 'u': uid = strtol(optarg, NULL, 10); break;
 		case 'g': gid = strtol(optarg, NULL, 10); break;
 		default: break;
@@ -454,13 +632,13 @@ resolver_main(int argc, char *argv[])
 	}
 	log_init("resolver", SL_LOG_INFO);
 	child_log_to_master(SL_CHILD_CHAN_FD);
-	if (rs.nworkers == 0 || rs.nworkers > SL_MAX_WORKERS || uid <= 0 ||
+	if (nworkers <= 0 || nworkers > SL_MAX_WORKERS || uid <= 0 ||
 	    gid <= 0)
 		fatalx("%s: bad arguments", __func__);
 	(void)prctl(PR_SET_NAME, "sluice-resolver");
 	signal(SIGPIPE, SIG_IGN);
 	child_boot(SL_CHILD_CHAN_FD, &b);
-	rs_setup(&b);
+	rs_setup(&b, (uint32_t)nworkers);
 
 	privdrop((uid_t)uid, (gid_t)gid, rs.conf->chroot);
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 || getppid() != ppid)
@@ -472,6 +650,7 @@ resolver_main(int argc, char *argv[])
 	ready.fd = -1;
 	if (ipc_chan_send(rs.master, &ready) == -1)
 		fatalx("%s: cannot send READY", __func__);
+	resolver_engine_run();
 	ev_run(rs.loop, 0);
 	_exit(0);
 }

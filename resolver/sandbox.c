@@ -10,12 +10,16 @@
  * place; SIGPIPE ignored.
  *
  * After lockdown it speaks DNS over UDP and TCP to the configured
- * servers and IPC to the master and the workers.  Measured with strace
- * on a c-ares 1.18 + libev probe (UDP answer, truncated answer retried
- * over TCP): socket, fcntl F_GETFL/F_SETFL/F_SETFD, setsockopt
- * TCP_NODELAY, connect, sendto(MSG_NOSIGNAL), recvfrom, writev,
- * epoll_ctl/epoll_wait, close.  No accept, splice, bind or fd passing.
+ * servers (primaries and backups, each over UDP and over TCP: one c-ares
+ * channel per stage) and to the hijack probe addresses, and IPC to the
+ * master and the workers.  Measured with strace on a c-ares 1.18 +
+ * libev probe (UDP answer, truncated answer retried over TCP, refused
+ * TCP connection): socket, fcntl F_GETFL/F_SETFL/F_SETFD, setsockopt
+ * TCP_NODELAY and SO_RCVBUF, connect, sendto(MSG_NOSIGNAL), recvfrom,
+ * writev, epoll_ctl/epoll_wait, close; getrandom for the random names
+ * of the hijack check.  No accept, splice, bind or fd passing.
  */
+#include <sys/socket.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -46,6 +50,11 @@ resolver_sb_dns(struct sandbox *sb)
 	a[1] = (struct sandbox_arg){ 2, SANDBOX_EQ, TCP_NODELAY, 0 };
 	sandbox_allow_args(sb, SCMP_SYS(setsockopt), a, 2,
 	    "c-ares: TCP_NODELAY on TCP sockets");
+	a[0] = (struct sandbox_arg){ 1, SANDBOX_EQ, SOL_SOCKET, 0 };
+	a[1] = (struct sandbox_arg){ 2, SANDBOX_EQ, SO_RCVBUF, 0 };
+	sandbox_allow_args(sb, SCMP_SYS(setsockopt), a, 2,
+	    "c-ares: SO_RCVBUF (ARES_OPT_SOCK_RCVBUF) on every new DNS "
+	    "socket, so a burst of answers is not dropped");
 	sandbox_allow(sb, SCMP_SYS(sendto),
 	    "c-ares: send() of UDP queries and TCP data");
 	sandbox_allow(sb, SCMP_SYS(recvfrom),

@@ -61,6 +61,40 @@ static const char pythtrt_example[] =
 "  }\n"
 "}\n";
 
+/* TcpRoute's README example, byte for byte, "INDO" included. */
+static const char tcproute_example[] =
+"{\n"
+"  \"log_level\":\"INDO\",\n"
+"  \"port\":7070,\n"
+"  \"nameservers\":\"system\",\n"
+"  \"nameservers_backup\":[\"8.8.8.8\",\"8.8.4.4\",\"208.67.222.222\","
+"\"208.67.220.220\"],\n"
+"  \"upstream\":\n"
+"  {\n"
+"    \"type\":\"multipath\",\n"
+"    \"list\":\n"
+"    [\n"
+"      {\n"
+"        \"type\":\"direct\",\n"
+"        \"source_ip\":\"0.0.0.0\",\n"
+"        \"source_port\":0\n"
+"      },\n"
+"      {\n"
+"        \"type\":\"socks5\",\n"
+"        \"host\":\"127.0.0.1\",\n"
+"        \"port\":5555,\n"
+"        \"upstream\":\n"
+"        {\n"
+"          \"type\":\"direct\",\n"
+"          \"source_ip\":\"0.0.0.0\",\n"
+"          \"source_port\":0\n"
+"        }\n"
+"      }\n"
+"    ]\n"
+"  },\n"
+"  \"IpBlacklist\":[]\n"
+"}\n";
+
 /* A copy of contrib/sluice.json; test_contrib_file checks the file. */
 static const char contrib_copy[] =
 "{\n"
@@ -499,6 +533,192 @@ static const struct bad bad[] = {
 	    "balancer.matchers[0].clients: expected an array, got object" },
 	{ "{'balancer': {'matchers': [{'ips': [], 'ips': []}]}}",
 	    "balancer.matchers[0].ips: duplicate key" },
+	/* resolver and racing keys */
+	{ "{'nameservers_backup': 'system'}",
+	    "nameservers_backup: \"system\" is not a nameserver (ip, ip:port "
+	    "or [ipv6]:port)" },
+	{ "{'nameservers_backup': 5}",
+	    "nameservers_backup: expected a string or an array, got number" },
+	{ "{'nameservers_backup': ['9.9.9.9', '9.9.9.9:0']}",
+	    "nameservers_backup[1]: \"9.9.9.9:0\" is not a nameserver (ip, "
+	    "ip:port or [ipv6]:port)" },
+	{ "{'nameservers_backup': ''}",
+	    "nameservers_backup: must not be empty" },
+	{ "{'ip_blacklist': '10.0.0.1'}",
+	    "ip_blacklist: expected an array, got string" },
+	{ "{'ip_blacklist': ['10.0.0.1', '10.0.0.0/33']}",
+	    "ip_blacklist[1]: \"10.0.0.0/33\" is not an address or CIDR "
+	    "prefix" },
+	{ "{'ip_blacklist': [1]}",
+	    "ip_blacklist[0]: expected a string, got number" },
+	{ "{'IpBlacklist': ['1.2.3.4', 'x']}",
+	    "IpBlacklist[1]: \"x\" is not an address or CIDR prefix" },
+	{ "{'ip_blacklist': [], 'ip_blacklist': []}",
+	    "ip_blacklist: duplicate key" },
+	{ "{'dns_min_ttl': -1}", "dns_min_ttl: -1 is out of range (0-86400)" },
+	{ "{'dns_min_ttl': 86401}",
+	    "dns_min_ttl: 86401 is out of range (0-86400)" },
+	{ "{'dns_min_ttl': 1.5}", "dns_min_ttl: 1.5 is not an integer" },
+	{ "{'dns_min_ttl': '30'}",
+	    "dns_min_ttl: expected a number, got string" },
+	{ "{'dns_max_ttl': 0}", "dns_max_ttl: 0 is out of range (1-604800)" },
+	{ "{'dns_max_ttl': 604801}",
+	    "dns_max_ttl: 604801 is out of range (1-604800)" },
+	{ "{'dns_min_ttl': 100, 'dns_max_ttl': 99}",
+	    "dns_max_ttl: 99 is less than dns_min_ttl (100)" },
+	{ "{'dns_min_ttl': 3601}",
+	    "dns_min_ttl: 3601 is more than dns_max_ttl (3600)" },
+	{ "{'dns_max_ttl': 29}",
+	    "dns_max_ttl: 29 is less than dns_min_ttl (30)" },
+	{ "{'dns_negative_ttl': 86401}",
+	    "dns_negative_ttl: 86401 is out of range (0-86400)" },
+	{ "{'dns_negative_ttl': -1}",
+	    "dns_negative_ttl: -1 is out of range (0-86400)" },
+	{ "{'dns_cache_size': 1000001}",
+	    "dns_cache_size: 1000001 is out of range (0-1000000)" },
+	{ "{'dns_cache_size': true}",
+	    "dns_cache_size: expected a number, got boolean" },
+	{ "{'hijack_check_interval': 86401}",
+	    "hijack_check_interval: 86401 is out of range (0-86400)" },
+	{ "{'hijack_check_interval': 0.5}",
+	    "hijack_check_interval: 0.5 is not an integer" },
+	{ "{'hijack_probes': '192.0.2.1'}",
+	    "hijack_probes: expected an array, got string" },
+	{ "{'hijack_probes': ['192.0.2.1', 'probe.example']}",
+	    "hijack_probes[1]: \"probe.example\" is not an address (ip, "
+	    "ip:port or [ipv6]:port)" },
+	{ "{'hijack_probes': ['[192.0.2.1]:53']}",
+	    "hijack_probes[0]: \"[192.0.2.1]:53\" is not an address (ip, "
+	    "ip:port or [ipv6]:port)" },
+	{ "{'hijack_probes': [53]}",
+	    "hijack_probes[0]: expected a string, got number" },
+	{ "{'happy_eyeballs_delay': 0}",
+	    "happy_eyeballs_delay: 0 is out of range (0 < seconds <= 86400)" },
+	{ "{'happy_eyeballs_delay': '250ms'}",
+	    "happy_eyeballs_delay: expected a number, got string" },
+	{ "{'route_cache_ttl': 86401}",
+	    "route_cache_ttl: 86401 is out of range (0-86400)" },
+	{ "{'route_cache_ttl': -0.5}",
+	    "route_cache_ttl: -0.5 is not an integer" },
+	{ "{'balancer': {'links': [{'selectable': 1}]}}",
+	    "balancer.links[0].selectable: expected a boolean, got number" },
+	{ "{'balancer': {'links': [{'selectable': false}]}}",
+	    "balancer.links: no selectable link" },
+	{ "{'balancer': {'links': [{'name': 'wan', 'selectable': false},"
+	    " {'protocol': 'socks5', 'domain': 'h', 'port': 1, 'via': 'wan',"
+	    " 'selectable': false}]}}",
+	    "balancer.links: no selectable link" },
+	{ "{'balancer': {'links': [{'source': '192.0.2.1',"
+	    " 'source_port': 65536}]}}",
+	    "balancer.links[0].source_port: 65536 is not a port (0-65535)" },
+	{ "{'balancer': {'links': [{'source': '192.0.2.1',"
+	    " 'source_port': -1}]}}",
+	    "balancer.links[0].source_port: -1 is not a port (0-65535)" },
+	{ "{'balancer': {'links': [{'source': '192.0.2.1',"
+	    " 'source_port': '80'}]}}",
+	    "balancer.links[0].source_port: expected a number, got string" },
+	{ "{'balancer': {'links': [{}, {'source_port': 0}]}}",
+	    "balancer.links[1].source: required with source_port" },
+	/* a sluice document keeps its log_level strict */
+	{ "{'log_level': 'INDO'}",
+	    "log_level: \"INDO\" is not one of error, warn, warning, info, "
+	    "debug" },
+	{ "{'log_level': 'critical'}",
+	    "log_level: \"critical\" is not one of error, warn, warning, info, "
+	    "debug" },
+	/* TcpRoute's upstream tree */
+	{ "{'upstream': {'type': 'direct'}, 'balancer': {}}",
+	    "upstream: cannot be combined with balancer" },
+	{ "{'balancer': {'links': []}, 'upstream': {'type': 'direct'}}",
+	    "upstream: cannot be combined with balancer" },
+	{ "{'upstream': 5}", "upstream: expected an object, got number" },
+	{ "{'upstream': null}", "upstream: expected an object, got null" },
+	{ "{'upstream': {}}", "upstream.type: required" },
+	{ "{'upstream': {'type': 'foo'}}",
+	    "upstream.type: \"foo\" is not one of multipath, direct, socks5" },
+	{ "{'upstream': {'type': 'Direct'}}",
+	    "upstream.type: \"Direct\" is not one of multipath, direct, "
+	    "socks5" },
+	{ "{'upstream': {'type': 5}}",
+	    "upstream.type: expected a string, got number" },
+	{ "{'upstream': {'type': 'direct', 'type': 'direct'}}",
+	    "upstream.type: duplicate key" },
+	{ "{'upstream': {'type': 'multipath'}}", "upstream.list: required" },
+	{ "{'upstream': {'type': 'multipath', 'list': []}}",
+	    "upstream.list: must not be empty" },
+	{ "{'upstream': {'type': 'multipath', 'list': {}}}",
+	    "upstream.list: expected an array, got object" },
+	{ "{'upstream': {'type': 'multipath', 'list': [5]}}",
+	    "upstream.list[0]: expected an object, got number" },
+	{ "{'upstream': {'type': 'multipath', 'list': [{'type': 'direct'},"
+	    " {'type': 'multipath', 'list': []}]}}",
+	    "upstream.list[1].list: must not be empty" },
+	{ "{'upstream': {'type': 'multipath', 'list': [{'type': 'direct'}],"
+	    " 'host': 'h'}}",
+	    "upstream.host: unknown key" },
+	{ "{'upstream': {'type': 'direct', 'host': 'h'}}",
+	    "upstream.host: unknown key" },
+	{ "{'upstream': {'type': 'direct', 'upstream': {'type': 'direct'}}}",
+	    "upstream.upstream: unknown key" },
+	{ "{'upstream': {'type': 'direct', 'source_ip': 'localhost'}}",
+	    "upstream.source_ip: \"localhost\" is not an IP address literal" },
+	{ "{'upstream': {'type': 'direct', 'source_ip': ''}}",
+	    "upstream.source_ip: must not be empty" },
+	{ "{'upstream': {'type': 'direct', 'source_ip': 0}}",
+	    "upstream.source_ip: expected a string, got number" },
+	{ "{'upstream': {'type': 'direct', 'source_port': 70000}}",
+	    "upstream.source_port: 70000 is not a port (0-65535)" },
+	{ "{'upstream': {'type': 'direct', 'source_port': 1.5}}",
+	    "upstream.source_port: 1.5 is not an integer" },
+	{ "{'upstream': {'type': 'socks5', 'port': 1080}}",
+	    "upstream.host: required" },
+	{ "{'upstream': {'type': 'socks5', 'host': '', 'port': 1080}}",
+	    "upstream.host: required" },
+	{ "{'upstream': {'type': 'socks5', 'host': 'a b', 'port': 1080}}",
+	    "upstream.host: \"a b\" is not a host name or IP address" },
+	{ "{'upstream': {'type': 'socks5', 'host': 'h'}}",
+	    "upstream.port: required" },
+	{ "{'upstream': {'type': 'socks5', 'host': 'h', 'port': 0}}",
+	    "upstream.port: 0 is not a port (1-65535)" },
+	{ "{'upstream': {'type': 'multipath', 'list': [{'type': 'direct'},"
+	    " {'type': 'socks5', 'host': 'h', 'port': 70000}]}}",
+	    "upstream.list[1].port: 70000 is not a port (1-65535)" },
+	{ "{'upstream': {'type': 'socks5', 'host': 'h', 'port': 1,"
+	    " 'username': 'u'}}",
+	    "upstream.username: unknown key" },
+	{ "{'upstream': {'type': 'socks5', 'host': 'h', 'port': 1,"
+	    " 'upstream': 5}}",
+	    "upstream.upstream: expected an object, got number" },
+	{ "{'upstream': {'type': 'socks5', 'host': 'h', 'port': 1,"
+	    " 'upstream': {}}}",
+	    "upstream.upstream.type: required" },
+	{ "{'upstream': {'type': 'socks5', 'host': 'h', 'port': 1,"
+	    " 'upstream': {'type': 'multipath', 'list': [{'type': 'direct'}]}"
+	    "}}",
+	    "upstream.upstream.type: a socks5 upstream cannot be multipath" },
+	{ "{'upstream': {'type': 'multipath', 'list': [{'type': 'direct'},"
+	    " {'type': 'socks5', 'host': 'h', 'port': 1, 'upstream':"
+	    " {'type': 'direct', 'source_ip': '1.2.3'}}]}}",
+	    "upstream.list[1].upstream.source_ip: \"1.2.3\" is not an IP "
+	    "address literal" },
+	{ "{'upstream': {'type': 'multipath', 'list': [{'type': 'direct'},"
+	    " {'type': 'socks5', 'host': 'h', 'port': 1, 'upstream':"
+	    " {'type': 'socks5', 'host': 'h2', 'upstream': {'type': 'direct'}}"
+	    "}]}}",
+	    "upstream.list[1].upstream.port: required" },
+	{ "{'upstream': {'type': 'socks5', 'host': 'h', 'port': 1,"
+	    " 'upstream': {'type': 'bogus'}}}",
+	    "upstream.upstream.type: \"bogus\" is not one of multipath, "
+	    "direct, socks5" },
+	/* a TcpRoute document takes sluice's keys, and only those */
+	{ "{'upstream': {'type': 'direct'}, 'logLevel': 'INFO'}",
+	    "logLevel: unknown key" },
+	{ "{'upstream': {'type': 'direct'}, 'log_level': 5}",
+	    "log_level: expected a string, got number" },
+	{ "{'upstream': {'type': 'direct'}, 'port': 70000}",
+	    "port: 70000 is not a port (1-65535)" },
+	{ "{'upstream': {'type': 'direct'}, 'IpBlacklist': ['a']}",
+	    "IpBlacklist[0]: \"a\" is not an address or CIDR prefix" },
 	/* long values are cut in messages */
 	{ "{'log_level': 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'}",
@@ -660,6 +880,16 @@ check_defaults(const struct sl_conf *conf)
 	ck_assert_uint_eq(conf->resolve_timeout_ms, 5000);
 	ck_assert_int_eq(conf->nameservers_system, 1);
 	ck_assert_uint_eq(conf->nnameservers, 0);
+	ck_assert_uint_eq(conf->nnameservers_backup, 0);
+	ck_assert_uint_eq(conf->nip_blacklist, 0);
+	ck_assert_uint_eq(conf->dns_min_ttl_s, 30);
+	ck_assert_uint_eq(conf->dns_max_ttl_s, 3600);
+	ck_assert_uint_eq(conf->dns_negative_ttl_s, 30);
+	ck_assert_uint_eq(conf->dns_cache_size, 10000);
+	ck_assert_uint_eq(conf->hijack_interval_s, 600);
+	ck_assert_uint_eq(conf->nhijack_probes, 0);
+	ck_assert_uint_eq(conf->happy_eyeballs_ms, 250);
+	ck_assert_uint_eq(conf->route_cache_ttl_s, 600);
 	ck_assert_int_eq(conf->strategy, SL_STRAT_ROUND_ROBIN);
 	ck_assert_uint_eq(conf->retries, 1);
 }
@@ -669,6 +899,7 @@ check_direct_default(const struct sl_link *l, const char *name)
 {
 	ck_assert_str_eq(l->name, name);
 	ck_assert_int_eq(l->proto, SL_LINK_DIRECT);
+	ck_assert_int_eq(l->selectable, 1);
 	ck_assert_str_eq(l->interface, "");
 	ck_assert_uint_eq(l->sourcelen, 0);
 	ck_assert_str_eq(l->host, "");
@@ -1388,6 +1619,412 @@ START_TEST(test_too_big)
 }
 END_TEST
 
+/* Resolver and racing keys, none at its default. */
+START_TEST(test_resolver_keys)
+{
+	struct sl_conf	*conf;
+
+	conf = must_parse("{'nameservers_backup': ['8.8.8.8',"
+	    " '[2001:db8::53]:5353', '192.0.2.1:54'],"
+	    " 'ip_blacklist': ['203.0.113.0/24', '::1'],"
+	    " 'dns_min_ttl': 0, 'dns_max_ttl': 604800, 'dns_negative_ttl': 0,"
+	    " 'dns_cache_size': 0, 'hijack_check_interval': 0,"
+	    " 'hijack_probes': ['192.0.2.9', '[2001:db8::9]:5300', '::9',"
+	    " '192.0.2.10:1'], 'happy_eyeballs_delay': 0.1,"
+	    " 'route_cache_ttl': 0, 'IpBlacklist': ['198.51.100.7']}");
+	ck_assert_uint_eq(conf->nnameservers_backup, 3);
+	check_addr(&conf->nameservers_backup[0].addr,
+	    conf->nameservers_backup[0].addrlen, AF_INET, "8.8.8.8", 53);
+	check_addr(&conf->nameservers_backup[1].addr,
+	    conf->nameservers_backup[1].addrlen, AF_INET6, "2001:db8::53",
+	    5353);
+	check_addr(&conf->nameservers_backup[2].addr,
+	    conf->nameservers_backup[2].addrlen, AF_INET, "192.0.2.1", 54);
+	/* Both blacklists, in document order. */
+	ck_assert_uint_eq(conf->nip_blacklist, 3);
+	check_cidr(&conf->ip_blacklist[0], AF_INET, "203.0.113.0", 24);
+	check_cidr(&conf->ip_blacklist[1], AF_INET6, "::1", 128);
+	check_cidr(&conf->ip_blacklist[2], AF_INET, "198.51.100.7", 32);
+	ck_assert_uint_eq(conf->dns_min_ttl_s, 0);
+	ck_assert_uint_eq(conf->dns_max_ttl_s, 604800);
+	ck_assert_uint_eq(conf->dns_negative_ttl_s, 0);
+	ck_assert_uint_eq(conf->dns_cache_size, 0);
+	ck_assert_uint_eq(conf->hijack_interval_s, 0);
+	ck_assert_uint_eq(conf->nhijack_probes, 4);
+	check_addr(&conf->hijack_probes[0].addr,
+	    conf->hijack_probes[0].addrlen, AF_INET, "192.0.2.9", 53);
+	check_addr(&conf->hijack_probes[1].addr,
+	    conf->hijack_probes[1].addrlen, AF_INET6, "2001:db8::9", 5300);
+	check_addr(&conf->hijack_probes[2].addr,
+	    conf->hijack_probes[2].addrlen, AF_INET6, "::9", 53);
+	check_addr(&conf->hijack_probes[3].addr,
+	    conf->hijack_probes[3].addrlen, AF_INET, "192.0.2.10", 1);
+	ck_assert_uint_eq(conf->happy_eyeballs_ms, 100);
+	ck_assert_uint_eq(conf->route_cache_ttl_s, 0);
+	conf_free(conf);
+	/* The other ends of the ranges; one backup as a string; none. */
+	conf = must_parse("{'nameservers_backup': '9.9.9.9:5353',"
+	    " 'dns_min_ttl': 86400, 'dns_max_ttl': 86400,"
+	    " 'dns_negative_ttl': 86400, 'dns_cache_size': 1000000,"
+	    " 'hijack_check_interval': 86400, 'happy_eyeballs_delay': 86400,"
+	    " 'route_cache_ttl': 86400, 'ip_blacklist': [], 'IpBlacklist': [],"
+	    " 'hijack_probes': []}");
+	ck_assert_uint_eq(conf->nnameservers_backup, 1);
+	check_addr(&conf->nameservers_backup[0].addr,
+	    conf->nameservers_backup[0].addrlen, AF_INET, "9.9.9.9", 5353);
+	ck_assert_uint_eq(conf->dns_min_ttl_s, 86400);
+	ck_assert_uint_eq(conf->dns_max_ttl_s, 86400);
+	ck_assert_uint_eq(conf->dns_negative_ttl_s, 86400);
+	ck_assert_uint_eq(conf->dns_cache_size, 1000000);
+	ck_assert_uint_eq(conf->hijack_interval_s, 86400);
+	ck_assert_uint_eq(conf->happy_eyeballs_ms, 86400000);
+	ck_assert_uint_eq(conf->route_cache_ttl_s, 86400);
+	ck_assert_uint_eq(conf->nip_blacklist, 0);
+	ck_assert_uint_eq(conf->nhijack_probes, 0);
+	conf_free(conf);
+	conf = must_parse("{'nameservers_backup': [], 'dns_max_ttl': 1,"
+	    " 'dns_min_ttl': 1, 'happy_eyeballs_delay': 0.0001}");
+	ck_assert_uint_eq(conf->nnameservers_backup, 0);
+	ck_assert_uint_eq(conf->dns_max_ttl_s, 1);
+	ck_assert_uint_eq(conf->happy_eyeballs_ms, 1);
+	conf_free(conf);
+}
+END_TEST
+
+/* selectable, source and source_port on sluice links. */
+START_TEST(test_link_selectable_source)
+{
+	struct sl_conf		*conf;
+	const struct sl_link	*l;
+
+	conf = must_parse("{'balancer': {'links': ["
+	    "{'name': 'wan', 'selectable': false, 'source': '192.0.2.1',"
+	    " 'source_port': 40000},"
+	    " {'protocol': 'socks5', 'domain': 'h', 'port': 1, 'via': 'wan',"
+	    " 'selectable': true, 'source_port': 0, 'source': '2001:db8::2'},"
+	    " {'source': '0.0.0.0'}, {'source': '::', 'source_port': 0},"
+	    " {'source': '0.0.0.0', 'source_port': 5000},"
+	    " {'source_port': 1, 'source': '::'}]}}");
+	l = conf->links;
+	ck_assert_int_eq(l[0].selectable, 0);
+	check_addr(&l[0].source, l[0].sourcelen, AF_INET, "192.0.2.1", 40000);
+	ck_assert_int_eq(l[1].selectable, 1);
+	ck_assert_int_eq(l[1].via, 0);
+	check_addr(&l[1].source, l[1].sourcelen, AF_INET6, "2001:db8::2", 0);
+	/* The unspecified address with port 0 binds nothing. */
+	ck_assert_uint_eq(l[2].sourcelen, 0);
+	ck_assert_int_eq(l[2].source.ss_family, 0);
+	ck_assert_uint_eq(l[3].sourcelen, 0);
+	check_addr(&l[4].source, l[4].sourcelen, AF_INET, "0.0.0.0", 5000);
+	check_addr(&l[5].source, l[5].sourcelen, AF_INET6, "::", 1);
+	ck_assert_int_eq(l[5].selectable, 1);
+	conf_free(conf);
+}
+END_TEST
+
+/* TcpRoute's README example loads as is and routes as it says. */
+START_TEST(test_tcproute_example)
+{
+	struct sl_conf		*conf = NULL;
+	const struct sl_link	*l;
+	static const char *const backup[] = { "8.8.8.8", "8.8.4.4",
+	    "208.67.222.222", "208.67.220.220" };
+	char			 err[256];
+	size_t			 i;
+
+	ck_assert_msg(conf_parse(tcproute_example, strlen(tcproute_example),
+	    &conf, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_int_eq(conf->log_level, SL_LOG_INFO);
+	ck_assert_uint_eq(conf->nlisteners, 1);
+	check_addr(&conf->listeners[0].addr, conf->listeners[0].addrlen,
+	    AF_INET, "0.0.0.0", 7070);
+	ck_assert_int_eq(conf->nameservers_system, 1);
+	ck_assert_uint_eq(conf->nnameservers, 0);
+	ck_assert_uint_eq(conf->nnameservers_backup, 4);
+	for (i = 0; i < 4; i++)
+		check_addr(&conf->nameservers_backup[i].addr,
+		    conf->nameservers_backup[i].addrlen, AF_INET, backup[i],
+		    53);
+	ck_assert_uint_eq(conf->nip_blacklist, 0);
+	ck_assert_int_eq(conf->strategy, SL_STRAT_FASTEST);
+	ck_assert_uint_eq(conf->nlinks, 3);
+	l = conf->links;
+	check_direct_default(&l[0], "upstream.list[0]");
+	ck_assert_str_eq(l[1].name, "upstream.list[1]");
+	ck_assert_int_eq(l[1].proto, SL_LINK_SOCKS5);
+	ck_assert_int_eq(l[1].selectable, 1);
+	ck_assert_str_eq(l[1].host, "127.0.0.1");
+	ck_assert_uint_eq(l[1].port, 5555);
+	ck_assert_int_eq(l[1].via, 2);
+	ck_assert_uint_eq(l[1].sourcelen, 0);
+	ck_assert_uint_eq(l[1].timeout_ms, 10000);
+	ck_assert_str_eq(l[2].name, "upstream.list[1].upstream");
+	ck_assert_int_eq(l[2].proto, SL_LINK_DIRECT);
+	ck_assert_int_eq(l[2].selectable, 0);
+	ck_assert_uint_eq(l[2].sourcelen, 0);
+	ck_assert_int_eq(l[2].via, -1);
+	/* Everything else at sluice's defaults. */
+	conf->log_level = SL_LOG_INFO;
+	conf->nnameservers_backup = 0;
+	conf->strategy = SL_STRAT_ROUND_ROBIN;
+	check_defaults(conf);
+	conf->nnameservers_backup = 4;
+	conf_free(conf);
+}
+END_TEST
+
+/* One entry at the top; sources; flattened races; sluice keys beside. */
+START_TEST(test_tcproute_trees)
+{
+	struct sl_conf		*conf;
+	const struct sl_link	*l;
+
+	conf = must_parse("{'upstream': {'type': 'direct', 'source_ip':"
+	    " '192.0.2.7', 'source_port': 0}, 'workers': 2,"
+	    " 'ip_blacklist': ['10.0.0.0/8'], 'IpBlacklist': ['192.0.2.66']}");
+	ck_assert_int_eq(conf->strategy, SL_STRAT_ROUND_ROBIN);
+	ck_assert_uint_eq(conf->nlinks, 1);
+	ck_assert_str_eq(conf->links[0].name, "upstream");
+	ck_assert_int_eq(conf->links[0].selectable, 1);
+	check_addr(&conf->links[0].source, conf->links[0].sourcelen, AF_INET,
+	    "192.0.2.7", 0);
+	ck_assert_uint_eq(conf->workers, 2);
+	ck_assert_uint_eq(conf->nip_blacklist, 2);
+	check_cidr(&conf->ip_blacklist[1], AF_INET, "192.0.2.66", 32);
+	check_addr(&conf->listeners[0].addr, conf->listeners[0].addrlen,
+	    AF_INET, "0.0.0.0", 1080);
+	conf_free(conf);
+
+	conf = must_parse("{'upstream': {'type': 'socks5', 'host':"
+	    " 'proxy.example', 'port': 1080}}");
+	ck_assert_uint_eq(conf->nlinks, 1);
+	ck_assert_str_eq(conf->links[0].name, "upstream");
+	ck_assert_int_eq(conf->links[0].proto, SL_LINK_SOCKS5);
+	ck_assert_str_eq(conf->links[0].host, "proxy.example");
+	ck_assert_int_eq(conf->links[0].via, -1);
+	ck_assert_int_eq(conf->links[0].selectable, 1);
+	conf_free(conf);
+
+	/* A multipath in a list joins the same race. */
+	conf = must_parse("{'upstream': {'type': 'multipath', 'list': ["
+	    "{'type': 'direct', 'source_port': 7000},"
+	    " {'type': 'multipath', 'list': [{'type': 'direct', 'source_ip':"
+	    " '2001:db8::1', 'source_port': 1234}, {'type': 'socks5', 'host':"
+	    " '2001:db8::5', 'port': 1, 'upstream': {'type': 'direct',"
+	    " 'source_ip': '::'}}]},"
+	    " {'source_ip': '192.0.2.2', 'type': 'direct'}]}}");
+	ck_assert_int_eq(conf->strategy, SL_STRAT_FASTEST);
+	ck_assert_uint_eq(conf->nlinks, 5);
+	l = conf->links;
+	ck_assert_str_eq(l[0].name, "upstream.list[0]");
+	check_addr(&l[0].source, l[0].sourcelen, AF_INET, "0.0.0.0", 7000);
+	ck_assert_str_eq(l[1].name, "upstream.list[1].list[0]");
+	check_addr(&l[1].source, l[1].sourcelen, AF_INET6, "2001:db8::1",
+	    1234);
+	ck_assert_str_eq(l[2].name, "upstream.list[1].list[1]");
+	ck_assert_str_eq(l[2].host, "2001:db8::5");
+	ck_assert_int_eq(l[2].via, 3);
+	ck_assert_str_eq(l[3].name, "upstream.list[1].list[1].upstream");
+	ck_assert_uint_eq(l[3].sourcelen, 0);
+	ck_assert_str_eq(l[4].name, "upstream.list[2]");
+	check_addr(&l[4].source, l[4].sourcelen, AF_INET, "192.0.2.2", 0);
+	ck_assert_int_eq(l[0].selectable + l[1].selectable + l[2].selectable +
+	    l[4].selectable, 4);
+	ck_assert_int_eq(l[3].selectable, 0);
+	conf_free(conf);
+
+	/* A top-level multipath of one: still a race. */
+	conf = must_parse("{'upstream': {'list': [{'type': 'direct'}],"
+	    " 'type': 'multipath'}}");
+	ck_assert_int_eq(conf->strategy, SL_STRAT_FASTEST);
+	ck_assert_uint_eq(conf->nlinks, 1);
+	ck_assert_str_eq(conf->links[0].name, "upstream.list[0]");
+	conf_free(conf);
+}
+END_TEST
+
+/* In a TcpRoute document a level sluice does not know is info. */
+START_TEST(test_tcproute_log_levels)
+{
+	static const struct {
+		const char	*name;
+		int		 level;
+	} t[] = {
+		{ "INDO", SL_LOG_INFO }, { "INFO", SL_LOG_INFO },
+		{ "DEBUG", SL_LOG_DEBUG }, { "WARNING", SL_LOG_WARN },
+		{ "ERROR", SL_LOG_ERROR }, { "CRITICAL", SL_LOG_ERROR },
+		{ "", SL_LOG_INFO }, { "verbose", SL_LOG_INFO },
+	};
+	struct sl_conf	*conf;
+	char		 doc[128];
+	size_t		 i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		/* log_level before upstream: the whole document decides. */
+		snprintf(doc, sizeof(doc), "{'log_level': '%s', 'upstream':"
+		    " {'type': 'direct'}}", t[i].name);
+		conf = must_parse(doc);
+		ck_assert_int_eq(conf->log_level, t[i].level);
+		conf_free(conf);
+	}
+}
+END_TEST
+
+/* n socks5 entries, each the upstream of the one before, then a direct. */
+static char *
+tcproute_chain(size_t n, const char *head, const char *tail)
+{
+	struct buf	b = { NULL, 0, 0 };
+	size_t		i;
+
+	add(&b, head);
+	for (i = 0; i < n; i++)
+		add(&b, "{'type': 'socks5', 'host': 'h', 'port': 1080,"
+		    " 'upstream': ");
+	add(&b, "{'type': 'direct', 'source_ip': '192.0.2.1'}");
+	for (i = 0; i < n; i++)
+		add(&b, "}");
+	add(&b, tail);
+	return b.s;
+}
+
+/* Up to SL_MAX_CHAIN socks5 hops; long paths are cut, names unique. */
+START_TEST(test_tcproute_deep)
+{
+	struct sl_conf	*conf;
+	char		*doc, want[640], path[512];
+	const char	*tail;
+	size_t		 i, j, plen;
+
+	doc = tcproute_chain(SL_MAX_CHAIN, "{'upstream': {'type': "
+	    "'multipath', 'list': [{'type': 'direct'}, ", "]}}");
+	conf = must_parse(doc);
+	free(doc);
+	ck_assert_uint_eq(conf->nlinks, SL_MAX_CHAIN + 2);
+	plen = (size_t)snprintf(path, sizeof(path), "upstream.list[1]");
+	for (i = 1; i <= SL_MAX_CHAIN + 1; i++) {
+		ck_assert_int_eq(conf->links[i].selectable, i == 1);
+		ck_assert_int_eq(conf->links[i].proto, i <= SL_MAX_CHAIN ?
+		    SL_LINK_SOCKS5 : SL_LINK_DIRECT);
+		ck_assert_int_eq(conf->links[i].via, i <= SL_MAX_CHAIN ?
+		    (int)i + 1 : -1);
+		if (plen < 64)
+			ck_assert_str_eq(conf->links[i].name, path);
+		else {
+			/* Head, the index, and as much of the tail as fits. */
+			snprintf(want, sizeof(want), "upstream.list[1]..#%zu..",
+			    i);
+			ck_assert_msg(strncmp(conf->links[i].name, want,
+			    strlen(want)) == 0, "%s", conf->links[i].name);
+			tail = conf->links[i].name + strlen(want);
+			ck_assert_str_eq(tail, "upstream.upstream.upstream."
+			    "upstream");
+			ck_assert_str_eq(tail, path + plen - strlen(tail));
+		}
+		plen += (size_t)snprintf(path + plen, sizeof(path) - plen,
+		    ".upstream");
+	}
+	check_addr(&conf->links[SL_MAX_CHAIN + 1].source,
+	    conf->links[SL_MAX_CHAIN + 1].sourcelen, AF_INET, "192.0.2.1", 0);
+	for (i = 0; i < conf->nlinks; i++)
+		for (j = 0; j < i; j++)
+			ck_assert_str_ne(conf->links[i].name,
+			    conf->links[j].name);
+	conf_free(conf);
+
+	/* One hop more, at the top: the entry that makes it is named. */
+	doc = tcproute_chain(SL_MAX_CHAIN + 1, "{'upstream': ", "}");
+	plen = (size_t)snprintf(path, sizeof(path), "upstream");
+	for (i = 0; i < SL_MAX_CHAIN; i++)
+		plen += (size_t)snprintf(path + plen, sizeof(path) - plen,
+		    ".upstream");
+	snprintf(want, sizeof(want), "%s: chain of %d socks5 hops is longer "
+	    "than %d", path, SL_MAX_CHAIN + 1, SL_MAX_CHAIN);
+	must_fail(doc, want);
+	free(doc);
+}
+END_TEST
+
+/* Races nested deeper than a name is long keep distinct names. */
+START_TEST(test_tcproute_nested_races)
+{
+	struct sl_conf	*conf;
+	struct buf	 b = { NULL, 0, 0 };
+	size_t		 i, j, depth = 12;
+
+	add(&b, "{'upstream': ");
+	for (i = 0; i < depth; i++)
+		add(&b, "{'type': 'multipath', 'list': [{'type': 'direct'}, ");
+	add(&b, "{'type': 'direct'}");
+	for (i = 0; i < depth; i++)
+		add(&b, "]}");
+	add(&b, "}");
+	conf = must_parse(b.s);
+	free(b.s);
+	ck_assert_uint_eq(conf->nlinks, depth + 1);
+	ck_assert_str_eq(conf->links[0].name, "upstream.list[0]");
+	ck_assert_str_eq(conf->links[1].name, "upstream.list[1].list[0]");
+	ck_assert_str_eq(conf->links[depth].name,
+	    "upstream.list[1]..#12..list[1].list[1].list[1].list[1].list[1]");
+	for (i = 0; i < conf->nlinks; i++) {
+		ck_assert_int_eq(conf->links[i].selectable, 1);
+		ck_assert_uint_lt(strlen(conf->links[i].name), 64);
+		for (j = 0; j < i; j++)
+			ck_assert_str_ne(conf->links[i].name,
+			    conf->links[j].name);
+	}
+	ck_assert_int_eq(conf->strategy, SL_STRAT_FASTEST);
+	conf_free(conf);
+}
+END_TEST
+
+/* SL_MAX_LINKS links from a tree, hops included, and no more. */
+START_TEST(test_tcproute_limits)
+{
+	struct sl_conf	*conf;
+	struct buf	 b = { NULL, 0, 0 };
+	size_t		 n = SL_MAX_LINKS / 2;
+
+	add(&b, "{'upstream': {'type': 'multipath', 'list': [");
+	add_repeat(&b, "{'type': 'socks5', 'host': 'h', 'port': 1,"
+	    " 'upstream': {'type': 'direct'}}", n);
+	add(&b, "]}}");
+	conf = must_parse(b.s);
+	ck_assert_uint_eq(conf->nlinks, SL_MAX_LINKS);
+	ck_assert_str_eq(conf->links[SL_MAX_LINKS - 1].name,
+	    "upstream.list[127].upstream");
+	ck_assert_int_eq(conf->links[SL_MAX_LINKS - 2].via, SL_MAX_LINKS - 1);
+	conf_free(conf);
+	b.len = 0;
+	add(&b, "{'upstream': {'type': 'multipath', 'list': [");
+	add_repeat(&b, "{'type': 'socks5', 'host': 'h', 'port': 1,"
+	    " 'upstream': {'type': 'direct'}}", n + 1);
+	add(&b, "]}}");
+	must_fail(b.s, "upstream.list[128]: more than 256 links");
+	b.len = 0;
+	add(&b, "{'upstream': {'type': 'multipath', 'list': [");
+	add_repeat(&b, "{'type': 'direct'}", SL_MAX_LINKS + 1);
+	add(&b, "]}}");
+	must_fail(b.s, "upstream.list: too many entries (max 256)");
+	b.len = 0;
+	add(&b, "{'nameservers_backup': [");
+	add_repeat(&b, "'127.0.0.1'", 17);
+	add(&b, "], 'hijack_probes': []}");
+	must_fail(b.s, "nameservers_backup: expected 0-16 entries, got 17");
+	b.len = 0;
+	add(&b, "{'hijack_probes': [");
+	add_repeat(&b, "'127.0.0.1'", 17);
+	add(&b, "]}");
+	must_fail(b.s, "hijack_probes: expected 0-16 entries, got 17");
+	b.len = 0;
+	add(&b, "{'ip_blacklist': [");
+	add_repeat(&b, "'127.0.0.1'", 100001);
+	add(&b, "]}");
+	must_fail(b.s, "ip_blacklist: too many entries (max 100000)");
+	free(b.s);
+}
+END_TEST
+
 static Suite *
 config_suite(void)
 {
@@ -1409,6 +2046,16 @@ config_suite(void)
 	tcase_add_test(tc, test_pythtrt_explicit_defaults);
 	tcase_add_test(tc, test_matcher_values);
 	tcase_add_test(tc, test_check_defaults);
+	tcase_add_test(tc, test_resolver_keys);
+	tcase_add_test(tc, test_link_selectable_source);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("tcproute");
+	tcase_add_test(tc, test_tcproute_example);
+	tcase_add_test(tc, test_tcproute_trees);
+	tcase_add_test(tc, test_tcproute_log_levels);
+	tcase_add_test(tc, test_tcproute_deep);
+	tcase_add_test(tc, test_tcproute_nested_races);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("errors");
@@ -1429,6 +2076,7 @@ config_suite(void)
 	tcase_add_test(tc, test_matcher_limits);
 	tcase_add_test(tc, test_string_limits);
 	tcase_add_test(tc, test_regex_memory);
+	tcase_add_test(tc, test_tcproute_limits);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -263,7 +263,11 @@ START_TEST(t_match_domains_re)
 }
 END_TEST
 
-/* Catastrophic backtracking hits the match limit: no match, quickly. */
+/*
+ * Catastrophic backtracking hits the match limit quickly, and the answer
+ * fails closed: a forbid matcher counts it as a match (the rule holds),
+ * an allow matcher as no match (the rule does not open).
+ */
 START_TEST(t_match_redos)
 {
 	struct sl_conf	*conf;
@@ -273,14 +277,18 @@ START_TEST(t_match_redos)
 	int		 i;
 
 	conf = parse("{'balancer': {'matchers': [{'domains_re':"
-	    " ['(a+)+$', '(x+x+)+y']}]}}");
+	    " ['(a+)+$', '(x+x+)+y']}, {'policy': 'allow', 'domains_re':"
+	    " ['(a+)+$']}]}}");
 	memset(host, 'a', 250);
 	host[250] = 'b';
 	host[251] = '\0';
 	clock_gettime(CLOCK_MONOTONIC, &start);
-	for (i = 0; i < 10; i++)
-		ck_assert(!matcher_match(&conf->matchers[0],
+	for (i = 0; i < 10; i++) {
+		ck_assert(matcher_match(&conf->matchers[0],
 		    req(&t, host, NULL, 80, NULL)));
+		ck_assert(!matcher_match(&conf->matchers[1],
+		    req(&t, host, NULL, 80, NULL)));
+	}
 	ck_assert_msg(ms_since(&start) < 500, "%.1f ms", ms_since(&start));
 	/* The limits did not break ordinary matching. */
 	ck_assert(matcher_match(&conf->matchers[0],
@@ -1133,6 +1141,104 @@ START_TEST(t_needs_addresses)
 }
 END_TEST
 
+/* A hop (selectable false) is never a candidate, whatever the strategy. */
+START_TEST(t_hops_never_chosen)
+{
+	static const char *const strat[] = { "round_robin", "random_link",
+	    "least_connections", "failover", "fastest" };
+	struct fix	f;
+	struct treq	t;
+	char		doc[512];
+	size_t		i;
+	int		k;
+
+	for (i = 0; i < sizeof(strat) / sizeof(strat[0]); i++) {
+		snprintf(doc, sizeof(doc), "{'balancer': {'strategy': '%s',"
+		    " 'links': [{'name': 'hop', 'selectable': false,"
+		    " 'weight': 1000},"
+		    " {'protocol': 'socks5', 'domain': 'h', 'port': 1,"
+		    " 'via': 'hop'}, {'name': 'wan'}]}}", strat[i]);
+		fix_init(&f, doc, 2);
+		req(&t, "a", NULL, 80, NULL);
+		/* The hop would win every one of these on its own. */
+		atomic_store(&health(&f, 1)->connect_ms_avg, 90);
+		atomic_store(&health(&f, 2)->connect_ms_avg, 80);
+		set_active(&f, 0, 1, 5);
+		set_active(&f, 1, 2, 5);
+		for (k = 0; k < 100; k++) {
+			f.v.rnd = (uint32_t)k * 2654435761u;
+			policy_route(f.conf, &t.rq, &f.v, &f.r);
+			ck_assert_int_eq(f.r.verdict, SL_ROUTE_OK);
+			ck_assert_uint_eq(f.r.ncand, 2);
+			ck_assert_uint_ne(f.r.cand[0], 0);
+			ck_assert_uint_ne(f.r.cand[1], 0);
+		}
+		fix_free(&f);
+	}
+}
+END_TEST
+
+/* Refusals and outages name only the links that could have carried it. */
+START_TEST(t_hops_not_named)
+{
+	struct fix	f;
+	struct treq	t;
+
+	fix_init(&f, "{'balancer': {'links': [{'name': 'hop',"
+	    " 'selectable': false, 'matchers': [{'ports': [80]}]},"
+	    " {'name': 'px', 'protocol': 'socks5', 'domain': 'h', 'port': 1,"
+	    " 'via': 'hop', 'matchers': [{'ports': [25]}]}]}}", 1);
+	ck_assert_str_eq(route(&f, req(&t, "a", NULL, 80, NULL)), "1");
+	ck_assert_str_eq(route(&f, req(&t, "a", NULL, 25, NULL)),
+	    "refused: no link may carry it: balancer.links[1].matchers[0] "
+	    "(forbid)");
+	atomic_store(&health(&f, 1)->down_until_ms, f.v.now_ms + 10);
+	ck_assert_str_eq(route(&f, req(&t, "a", NULL, 80, NULL)),
+	    "unavailable: no link available: px (cooling down)");
+	/* A hop's matchers are never consulted, so never resolved for. */
+	fix_free(&f);
+	fix_init(&f, "{'balancer': {'links': [{'name': 'hop',"
+	    " 'selectable': false, 'matchers': [{'ips': ['10.0.0.0/8']}]},"
+	    " {'protocol': 'socks5', 'domain': 'h', 'port': 1, 'via': 'hop'}"
+	    "]}}", 1);
+	ck_assert_int_eq(policy_needs_addresses(f.conf), 0);
+	fix_free(&f);
+}
+END_TEST
+
+/* TcpRoute's README example: a race of the direct line and the proxy. */
+START_TEST(t_tcproute_example)
+{
+	struct fix	f;
+	struct treq	t;
+	uint32_t	cnt[3] = { 0, 0, 0 };
+	int		i;
+
+	fix_init(&f, "{'log_level': 'INDO', 'port': 7070, 'nameservers':"
+	    " 'system', 'nameservers_backup': ['8.8.8.8', '8.8.4.4',"
+	    " '208.67.222.222', '208.67.220.220'], 'upstream': {'type':"
+	    " 'multipath', 'list': [{'type': 'direct', 'source_ip': '0.0.0.0',"
+	    " 'source_port': 0}, {'type': 'socks5', 'host': '127.0.0.1',"
+	    " 'port': 5555, 'upstream': {'type': 'direct', 'source_ip':"
+	    " '0.0.0.0', 'source_port': 0}}]}, 'IpBlacklist': []}", 2);
+	req(&t, "www.example.com", NULL, 443, NULL);
+	for (i = 0; i < 100; i++) {
+		policy_route(f.conf, &t.rq, &f.v, &f.r);
+		ck_assert_uint_eq(f.r.ncand, 2);
+		cnt[f.r.cand[0]]++;
+	}
+	/* Both lines unknown: they take turns; the hop never runs alone. */
+	ck_assert_uint_eq(cnt[0], 50);
+	ck_assert_uint_eq(cnt[1], 50);
+	ck_assert_uint_eq(cnt[2], 0);
+	/* The proxy measured faster: it goes first. */
+	atomic_store(&health(&f, 0)->connect_ms_avg, 40);
+	atomic_store(&health(&f, 1)->connect_ms_avg, 30);
+	ck_assert_str_eq(route(&f, &t.rq), "1 0");
+	fix_free(&f);
+}
+END_TEST
+
 static Suite *
 policy_suite(void)
 {
@@ -1176,6 +1282,9 @@ policy_suite(void)
 	tcase_add_test(tc, t_failover);
 	tcase_add_test(tc, t_fastest);
 	tcase_add_test(tc, t_tiers_and_strategy);
+	tcase_add_test(tc, t_hops_never_chosen);
+	tcase_add_test(tc, t_hops_not_named);
+	tcase_add_test(tc, t_tcproute_example);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("state");

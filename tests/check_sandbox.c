@@ -665,7 +665,7 @@ static const struct {
 	{ "tgkill(other pid)", f_tgkill_other },
 	{ "ioctl(FIONREAD)", f_ioctl },
 	{ "setsockopt(SO_BROADCAST)", f_setsockopt_other },
-	{ "epoll_create1", f_epoll_create },
+	{ "epoll_create1(0)", f_epoll_create },
 }, resolver_forbidden[] = {
 	{ "accept4", f_accept4 },
 	{ "splice", f_splice },

@@ -1,16 +1,26 @@
 /*
  * Dialing a target through one egress link.
  *
- * A direct link connects from its source address to the target, trying
- * the target's addresses one after another.  A socks5 link is the outer
- * end of a chain: the innermost hop is reached directly (from the "via"
- * direct link's source, if any), then each hop is asked to CONNECT to the
- * next, and the outermost to the target.  Target names are passed to the
- * upstream untouched, so the last hop resolves them.  Replies from
- * upstreams are read exactly, never past their end, so bytes the target
- * sends at once stay in the socket for the relay.
+ * A direct link connects from its source address to the target.  A
+ * socks5 link is the outer end of a chain: the innermost hop is reached
+ * directly (from the "via" direct link's source, if any), then each hop
+ * is asked to CONNECT to the next, and the outermost to the target.
+ * Target names are passed to the upstream untouched, so the last hop
+ * resolves them.  Replies from upstreams are read exactly, never past
+ * their end, so bytes the target sends at once stay in the socket for
+ * the relay.
  *
- * One timer bounds the whole dial: the link's connect timeout.
+ * The first connection, to the target or to the innermost hop, uses
+ * happy eyeballs (RFC 8305): the name's addresses, families interleaved,
+ * are tried one after another, the next one starting when the previous
+ * fails or after happy_eyeballs_ms without an answer, at most
+ * DIAL_ATTEMPTS at once (then the oldest gives way).  The first to
+ * connect wins and the others are closed at once; the dial fails only
+ * when every attempt failed.
+ *
+ * One timer per dial: it fires at the next attempt's start or at the
+ * link's connect timeout, which bounds the whole dial, whichever is
+ * first.
  */
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -23,11 +33,16 @@
 #include "../common/log.h"
 #include "../common/util.h"
 #include "dial.h"
+#include "race.h"
 
 static void	dial_resolved(struct res_req *, int, const struct sl_msg *,
 		    void *);
-static void	dial_connect_next(struct dial *);
+static void	dial_connect_begin(struct dial *);
+static void	dial_he_next(struct dial *);
+static void	dial_he_stagger(struct dial *);
+static void	dial_try_io(struct ev_loop *, ev_io *, int);
 static void	dial_io(struct ev_loop *, ev_io *, int);
+static void	dial_s5_begin(struct dial *);
 static void	dial_s5_send_connect(struct dial *);
 
 uint8_t
@@ -50,35 +65,59 @@ dial_errno_rep(int err)
 	}
 }
 
+/* Free an attempt's slot: its socket, or its request for one. */
 static void
-dial_close_fd(struct dial *d)
+dial_try_close(struct dial_try *t)
 {
-	if (d->fd != -1) {
-		ev_io_stop(d->loop, &d->io);
-		close(d->fd);
-		d->fd = -1;
+	struct dial *d = t->d;
+
+	if (!t->busy)
+		return;
+	sockreq_cancel(&t->sreq);
+	if (t->fd != -1) {
+		ev_io_stop(d->loop, &t->io);
+		race_close(d->loop, t->fd, t->shared);
+		t->fd = -1;
 	}
+	t->busy = 0;
+	d->ntries--;
+}
+
+static void
+dial_tries_close(struct dial *d)
+{
+	size_t	i;
+
+	for (i = 0; i < nitems(d->tries); i++)
+		dial_try_close(&d->tries[i]);
+	d->stagger_at = 0;
 }
 
 static void
 dial_stop(struct dial *d)
 {
 	resolve_cancel(&d->res);
-	sockreq_cancel(&d->sreq);
+	dial_tries_close(d);
 	ev_timer_stop(d->loop, &d->timer);
-	dial_close_fd(d);
+	if (d->fd != -1) {
+		ev_io_stop(d->loop, &d->io);
+		race_close(d->loop, d->fd, d->fd_shared);
+		d->fd = -1;
+	}
 	d->phase = DIAL_IDLE;
+}
+
+static void
+dial_set_why(struct dial *d, const char *why)
+{
+	if (why != NULL && why != d->why)
+		(void)snprintf(d->why, sizeof(d->why), "%s", why);
 }
 
 static void
 dial_fail(struct dial *d, uint8_t rep, const char *why)
 {
-	if (why != NULL && why != d->why) {
-		size_t n = strnlen(why, sizeof(d->why) - 1);
-
-		memmove(d->why, why, n);
-		d->why[n] = '\0';
-	}
+	dial_set_why(d, why);
 	dial_stop(d);
 	d->cb(d, -1, rep, NULL, d->why, d->arg);
 }
@@ -102,16 +141,49 @@ static void
 dial_fail_soon(struct dial *d, uint8_t rep, const char *why)
 {
 	d->last_rep = rep;
-	if (why != d->why) {
-		size_t n = strnlen(why, sizeof(d->why) - 1);
-
-		memmove(d->why, why, n);
-		d->why[n] = '\0';
-	}
+	dial_set_why(d, why);
+	dial_tries_close(d);
 	d->phase = DIAL_IDLE;
 	ev_timer_stop(d->loop, &d->timer);
 	ev_timer_set(&d->timer, 0., 0.);
 	ev_timer_start(d->loop, &d->timer);
+}
+
+/* Arm the dial's one timer for the next attempt or the deadline. */
+static void
+dial_arm(struct dial *d)
+{
+	ev_tstamp	at = d->deadline, left;
+
+	d->timer_is_deadline = 1;
+	if (d->stagger_at != 0 && d->stagger_at < at) {
+		at = d->stagger_at;
+		d->timer_is_deadline = 0;
+	}
+	left = at - ev_now(d->loop);
+	ev_timer_stop(d->loop, &d->timer);
+	ev_timer_set(&d->timer, left > 0 ? left : 0., 0.);
+	ev_timer_start(d->loop, &d->timer);
+}
+
+static void
+dial_deadline(struct dial *d)
+{
+	char	why[sizeof(d->why) + 32];
+
+	if (d->phase == DIAL_RESOLVE) {
+		/* A name that never resolves is not the link's fault. */
+		d->link_fault = 0;
+		dial_fail(d, S5_REP_HOSTUNREACH, "lookup timeout");
+		return;
+	}
+	/* An address that answered shows the line works. */
+	d->link_fault = !(d->phase == DIAL_CONNECT && d->target_answered);
+	if (d->phase == DIAL_CONNECT && d->why[0] != '\0')
+		snprintf(why, sizeof(why), "connect timeout (%s)", d->why);
+	else
+		snprintf(why, sizeof(why), "connect timeout");
+	dial_fail(d, S5_REP_HOSTUNREACH, why);
 }
 
 static void
@@ -123,12 +195,10 @@ dial_timeout(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)revents;
 	if (d->phase == DIAL_IDLE)
 		dial_fail(d, d->last_rep, d->why);
-	else {
-		/* A name that never resolves is not the link's fault. */
-		d->link_fault = d->phase != DIAL_RESOLVE;
-		dial_fail(d, S5_REP_HOSTUNREACH, d->phase == DIAL_RESOLVE ?
-		    "lookup timeout" : "connect timeout");
-	}
+	else if (!d->timer_is_deadline)
+		dial_he_stagger(d);
+	else
+		dial_deadline(d);
 }
 
 /* Chain of socks5 hops for `link`, outer first; the direct base, if any. */
@@ -154,56 +224,44 @@ dial_chain(struct dial *d)
 	return 0;
 }
 
-/* Set the address list from an IP literal; 0 if name is not one. */
-static int
-dial_literal(struct dial *d, const char *name)
+/* The one address of an IP literal or a socket address. */
+static void
+dial_one_addr(struct dial *d, const struct sockaddr *sa)
 {
-	struct sockaddr_storage	ss;
-	socklen_t		len;
-
-	if (sockaddr_from_ip(name, 0, &ss, &len) == -1)
-		return 0;
 	d->naddrs = 1;
-	d->addrs[0].family = ss.ss_family == AF_INET ? 4 : 6;
-	if (ss.ss_family == AF_INET)
+	d->addrs[0].family = sa->sa_family == AF_INET ? 4 : 6;
+	if (sa->sa_family == AF_INET)
 		memcpy(d->addrs[0].addr,
-		    &((struct sockaddr_in *)&ss)->sin_addr, 4);
+		    &((const struct sockaddr_in *)(const void *)sa)->sin_addr, 4);
 	else
 		memcpy(d->addrs[0].addr,
-		    &((struct sockaddr_in6 *)&ss)->sin6_addr, 16);
-	return 1;
+		    &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
+		    16);
 }
 
 static void
 dial_first_endpoint(struct dial *d)
 {
-	const char *name;
+	struct sockaddr_storage	 ss;
+	socklen_t		 len;
+	const char		*name;
 
 	if (d->nhops > 0) {
 		const struct sl_link *hop = &d->conf->links[d->hops[d->nhops - 1]];
 
 		name = hop->host;
 		d->port = hop->port;
-	} else if (d->target->atyp != S5_ATYP_DOMAIN) {
-		const struct sockaddr *sa = (const void *)&d->target->addr;
-
-		d->port = d->target->port;
-		d->naddrs = 1;
-		d->addrs[0].family = sa->sa_family == AF_INET ? 4 : 6;
-		if (sa->sa_family == AF_INET)
-			memcpy(d->addrs[0].addr,
-			    &((const struct sockaddr_in *)(const void *)sa)->sin_addr, 4);
-		else
-			memcpy(d->addrs[0].addr,
-			    &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, 16);
-		dial_connect_next(d);
-		return;
 	} else {
 		name = d->target->host;
 		d->port = d->target->port;
 	}
-	if (dial_literal(d, name)) {
-		dial_connect_next(d);
+	if (d->nhops == 0 && d->target->atyp != S5_ATYP_DOMAIN)
+		ss = d->target->addr;
+	else if (sockaddr_from_ip(name, 0, &ss, &len) == -1)
+		ss.ss_family = AF_UNSPEC;
+	if (ss.ss_family != AF_UNSPEC) {
+		dial_one_addr(d, (struct sockaddr *)&ss);
+		dial_connect_begin(d);
 		return;
 	}
 	d->phase = DIAL_RESOLVE;
@@ -216,18 +274,24 @@ dial_start(struct dial *d, struct ev_loop *loop, const struct sl_conf *conf,
     int link, const struct socks5_request *target,
     const struct sl_res_addr *pre, uint32_t npre, dial_cb cb, void *arg)
 {
+	size_t	i;
+
 	memset(d, 0, sizeof(*d));
 	d->loop = loop;
 	d->conf = conf;
 	d->link = link;
 	d->target = target;
 	d->fd = -1;
+	for (i = 0; i < nitems(d->tries); i++) {
+		d->tries[i].d = d;
+		d->tries[i].fd = -1;
+	}
 	d->cb = cb;
 	d->arg = arg;
 	d->last_rep = S5_REP_HOSTUNREACH;
-	ev_timer_init(&d->timer, dial_timeout,
-	    conf->links[link].timeout_ms / 1000.0, 0.);
-	ev_timer_start(loop, &d->timer);
+	ev_init(&d->timer, dial_timeout);
+	d->deadline = ev_now(loop) + conf->links[link].timeout_ms / 1000.0;
+	dial_arm(d);
 	if (dial_chain(d) == -1) {
 		dial_fail_soon(d, S5_REP_FAIL, "link chain too deep");
 		return;
@@ -236,7 +300,7 @@ dial_start(struct dial *d, struct ev_loop *loop, const struct sl_conf *conf,
 		d->naddrs = npre > SL_MAX_ADDRS ? SL_MAX_ADDRS : npre;
 		memcpy(d->addrs, pre, d->naddrs * sizeof(d->addrs[0]));
 		d->port = target->port;
-		dial_connect_next(d);
+		dial_connect_begin(d);
 		return;
 	}
 	dial_first_endpoint(d);
@@ -247,9 +311,8 @@ dial_set_timeout(struct dial *d, uint32_t ms)
 {
 	if (d->phase == DIAL_IDLE)
 		return;		/* already failing: leave its timer alone */
-	ev_timer_stop(d->loop, &d->timer);
-	ev_timer_set(&d->timer, ms / 1000.0, 0.);
-	ev_timer_start(d->loop, &d->timer);
+	d->deadline = ev_now(d->loop) + ms / 1000.0;
+	dial_arm(d);
 }
 
 void
@@ -279,156 +342,255 @@ dial_resolved(struct res_req *r, int status, const struct sl_msg *ans,
 	if (d->naddrs > SL_MAX_ADDRS)
 		d->naddrs = SL_MAX_ADDRS;
 	memcpy(d->addrs, ans->u.res_answer.addrs, d->naddrs * sizeof(d->addrs[0]));
+	dial_connect_begin(d);
+}
+
+/* Happy eyeballs: connecting the first endpoint. */
+
+static void
+dial_connect_begin(struct dial *d)
+{
+	race_interleave(d->addrs, d->naddrs);
 	d->iaddr = 0;
-	dial_connect_next(d);
+	d->phase = DIAL_CONNECT;
+	dial_he_next(d);
 }
 
 static socklen_t
-dial_sockaddr(const struct sl_res_addr *a, uint16_t port,
-    struct sockaddr_storage *ss)
+dial_sockaddr(const struct sl_res_addr *a, uint16_t port, struct dial_try *t)
 {
-	memset(ss, 0, sizeof(*ss));
+	memset(&t->to, 0, sizeof(t->to));
 	if (a->family == 4) {
-		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(port);
-		memcpy(&sin->sin_addr, a->addr, 4);
-		return sizeof(*sin);
+		t->to.sin.sin_family = AF_INET;
+		t->to.sin.sin_port = htons(port);
+		memcpy(&t->to.sin.sin_addr, a->addr, 4);
+		return sizeof(t->to.sin);
 	}
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
-
-	sin6->sin6_family = AF_INET6;
-	sin6->sin6_port = htons(port);
-	memcpy(&sin6->sin6_addr, a->addr, 16);
-	return sizeof(*sin6);
-}
-
-/* Start connecting d->fd to d->cur; -1 with errno (fd closed). */
-static int
-dial_connect_fd(struct dial *d)
-{
-	int	one = 1, saved;
-
-	(void)setsockopt(d->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (connect(d->fd, (const struct sockaddr *)&d->cur, d->curlen) == 0 ||
-	    errno == EINPROGRESS) {
-		ev_io_init(&d->io, dial_io, d->fd, EV_WRITE);
-		ev_io_start(d->loop, &d->io);
-		return 0;
-	}
-	saved = errno;
-	close(d->fd);
-	d->fd = -1;
-	errno = saved;
-	return -1;
-}
-
-/* Open and bind a socket for d->cur ourselves; errno on -1. */
-static int
-dial_open(struct dial *d)
-{
-	const struct sl_link	*base = d->base != -1 ?
-				    &d->conf->links[d->base] : NULL;
-
-	d->fd = socket(d->cur.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
-	    SOCK_CLOEXEC, 0);
-	if (d->fd == -1)
-		return -1;
-	if (base != NULL && base->sourcelen != 0 &&
-	    bind(d->fd, (const struct sockaddr *)&base->source,
-	    base->sourcelen) == -1) {
-		int saved = errno;
-
-		close(d->fd);
-		d->fd = -1;
-		errno = saved;
-		return -1;
-	}
-	return dial_connect_fd(d);
+	t->to.sin6.sin6_family = AF_INET6;
+	t->to.sin6.sin6_port = htons(port);
+	memcpy(&t->to.sin6.sin6_addr, a->addr, 16);
+	return sizeof(t->to.sin6);
 }
 
 /*
- * Whether a failed connect says something about the link rather than the
- * target: an upstream proxy that cannot be reached is the link's fault;
- * a target refusing or unreachable from a working line is not.
+ * Remember why an attempt failed.  An upstream proxy that cannot be
+ * reached is the link's fault; a target refusing or unreachable from a
+ * working line is not, and what the target answered says more than a
+ * link error, so it is kept over any later link error.
  */
-static int
-dial_errno_link_fault(const struct dial *d, int err)
+static void
+dial_note_error(struct dial *d, const struct sockaddr *to, int err)
 {
-	if (d->nhops > 0)
-		return 1;
-	return err != ECONNREFUSED && err != EHOSTUNREACH;
+	char	a[SL_ADDRSTRLEN];
+	int	lf = d->nhops > 0 || (err != ECONNREFUSED &&
+		    err != EHOSTUNREACH);
+
+	if (lf && d->target_answered)
+		return;
+	if (!lf)
+		d->target_answered = 1;
+	d->link_fault = lf;
+	d->last_rep = dial_errno_rep(err);
+	snprintf(d->why, sizeof(d->why), "connect %s: %s",
+	    sockaddr_fmt(to, a, sizeof(a)), strerror(err));
+}
+
+/* Start connecting t->fd to t->to; -1 with errno (t->fd left open). */
+static int
+dial_try_connect(struct dial_try *t)
+{
+	int	one = 1;
+
+	(void)setsockopt(t->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (connect(t->fd, &t->to.sa, t->tolen) == -1 && errno != EINPROGRESS)
+		return -1;
+	ev_io_init(&t->io, dial_try_io, t->fd, EV_WRITE);
+	ev_io_start(t->d->loop, &t->io);
+	return 0;
+}
+
+/* Open, bind and connect a socket for t->to ourselves; errno on -1. */
+static int
+dial_try_open(struct dial_try *t, const struct sl_link *base)
+{
+	t->fd = socket(t->to.sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0);
+	if (t->fd == -1 || (base != NULL && base->sourcelen != 0 &&
+	    bind(t->fd, (const struct sockaddr *)&base->source,
+	    base->sourcelen) == -1))
+		return -1;
+	return dial_try_connect(t);
 }
 
 static void
-dial_note_error(struct dial *d, int err)
+dial_try_failed(struct dial_try *t, int err)
 {
-	char	a[SL_ADDRSTRLEN];
+	struct dial *d = t->d;
 
-	d->link_fault = dial_errno_link_fault(d, err);
-	d->last_rep = dial_errno_rep(err);
-	snprintf(d->why, sizeof(d->why), "connect %s: %s",
-	    sockaddr_fmt((struct sockaddr *)&d->cur, a, sizeof(a)),
-	    strerror(err));
+	dial_note_error(d, &t->to.sa, err);
+	dial_try_close(t);
+	/* RFC 8305: a failure starts the next attempt at once. */
+	dial_he_next(d);
 }
 
 /* The master made the interface-bound socket (or could not). */
 static void
 dial_got_socket(struct sock_req *r, int fd, int err, void *arg)
 {
-	struct dial *d = arg;
+	struct dial_try *t = arg;
 
 	(void)r;
 	if (fd == -1) {
-		dial_note_error(d, err);
-		dial_connect_next(d);
+		dial_try_failed(t, err);
 		return;
 	}
-	d->phase = DIAL_CONNECT;
-	d->fd = fd;
-	if (dial_connect_fd(d) == -1) {
-		dial_note_error(d, errno);
-		dial_connect_next(d);
-	}
+	t->fd = fd;
+	t->shared = 1;
+	if (dial_try_connect(t) == -1)
+		dial_try_failed(t, errno);
 }
 
 /*
- * Try the next address.  A base link bound to an interface needs a
- * socket from the master (the worker holds no CAP_NET_RAW); anything
- * else the worker opens itself.
+ * Start one attempt at address a in free slot t: 0 when it is under way,
+ * -1 when it failed at once (noted).  A base link bound to an interface
+ * needs a socket from the master (the worker holds no CAP_NET_RAW);
+ * anything else the worker opens itself.
  */
-static void
-dial_connect_next(struct dial *d)
+static int
+dial_try_start(struct dial *d, struct dial_try *t, const struct sl_res_addr *a)
 {
 	const struct sl_link	*base = d->base != -1 ?
 				    &d->conf->links[d->base] : NULL;
 
-	d->phase = DIAL_CONNECT;
-	while (d->iaddr < d->naddrs) {
-		d->curlen = dial_sockaddr(&d->addrs[d->iaddr++], d->port,
-		    &d->cur);
-		if (base != NULL && base->sourcelen != 0 &&
-		    base->source.ss_family != d->cur.ss_family) {
-			dial_note_error(d, EAFNOSUPPORT);
-			continue;
-		}
-		if (base != NULL && base->interface[0] != '\0') {
-			if (sockreq_start(&d->sreq, (uint32_t)d->base,
-			    d->cur.ss_family == AF_INET ? 4 : 6,
-			    dial_got_socket, d) == 0) {
-				d->phase = DIAL_SOCKET;
-				return;
-			}
-			dial_note_error(d, EAGAIN);
-			continue;
-		}
-		if (dial_open(d) == 0)
-			return;
-		dial_note_error(d, errno);
+	t->tolen = dial_sockaddr(a, d->port, t);
+	t->fd = -1;
+	t->shared = 0;
+	if (base != NULL && base->sourcelen != 0 &&
+	    base->source.ss_family != t->to.sa.sa_family) {
+		dial_note_error(d, &t->to.sa, EAFNOSUPPORT);
+		return -1;
 	}
-	dial_fail_soon(d, d->last_rep, d->why);
+	t->busy = 1;
+	t->started = ev_now(d->loop);
+	d->ntries++;
+	if (base != NULL && base->interface[0] != '\0') {
+		if (sockreq_start(&t->sreq, (uint32_t)d->base,
+		    a->family == 4 ? 4 : 6, dial_got_socket, t) == 0)
+			return 0;
+		errno = EAGAIN;
+	} else if (dial_try_open(t, base) == 0)
+		return 0;
+	dial_note_error(d, &t->to.sa, errno);
+	dial_try_close(t);
+	return -1;
 }
+
+/*
+ * Start the next address, skipping those that fail at once, when a slot
+ * is free; then wait for the attempt delay (or a failure) before the
+ * one after.  With nothing in flight and nothing left the dial fails.
+ */
+static void
+dial_he_next(struct dial *d)
+{
+	size_t	i = 0;
+
+	d->stagger_at = 0;
+	while (d->iaddr < d->naddrs && i < nitems(d->tries)) {
+		if (d->tries[i].busy)
+			i++;
+		else if (dial_try_start(d, &d->tries[i],
+		    &d->addrs[d->iaddr++]) == 0)
+			break;
+	}
+	if (d->ntries == 0) {
+		/* Every attempt failed and no address is left. */
+		dial_fail_soon(d, d->last_rep, d->why[0] != '\0' ? d->why :
+		    "no usable address");
+		return;
+	}
+	/* With no delay and no free slot, only a failure makes room. */
+	if (d->iaddr < d->naddrs && (d->ntries < DIAL_ATTEMPTS ||
+	    d->conf->happy_eyeballs_ms > 0))
+		d->stagger_at = ev_now(d->loop) +
+		    d->conf->happy_eyeballs_ms / 1000.0;
+	dial_arm(d);
+}
+
+/*
+ * No answer within the attempt delay: start the next address.  When all
+ * slots are busy the oldest attempt, which had the most time, gives way.
+ */
+static void
+dial_he_stagger(struct dial *d)
+{
+	struct dial_try	*old = NULL;
+	char		 a[SL_ADDRSTRLEN];
+	size_t		 i;
+
+	for (i = 0; i < nitems(d->tries); i++) {
+		if (!d->tries[i].busy)
+			break;
+		if (old == NULL || d->tries[i].started < old->started)
+			old = &d->tries[i];
+	}
+	if (i == nitems(d->tries) && old != NULL && d->iaddr < d->naddrs &&
+	    d->conf->happy_eyeballs_ms > 0) {
+		if (!d->target_answered) {
+			d->last_rep = S5_REP_HOSTUNREACH;
+			d->link_fault = 1;
+			snprintf(d->why, sizeof(d->why), "connect %s: no answer "
+			    "in %.3f s", sockaddr_fmt(&old->to.sa, a, sizeof(a)),
+			    ev_now(d->loop) - old->started);
+		}
+		dial_try_close(old);
+	}
+	dial_he_next(d);
+}
+
+/* An attempt connected: it wins, the others are closed at once. */
+static void
+dial_he_won(struct dial_try *t)
+{
+	struct dial	*d = t->d;
+	socklen_t	 len = sizeof(d->bound);
+
+	ev_io_stop(d->loop, &t->io);
+	d->fd = t->fd;
+	d->fd_shared = t->shared;
+	t->fd = -1;
+	dial_try_close(t);
+	dial_tries_close(d);
+	dial_arm(d);		/* only the deadline is left */
+	if (d->nhops == 0) {
+		if (getsockname(d->fd, (struct sockaddr *)&d->bound, &len) == -1)
+			memset(&d->bound, 0, sizeof(d->bound));
+		dial_succeed(d);
+		return;
+	}
+	ev_io_init(&d->io, dial_io, d->fd, EV_WRITE);
+	d->ihop = d->nhops - 1;
+	dial_s5_begin(d);
+}
+
+static void
+dial_try_io(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct dial_try	*t = container_of(w, struct dial_try, io);
+	int		 err = 0;
+	socklen_t	 elen = sizeof(err);
+
+	(void)loop;
+	(void)revents;
+	if (getsockopt(t->fd, SOL_SOCKET, SO_ERROR, &err, &elen) == -1)
+		err = errno;
+	if (err != 0)
+		dial_try_failed(t, err);
+	else
+		dial_he_won(t);
+}
+
+/* SOCKS5 negotiation with each hop, on the winning connection. */
 
 /* Queue bytes for the current hop and wait until they are written. */
 static void
@@ -467,31 +629,6 @@ dial_s5_begin(struct dial *d)
 	size_t n = socks5_build_greeting(d->buf, dial_hop(d)->username[0] != 0);
 
 	dial_send(d, DIAL_S5_METHOD, n);
-}
-
-static void
-dial_connected(struct dial *d)
-{
-	socklen_t	len = sizeof(d->bound);
-	int		err = 0;
-	socklen_t	elen = sizeof(err);
-
-	if (getsockopt(d->fd, SOL_SOCKET, SO_ERROR, &err, &elen) == -1)
-		err = errno;
-	if (err != 0) {
-		dial_note_error(d, err);
-		dial_close_fd(d);
-		dial_connect_next(d);
-		return;
-	}
-	if (d->nhops == 0) {
-		if (getsockname(d->fd, (struct sockaddr *)&d->bound, &len) == -1)
-			memset(&d->bound, 0, sizeof(d->bound));
-		dial_succeed(d);
-		return;
-	}
-	d->ihop = d->nhops - 1;
-	dial_s5_begin(d);
 }
 
 /* A complete message from the current hop is in d->buf[0..d->len). */
@@ -647,9 +784,7 @@ dial_io(struct ev_loop *loop, ev_io *w, int revents)
 
 	(void)loop;
 	(void)revents;
-	if (d->phase == DIAL_CONNECT)
-		dial_connected(d);
-	else if (d->need == 0)
+	if (d->need == 0)
 		dial_write(d);
 	else
 		dial_read(d);

@@ -1,12 +1,15 @@
 /*
  * Dialing a target through one egress link: a direct connection from the
  * link's source address, or a chain of upstream SOCKS5 proxies reached
- * through "via" links, each hop asked to CONNECT to the next.
+ * through "via" links, each hop asked to CONNECT to the next.  The first
+ * connection (to the target, or to the innermost hop) races the name's
+ * addresses by happy eyeballs (RFC 8305).
  */
 #ifndef SL_DIAL_H
 #define SL_DIAL_H
 
 #include <sys/socket.h>
+#include <netinet/in.h>
 #include <ev.h>
 #include <stdint.h>
 
@@ -30,11 +33,36 @@ typedef void (*dial_cb)(struct dial *, int fd, uint8_t rep,
 enum dial_phase {
 	DIAL_IDLE = 0,
 	DIAL_RESOLVE,
-	DIAL_SOCKET,		/* waiting for the master's socket */
-	DIAL_CONNECT,
+	DIAL_CONNECT,		/* happy eyeballs: attempts in flight */
 	DIAL_S5_METHOD,
 	DIAL_S5_AUTH,
 	DIAL_S5_CONNECT,
+};
+
+/*
+ * Connections in flight at once while happy eyeballs (RFC 8305) walks a
+ * name's addresses.  Later addresses start as earlier ones fail, or take
+ * the place of the oldest when the attempt delay passes with all slots
+ * busy, so a fixed small array bounds the memory of a dial whatever the
+ * name resolved to.
+ */
+#define DIAL_ATTEMPTS		4
+
+/* One TCP connect to one address of the first endpoint. */
+struct dial_try {
+	struct dial		*d;
+	int			 busy;		/* slot in use */
+	int			 shared;	/* fd made by the master */
+	int			 fd;		/* -1 while waiting for it */
+	ev_tstamp		 started;
+	ev_io			 io;
+	struct sock_req		 sreq;		/* the master's socket */
+	union {
+		struct sockaddr		sa;
+		struct sockaddr_in	sin;
+		struct sockaddr_in6	sin6;
+	}			 to;
+	socklen_t		 tolen;
 };
 
 struct dial {
@@ -47,19 +75,23 @@ struct dial {
 	const struct socks5_request *target;
 	enum dial_phase		 phase;
 	struct res_req		 res;
-	struct sl_res_addr	 addrs[SL_MAX_ADDRS];
-	uint32_t		 naddrs, iaddr;
+	struct sl_res_addr	 addrs[SL_MAX_ADDRS];	/* in attempt order */
+	uint32_t		 naddrs, iaddr;	/* iaddr: next to start */
 	uint16_t		 port;		/* of the first connection */
-	struct sockaddr_storage	 cur;		/* address being connected */
-	socklen_t		 curlen;
-	struct sock_req		 sreq;
-	int			 fd;
+	struct dial_try		 tries[DIAL_ATTEMPTS];
+	uint32_t		 ntries;	/* busy slots */
+	ev_tstamp		 deadline;	/* the link's connect timeout */
+	ev_tstamp		 stagger_at;	/* next attempt due; 0 = none */
+	int			 timer_is_deadline;
+	int			 fd;		/* the connection that won */
+	int			 fd_shared;	/* made by the master */
 	ev_io			 io;
-	ev_timer		 timer;
+	ev_timer		 timer;		/* min(stagger_at, deadline) */
 	uint8_t			 buf[S5_MAX_AUTH];
 	size_t			 len, off, need;
 	uint8_t			 last_rep;
 	int			 link_fault;	/* the link, not the target, failed */
+	int			 target_answered;	/* some attempt reached it */
 	char			 why[SL_MAX_NAME + 128];
 	struct sockaddr_storage	 bound;
 	dial_cb			 cb;

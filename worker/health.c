@@ -12,16 +12,20 @@
  * checked end to end).  `fails` failures in a row mark the link down,
  * `passes` successes bring it back.  If worker 0 dies, checks pause until
  * it is respawned; the last verdict stays in the region meanwhile.
+ *
+ * Connect times: the racing code (race.c, session.c) feeds each link's
+ * moving average, which the `fastest` strategy orders links by.
  */
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "../common/log.h"
 #include "../common/util.h"
 #include "../policy/counters.h"
 #include "health.h"
 #include "worker.h"
+
+#define HEALTH_MS_MAX	(3600u * 1000)	/* connect-time averages */
 
 struct health_check {
 	uint32_t		 link;
@@ -75,6 +79,35 @@ health_link_ok(uint32_t link)
 	atomic_store(&h->down_until_ms, 0);
 }
 
+/*
+ * avg = 7/8 avg + 1/8 sample, the first sample taken as is.  Rounded,
+ * and never below 1 ms, since 0 means "unknown" to the policy (which
+ * tries unknown links first).  Workers update it concurrently with a
+ * relaxed compare-and-swap; a value beyond an hour is a scribble and is
+ * replaced by the sample.
+ */
+void
+health_connect_time(uint32_t link, uint64_t ms, int lower_bound)
+{
+	_Atomic uint64_t	*avg = &health_row(link)->connect_ms_avg;
+	uint64_t		 old, nv;
+
+	if (ms == 0)
+		ms = 1;
+	if (ms > HEALTH_MS_MAX)
+		ms = HEALTH_MS_MAX;
+	old = atomic_load_explicit(avg, memory_order_relaxed);
+	do {
+		if (old == 0 || old > HEALTH_MS_MAX)
+			nv = ms;
+		else if (lower_bound && ms <= old)
+			return;
+		else
+			nv = (old * 7 + ms + 4) / 8;
+	} while (!atomic_compare_exchange_weak_explicit(avg, &old, nv,
+	    memory_order_relaxed, memory_order_relaxed));
+}
+
 static void	health_check_fire(struct ev_loop *, ev_timer *, int);
 
 static void
@@ -108,12 +141,12 @@ health_check_done(struct dial *d, int fd, uint8_t rep,
 {
 	struct health_check *c = arg;
 
-	(void)d;
 	(void)rep;
 	(void)bound;
 	c->busy = 0;
+	/* Made by the master, it may still be open there (race_close). */
 	if (fd != -1)
-		close(fd);
+		race_close(wk->loop, fd, d->fd_shared);
 	health_check_verdict(c, fd != -1, why != NULL ? why : "");
 }
 

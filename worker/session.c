@@ -9,6 +9,11 @@
  * name first when some matcher looks at addresses.  A failed dial is
  * retried on the next candidate link (up to balancer.retries) before the
  * client gets its reply.
+ *
+ * Strategy `fastest` (TcpRoute's multipath) instead races the candidates
+ * (race.c) and the client's reply waits for the winner.  A destination
+ * whose winner is in the route cache is dialed over that link alone; if
+ * that fails, the entry is dropped and the race runs.
  */
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -87,6 +92,7 @@ session_close(struct session *s, const char *outcome)
 	ev_io_stop(wk->loop, &s->cio);
 	ev_timer_stop(wk->loop, &s->timer);
 	dial_cancel(&s->dial);
+	race_cancel(s->race);
 	resolve_cancel(&s->res);
 	if (s->state == S_RELAY)
 		relay_stop(&s->relay);
@@ -182,14 +188,45 @@ session_reply(struct session *s, uint8_t rep, const struct sockaddr *bound)
 }
 
 static void	session_try_next(struct session *);
+static void	session_race(struct session *);
+
+static struct sl_route_slot *
+session_routes(void)
+{
+	return shm_routes(wk->shm, wk->nworkers, (uint32_t)wk->conf->nlinks);
+}
+
+/* The target is connected over s->link (counted active): reply. */
+static void
+session_connected(struct session *s, int fd,
+    const struct sockaddr_storage *bound)
+{
+	struct sockaddr_storage	 b = *bound;
+	socklen_t		 blen = sizeof(b);
+
+	atomic_fetch_add(&session_ctr(s)->opened, 1);
+	s->tfd = fd;
+	s->detail[0] = '\0';
+	sockaddr_unmap(&b, &blen);
+	session_reply(s, S5_REP_OK, (struct sockaddr *)&b);
+}
+
+/* A cached route failed: forget it and race, as if it had not been. */
+static void
+session_cached_failed(struct session *s)
+{
+	route_drop(session_routes(), s->route_key, (uint32_t)s->link);
+	s->from_cache = 0;
+	log_debug("session %llu: cached route via %s failed, racing",
+	    (unsigned long long)s->id, wk->conf->links[s->link].name);
+	session_race(s);
+}
 
 static void
 session_dialed(struct dial *d, int fd, uint8_t rep,
     const struct sockaddr_storage *bound, const char *why, void *arg)
 {
 	struct session		*s = arg;
-	struct sockaddr_storage	 b;
-	socklen_t		 blen = sizeof(b);
 
 	if (fd == -1) {
 		atomic_fetch_add(&session_ctr(s)->failed, 1);
@@ -202,6 +239,10 @@ session_dialed(struct dial *d, int fd, uint8_t rep,
 		s->rep = rep;
 		if (d->link_fault)
 			health_link_failed((uint32_t)s->link, why);
+		if (s->from_cache) {
+			session_cached_failed(s);
+			return;
+		}
 		if (++s->icand < s->ncand && s->icand <= wk->conf->retries) {
 			session_try_next(s);
 			return;
@@ -209,23 +250,78 @@ session_dialed(struct dial *d, int fd, uint8_t rep,
 		session_reply(s, rep, NULL);
 		return;
 	}
-	atomic_fetch_add(&session_ctr(s)->opened, 1);
 	health_link_ok((uint32_t)s->link);
-	s->tfd = fd;
-	s->detail[0] = '\0';
-	b = *bound;
-	sockaddr_unmap(&b, &blen);
-	session_reply(s, S5_REP_OK, (struct sockaddr *)&b);
+	if (s->from_cache)
+		health_connect_time((uint32_t)s->link, mono_ms() - s->t_dial, 0);
+	session_connected(s, fd, bound);
+}
+
+static void
+session_dial_link(struct session *s, int link)
+{
+	s->link = link;
+	s->link_active = 1;
+	atomic_fetch_add(&session_ctr(s)->active, 1);
+	s->t_dial = mono_ms();
+	dial_start(&s->dial, wk->loop, wk->conf, s->link, &s->req,
+	    s->resolved, s->nresolved, session_dialed, s);
 }
 
 static void
 session_try_next(struct session *s)
 {
-	s->link = (int)s->cand[s->icand];
-	s->link_active = 1;
-	atomic_fetch_add(&session_ctr(s)->active, 1);
-	dial_start(&s->dial, wk->loop, wk->conf, s->link, &s->req,
-	    s->resolved, s->nresolved, session_dialed, s);
+	session_dial_link(s, (int)s->cand[s->icand]);
+}
+
+static void
+session_raced(int fd, int link, uint8_t rep,
+    const struct sockaddr_storage *bound, const char *why, void *arg)
+{
+	struct session	*s = arg;
+	uint32_t	 ttl = wk->conf->route_cache_ttl_s;
+
+	s->race = NULL;
+	s->link = link;
+	if (fd == -1) {
+		snprintf(s->detail, sizeof(s->detail), "no link connected: %s",
+		    why);
+		session_reply(s, rep, NULL);
+		return;
+	}
+	s->link_active = 1;	/* the race counted the winner as active */
+	if (ttl > 0)
+		route_store(session_routes(), s->route_key, (uint32_t)link,
+		    mono_ms() + (uint64_t)ttl * 1000);
+	session_connected(s, fd, bound);
+}
+
+static void
+session_race(struct session *s)
+{
+	s->race = race_start(wk->loop, wk->conf, s->cand, s->ncand, &s->req,
+	    s->resolved, s->nresolved, session_raced, s);
+	if (s->race != NULL)
+		return;
+	/* No memory for a race: the candidates one after another. */
+	s->icand = 0;
+	session_try_next(s);
+}
+
+/* `fastest`: the cached winner for this destination, or a race. */
+static void
+session_fastest(struct session *s)
+{
+	int	link;
+
+	s->route_key = route_key(&s->req, s->host);
+	link = route_lookup(session_routes(), s->route_key, mono_ms(),
+	    (uint64_t)wk->conf->route_cache_ttl_s * 1000, s->cand, s->ncand);
+	if (link < 0) {
+		session_race(s);
+		return;
+	}
+	s->from_cache = 1;
+	session_dial_link(s, link);
 }
 
 /* Ask the policy for the links to try, in order, and start the first. */
@@ -262,7 +358,10 @@ session_route(struct session *s)
 	s->ncand = r.ncand;
 	s->state = S_DIALING;
 	s->icand = 0;
-	session_try_next(s);
+	if (wk->conf->strategy == SL_STRAT_FASTEST)
+		session_fastest(s);
+	else
+		session_try_next(s);
 }
 
 /* The name is known (or not) before routing: `ips` matchers need it. */

@@ -13,6 +13,7 @@
 #include "../ipc/chan.h"
 #include "../policy/config.h"
 #include "dial.h"
+#include "race.h"
 #include "relay.h"
 #include "socks5.h"
 
@@ -55,6 +56,10 @@ struct session {
 	int			 link_active;	/* counted in link's active */
 	uint8_t			 rep;
 	struct dial		 dial;
+	struct race		*race;		/* `fastest`, while racing */
+	uint64_t		 route_key;	/* `fastest`: route cache key */
+	int			 from_cache;	/* link from the route cache */
+	uint64_t		 t_dial;	/* when the dial started, ms */
 	struct relay		 relay;
 	uint64_t		 t_start;
 	const char		*outcome;

@@ -15,6 +15,13 @@ socks5 chain of depth 2.  The origin is a "whoami" TCP server on
   dead; the first one after it (at least 0.8 s after the cool-down line
   was seen) tries dead again, still succeeds via direct, and that one
   failure starts a new cool-down ("3 connect failures in a row").
+- failures must be in a row: a python SOCKS5 upstream that hangs up at
+  once while "broken" (a link fault: the upstream misbehaves) fails,
+  works, fails: no cool-down (max_fails 2), SIGUSR1 failed 2; one more
+  failure: "link flaky: 2 connect failures in a row (last: upstream
+  flaky: ...)"; during the 1 s cool-down flaky gets no connection; after
+  it, a session via flaky succeeds and the log says "link flaky:
+  connected again, back in service".
 - retries 0, max_fails 0: the client gets the failure (not 0x00), nothing
   is retried, and 4 failures put nothing in a cool-down.
 - a socks5 upstream that accepts but never answers (link timeout 0.5 s):
@@ -108,28 +115,48 @@ def session_via(d, who, want_link, host="127.0.0.1"):
     return dt
 
 
+class FlakySocks5(t.NameSocks5):
+    """A SOCKS5 upstream that, while broken is set, hangs up on every
+    client at once (a misbehaving upstream: the link's fault)."""
+    broken = False
+
+    def _serve(self, c, a, srv):
+        if self.broken:
+            with self.lock:
+                self.peers.append(a)
+            return
+        return super()._serve(c, a, srv)
+
+
+def sluiced(**kw):
+    """Started at once: a port from free_port() is only reserved by use."""
+    return t.Sluiced(**kw).start()
+
+
 def main():
     who = t.whoami_server()
 
-    dead_port = t.free_port()
+    # Bound, never listening: refused, and no one else can take it.
+    dead_port = reserve_port().getsockname()[1]
     dead = {"name": "dead", "protocol": "socks5", "domain": "127.0.0.1",
             "port": dead_port, "max_fails": 2}
-    fo = t.Sluiced(name="failover", workers=2, log_level="debug", balancer={
+    fo = sluiced(name="failover", workers=2, log_level="debug", balancer={
         "strategy": "failover",
         "links": [dict(dead, cooldown=30), {"name": "direct"}]})
-    fo1 = t.Sluiced(name="failover-cool1", workers=2, log_level="debug",
-                    balancer={"strategy": "failover",
-                              "links": [dict(dead, cooldown=1),
-                                        {"name": "direct"}]})
-    nore = t.Sluiced(name="no-retry", workers=1, log_level="debug",
-                     balancer={"strategy": "failover", "retries": 0,
-                               "links": [dict(dead, max_fails=0),
-                                         {"name": "direct"}]})
+    fo1 = sluiced(name="failover-cool1", workers=2, log_level="debug",
+                  balancer={"strategy": "failover",
+                            "links": [dict(dead, cooldown=1),
+                                      {"name": "direct"}]})
+    nore = sluiced(name="no-retry", workers=1, log_level="debug",
+                   balancer={"strategy": "failover", "retries": 0,
+                             "links": [dict(dead, max_fails=0),
+                                       {"name": "direct"}]})
+
     def silent(c, a, srv):          # accepts, reads, never answers
         while c.recv(4096):
             pass
     hole = t.TCPServer(silent)
-    slow = t.Sluiced(name="blackhole", workers=2, balancer={
+    slow = sluiced(name="blackhole", workers=2, balancer={
         "strategy": "failover",
         "links": [{"name": "hole", "protocol": "socks5",
                    "domain": "127.0.0.1", "port": hole.port, "timeout": 0.5,
@@ -139,7 +166,7 @@ def main():
         nonlocal_bind = f.read().strip() != "0"
     badsrc = None
     if not nonlocal_bind:
-        badsrc = t.Sluiced(name="bad-source", workers=1, balancer={
+        badsrc = sluiced(name="bad-source", workers=1, balancer={
             "strategy": "failover",
             "links": [{"name": "badsrc", "source": "192.0.2.1"},
                       {"name": "direct"}]})
@@ -148,7 +175,7 @@ def main():
     t.at_exit(s1.close)
     t.at_exit(s2.close)
     hop_only = [{"policy": "allow", "ports": [1]}]
-    chain = t.Sluiced(name="chain", workers=1, balancer={
+    chain = sluiced(name="chain", workers=1, balancer={
         "strategy": "round_robin",
         "links": [{"name": "outer", "protocol": "socks5",
                    "domain": "127.0.0.1", "port": s2.port, "via": "inner"},
@@ -161,17 +188,23 @@ def main():
     cport = cres.getsockname()[1]
     check = {"target": "127.0.0.1:%d" % cport, "interval": 0.3,
              "timeout": 0.3, "fails": 2, "passes": 1}
-    hc = t.Sluiced(name="health", workers=2, balancer={
+    hc = sluiced(name="health", workers=2, balancer={
         "strategy": "round_robin",
         "links": [{"name": "checked", "source": "127.0.0.2", "check": check},
                   {"name": "other", "source": "127.0.0.3"}]})
     c1port = reserve_port().getsockname()[1]      # never listens
-    hc1 = t.Sluiced(name="health-alone", workers=1, balancer={
+    hc1 = sluiced(name="health-alone", workers=1, balancer={
         "links": [{"name": "only", "check": dict(
             check, target="127.0.0.1:%d" % c1port)}]})
-    for d in (fo, fo1, nore, slow, badsrc, chain, hc, hc1):
-        if d is not None:
-            d.start()
+
+    flaky = FlakySocks5()
+    t.at_exit(flaky.close)
+    fls = sluiced(name="flaky", workers=2, balancer={
+        "strategy": "failover",
+        "links": [{"name": "flaky", "protocol": "socks5",
+                   "domain": "127.0.0.1", "port": flaky.port,
+                   "max_fails": 2, "cooldown": 1},
+                  {"name": "direct"}]})
 
     t.step("failover: a dead socks5 link first, the session still succeeds")
     session_via(fo, who, "direct")
@@ -193,6 +226,8 @@ def main():
     t.check_eq(c["dead"]["failed"], 2, "dead failed after 5 more sessions "
                "in its cool-down")
     t.check_eq(c["direct"]["total"], 7, "direct total")
+    t.check_eq((c["dead"]["active"], c["dead"]["total"]), (0, 0),
+               "dead active and total (failed dials hold nothing)")
     t.check_eq(link_fail_lines(fo, "dead", mark), 0, "dead tried during its "
                "cool-down (debug lines)")
 
@@ -215,6 +250,45 @@ def main():
             % after)
     fo1.wait_log(cooldown_re("dead", 3, r"1\.000"), mark=mark,
                  what="a new cool-down after the one failure")
+
+    t.step("only failures in a row count; a success ends the cool-down")
+
+    def fl(broken, want):
+        flaky.broken = broken
+        mark = fls.mark()
+        ip = t.s5_whoami(fls.port, who)
+        t.check_eq(ip, "127.0.0.1", "flaky: address the origin saw")
+        fls.wait_sessions(lambda x: x.link == want and x.outcome == "done",
+                          1, mark=mark, what="a 'done' session via %s"
+                          % want)
+    fl(True, "direct")
+    fl(False, "flaky")
+    fl(True, "direct")
+    t.check(not fls.find_log(r"connect failures in a row"),
+            "flaky cooled down after 2 failures that were not in a row")
+    _, c = fls.counters()
+    t.check_eq(c["flaky"]["failed"], 2, "flaky failed")
+    fl(True, "direct")
+    fls.wait_log(cooldown_re("flaky", 2, r"1\.000"), what="flaky's cool-down "
+                 "(2 in a row, the upstream hanging up)")
+    t.check(re.search(r"link flaky: 2 connect failures in a row \(last: "
+                      r"upstream flaky: [^)]*\)", fls.log()),
+            "the cool-down line should name the upstream's misbehaviour")
+    n = len(flaky.peers)
+    fl(False, "direct")
+    t.check_eq(len(flaky.peers), n, "connections to flaky in its cool-down")
+    mark = fls.mark()
+
+    def back():
+        ip = t.s5_whoami(fls.port, who)
+        t.check_eq(ip, "127.0.0.1", "flaky: address the origin saw")
+        return fls.find_log(r"info: link flaky: connected again, back in "
+                            r"service$", mark)
+    t.wait_until(back, 5, "'link flaky: connected again, back in service'",
+                 interval=0.1)
+    fls.wait_sessions(lambda x: x.link == "flaky" and x.outcome == "done",
+                      1, mark=mark, what="a session via flaky after its "
+                      "cool-down")
 
     t.step("retries 0, max_fails 0: no retry, no cool-down")
     for i in range(4):
@@ -319,7 +393,7 @@ def main():
         ip = t.s5_whoami(hc.port, who)
         t.check_eq(SRC.get(ip), "B", "health: session %d after the second "
                    "down" % i)
-    for d in (fo, fo1, nore, slow, badsrc, chain, hc, hc1):
+    for d in (fo, fo1, fls, nore, slow, badsrc, chain, hc, hc1):
         if d is not None:
             t.check(not d.find_log(r"killed by|exited with status|"
                                    r"respawning"),

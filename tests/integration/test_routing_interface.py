@@ -30,9 +30,20 @@ Each origin answers "<its name> <peer address>".
 - vethA down: the round_robin daemon's sessions all still succeed via B
   (ifA's failures are retried on ifB), SIGUSR1 counts them, and after 3
   (max_fails default) ifA cools down.
+- 20 CONNECTs to a closed port behind the interface links (round robin
+  over ifA/ifB), and 20 to 127.0.0.1:9 through a link on interface lo:
+  every reply is 0x05 and no worker dies (a refused connect closes the
+  master-made socket at once).
+- active health check through an interface link (ifA checks the origin
+  at 198.18.0.2:8000 every 0.3 s, from worker 0 with a master-made
+  socket): with vethA up both links serve; with vethA down "link ifA:
+  health check failed 2 times (...), link down" and everything goes via
+  B; with vethA up again (and its route back) "health check passed, link
+  up" and both links serve again.
 """
 import os
 import pwd
+import re
 import select
 import shutil
 import subprocess
@@ -217,6 +228,42 @@ class NetnsSluiced(t.Sluiced):
                      "listening in %s" % (self.name, self.port, self.ns))
 
 
+REPLIES_CODE = r"""
+import socket, sys
+port, host, dport, n = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), \
+    int(sys.argv[4])
+out = []
+for i in range(n):
+    try:
+        s = socket.create_connection(("127.0.0.1", port), timeout=5)
+        s.sendall(b"\x05\x01\x00\x05\x01\x00\x01" + socket.inet_aton(host)
+                  + dport.to_bytes(2, "big"))
+        r = b""
+        while len(r) < 12:
+            d = s.recv(12 - len(r))
+            if not d:
+                break
+            r += d
+        out.append("%02x" % r[3] if len(r) >= 4 else "closed")
+        s.close()
+    except OSError as e:
+        out.append(type(e).__name__)
+print(" ".join(out))
+"""
+
+
+def replies(d, host, port, n):
+    """n raw SOCKS5 CONNECTs to host:port through d, from inside its
+    namespace, one after the other; the reply codes as hex strings."""
+    r = subprocess.run(["ip", "netns", "exec", d.ns, sys.executable, "-c",
+                        REPLIES_CODE, str(d.port), host, str(port), str(n)],
+                       capture_output=True, text=True, timeout=30,
+                       stdin=subprocess.DEVNULL)
+    if r.returncode != 0:
+        raise t.Fail("raw SOCKS5 client failed: %s" % r.stderr.strip())
+    return r.stdout.split()
+
+
 def fetch(d, url):
     """curl through d, from inside its namespace; the body as text."""
     env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
@@ -257,7 +304,16 @@ def main():
         "strategy": "failover",
         "links": [{"name": "ghost", "interface": ghost_if},
                   {"name": "ifB", "interface": vb}]})
-    for d in (rr, chain, ghost):
+    hc = NetnsSluiced(NS["P"], 1083, name="health", workers=2, balancer={
+        "strategy": "round_robin",
+        "links": [{"name": "ifA", "interface": va, "check": {
+                       "target": "%s:%d" % (ORIGIN_IP, ORIGIN_PORT),
+                       "interval": 0.3, "timeout": 0.3}},
+                  {"name": "ifB", "interface": vb}]})
+    loif = NetnsSluiced(NS["P"], 1084, name="lo-interface", workers=1,
+                        balancer={"links": [{"name": "lo",
+                                             "interface": "lo"}]})
+    for d in (rr, chain, ghost, hc, loif):
         d.start()
     url = "http://%s:%d/" % (ORIGIN_IP, ORIGIN_PORT)
 
@@ -278,7 +334,7 @@ def main():
 
     t.step("workers hold no capability")
     nobody = pwd.getpwnam("nobody")
-    for d in (rr, chain, ghost):
+    for d in (rr, chain, ghost, hc, loif):
         for pid in d.workers():
             t.check_confined(pid, d.chroot, nobody.pw_uid, nobody.pw_gid,
                              "%s worker %d" % (d.name, pid))
@@ -300,7 +356,25 @@ def main():
     t.check_eq(c["ghost"]["failed"], 1, "ghost failed")
     t.check_eq(c["ifB"]["total"], 1, "ifB total")
 
+    t.step("a closed port behind interface links: 0x05, workers survive")
+    for d, host in ((rr, ORIGIN_IP), (loif, "127.0.0.1")):
+        got = replies(d, host, 9, 20)
+        t.check(not d.find_log(r"killed by|exited with status|respawning"),
+                "%s: a worker died serving connections refused behind an "
+                "interface link: %s" % (d.name, "; ".join(re.findall(
+                    r".*(?:killed by|exited with status).*", d.log()))))
+        t.check_eq(got, ["05"] * 20, "%s: replies for 20 CONNECTs to %s:9 "
+                   "(closed)" % (d.name, host))
+
+    t.step("a health-checked link on an interface: up while vethA is")
+    got = [fetch(hc, url).split()[0] for _ in range(4)]
+    t.check_eq(sorted(got), list("AABB"), "health daemon's answers (%s)"
+               % "".join(got))
+    t.check(not hc.find_log(r"health check failed"), "ifA's check failed "
+            "with vethA up")
+
     t.step("vethA down: sessions go on via B")
+    mark = hc.mark()
     ip("link", "set", va, "down", ns=NS["P"])
     _, c0 = rr.counters()
     got = [fetch(rr, url) for _ in range(6)]
@@ -311,7 +385,24 @@ def main():
     t.check(fails <= 3, "ifA failed %d times, but max_fails is 3" % fails)
     rr.wait_log(r"link ifA: 3 connect failures in a row", what="ifA's "
                 "cool-down")
-    for d in (rr, chain, ghost):
+    hc.wait_log(r"link ifA: health check failed 2 times \([^)]*\), link "
+                r"down$", 5, mark=mark, what="ifA's check failing")
+    got = [fetch(hc, url) for _ in range(4)]
+    t.check_eq(got, [want["B"]] * 4, "health daemon's answers with ifA "
+               "down")
+
+    t.step("vethA up again: the check brings ifA back")
+    mark = hc.mark()
+    ip("link", "set", va, "up", ns=NS["P"])
+    # Taking the device down dropped its route.
+    ip("route", "replace", "198.18.0.0/24", "dev", va, "src",
+       PROXY_IP["A"], "metric", "0", ns=NS["P"])
+    hc.wait_log(r"link ifA: health check passed, link up$", 5, mark=mark,
+                what="ifA's check passing again")
+    got = [fetch(hc, url).split()[0] for _ in range(4)]
+    t.check_eq(sorted(got), list("AABB"), "health daemon's answers after "
+               "vethA came back (%s)" % "".join(got))
+    for d in (rr, chain, ghost, hc, loif):
         t.check(not d.find_log(r"killed by|exited with status|respawning"),
                 "%s: a child died during the test" % d.name)
 

@@ -8,8 +8,10 @@ www.example.org, *.example.com, ... -> 127.0.0.1; blocked.test ->
 source 127.0.0.2 and 127.0.0.3; a "whoami" origin on 127.0.0.1 says which
 address (so which link) a session came from.  Every refusal must be
 SOCKS5 reply 0x02, the connection closed, the origin untouched, and a
-session log line "failed, reply 0x02: refused by <rule>" naming the rule
-(balancer.matchers[i] or balancer.links[i].matchers[j]).
+session log line naming the rule: "failed, reply 0x02: refused by
+balancer.matchers[i] (allow, not matched|forbid)", or "failed, reply
+0x02: no link may carry it: balancer.links[i].matchers[j] (...), ..." when
+every link refuses it.
 
 - PythTRT's README example, unchanged but for the upstream port (a python
   SOCKS5 server instead of 1081): port 8081 is refused by
@@ -40,7 +42,8 @@ session log line "failed, reply 0x02: refused by <rule>" naming the rule
   A.B.Example.COM and "example.com." (trailing dot), not notexample.com
   nor example.com.evil.test.
 - ports with ranges: [80, "8000-8999", "P-3..P+3"]: the bounds are
-  inclusive, one past them is refused.
+  inclusive, one past them is refused; the synonym key port_ranges
+  ["P-(P+1)"] likewise.
 """
 import http.server
 import json
@@ -120,8 +123,9 @@ def AB(**extra):
 
 
 def daemon(name, balancer, **kw):
+    # Started at once: a port from free_port() is only reserved by use.
     return t.Sluiced(name=name, workers=1, dns=t.MapDNS(NAMES),
-                     balancer=balancer, **kw)
+                     balancer=balancer, **kw).start()
 
 
 def target_str(host, port):
@@ -144,10 +148,16 @@ def expect_refused(d, host, port, rule, origins=(), source=None):
         s.close()
     tgt = target_str(host, port)
     ss = d.wait_sessions(lambda x: x.target == tgt and x.outcome.startswith(
-        "failed, reply 0x02: refused by "), 1, mark=mark,
-        what="'failed, reply 0x02: refused by' session for %s" % tgt)
-    t.check(rule in ss[0].outcome, "%s: the refusal of %s should name %r: "
-            "%r" % (d.name, tgt, rule, ss[0].line))
+        "failed, reply 0x02: "), 1, mark=mark,
+        what="'failed, reply 0x02' session for %s" % tgt)
+    # "refused by balancer.matchers[0] (...)" for the balancer's rules,
+    # "no link may carry it: balancer.links[0].matchers[1] (...), ..."
+    # when every link refuses it.
+    if rule.startswith("balancer.matchers["):
+        rule = "refused by " + rule
+    t.check(ss[0].outcome.startswith("failed, reply 0x02: " + rule),
+            "%s: the refusal of %s should name %r: %r"
+            % (d.name, tgt, rule, ss[0].line))
     t.check_eq([len(o.peers) for o in origins], before,
                "connections the origins got for the refused %s" % tgt)
     return ss[0]
@@ -250,8 +260,8 @@ def pythtrt_checks(d, s5, origin, what):
     d.wait_sessions(lambda x: x.target == "www.example.org:%d" % P and
                     x.link == "link0" and x.outcome == "done", 1,
                     what="example.org session via link0 (socks5)")
-    t.check_eq(origin.peers[-1][1], "www.example.org:%d" % P,
-               "Host header the origin got")
+    t.check_eq(origin.peers[-1][1], "www.example.org" +
+               ("" if P == 80 else ":%d" % P), "Host header the origin got")
 
 
 def main():
@@ -310,10 +320,10 @@ def main():
     prt = daemon("ports", {"links": [{"name": "direct"}], "matchers": [
         {"policy": "allow", "ports": [80, "8000-8999",
                                       "%d-%d" % (P - 3, P + 3)]}]})
+    prr = daemon("port_ranges", {"links": [{"name": "direct"}], "matchers": [
+        {"policy": "allow", "port_ranges": ["%d-%d" % (P, P + 1)]}]})
     all_d = (readme, readme_copy, bal, lnk, pri, dep, multi, ips, ips8, cli,
-             dom, prt)
-    for d in all_d:
-        d.start()
+             dom, prt, prr)
     O = (who, who2)
 
     t.step("PythTRT example: port 8081 refused by the balancer")
@@ -436,6 +446,11 @@ def main():
         expect_admitted(prt, "127.0.0.1", p)
     for p in (81, 7999, 9000, P - 4, P + 4):
         expect_refused(prt, "127.0.0.1", p, "balancer.matchers[0] (allow, "
+                       "not matched)", O)
+    t.check_eq(t.s5_whoami(prr.port, who), "127.0.0.1", "port_ranges: P")
+    expect_admitted(prr, "127.0.0.1", P + 1)
+    for p in (P - 1, P + 2):
+        expect_refused(prr, "127.0.0.1", p, "balancer.matchers[0] (allow, "
                        "not matched)", O)
 
     for d in all_d:

@@ -20,10 +20,16 @@ came from, so the origin itself says which link carried a session.
   both go to A, the one with fewer active sessions.
 - least_connections with weights 2:1: every step goes to the smaller
   active/weight; 6 held sessions end 4/2.
-- random_link 1:1 over 200 sessions: each link between 30% and 70%;
-  random_link 3:1 over 200: A between 62.5% and 87.5% (4 standard
-  deviations).
+- max_connections 1 on both links: two sessions held on worker 0 fill
+  A and B; a request on worker 1 gets 0x01 "no link available: A (at
+  max_connections), B (at max_connections)"; once A's session ends, the
+  next one on worker 1 goes via A.
+- random_link 1:1 over 200 sessions (4 clients at a time): each link
+  between 30% and 70%; random_link 3:1 over 200: A between 62.5% and
+  87.5% (4 standard deviations).
 """
+import concurrent.futures
+
 import sltest as t
 
 SRC = {"127.0.0.2": "A", "127.0.0.3": "B"}
@@ -35,8 +41,9 @@ def links(wa=1, wb=1):
 
 
 def daemon(name, strategy, wa=1, wb=1):
+    # Started at once: a port from free_port() is only reserved by use.
     return t.Sluiced(name=name, workers=2, balancer={
-        "strategy": strategy, "links": links(wa, wb)})
+        "strategy": strategy, "links": links(wa, wb)}).start()
 
 
 def via(d, who):
@@ -47,8 +54,14 @@ def via(d, who):
     return SRC[ip]
 
 
-def sequential(d, who, n):
-    seq = [via(d, who) for _ in range(n)]
+def sequential(d, who, n, threads=1):
+    """n sessions, one after the other (or from a few threads at once
+    when the order does not matter); the links in order."""
+    if threads == 1:
+        seq = [via(d, who) for _ in range(n)]
+    else:
+        with concurrent.futures.ThreadPoolExecutor(threads) as ex:
+            seq = list(ex.map(lambda _: via(d, who), range(n)))
     d.wait_sessions(lambda s: s.target == "127.0.0.1:%d" % who.port and
                     s.outcome == "done", n, what="%d 'done' sessions" % n)
     ss = [s for s in d.sessions() if s.target == "127.0.0.1:%d" % who.port]
@@ -131,8 +144,8 @@ def main():
     lw = daemon("least-2-1", "least_connections", 2, 1)
     rnd = daemon("random", "random_link")
     rnw = daemon("random-3-1", "random_link", 3, 1)
-    for d in (rr, rw, lc, lw, rnd, rnw):
-        d.start()
+    mc = t.Sluiced(name="max-connections", workers=2, balancer={
+        "links": [dict(l, max_connections=1) for l in links()]}).start()
 
     t.step("round_robin: 40 sequential sessions")
     seq, workers = sequential(rr, who, 40)
@@ -182,14 +195,42 @@ def main():
     for _, s in held:
         s.close()
 
+    t.step("max_connections 1 on both links, counted across workers")
+    w0, w1 = mc.workers()
+    held = [hold(mc, who, w0), hold(mc, who, w0)]
+    t.check_eq(sorted(l for l, _ in held), ["A", "B"],
+               "links of 2 sessions with max_connections 1 each")
+    s = open_on_worker(mc, w1)
+    try:
+        s.sendall(t.s5_request("127.0.0.1", who.port))
+        rep, _ = t.s5_read_reply(s)
+    finally:
+        s.close()
+    t.check_eq(rep, 0x01, "reply on the other worker with both links full")
+    mc.wait_sessions(lambda x: x.outcome == "failed, reply 0x01: no link "
+                     "available: A (at max_connections), B (at "
+                     "max_connections)", 1, what="the 0x01 session naming "
+                     "both full links")
+    mark = mc.mark()
+    for l, s in held:
+        if l == "A":
+            s.close()
+    mc.wait_sessions(lambda x: x.link == "A" and x.outcome == "done", 1,
+                     mark=mark, what="the end of the session via A")
+    link, s = hold(mc, who, w1)
+    t.check_eq(link, "A", "link once A has room again")
+    s.close()
+    for l, s in held:
+        s.close()
+
     t.step("random_link 1:1: 200 sessions")
-    seq, _ = sequential(rnd, who, 200)
+    seq, _ = sequential(rnd, who, 200, threads=4)
     a = seq.count("A")
     t.step("  A %d, B %d" % (a, 200 - a))
     t.check(60 <= a <= 140, "random_link 1:1 gave A %d of 200, want 60..140"
             % a)
     t.step("random_link 3:1: 200 sessions")
-    seq, _ = sequential(rnw, who, 200)
+    seq, _ = sequential(rnw, who, 200, threads=4)
     a = seq.count("A")
     t.step("  A %d, B %d" % (a, 200 - a))
     t.check(125 <= a <= 175, "random_link 3:1 gave A %d of 200, want "

@@ -1,0 +1,191 @@
+#!/usr/bin/env bash
+#
+# bench/race_bench.sh: what racing costs.  The latency a SOCKS5 client
+# sees for CONNECT + first byte through sluiced with strategy `fastest`
+# over two direct links (sources 127.0.0.2 and 127.0.0.3), compared with
+# a single direct link, on loopback:
+#
+#   single   one direct link (the plain sequential path)
+#   cold     fastest, route_cache_ttl 0: nothing is ever cached, so every
+#            connection races both links (a cold route cache each time)
+#   warm     fastest, route_cache_ttl 600: the first connection races,
+#            every later one to the same destination takes the cached
+#            link and dials it alone
+#
+# Each connection is slbench's cps cycle: connect, SOCKS5 greeting,
+# CONNECT 127.0.0.1:port, 32-byte request, 32-byte echo, close.
+# latency = connect() .. echo received; hs = connect() .. SOCKS5 reply.
+# The losing leg of a race also costs a connect and a close on the
+# server side, which the concurrency-32 runs show as connections/s.
+#
+#   bench/race_bench.sh               # as root, about 1 minute
+#   QUICK=1 bench/race_bench.sh       # smoke run, a few seconds
+#
+# Environment: BUILD [/tmp/build-bench] (release build made if missing),
+# SLUICED (use this binary), COUNT [20000] connections per run,
+# CONC ["1 32"], PROXY_PORT [22080], KEEP=1 keeps the temporary directory.
+# Prints a table; exits 1 if a daemon does not come up or a run fails.
+set -u
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${BUILD:-/tmp/build-bench}
+if [ "${QUICK:-0}" = 1 ]; then
+	COUNT=${COUNT:-1000}
+else
+	COUNT=${COUNT:-20000}
+fi
+CONC=${CONC:-"1 32"}
+PROXY_PORT=${PROXY_PORT:-22080}
+TMP=
+SERVER_PID=
+DAEMON_PID=
+FAILED=0
+RESULTS=
+
+say() { printf '%s\n' "$*" >&2; }
+fail() { say "race_bench.sh: $*"; exit 1; }
+
+# SIGTERM to the pid we started, a 15 s deadline, then SIGKILL; children
+# die with the master (PDEATHSIG).
+stop_pid() {
+	local pid=$1 i
+	[ -n "$pid" ] || return 0
+	kill -TERM "$pid" 2>/dev/null
+	for i in $(seq 1 150); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+}
+
+cleanup() {
+	stop_pid "$DAEMON_PID"
+	stop_pid "$SERVER_PID"
+	if [ -n "$TMP" ] && [ -d "$TMP" ]; then
+		if [ "${KEEP:-0}" = 1 ] || [ "$FAILED" != 0 ]; then
+			say "race_bench.sh: logs and configs kept in $TMP"
+		else
+			rm -rf "$TMP"
+		fi
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+[ "$(id -u)" = 0 ] || fail "sluiced must be started as root; run as root"
+
+build() {
+	if [ -z "${SLUICED:-}" ]; then
+		if [ ! -f "$BUILD/build.ninja" ]; then
+			meson setup "$BUILD" "$ROOT" --buildtype=release >&2 ||
+			    fail "meson setup $BUILD failed"
+		fi
+		ninja -C "$BUILD" sluiced bench/slbench >&2 ||
+		    fail "building in $BUILD failed"
+		SLUICED=$BUILD/sluiced
+	fi
+	[ -x "$SLUICED" ] || fail "SLUICED=$SLUICED is not executable"
+	SLBENCH=${SLBENCH:-$(dirname "$SLUICED")/bench/slbench}
+	[ -x "$SLBENCH" ] || fail "no slbench at $SLBENCH (set SLBENCH)"
+}
+
+port_busy() {
+	(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# start_daemon NAME BALANCER EXTRA: config, check, start, wait for an echo.
+start_daemon() {
+	local conf=$TMP/$1.json i
+	cat > "$conf" <<EOF
+{"domain":"127.0.0.1","port":$PROXY_PORT,"workers":2,"user":"nobody",
+ "chroot":"$TMP/empty","log_level":"warn","max_threads":20000,
+ "timeout":30,$3
+ "balancer":$2}
+EOF
+	"$SLUICED" -t -c "$conf" >&2 || fail "sluiced -t rejects $conf"
+	port_busy "$PROXY_PORT" && fail "port $PROXY_PORT is already in use"
+	"$SLUICED" -c "$conf" 2>> "$TMP/$1.log" &
+	DAEMON_PID=$!
+	for i in $(seq 1 20); do
+		kill -0 "$DAEMON_PID" 2>/dev/null || break
+		if timeout 5 "$SLBENCH" probe -s "$PROXY_PORT" \
+		    -t "$SERVER_PORT" -T 1 >/dev/null 2>&1; then
+			return 0
+		fi
+	done
+	FAILED=1
+	tail -n 20 "$TMP/$1.log" >&2
+	fail "sluiced ($1) did not come up"
+}
+
+# run NAME: the cps runs against the running daemon (or direct).
+run() {
+	local c out via=()
+	[ "$1" = direct ] || via=(-s "$PROXY_PORT")
+	for c in $CONC; do
+		say "--- $1, concurrency $c"
+		out=$(timeout -k 5 300 "$SLBENCH" cps "${via[@]}" \
+		    -t "$SERVER_PORT" -c "$c" -n "$COUNT" -T 200 -L "$1" 2>&1)
+		printf '%s\n' "$out" | grep -v '^RESULT ' >&2
+		if printf '%s\n' "$out" | grep -q '^RESULT '; then
+			RESULTS="$RESULTS$(printf '%s\n' "$out" | grep '^RESULT ')
+"
+		else
+			FAILED=1
+			say "race_bench.sh: $1 concurrency $c gave no result"
+		fi
+	done
+}
+
+LINKS2='[{"name":"A","source":"127.0.0.2"},{"name":"B","source":"127.0.0.3"}]'
+
+build
+TMP=$(mktemp -d /tmp/sluice-race-bench.XXXXXX) || fail "mktemp failed"
+chmod 755 "$TMP"
+mkdir -m 755 "$TMP/empty"
+"$SLBENCH" server -p 0 -P "$TMP/server.port" -T 3600 -K \
+    > "$TMP/server.log" 2>&1 &
+SERVER_PID=$!
+for i in $(seq 1 50); do
+	[ -s "$TMP/server.port" ] && break
+	sleep 0.1
+done
+[ -s "$TMP/server.port" ] || fail "slbench server did not start"
+SERVER_PORT=$(cat "$TMP/server.port")
+for i in $(seq 0 20); do
+	port_busy $((PROXY_PORT + i)) || break
+done
+PROXY_PORT=$((PROXY_PORT + i))
+
+run direct
+start_daemon single '{"links":[{"name":"direct"}]}' ''
+run single
+stop_pid "$DAEMON_PID"; DAEMON_PID=
+start_daemon cold "{\"strategy\":\"fastest\",\"links\":$LINKS2}" \
+    '"route_cache_ttl":0,'
+run cold
+stop_pid "$DAEMON_PID"; DAEMON_PID=
+start_daemon warm "{\"strategy\":\"fastest\",\"links\":$LINKS2}" \
+    '"route_cache_ttl":600,'
+run warm
+stop_pid "$DAEMON_PID"; DAEMON_PID=
+
+{
+	echo "sluice race bench, $(date -u '+%Y-%m-%d %H:%M:%S UTC'), git $(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo '?')"
+	echo "host: $(uname -sr), $(nproc) cores, loadavg $(cut -d' ' -f1-3 /proc/loadavg); sluiced $SLUICED, 2 workers; $COUNT connections per run"
+	echo "latency = connect() .. 32-byte echo back (CONNECT + first byte); hs = connect() .. SOCKS5 reply; ms"
+	printf '%s' "$RESULTS" | awk '
+	function kv(line,   i, n, a, p) {
+		delete F
+		n = split(line, a, " ")
+		for (i = 2; i <= n; i++) {
+			p = index(a[i], "=")
+			if (p > 0) F[substr(a[i], 1, p - 1)] = substr(a[i], p + 1)
+		}
+	}
+	BEGIN { printf "  %-8s %5s %6s %5s %8s %8s %8s %8s %8s %8s\n", "path", "conc", "ok", "fail", "conn/s", "p50", "p99", "hs p50", "hs p99", "max" }
+	{ kv($0); if (F["test"] != "cps") next
+	  printf "  %-8s %5s %6s %5s %8.0f %8.3f %8.3f %8.3f %8.3f %8.2f\n", F["label"], F["conc"], F["ok"], F["fail"], F["cps"], F["p50_ms"], F["p99_ms"], F["hs_p50_ms"], F["hs_p99_ms"], F["max_ms"] }'
+}
+exit "$FAILED"

@@ -1,0 +1,108 @@
+/*
+ * Interfaces inside the resolver process: c-ares channels on the libev
+ * loop and the hijack defence (hijack.c), the lookup engine
+ * (resolver.c).  The engine is also driven directly by
+ * bench/resolver_bench.c, without the process around it.
+ */
+#ifndef SL_RES_ENGINE_H
+#define SL_RES_ENGINE_H
+
+#include <ares.h>
+#include <ev.h>
+#include <stdint.h>
+
+#include "../ipc/ipc_msg.h"
+#include "../policy/config.h"
+#include "cache.h"
+
+#define RS_T_A		1
+#define RS_T_AAAA	28
+#define RS_C_IN		1
+
+struct rs_sock;
+
+/* One c-ares channel, its sockets watched by the loop. */
+struct rs_chan {
+	ares_channel	 ch;
+	struct ev_loop	*loop;
+	struct rs_sock	*socks;
+	ev_timer	 timer;
+	double		 base;		/* first-try timeout, seconds */
+	const char	*what;		/* for logs: "primary servers over UDP" */
+};
+
+struct rs_chan_opts {
+	const struct sl_nameserver *ns;	/* NULL: resolv.conf ("system") */
+	size_t		 nns;
+	int		 flags;		/* ARES_FLAG_* added to NOALIASES */
+	int		 timeout_ms;	/* first try; c-ares doubles per round */
+	int		 tries;
+	const char	*what;
+};
+
+/* hijack.c: channels */
+
+/* Before lockdown: c-ares reads resolv.conf and seeds its query ids. */
+void	rs_chan_init(struct rs_chan *, struct ev_loop *,
+	    const struct rs_chan_opts *);
+/*
+ * Ask one question.  search: apply resolv.conf's search list like the
+ * system resolver (client names); 0: the name exactly (probes).
+ */
+void	rs_chan_query(struct rs_chan *, const char *name, int type,
+	    int search, ares_callback, void *arg);
+/* Servers in resolv.conf, as c-ares reads it (before lockdown). */
+size_t	rs_system_servers(void);
+/*
+ * The addresses of an A or AAAA answer c-ares got (at most cap, TTL the
+ * smallest seen).  ARES_SUCCESS, ARES_ENODATA (no address of that
+ * type) or ARES_EBADRESP (malformed: the answer is not used).
+ */
+int	rs_parse_addrs(int type, const unsigned char *abuf, int alen,
+	    struct sl_res_addr *out, uint32_t cap, uint32_t *n,
+	    uint32_t *ttl);
+
+/* resolver.c: the engine */
+
+struct rs_engine_stats {
+	uint64_t	queries;	/* RES_QUERY handled */
+	uint64_t	lookups;	/* lookups started (cache misses) */
+	uint64_t	fallbacks;	/* stages moved past */
+	uint64_t	bogus;		/* answers only of blacklisted addrs */
+	const struct cache_stats *cache;
+};
+
+/*
+ * Set up cache, blacklist, server channels and the hijack defence from
+ * conf (kept, not copied).  Before lockdown.
+ */
+void	resolver_engine_init(struct ev_loop *, struct sl_conf *,
+	    uint32_t nworkers);
+/* Serve worker slot index on fd (a SEQPACKET IPC channel). */
+void	resolver_engine_peer(uint32_t index, int fd);
+/* Start the hijack probes; lookups are judged once the first round is
+   in (or after a short cap). */
+void	resolver_engine_run(void);
+void	resolver_engine_stats(struct rs_engine_stats *);
+
+/* hijack.c: the hijack defence */
+
+struct hijack_params {
+	struct rs_chan		**sets;		/* every server channel */
+	size_t			  nsets;
+	const struct sl_nameserver *probes;	/* addresses, not servers */
+	size_t			  nprobes;
+	uint32_t		  interval_s;	/* 0: only at start */
+	uint32_t		  timeout_ms;	/* resolve_timeout */
+	struct blacklist	 *bl;
+	void			(*settled)(void); /* first round is in */
+};
+
+/* Before lockdown: channels to the probe addresses. */
+void	hijack_init(struct ev_loop *, const struct hijack_params *);
+/* First round now, then every interval. */
+void	hijack_run(void);
+/* A random label of len [a-z0-9] characters into buf (len + 1). */
+int	hijack_label(char *buf, size_t len);
+
+#endif
