@@ -124,7 +124,7 @@ dir_moved(struct relay_dir *d)
  * before, and the pool keeps this from costing a syscall or a malloc per
  * chunk.
  */
-#define RELAY_POOL	256
+#define RELAY_POOL	32	/* 2 MiB of buffers, 64 fds of pipes at most */
 
 static struct {
 	char	*bufs[RELAY_POOL];
@@ -289,8 +289,12 @@ dir_pump(struct relay_dir *d)
 			relay_finish(d->r, RELAY_END_ERROR, errno);
 			return;
 		}
-		if (res == IO_BLOCK)
+		if (res == IO_BLOCK) {
+			/* Nothing came: an idle direction holds nothing. */
+			if (d->len == 0)
+				dir_release_io(d);
 			break;
+		}
 		if (res == IO_MOVED)
 			moved += d->len > before ? d->len : before - d->len;
 	}

@@ -9,6 +9,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -214,6 +215,11 @@ worker_setup(struct child_boot *b)
 	}
 	wk->nlisteners = b->nlisteners;
 	ev_timer_init(&wk->accept_retry, worker_accept_resume, 1., 0.);
+	/*
+	 * Relay buffers are mapped, not carved from the heap: freed, they
+	 * go back to the kernel instead of pinning a fragmented heap.
+	 */
+	(void)mallopt(M_MMAP_THRESHOLD, RELAY_BUFSZ);
 	srandom((unsigned)getpid() ^ (unsigned)mono_ms());
 }
 
