@@ -5,7 +5,9 @@
 # over two direct links (sources 127.0.0.2 and 127.0.0.3), compared with
 # a single direct link, on loopback:
 #
-#   single   one direct link (the plain sequential path)
+#   single   one direct link, no source address (the plain path)
+#   single2  one direct link with source 127.0.0.2 (the same kind of
+#            line as the raced ones)
 #   cold     fastest, route_cache_ttl 0: nothing is ever cached, so every
 #            connection races both links (a cold route cache each time)
 #   warm     fastest, route_cache_ttl 600: the first connection races,
@@ -15,14 +17,20 @@
 # Each connection is slbench's cps cycle: connect, SOCKS5 greeting,
 # CONNECT 127.0.0.1:port, 32-byte request, 32-byte echo, close.
 # latency = connect() .. echo received; hs = connect() .. SOCKS5 reply.
-# The losing leg of a race also costs a connect and a close on the
+# The losing leg of a race also costs a connect and a reset on the
 # server side, which the concurrency-32 runs show as connections/s.
 #
-#   bench/race_bench.sh               # as root, about 1 minute
+# A socket bound to a source address holds its port until TIME_WAIT
+# ends (60 s), and such ports are lost to every connect() on the host
+# (the client's too) meanwhile; before each source-bound daemon the
+# script waits, up to 70 s, until fewer than 4000 sockets are in
+# TIME_WAIT, so that runs do not starve each other of ports.
+#
+#   bench/race_bench.sh               # as root, 1 to 4 minutes
 #   QUICK=1 bench/race_bench.sh       # smoke run, a few seconds
 #
 # Environment: BUILD [/tmp/build-bench] (release build made if missing),
-# SLUICED (use this binary), COUNT [20000] connections per run,
+# SLUICED (use this binary), COUNT [5000] connections per run,
 # CONC ["1 32"], PROXY_PORT [22080], KEEP=1 keeps the temporary directory.
 # Prints a table; exits 1 if a daemon does not come up or a run fails.
 set -u
@@ -32,7 +40,7 @@ BUILD=${BUILD:-/tmp/build-bench}
 if [ "${QUICK:-0}" = 1 ]; then
 	COUNT=${COUNT:-1000}
 else
-	COUNT=${COUNT:-20000}
+	COUNT=${COUNT:-5000}
 fi
 CONC=${CONC:-"1 32"}
 PROXY_PORT=${PROXY_PORT:-22080}
@@ -88,6 +96,19 @@ build() {
 	[ -x "$SLUICED" ] || fail "SLUICED=$SLUICED is not executable"
 	SLBENCH=${SLBENCH:-$(dirname "$SLUICED")/bench/slbench}
 	[ -x "$SLBENCH" ] || fail "no slbench at $SLBENCH (set SLBENCH)"
+}
+
+# Wait (up to 70 s) until fewer than 4000 sockets are in TIME_WAIT.
+drain_time_wait() {
+	local i tw
+	for i in $(seq 1 70); do
+		tw=$(awk '$1 == "TCP:" { for (i = 2; i < NF; i++)
+		    if ($i == "tw") print $(i + 1) }' /proc/net/sockstat)
+		[ "${tw:-0}" -lt 4000 ] && return 0
+		[ "$i" = 1 ] && say "--- waiting for $tw TIME_WAIT sockets to expire"
+		sleep 1
+	done
+	say "race_bench.sh: still $tw sockets in TIME_WAIT; going on"
 }
 
 port_busy() {
@@ -162,10 +183,16 @@ run direct
 start_daemon single '{"links":[{"name":"direct"}]}' ''
 run single
 stop_pid "$DAEMON_PID"; DAEMON_PID=
+drain_time_wait
+start_daemon single2 '{"links":[{"name":"A","source":"127.0.0.2"}]}' ''
+run single2
+stop_pid "$DAEMON_PID"; DAEMON_PID=
+drain_time_wait
 start_daemon cold "{\"strategy\":\"fastest\",\"links\":$LINKS2}" \
     '"route_cache_ttl":0,'
 run cold
 stop_pid "$DAEMON_PID"; DAEMON_PID=
+drain_time_wait
 start_daemon warm "{\"strategy\":\"fastest\",\"links\":$LINKS2}" \
     '"route_cache_ttl":600,'
 run warm

@@ -10,11 +10,13 @@
  * the interface, which the config already allowed for that link.
  */
 #include <sys/socket.h>
+#include <netinet/in.h>
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "../common/log.h"
+#include "../common/util.h"
 #include "../ipc/codec.h"
 #include "master.h"
 
@@ -30,6 +32,11 @@ bindany_socket(const struct sl_link *l, int family)
 	fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd == -1)
 		return -1;
+	/* As in the worker's dial: the port is chosen at connect time. */
+	if (l->sourcelen != 0 && sockaddr_port((const struct sockaddr *)
+	    &l->source) == 0)
+		(void)setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT,
+		    &(int){ 1 }, sizeof(int));
 	if (setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, l->interface,
 	    (socklen_t)strlen(l->interface)) == -1 ||
 	    (l->sourcelen != 0 && bind(fd, (const struct sockaddr *)&l->source,

@@ -409,6 +409,24 @@ dial_try_connect(struct dial_try *t)
 	return 0;
 }
 
+/*
+ * Bind to the link's source address.  Without a source port, the port
+ * is left to connect() (IP_BIND_ADDRESS_NO_PORT): a port chosen at bind
+ * time would be reserved for every destination, and a busy link would
+ * run out of them while they sit in TIME_WAIT.
+ */
+static int
+dial_bind_source(int fd, const struct sl_link *base)
+{
+	int	one = 1;
+
+	if (sockaddr_port((const struct sockaddr *)&base->source) == 0)
+		(void)setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one,
+		    sizeof(one));
+	return bind(fd, (const struct sockaddr *)&base->source,
+	    base->sourcelen);
+}
+
 /* Open, bind and connect a socket for t->to ourselves; errno on -1. */
 static int
 dial_try_open(struct dial_try *t, const struct sl_link *base)
@@ -416,8 +434,7 @@ dial_try_open(struct dial_try *t, const struct sl_link *base)
 	t->fd = socket(t->to.sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, 0);
 	if (t->fd == -1 || (base != NULL && base->sourcelen != 0 &&
-	    bind(t->fd, (const struct sockaddr *)&base->source,
-	    base->sourcelen) == -1))
+	    dial_bind_source(t->fd, base) == -1))
 		return -1;
 	return dial_try_connect(t);
 }

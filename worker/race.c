@@ -16,8 +16,8 @@
  * long), failures not at all.
  *
  * Also here: the order in which a dial races a name's addresses (happy
- * eyeballs, dial.c), and closing sockets the master made, which must
- * outlive one more poll of the loop (race_close).
+ * eyeballs, dial.c), and closing losers: with a reset, and, for sockets
+ * the master made, only after one more poll of the loop (race_close).
  *
  * The route cache is a direct-mapped table in the shared region, written
  * by every worker with no lock.  A slot is written like a seqlock: key
@@ -26,9 +26,9 @@
  * reader also bounds the expiry by its own TTL and takes the link only
  * when the policy offered it for this very request.
  */
+#include <sys/socket.h>
 #include <stdatomic.h>
 #include <stdio.h>
-#include <sys/socket.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -45,7 +45,6 @@ struct race_leg {
 	struct dial	 dial;
 	uint32_t	 link;
 	int		 live;		/* dial running */
-	int		 failed;
 	int		 link_fault;
 	uint8_t		 rep;
 };
@@ -172,7 +171,6 @@ race_leg_done(struct dial *d, int fd, uint8_t rep,
 	atomic_fetch_sub(&race_ctr(l->link)->active, 1);
 	if (d->link_fault)
 		health_link_failed(l->link, why);
-	l->failed = 1;
 	l->rep = rep;
 	l->link_fault = d->link_fault;
 	log_debug("race: link %s failed after %llu ms: %s",
@@ -223,12 +221,13 @@ race_cancel(struct race *r)
 }
 
 /*
- * Closing losers.  A socket the master made (interface links) may still
- * be open in the master for a moment after it reached us: an attempt
- * refused at once is closed within microseconds.  Closed here then, its
- * epoll registration outlives our fd, and libev, getting events for an
- * fd it cannot delete, rebuilds its epoll set with epoll_create1, which
- * the sandbox kills.  So such a socket is shut down, which makes it
+ * Closing losers, at once and with a reset.  A socket the master made
+ * (interface links) may still be open in the master for a moment after
+ * it reached us: an attempt refused at once is closed within
+ * microseconds.  Closed here then, its epoll registration outlives our
+ * fd, and libev, getting events for an fd it cannot delete, rebuilds its
+ * whole epoll set (every fd of the worker; with epoll_create1, which an
+ * older sandbox killed).  So such a socket is shut down, which makes it
  * ready, and closed only after the loop has polled again: libev sees the
  * event while the fd is still ours and deletes the registration.
  */
@@ -262,6 +261,13 @@ race_graves_sweep(struct ev_loop *loop, ev_timer *w, int revents)
 void
 race_close(struct ev_loop *loop, int fd, int shared)
 {
+	struct linger	lg = { 1, 0 };
+
+	/*
+	 * A reset, not a FIN: nothing was relayed, and a loser closed with
+	 * a FIN would hold its (often source-bound) port in TIME_WAIT.
+	 */
+	(void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 	if (!shared || ngraves == RACE_GRAVES) {
 		close(fd);
 		return;

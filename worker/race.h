@@ -53,9 +53,9 @@ void	race_cancel(struct race *);
  */
 void	race_interleave(struct sl_res_addr *, uint32_t n);
 /*
- * Close a socket that lost (or is done with); shared: the master made it
- * (interface links), so it is shut down now and closed after the loop
- * has polled once more.
+ * Close a socket that lost (or is done with) with a reset; shared: the
+ * master made it (interface links), so it is shut down now and closed
+ * after the loop has polled once more.
  */
 void	race_close(struct ev_loop *, int fd, int shared);
 

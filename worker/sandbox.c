@@ -64,6 +64,8 @@ worker_sb_sockopts(struct sandbox *sb)
 		{ IPPROTO_TCP, TCP_KEEPCNT, "dial/accept: keepalive timing" },
 		{ SOL_SOCKET, SO_LINGER, "session: reset on abort" },
 		{ IPPROTO_IPV6, IPV6_V6ONLY, "UDP associate: v6 socket" },
+		{ IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT,
+		    "dial: source address without reserving a port" },
 	};
 	struct sandbox_arg	a[2];
 	size_t			i;

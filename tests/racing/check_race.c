@@ -1,0 +1,220 @@
+/*
+ * Unit tests of the racing helpers (worker/race.c, worker/health.c):
+ * happy eyeballs address order, route cache keys and slots in a real
+ * shared region, and the connect-time moving average.
+ */
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "worker/health.h"
+#include "worker/race.h"
+#include "worker/worker.h"
+
+static struct sl_res_addr
+addr(const char *ip)
+{
+	struct sl_res_addr a;
+
+	memset(&a, 0, sizeof(a));
+	if (inet_pton(AF_INET, ip, a.addr) == 1)
+		a.family = 4;
+	else {
+		ck_assert_int_eq(inet_pton(AF_INET6, ip, a.addr), 1);
+		a.family = 6;
+	}
+	return a;
+}
+
+static void
+check_order(const char *const *in, const char *const *want, uint32_t n)
+{
+	struct sl_res_addr	a[SL_MAX_ADDRS], w;
+	uint32_t		i;
+
+	for (i = 0; i < n; i++)
+		a[i] = addr(in[i]);
+	race_interleave(a, n);
+	for (i = 0; i < n; i++) {
+		w = addr(want[i]);
+		ck_assert_msg(a[i].family == w.family &&
+		    memcmp(a[i].addr, w.addr, 16) == 0, "position %u is not %s",
+		    i, want[i]);
+	}
+}
+
+START_TEST(test_interleave)
+{
+	static const char *const in[] = { "10.0.0.1", "10.0.0.2", "::1",
+	    "10.0.0.3", "::2" };
+	static const char *const want[] = { "::1", "10.0.0.1", "::2",
+	    "10.0.0.2", "10.0.0.3" };
+	static const char *const v4[] = { "10.0.0.1", "10.0.0.2" };
+	static const char *const v6[] = { "::3", "::1", "::2" };
+	static const char *const one[] = { "::1", "10.0.0.1", "10.0.0.2" };
+	static const char *const onew[] = { "::1", "10.0.0.1", "10.0.0.2" };
+
+	check_order(in, want, 5);
+	check_order(v4, v4, 2);
+	check_order(v6, v6, 3);
+	check_order(one, onew, 3);
+}
+END_TEST
+
+static struct socks5_request
+req_name(const char *host, uint16_t port)
+{
+	struct socks5_request r;
+
+	memset(&r, 0, sizeof(r));
+	r.atyp = S5_ATYP_DOMAIN;
+	snprintf(r.host, sizeof(r.host), "%s", host);
+	r.port = port;
+	return r;
+}
+
+static struct socks5_request
+req_ip4(const char *ip, uint16_t port)
+{
+	struct socks5_request	 r;
+	struct sockaddr_in	*sin = (struct sockaddr_in *)&r.addr;
+
+	memset(&r, 0, sizeof(r));
+	r.atyp = S5_ATYP_IPV4;
+	sin->sin_family = AF_INET;
+	sin->sin_port = htons(port);
+	ck_assert_int_eq(inet_pton(AF_INET, ip, &sin->sin_addr), 1);
+	r.addrlen = sizeof(*sin);
+	r.port = port;
+	return r;
+}
+
+START_TEST(test_route_key)
+{
+	struct socks5_request	a = req_name("example.org", 443);
+	struct socks5_request	b = req_name("example.org", 80);
+	struct socks5_request	c = req_ip4("1.2.3.4", 443);
+	struct socks5_request	d = req_name("1.2.3.4", 443);
+
+	ck_assert_uint_ne(route_key(&a, "example.org"), 0);
+	ck_assert_uint_eq(route_key(&a, "example.org"),
+	    route_key(&a, "example.org"));
+	ck_assert_uint_ne(route_key(&a, "example.org"),
+	    route_key(&b, "example.org"));
+	ck_assert_uint_ne(route_key(&a, "example.org"),
+	    route_key(&a, "example.com"));
+	/* A name that looks like an address is another destination. */
+	ck_assert_uint_ne(route_key(&c, NULL), route_key(&d, "1.2.3.4"));
+	ck_assert_uint_eq(route_key(&c, NULL), route_key(&c, "ignored"));
+}
+END_TEST
+
+static void *
+region(uint32_t nworkers, uint32_t nlinks)
+{
+	size_t	 n = shm_size(nworkers, nlinks);
+	void	*p = aligned_alloc(SL_CACHELINE, (n + SL_CACHELINE - 1) /
+		    SL_CACHELINE * SL_CACHELINE);
+
+	ck_assert_ptr_nonnull(p);
+	memset(p, 0, n);
+	shm_init(p, nworkers, nlinks);
+	return p;
+}
+
+START_TEST(test_route_cache)
+{
+	void			*shm = region(2, 4);
+	struct sl_route_slot	*rs = shm_routes(shm, 2, 4);
+	static const uint32_t	 all[] = { 0, 1, 2, 3 }, some[] = { 0, 2 };
+	uint64_t		 k = 12345, other = k + SL_ROUTE_SLOTS;
+
+	ck_assert_int_eq(route_lookup(rs, k, 1000, 600000, all, 4), -1);
+	route_store(rs, k, 1, 2000);
+	ck_assert_int_eq(route_lookup(rs, k, 1000, 600000, all, 4), 1);
+	/* Not among this request's candidates: not used. */
+	ck_assert_int_eq(route_lookup(rs, k, 1000, 600000, some, 2), -1);
+	/* Expired, or expiring beyond our own TTL (a scribble). */
+	ck_assert_int_eq(route_lookup(rs, k, 2000, 600000, all, 4), -1);
+	ck_assert_int_eq(route_lookup(rs, k, 1000, 500, all, 4), -1);
+	ck_assert_int_eq(route_lookup(rs, 0, 1000, 600000, all, 4), -1);
+	/* Dropping another link's route keeps this one. */
+	route_drop(rs, k, 3);
+	ck_assert_int_eq(route_lookup(rs, k, 1000, 600000, all, 4), 1);
+	route_drop(rs, k, 1);
+	ck_assert_int_eq(route_lookup(rs, k, 1000, 600000, all, 4), -1);
+	/* Same slot, other key: the newer destination wins the slot. */
+	route_store(rs, k, 2, 5000);
+	route_store(rs, other, 3, 5000);
+	ck_assert_int_eq(route_lookup(rs, k, 1000, 600000, all, 4), -1);
+	ck_assert_int_eq(route_lookup(rs, other, 1000, 600000, all, 4), 3);
+	/* A scribbled link index is never offered by the policy. */
+	atomic_store(&rs[other % SL_ROUTE_SLOTS].link, 999);
+	ck_assert_int_eq(route_lookup(rs, other, 1000, 600000, all, 4), -1);
+	free(shm);
+}
+END_TEST
+
+START_TEST(test_connect_avg)
+{
+	struct worker		 w;
+	struct sl_link_health	*h;
+
+	memset(&w, 0, sizeof(w));
+	w.nworkers = 1;
+	w.shm = region(1, 2);
+	wk = &w;
+	h = shm_health(w.shm, 1, 1);
+	health_connect_time(1, 100, 0);
+	ck_assert_uint_eq(atomic_load(&h->connect_ms_avg), 100);
+	health_connect_time(1, 20, 0);
+	ck_assert_uint_eq(atomic_load(&h->connect_ms_avg), 90);
+	/* A cancelled loser only raises the average. */
+	health_connect_time(1, 50, 1);
+	ck_assert_uint_eq(atomic_load(&h->connect_ms_avg), 90);
+	health_connect_time(1, 202, 1);
+	ck_assert_uint_eq(atomic_load(&h->connect_ms_avg), 104);
+	/* 0 is "unknown" to the policy: a sample is at least 1 ms. */
+	h = shm_health(w.shm, 1, 0);
+	health_connect_time(0, 0, 0);
+	ck_assert_uint_eq(atomic_load(&h->connect_ms_avg), 1);
+	health_connect_time(0, 1, 0);
+	ck_assert_uint_eq(atomic_load(&h->connect_ms_avg), 1);
+	/* A scribbled average is replaced by the sample. */
+	atomic_store(&h->connect_ms_avg, UINT64_MAX);
+	health_connect_time(0, 7, 0);
+	ck_assert_uint_eq(atomic_load(&h->connect_ms_avg), 7);
+	wk = NULL;
+	free(w.shm);
+}
+END_TEST
+
+static Suite *
+race_suite(void)
+{
+	Suite	*s = suite_create("race");
+	TCase	*tc = tcase_create("core");
+
+	tcase_add_test(tc, test_interleave);
+	tcase_add_test(tc, test_route_key);
+	tcase_add_test(tc, test_route_cache);
+	tcase_add_test(tc, test_connect_avg);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner	*sr = srunner_create(race_suite());
+	int	 failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? 0 : 1;
+}
