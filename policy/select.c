@@ -35,6 +35,7 @@
  * index and no size, and a cool-down read from it is cut to the link's
  * own cool-down.
  */
+#include <netinet/in.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -521,6 +522,49 @@ policy_needs_addresses(const struct sl_conf *conf)
 	for (i = 0; i < conf->nlinks; i++)
 		if (conf->links[i].selectable &&
 		    any_ips(conf->links[i].matchers, conf->links[i].nmatchers))
+			return 1;
+	return 0;
+}
+
+/* Does the address fall in prefix c?  IPv4-mapped IPv6 counts as IPv4. */
+static int
+cidr_has(const struct sl_cidr *c, const struct sockaddr *sa)
+{
+	const uint8_t	*a;
+	unsigned	 bits = c->prefix, i;
+
+	if (sa->sa_family == AF_INET) {
+		if (c->family != AF_INET)
+			return 0;
+		a = (const uint8_t *)&((const struct sockaddr_in *)
+		    (const void *)sa)->sin_addr;
+	} else {
+		const struct sockaddr_in6 *s6 = (const void *)sa;
+
+		a = s6->sin6_addr.s6_addr;
+		if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
+			if (c->family != AF_INET)
+				return 0;
+			a += 12;
+		} else if (c->family != AF_INET6)
+			return 0;
+	}
+	for (i = 0; bits >= 8; i++, bits -= 8)
+		if (a[i] != c->addr[i])
+			return 0;
+	return bits == 0 ||
+	    ((a[i] ^ c->addr[i]) & (uint8_t)(0xff << (8 - bits))) == 0;
+}
+
+int
+policy_blacklisted(const struct sl_conf *conf, const struct sockaddr *sa)
+{
+	size_t	i;
+
+	if (sa->sa_family != AF_INET && sa->sa_family != AF_INET6)
+		return 0;
+	for (i = 0; i < conf->nip_blacklist; i++)
+		if (cidr_has(&conf->ip_blacklist[i], sa))
 			return 1;
 	return 0;
 }

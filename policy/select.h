@@ -77,6 +77,13 @@ void	policy_route(const struct sl_conf *, const struct sl_request *,
  */
 int	policy_needs_addresses(const struct sl_conf *);
 
+/*
+ * True when a target address is on the static blacklist (ip_blacklist,
+ * TcpRoute's IpBlacklist): sluice never connects to one.  Names are
+ * filtered by the resolver, which also knows the learned addresses.
+ */
+int	policy_blacklisted(const struct sl_conf *, const struct sockaddr *);
+
 /* match.c */
 
 /* 1 when every key the matcher has matches the request. */

@@ -390,6 +390,13 @@ session_decide(struct session *s)
 
 	s->state = S_ROUTING;
 	if (s->req.atyp != S5_ATYP_DOMAIN) {
+		if (policy_blacklisted(wk->conf,
+		    (const struct sockaddr *)&s->req.addr)) {
+			snprintf(s->detail, sizeof(s->detail),
+			    "refused by ip_blacklist");
+			session_reply(s, S5_REP_NOTALLOWED, NULL);
+			return;
+		}
 		session_route(s);
 		return;
 	}
