@@ -36,6 +36,8 @@
 set -u
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+PROG=race_bench.sh
+. "$ROOT/bench/lib.sh"
 BUILD=${BUILD:-/tmp/build-bench}
 if [ "${QUICK:-0}" = 1 ]; then
 	COUNT=${COUNT:-1000}
@@ -50,45 +52,21 @@ DAEMON_PID=
 FAILED=0
 RESULTS=
 
-say() { printf '%s\n' "$*" >&2; }
-fail() { say "race_bench.sh: $*"; exit 1; }
-
-# SIGTERM to the pid we started, a 15 s deadline, then SIGKILL; children
-# die with the master (PDEATHSIG).
-stop_pid() {
-	local pid=$1 i
-	[ -n "$pid" ] || return 0
-	kill -TERM "$pid" 2>/dev/null
-	for i in $(seq 1 150); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
-}
-
+# A daemon's children die with its master (PDEATHSIG): stopping the
+# master by pid (stop_pid, lib.sh) is enough.
 cleanup() {
 	stop_pid "$DAEMON_PID"
 	stop_pid "$SERVER_PID"
-	if [ -n "$TMP" ] && [ -d "$TMP" ]; then
-		if [ "${KEEP:-0}" = 1 ] || [ "$FAILED" != 0 ]; then
-			say "race_bench.sh: logs and configs kept in $TMP"
-		else
-			rm -rf "$TMP"
-		fi
-	fi
+	remove_tmp
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-[ "$(id -u)" = 0 ] || fail "sluiced must be started as root; run as root"
+need_root
 
 build() {
 	if [ -z "${SLUICED:-}" ]; then
-		if [ ! -f "$BUILD/build.ninja" ]; then
-			meson setup "$BUILD" "$ROOT" --buildtype=release >&2 ||
-			    fail "meson setup $BUILD failed"
-		fi
+		meson_setup
 		ninja -C "$BUILD" sluiced bench/slbench >&2 ||
 		    fail "building in $BUILD failed"
 		SLUICED=$BUILD/sluiced
@@ -111,31 +89,16 @@ drain_time_wait() {
 	say "race_bench.sh: still $tw sockets in TIME_WAIT; going on"
 }
 
-port_busy() {
-	(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-}
-
 # start_daemon NAME BALANCER EXTRA: config, check, start, wait for an echo.
 start_daemon() {
-	local conf=$TMP/$1.json i
+	local conf=$TMP/$1.json
 	cat > "$conf" <<EOF
 {"domain":"127.0.0.1","port":$PROXY_PORT,"workers":2,"user":"nobody",
  "chroot":"$TMP/empty","log_level":"warn","max_threads":20000,
  "timeout":30,$3
  "balancer":$2}
 EOF
-	"$SLUICED" -t -c "$conf" >&2 || fail "sluiced -t rejects $conf"
-	port_busy "$PROXY_PORT" && fail "port $PROXY_PORT is already in use"
-	"$SLUICED" -c "$conf" 2>> "$TMP/$1.log" &
-	DAEMON_PID=$!
-	for i in $(seq 1 20); do
-		kill -0 "$DAEMON_PID" 2>/dev/null || break
-		if timeout 5 "$SLBENCH" probe -s "$PROXY_PORT" \
-		    -t "$SERVER_PORT" -T 1 >/dev/null 2>&1; then
-			return 0
-		fi
-	done
-	FAILED=1
+	launch_daemon "$conf" "$TMP/$1.log" && return 0
 	tail -n 20 "$TMP/$1.log" >&2
 	fail "sluiced ($1) did not come up"
 }
@@ -162,22 +125,9 @@ run() {
 LINKS2='[{"name":"A","source":"127.0.0.2"},{"name":"B","source":"127.0.0.3"}]'
 
 build
-TMP=$(mktemp -d /tmp/sluice-race-bench.XXXXXX) || fail "mktemp failed"
-chmod 755 "$TMP"
-mkdir -m 755 "$TMP/empty"
-"$SLBENCH" server -p 0 -P "$TMP/server.port" -T 3600 -K \
-    > "$TMP/server.log" 2>&1 &
-SERVER_PID=$!
-for i in $(seq 1 50); do
-	[ -s "$TMP/server.port" ] && break
-	sleep 0.1
-done
-[ -s "$TMP/server.port" ] || fail "slbench server did not start"
-SERVER_PORT=$(cat "$TMP/server.port")
-for i in $(seq 0 20); do
-	port_busy $((PROXY_PORT + i)) || break
-done
-PROXY_PORT=$((PROXY_PORT + i))
+make_tmp sluice-race-bench
+start_server
+pick_proxy_port
 
 run direct
 start_daemon single '{"links":[{"name":"direct"}]}' ''
@@ -202,15 +152,7 @@ stop_pid "$DAEMON_PID"; DAEMON_PID=
 	echo "sluice race bench, $(date -u '+%Y-%m-%d %H:%M:%S UTC'), git $(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo '?')"
 	echo "host: $(uname -sr), $(nproc) cores, loadavg $(cut -d' ' -f1-3 /proc/loadavg); sluiced $SLUICED, 2 workers; $COUNT connections per run"
 	echo "latency = connect() .. 32-byte echo back (CONNECT + first byte); hs = connect() .. SOCKS5 reply; ms"
-	printf '%s' "$RESULTS" | awk '
-	function kv(line,   i, n, a, p) {
-		delete F
-		n = split(line, a, " ")
-		for (i = 2; i <= n; i++) {
-			p = index(a[i], "=")
-			if (p > 0) F[substr(a[i], 1, p - 1)] = substr(a[i], p + 1)
-		}
-	}
+	printf '%s' "$RESULTS" | awk "$KV_AWK"'
 	BEGIN { printf "  %-8s %5s %6s %5s %8s %8s %8s %8s %8s %8s\n", "path", "conc", "ok", "fail", "conn/s", "p50", "p99", "hs p50", "hs p99", "max" }
 	{ kv($0); if (F["test"] != "cps") next
 	  printf "  %-8s %5s %6s %5s %8.0f %8.3f %8.3f %8.3f %8.3f %8.2f\n", F["label"], F["conc"], F["ok"], F["fail"], F["cps"], F["p50_ms"], F["p99_ms"], F["hs_p50_ms"], F["hs_p99_ms"], F["max_ms"] }'

@@ -23,6 +23,8 @@
 set -u
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+PROG=run.sh
+. "$ROOT/bench/lib.sh"
 BUILD=${BUILD:-/tmp/build-bench}
 if [ "${QUICK:-0}" = 1 ]; then
 	DURATION=${DURATION:-1}
@@ -48,9 +50,6 @@ DAEMON_PID=
 DAEMON_KIDS=
 FAILED=0
 
-say() { printf '%s\n' "$*" >&2; }
-fail() { say "run.sh: $*"; exit 1; }
-
 # The master's descendants, as slbench mem lists them.
 find_kids() {
 	DAEMON_KIDS=$("$SLBENCH" mem -m "$DAEMON_PID" 2>/dev/null |
@@ -64,15 +63,8 @@ stop_daemon() {
 	[ -n "$DAEMON_PID" ] || return 0
 	if kill -0 "$DAEMON_PID" 2>/dev/null; then
 		find_kids
-		kill -TERM "$DAEMON_PID" 2>/dev/null
-		for i in $(seq 1 150); do
-			kill -0 "$DAEMON_PID" 2>/dev/null || break
-			sleep 0.1
-		done
-		if kill -0 "$DAEMON_PID" 2>/dev/null; then
-			say "run.sh: sluiced $DAEMON_PID ignored SIGTERM for 15 s; SIGKILL"
-			kill -KILL "$DAEMON_PID" 2>/dev/null
-		fi
+		stop_pid "$DAEMON_PID" ||
+		    say "run.sh: sluiced $DAEMON_PID ignored SIGTERM for 15 s; SIGKILL"
 	fi
 	wait "$DAEMON_PID" 2>/dev/null
 	for pid in $DAEMON_KIDS; do
@@ -91,43 +83,40 @@ stop_daemon() {
 }
 
 stop_server() {
-	local i
-	[ -n "$SERVER_PID" ] || return 0
-	kill -TERM "$SERVER_PID" 2>/dev/null
-	for i in $(seq 1 50); do
-		kill -0 "$SERVER_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -KILL "$SERVER_PID" 2>/dev/null
-	wait "$SERVER_PID" 2>/dev/null
+	stop_pid "$SERVER_PID" 50
 	SERVER_PID=
 }
 
 cleanup() {
 	stop_daemon
 	stop_server
-	if [ -n "$TMP" ] && [ -d "$TMP" ]; then
-		if [ "${KEEP:-0}" = 1 ] || [ "$FAILED" != 0 ]; then
-			say "run.sh: logs and configs kept in $TMP"
-		else
-			rm -rf "$TMP"
-		fi
-	fi
+	remove_tmp
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-[ "$(id -u)" = 0 ] || fail "sluiced must be started as root; run as root"
+need_root
 
 # ---------------------------------------------------------------- build
+# slbench's sources, as in bench/meson.build.
+SLBENCH_SRC=("$ROOT/bench/slbench.c" "$ROOT/bench/slbench_proc.c"
+    "$ROOT/bench/slbench_client.c" "$ROOT/bench/slbench_server.c"
+    "$ROOT/bench/slbench_load.c" "$ROOT/bench/slbench_hold.c")
+
+# Is a source of slbench (or its header) newer than the binary?
+slbench_newer() {
+	local f
+	for f in "${SLBENCH_SRC[@]}" "$ROOT/bench/slbench.h"; do
+		[ "$f" -nt "$SLBENCH" ] && return 0
+	done
+	return 1
+}
+
 build() {
 	if [ -n "${SLUICED:-}" ]; then
 		[ -x "$SLUICED" ] || fail "SLUICED=$SLUICED is not executable"
 	else
-		if [ ! -f "$BUILD/build.ninja" ]; then
-			meson setup "$BUILD" "$ROOT" --buildtype=release >&2 ||
-			    fail "meson setup $BUILD failed"
-		fi
+		meson_setup
 		ninja -C "$BUILD" sluiced >&2 ||
 		    fail "building sluiced in $BUILD failed (SLUICED=path uses a daemon built elsewhere)"
 		SLUICED=$BUILD/sluiced
@@ -141,19 +130,14 @@ build() {
 	else
 		mkdir -p "$BUILD/bench-standalone"
 		SLBENCH=$BUILD/bench-standalone/slbench
-		if [ ! -x "$SLBENCH" ] ||
-		    [ "$ROOT/bench/slbench.c" -nt "$SLBENCH" ]; then
+		if [ ! -x "$SLBENCH" ] || slbench_newer; then
 			${CC:-cc} -std=gnu11 -O2 -D_GNU_SOURCE -Wall -Wextra \
 			    -Werror -Wshadow -Wmissing-prototypes \
 			    -Wstrict-prototypes -Wformat=2 -Wpointer-arith \
-			    -o "$SLBENCH" "$ROOT/bench/slbench.c" ||
+			    -o "$SLBENCH" "${SLBENCH_SRC[@]}" ||
 			    fail "building slbench failed"
 		fi
 	fi
-}
-
-port_busy() {
-	(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
 # ---------------------------------------------------------------- runs
@@ -203,30 +187,20 @@ run_suite() {	# $1: "direct" or proxy address; LABEL set
 }
 
 start_daemon() {	# $1: splice true|false
-	local conf=$TMP/sluiced-splice-$1.json i
+	local conf=$TMP/sluiced-splice-$1.json
 	cat > "$conf" <<EOF
 {"domain":"127.0.0.1","port":$PROXY_PORT,"workers":$WORKERS,"user":"nobody",
  "chroot":"$TMP/empty","log_level":"warn","max_threads":20000,
  "idle_timeout":600,"timeout":30,"splice":$1,
  "balancer":{"links":[{"name":"direct"}]}}
 EOF
-	"$SLUICED" -t -c "$conf" >&2 || fail "sluiced -t rejects $conf"
-	port_busy "$PROXY_PORT" && fail "port $PROXY_PORT is already in use"
-	"$SLUICED" -c "$conf" 2>> "$TMP/sluiced-splice-$1.log" &
-	DAEMON_PID=$!
-	# Wait until a SOCKS5 CONNECT through it echoes (deadline 20 s).
-	for i in $(seq 1 20); do
-		kill -0 "$DAEMON_PID" 2>/dev/null || break
-		if timeout 5 "$SLBENCH" probe -s "$PROXY_PORT" \
-		    -t "$SERVER_PORT" -T 1 >/dev/null 2>&1; then
-			find_kids
-			say "sluiced pid $DAEMON_PID (splice $1), children:" \
-			    $DAEMON_KIDS
-			"$SLBENCH" mem -m "$DAEMON_PID" | grep -v '^RESULT' >&2
-			return 0
-		fi
-	done
-	FAILED=1
+	if launch_daemon "$conf" "$TMP/sluiced-splice-$1.log"; then
+		find_kids
+		say "sluiced pid $DAEMON_PID (splice $1), children:" \
+		    $DAEMON_KIDS
+		"$SLBENCH" mem -m "$DAEMON_PID" | grep -v '^RESULT' >&2
+		return 0
+	fi
 	say "run.sh: sluiced (splice $1) did not come up; its log:"
 	tail -n 20 "$TMP/sluiced-splice-$1.log" >&2
 	stop_daemon
@@ -235,17 +209,9 @@ EOF
 
 # ---------------------------------------------------------------- table
 table() {
-	awk '
+	awk "$KV_AWK"'
 	# A proxy figure, or "-" for a direct run.
 	function P(v, fmt) { return F["path"] == "direct" ? "-" : sprintf(fmt, v) }
-	function kv(line,   i, n, a, p) {
-		delete F
-		n = split(line, a, " ")
-		for (i = 2; i <= n; i++) {
-			p = index(a[i], "=")
-			if (p > 0) F[substr(a[i], 1, p - 1)] = substr(a[i], p + 1)
-		}
-	}
 	{ lines[NR] = $0 }
 	END {
 		print "Throughput: aggregate Gbit/s over N parallel TCP streams (up = client->server, down = server->client)"
@@ -277,9 +243,7 @@ table() {
 
 # ---------------------------------------------------------------- main
 build
-TMP=$(mktemp -d /tmp/sluice-bench.XXXXXX) || fail "mktemp failed"
-chmod 755 "$TMP"
-mkdir -m 755 "$TMP/empty"
+make_tmp sluice-bench
 mkdir -p "$RESDIR"
 
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -292,21 +256,9 @@ BUSY=$(ps -eo pcpu=,pid=,comm= --sort=-pcpu | head -n 3 |
     awk '{ printf "%s%s(%s) %s%%", sep, $3, $2, $1; sep = ", " }')
 START=$(date +%s)
 
-"$SLBENCH" server -p 0 -P "$TMP/server.port" -T 3600 -K \
-    > "$TMP/server.log" 2>&1 &
-SERVER_PID=$!
-for i in $(seq 1 50); do
-	[ -s "$TMP/server.port" ] && break
-	sleep 0.1
-done
-[ -s "$TMP/server.port" ] || fail "slbench server did not start"
-SERVER_PORT=$(cat "$TMP/server.port")
+start_server
 say "slbench server pid $SERVER_PID on 127.0.0.1:$SERVER_PORT"
-
-for i in $(seq 0 20); do
-	port_busy $((PROXY_PORT + i)) || break
-done
-PROXY_PORT=$((PROXY_PORT + i))
+pick_proxy_port
 
 LABEL=direct
 say "=== direct"

@@ -21,6 +21,9 @@
  * One timer per dial: it fires at the next attempt's start or at the
  * link's connect timeout, which bounds the whole dial, whichever is
  * first.
+ *
+ * The SOCKS5 negotiation with the hops, on the winning connection, is in
+ * dial_s5.c.
  */
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -32,7 +35,7 @@
 
 #include "../common/log.h"
 #include "../common/util.h"
-#include "dial.h"
+#include "dial_priv.h"
 #include "race.h"
 
 static void	dial_resolved(struct res_req *, int, const struct sl_msg *,
@@ -41,9 +44,6 @@ static void	dial_connect_begin(struct dial *);
 static void	dial_he_next(struct dial *);
 static void	dial_he_stagger(struct dial *);
 static void	dial_try_io(struct ev_loop *, ev_io *, int);
-static void	dial_io(struct ev_loop *, ev_io *, int);
-static void	dial_s5_begin(struct dial *);
-static void	dial_s5_send_connect(struct dial *);
 
 uint8_t
 dial_errno_rep(int err)
@@ -114,7 +114,7 @@ dial_set_why(struct dial *d, const char *why)
 		(void)snprintf(d->why, sizeof(d->why), "%s", why);
 }
 
-static void
+void
 dial_fail(struct dial *d, uint8_t rep, const char *why)
 {
 	dial_set_why(d, why);
@@ -122,7 +122,7 @@ dial_fail(struct dial *d, uint8_t rep, const char *why)
 	d->cb(d, -1, rep, NULL, d->why, d->arg);
 }
 
-static void
+void
 dial_succeed(struct dial *d)
 {
 	int	fd = d->fd;
@@ -585,9 +585,7 @@ dial_he_won(struct dial_try *t)
 		dial_succeed(d);
 		return;
 	}
-	ev_io_init(&d->io, dial_io, d->fd, EV_WRITE);
-	d->ihop = d->nhops - 1;
-	dial_s5_begin(d);
+	dial_s5_start(d);
 }
 
 static void
@@ -605,204 +603,4 @@ dial_try_io(struct ev_loop *loop, ev_io *w, int revents)
 		dial_try_failed(t, err);
 	else
 		dial_he_won(t);
-}
-
-/* SOCKS5 negotiation with each hop, on the winning connection. */
-
-/* Queue bytes for the current hop and wait until they are written. */
-static void
-dial_send(struct dial *d, enum dial_phase next, size_t len)
-{
-	d->phase = next;
-	d->len = len;
-	d->off = 0;
-	d->need = 0;
-	ev_io_stop(d->loop, &d->io);
-	ev_io_set(&d->io, d->fd, EV_WRITE);
-	ev_io_start(d->loop, &d->io);
-}
-
-static void
-dial_expect(struct dial *d, size_t need)
-{
-	d->len = 0;
-	d->need = need;
-	ev_io_stop(d->loop, &d->io);
-	ev_io_set(&d->io, d->fd, EV_READ);
-	ev_io_start(d->loop, &d->io);
-}
-
-static const struct sl_link *
-dial_hop(const struct dial *d)
-{
-	return &d->conf->links[d->hops[d->ihop]];
-}
-
-static void
-dial_s5_begin(struct dial *d)
-{
-	/* Until the hop answers a CONNECT, a failure is the link's. */
-	d->link_fault = 1;
-	size_t n = socks5_build_greeting(d->buf, dial_hop(d)->username[0] != 0);
-
-	dial_send(d, DIAL_S5_METHOD, n);
-}
-
-/* A complete message from the current hop is in d->buf[0..d->len). */
-static void
-dial_s5_input(struct dial *d)
-{
-	const struct sl_link	*hop = dial_hop(d);
-	uint8_t			 v;
-	int			 n;
-
-	switch (d->phase) {
-	case DIAL_S5_METHOD:
-		if (socks5_parse_method_reply(d->buf, d->len, &v) <= 0 ||
-		    (v != S5_AUTH_NONE && !(v == S5_AUTH_USERPASS &&
-		    hop->username[0] != '\0'))) {
-			snprintf(d->why, sizeof(d->why), "upstream %s: no "
-			    "acceptable authentication method", hop->name);
-			dial_fail(d, S5_REP_FAIL, d->why);
-		} else if (v == S5_AUTH_USERPASS) {
-			n = socks5_build_userpass(d->buf, sizeof(d->buf),
-			    hop->username, hop->password);
-			if (n < 0)
-				dial_fail(d, S5_REP_FAIL, "credentials too long");
-			else
-				dial_send(d, DIAL_S5_AUTH, (size_t)n);
-		} else
-			dial_s5_send_connect(d);
-		break;
-	case DIAL_S5_AUTH:
-		if (socks5_parse_userpass_reply(d->buf, d->len, &v) <= 0 ||
-		    v != 0) {
-			snprintf(d->why, sizeof(d->why), "upstream %s: "
-			    "authentication failed", hop->name);
-			dial_fail(d, S5_REP_FAIL, d->why);
-		} else
-			dial_s5_send_connect(d);
-		break;
-	default:
-		n = socks5_parse_reply(d->buf, d->len, &v, &d->bound);
-		/* The upstream answered properly: a refusal is the target's. */
-		if (n > 0 && v != S5_REP_OK)
-			d->link_fault = 0;
-		if (n <= 0 || v != S5_REP_OK) {
-			snprintf(d->why, sizeof(d->why), "upstream %s: %s %u",
-			    hop->name, n <= 0 ? "bad reply" : "replied", v);
-			dial_fail(d, n <= 0 || v > S5_REP_ATYPUNSUPP ?
-			    S5_REP_FAIL : v, d->why);
-		} else if (d->ihop-- == 0)
-			dial_succeed(d);
-		else
-			dial_s5_begin(d);
-	}
-}
-
-static void
-dial_s5_send_connect(struct dial *d)
-{
-	const struct socks5_request	*t = d->target;
-	int				 n;
-
-	if (d->ihop > 0) {
-		const struct sl_link *next = &d->conf->links[d->hops[d->ihop - 1]];
-		struct sockaddr_storage ss;
-		socklen_t len;
-
-		if (sockaddr_from_ip(next->host, next->port, &ss, &len) == 0)
-			n = socks5_build_connect(d->buf, sizeof(d->buf), NULL,
-			    (struct sockaddr *)&ss, next->port);
-		else
-			n = socks5_build_connect(d->buf, sizeof(d->buf),
-			    next->host, NULL, next->port);
-	} else if (t->atyp == S5_ATYP_DOMAIN)
-		n = socks5_build_connect(d->buf, sizeof(d->buf), t->host, NULL,
-		    t->port);
-	else
-		n = socks5_build_connect(d->buf, sizeof(d->buf), NULL,
-		    (const struct sockaddr *)&t->addr, t->port);
-	if (n < 0) {
-		dial_fail(d, S5_REP_FAIL, "cannot encode upstream request");
-		return;
-	}
-	dial_send(d, DIAL_S5_CONNECT, (size_t)n);
-}
-
-/* How many bytes the message being read needs in total, 0 if unknown. */
-static size_t
-dial_s5_need(const struct dial *d)
-{
-	if (d->phase != DIAL_S5_CONNECT)
-		return 2;
-	if (d->len < 5)
-		return 5;
-	switch (d->buf[3]) {
-	case S5_ATYP_IPV4:
-		return 10;
-	case S5_ATYP_IPV6:
-		return 22;
-	case S5_ATYP_DOMAIN:
-		return 7 + (size_t)d->buf[4];
-	default:
-		return d->len;		/* let the parser reject it */
-	}
-}
-
-static void
-dial_read(struct dial *d)
-{
-	ssize_t	n;
-
-	for (;;) {
-		d->need = dial_s5_need(d);
-		if (d->len >= d->need) {
-			dial_s5_input(d);
-			return;
-		}
-		n = read(d->fd, d->buf + d->len, d->need - d->len);
-		if (n == -1 && (errno == EAGAIN || errno == EINTR))
-			return;
-		if (n <= 0) {
-			snprintf(d->why, sizeof(d->why), "upstream %s: %s",
-			    dial_hop(d)->name, n == 0 ? "closed" :
-			    strerror(errno));
-			dial_fail(d, S5_REP_FAIL, d->why);
-			return;
-		}
-		d->len += (size_t)n;
-	}
-}
-
-static void
-dial_write(struct dial *d)
-{
-	ssize_t	n;
-
-	n = send(d->fd, d->buf + d->off, d->len - d->off, MSG_NOSIGNAL);
-	if (n == -1 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (n == -1) {
-		snprintf(d->why, sizeof(d->why), "upstream %s: %s",
-		    dial_hop(d)->name, strerror(errno));
-		dial_fail(d, S5_REP_FAIL, d->why);
-		return;
-	}
-	d->off += (size_t)n;
-	if (d->off == d->len)
-		dial_expect(d, 2);
-}
-
-static void
-dial_io(struct ev_loop *loop, ev_io *w, int revents)
-{
-	struct dial *d = container_of(w, struct dial, io);
-
-	(void)loop;
-	(void)revents;
-	if (d->need == 0)
-		dial_write(d);
-	else
-		dial_read(d);
 }

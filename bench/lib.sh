@@ -1,0 +1,123 @@
+# bench/lib.sh: shell functions shared by bench/run.sh and
+# bench/race_bench.sh.  Sourced, not run; it starts nothing by itself.
+#
+# The sourcing script sets PROG (its name, for messages), ROOT, BUILD and
+# PROXY_PORT, and keeps its state in TMP, SERVER_PID, SERVER_PORT,
+# DAEMON_PID and FAILED; SLUICED and SLBENCH must be set before a server
+# or a daemon is started.
+
+say() { printf '%s\n' "$*" >&2; }
+fail() { say "$PROG: $*"; exit 1; }
+
+need_root() {
+	[ "$(id -u)" = 0 ] ||
+	    fail "sluiced must be started as root; run as root"
+}
+
+port_busy() {
+	(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# stop_pid PID [TENTHS]: SIGTERM to a process this script started, up to
+# TENTHS tenths of a second [150] for it to go, then SIGKILL; reap it.
+# Returns 1 when it had to be killed.
+stop_pid() {
+	local pid=$1 n=${2:-150} i rc=0
+	[ -n "$pid" ] || return 0
+	kill -TERM "$pid" 2>/dev/null
+	for i in $(seq 1 "$n"); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		kill -KILL "$pid" 2>/dev/null
+		rc=1
+	fi
+	wait "$pid" 2>/dev/null
+	return $rc
+}
+
+# Configure $BUILD (a release build) unless it already is.
+meson_setup() {
+	if [ ! -f "$BUILD/build.ninja" ]; then
+		meson setup "$BUILD" "$ROOT" --buildtype=release >&2 ||
+		    fail "meson setup $BUILD failed"
+	fi
+}
+
+# make_tmp NAME: the temporary directory TMP, /tmp/NAME.XXXXXX, with an
+# empty TMP/empty for sluiced's chroot.
+make_tmp() {
+	TMP=$(mktemp -d "/tmp/$1.XXXXXX") || fail "mktemp failed"
+	chmod 755 "$TMP"
+	mkdir -m 755 "$TMP/empty"
+}
+
+# Remove TMP, unless KEEP=1 or the run failed: then keep it and say so.
+remove_tmp() {
+	if [ -n "$TMP" ] && [ -d "$TMP" ]; then
+		if [ "${KEEP:-0}" = 1 ] || [ "$FAILED" != 0 ]; then
+			say "$PROG: logs and configs kept in $TMP"
+		else
+			rm -rf "$TMP"
+		fi
+	fi
+}
+
+# slbench's test server on a port of its choosing (SERVER_PID,
+# SERVER_PORT); it exits with this script or after an hour.
+start_server() {
+	local i
+	"$SLBENCH" server -p 0 -P "$TMP/server.port" -T 3600 -K \
+	    > "$TMP/server.log" 2>&1 &
+	SERVER_PID=$!
+	for i in $(seq 1 50); do
+		[ -s "$TMP/server.port" ] && break
+		sleep 0.1
+	done
+	[ -s "$TMP/server.port" ] || fail "slbench server did not start"
+	SERVER_PORT=$(cat "$TMP/server.port")
+}
+
+# Move PROXY_PORT up to the first of it and the next 20 that nothing
+# listens on (or to the last of them).
+pick_proxy_port() {
+	local i
+	for i in $(seq 0 20); do
+		port_busy $((PROXY_PORT + i)) || break
+	done
+	PROXY_PORT=$((PROXY_PORT + i))
+}
+
+# launch_daemon CONF LOG: check CONF, start sluiced on it (DAEMON_PID),
+# its stderr appended to LOG, and wait until a SOCKS5 CONNECT through
+# PROXY_PORT to the server echoes (20 probes of up to 5 s).  Returns 1,
+# with FAILED=1, when it does not come up.
+launch_daemon() {
+	local i
+	"$SLUICED" -t -c "$1" >&2 || fail "sluiced -t rejects $1"
+	port_busy "$PROXY_PORT" && fail "port $PROXY_PORT is already in use"
+	"$SLUICED" -c "$1" 2>> "$2" &
+	DAEMON_PID=$!
+	for i in $(seq 1 20); do
+		kill -0 "$DAEMON_PID" 2>/dev/null || break
+		if timeout 5 "$SLBENCH" probe -s "$PROXY_PORT" \
+		    -t "$SERVER_PORT" -T 1 >/dev/null 2>&1; then
+			return 0
+		fi
+	done
+	FAILED=1
+	return 1
+}
+
+# An awk function for the tables: kv(line) puts the key=value fields of
+# a RESULT line into the array F.
+KV_AWK='
+	function kv(line,   i, n, a, p) {
+		delete F
+		n = split(line, a, " ")
+		for (i = 2; i <= n; i++) {
+			p = index(a[i], "=")
+			if (p > 0) F[substr(a[i], 1, p - 1)] = substr(a[i], p + 1)
+		}
+	}'
