@@ -241,18 +241,25 @@ socks5_build_greeting(uint8_t *out, int with_userpass)
 	return 4;
 }
 
-int
-socks5_parse_method_reply(const uint8_t *buf, size_t len, uint8_t *method)
+/* A two-byte reply: a version byte, then the value the caller wants. */
+static int
+parse_two(const uint8_t *buf, size_t len, uint8_t version, uint8_t *value)
 {
 	if (len < 1)
 		return 0;
-	if (buf[0] != S5_VERSION)
+	if (buf[0] != version)
 		return -1;
 	if (len < 2)
 		return 0;
-	if (method != NULL)
-		*method = buf[1];
+	if (value != NULL)
+		*value = buf[1];
 	return 2;
+}
+
+int
+socks5_parse_method_reply(const uint8_t *buf, size_t len, uint8_t *method)
+{
+	return parse_two(buf, len, S5_VERSION, method);
 }
 
 int
@@ -284,15 +291,7 @@ socks5_build_userpass(uint8_t *out, size_t cap, const char *user,
 int
 socks5_parse_userpass_reply(const uint8_t *buf, size_t len, uint8_t *status)
 {
-	if (len < 1)
-		return 0;
-	if (buf[0] != S5_RFC1929_VER)
-		return -1;
-	if (len < 2)
-		return 0;
-	if (status != NULL)
-		*status = buf[1];
-	return 2;
+	return parse_two(buf, len, S5_RFC1929_VER, status);
 }
 
 int

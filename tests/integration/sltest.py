@@ -1245,3 +1245,46 @@ def require_tool(name):
     """Skip (77) unless the program name is installed."""
     if shutil.which(name) is None:
         raise Skip("%s is not installed" % name)
+
+
+# PythTRT's README example, byte for byte (also in tests/check_config.c).
+PYTHTRT_EXAMPLE = r'''{
+  "balancer": {
+    "links": [
+      {
+        "protocol": "socks5",
+        "domain": "127.0.0.1",
+        "port": 1081,
+        "matchers": [
+          {
+            "domains_re": [
+              "\\.intranet.com$"
+            ],
+            "policy": "forbid"
+          }
+        ]
+      },
+      {
+        "matchers": [
+          {
+            "domains_re": [
+              "\\.intranet.com$"
+            ],
+            "policy": "allow"
+          }
+        ]
+      }
+    ],
+    "matchers": [
+      {
+        "policy": "allow",
+        "ports": [
+          80,
+          443,
+          8080
+        ]
+      }
+    ]
+  }
+}
+'''

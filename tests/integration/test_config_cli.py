@@ -22,47 +22,8 @@ import subprocess
 
 import sltest as t
 
-# PythTRT's README example, byte for byte (also in tests/check_config.c).
-PYTHTRT_EXAMPLE = r'''{
-  "balancer": {
-    "links": [
-      {
-        "protocol": "socks5",
-        "domain": "127.0.0.1",
-        "port": 1081,
-        "matchers": [
-          {
-            "domains_re": [
-              "\\.intranet.com$"
-            ],
-            "policy": "forbid"
-          }
-        ]
-      },
-      {
-        "matchers": [
-          {
-            "domains_re": [
-              "\\.intranet.com$"
-            ],
-            "policy": "allow"
-          }
-        ]
-      }
-    ],
-    "matchers": [
-      {
-        "policy": "allow",
-        "ports": [
-          80,
-          443,
-          8080
-        ]
-      }
-    ]
-  }
-}
-'''
+PYTHTRT_EXAMPLE = t.PYTHTRT_EXAMPLE
+
 
 FULL = {
     "domain": "127.0.0.1", "port": 1080, "timeout": 5, "max_threads": 200,

@@ -70,48 +70,8 @@ NAMES = {
     "example.com.evil.test": ["127.0.0.1"],
 }
 
-# PythTRT's README example, verbatim.
-PYTHTRT_EXAMPLE = r"""
-{
-  "balancer": {
-    "links": [
-      {
-        "protocol": "socks5",
-        "domain": "127.0.0.1",
-        "port": 1081,
-        "matchers": [
-          {
-            "domains_re": [
-              "\\.intranet.com$"
-            ],
-            "policy": "forbid"
-          }
-        ]
-      },
-      {
-        "matchers": [
-          {
-            "domains_re": [
-              "\\.intranet.com$"
-            ],
-            "policy": "allow"
-          }
-        ]
-      }
-    ],
-    "matchers": [
-      {
-        "policy": "allow",
-        "ports": [
-          80,
-          443,
-          8080
-        ]
-      }
-    ]
-  }
-}
-"""
+PYTHTRT_EXAMPLE = t.PYTHTRT_EXAMPLE
+
 
 
 def AB(**extra):
