@@ -4,6 +4,8 @@
 #ifndef SL_SLUICE_H
 #define SL_SLUICE_H
 
+#include <stdint.h>
+
 #define SLUICE_VERSION		"0.1.0"
 
 enum sl_proc_id {
@@ -30,5 +32,11 @@ enum sl_proc_id {
 #define SL_MAX_ADDRS		16	/* addresses kept per resolved name */
 #define SL_MAX_CHAIN		8	/* socks5 hops through "via" */
 #define SL_MAX_CONF_BYTES	(16u * 1024 * 1024)
+
+/* One address a name resolved to: what the resolver answers. */
+struct sl_res_addr {
+	uint8_t		family;		/* 4 or 6 */
+	uint8_t		addr[16];	/* 4 or 16 bytes used */
+};
 
 #endif

@@ -85,11 +85,6 @@ enum sl_res_status {
 	SL_RES_MAX
 };
 
-struct sl_res_addr {
-	uint8_t		family;		/* 4 or 6 */
-	uint8_t		addr[16];	/* 4 or 16 bytes used */
-};
-
 /*
  * A decoded message.  Payloads are fixed-size: decoding never allocates,
  * and every string is NUL-terminated and length-checked by the codec.

@@ -22,8 +22,6 @@
 #include "../common/log.h"
 #include "../common/privdrop.h"
 #include "../common/util.h"
-#include "../resolver/resolver.h"
-#include "../worker/worker.h"
 #include "caps.h"
 #include "master.h"
 
@@ -241,26 +239,13 @@ master_setup(void)
 	ms->generation = 1;
 }
 
-static int
-role_main(int argc, char *argv[])
-{
-	if (strcmp(argv[2], "worker") == 0)
-		worker_main(argc, argv);
-	else if (strcmp(argv[2], "resolver") == 0)
-		resolver_main(argc, argv);
-	fprintf(stderr, "sluiced: invalid process name \"%s\"\n", argv[2]);
-	return 1;
-}
-
 int
-main(int argc, char *argv[])
+master_main(int argc, char *argv[])
 {
 	static struct master	m;
 	char			caps[256];
 	int			ch, check_only = 0;
 
-	if (argc > 2 && strcmp(argv[1], "-P") == 0)
-		return role_main(argc, argv);
 	ms = &m;
 	while ((ch = getopt(argc, argv, "c:htV")) != -1) {
 		switch (ch) {

@@ -61,6 +61,9 @@ struct master {
 
 extern struct master *ms;
 
+/* master.c: "sluiced -c FILE" and its options; never returns an error. */
+int	master_main(int argc, char *argv[]);
+
 /* bindany.c */
 int	bindany_request(struct child *, const struct sl_msg *);
 

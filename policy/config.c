@@ -488,7 +488,7 @@ enum {
 	R_RESOLVE, R_NAMESERVERS, R_LISTEN, R_NS_BACKUP, R_BLACKLIST,
 	R_TCPROUTE_BLACKLIST, R_MIN_TTL, R_MAX_TTL, R_NEG_TTL, R_CACHE_SIZE,
 	R_HIJACK_INTERVAL, R_HIJACK_PROBES, R_HAPPY_EYEBALLS, R_ROUTE_CACHE,
-	R_UPSTREAM
+	R_UPSTREAM, R_LISTENERS
 };
 
 /* PythTRT's listen host; numeric only, DNS is not for the master. */
@@ -551,44 +551,6 @@ r_chroot(struct ctx *c, const cJSON *it, void *dst)
 	return 0;
 }
 
-static int
-listen_item(struct ctx *c, const cJSON *it, void *arg, size_t i)
-{
-	struct sl_listener	*l = (struct sl_listener *)arg;
-	const char		*s;
-	char			 q[80];
-	size_t			 j;
-
-	if (get_str(c, it, 1, SIZE_MAX, &s) == -1)
-		return -1;
-	if (parse_hostport(s, 0, l[i].host, sizeof(l[i].host), &l[i].addr,
-	    &l[i].addrlen) == -1)
-		return fail(c, "%s is not an address and port (ip:port or "
-		    "[ipv6]:port)", quote(s, q, sizeof(q)));
-	for (j = 0; j < i; j++)
-		if (l[j].addrlen == l[i].addrlen &&
-		    memcmp(&l[j].addr, &l[i].addr, l[i].addrlen) == 0)
-			return fail(c, "%s is already listed",
-			    quote(s, q, sizeof(q)));
-	return 0;
-}
-
-static int
-r_listen(struct ctx *c, const cJSON *it, void *dst)
-{
-	struct sl_conf	*conf = dst;
-	size_t		 n;
-
-	if (!cJSON_IsArray(it))
-		return type_err(c, it, "an array");
-	n = (size_t)cJSON_GetArraySize(it);
-	if (n == 0 || n > SL_MAX_LISTENERS)
-		return fail(c, "expected 1-%d entries, got %zu",
-		    SL_MAX_LISTENERS, n);
-	conf->nlisteners = n;
-	return each(c, it, listen_item, conf->listeners);
-}
-
 #define ROFF(f)		offsetof(struct sl_conf, f)
 static const struct keydef root_keys[] = {
 	[R_DOMAIN] = { "domain", K_FN, r_domain, 0, 0, 0 },
@@ -633,6 +595,7 @@ static const struct keydef root_keys[] = {
 	[R_ROUTE_CACHE] = { "route_cache_ttl", K_UINT, NULL,
 	    ROFF(route_cache_ttl_s), 0, 86400 },
 	[R_UPSTREAM] = { "upstream", K_FN, r_upstream, 0, 0, 0 },
+	[R_LISTENERS] = { "listeners", K_FN, r_listeners, 0, 0, 0 },
 };
 
 static struct sl_conf *
@@ -684,7 +647,6 @@ static int
 conf_finish(struct ctx *c, uint64_t seen)
 {
 	struct sl_conf		*conf = c->conf;
-	struct sl_listener	*ls = &conf->listeners[0];
 
 	if ((seen & BIT(R_UPSTREAM)) && (seen & BIT(R_BALANCER)))
 		return fail_key(c, "upstream", "cannot be combined with "
@@ -696,14 +658,15 @@ conf_finish(struct ctx *c, uint64_t seen)
 	if ((seen & BIT(R_LISTEN)) && (seen & (BIT(R_DOMAIN) | BIT(R_PORT))))
 		return fail_key(c, "listen",
 		    "cannot be combined with domain/port");
-	if (!(seen & BIT(R_LISTEN))) {
-		if (!(seen & BIT(R_DOMAIN))) {
-			snprintf(ls->host, sizeof(ls->host), "0.0.0.0");
-			parse_ip(ls->host, 0, &ls->addr, &ls->addrlen);
-		}
-		set_port(&ls->addr, (seen & BIT(R_PORT)) ? c->port : 1080);
-		conf->nlisteners = 1;
-	}
+	if ((seen & BIT(R_LISTENERS)) &&
+	    (seen & (BIT(R_LISTEN) | BIT(R_DOMAIN) | BIT(R_PORT))))
+		return fail_key(c, "listeners",
+		    "cannot be combined with listen or domain/port");
+	if (!(seen & (BIT(R_LISTEN) | BIT(R_LISTENERS))))
+		listener_implicit(conf, (seen & BIT(R_PORT)) ? c->port : 1080);
+	if (listeners_check(c, (seen & BIT(R_LISTENERS)) ? "listeners" :
+	    "listen") == -1)
+		return -1;
 	if (conf->nlinks == 0) {
 		conf->links = alloc_array(c, 1, sizeof(*conf->links));
 		if (conf->links == NULL)
@@ -768,6 +731,7 @@ conf_free(struct sl_conf *conf)
 	free(conf->nameservers_backup);
 	free(conf->ip_blacklist);
 	free(conf->hijack_probes);
+	listeners_free(conf);
 	pcre2_match_context_free(conf->re_mctx);
 	free(conf);
 }

@@ -68,6 +68,10 @@ struct sl_matcher {
 	size_t			 nips;
 	struct sl_cidr		*clients;		/* client addresses */
 	size_t			 nclients;
+	char			**listeners;		/* listener names */
+	size_t			 nlisteners;
+	char			**users;		/* authenticated users */
+	size_t			 nusers;
 	struct sl_match_idx	*idx;			/* compiled at load;
 							   NULL: no keys */
 };
@@ -107,10 +111,34 @@ struct sl_link {
 	size_t			 nmatchers;
 };
 
+/* What a listener speaks; the worker has one front-end per kind. */
+enum sl_listen_kind {
+	SL_LISTEN_SOCKS5 = 0,	/* SOCKS5, and SOCKS4/4a by the version byte */
+	SL_LISTEN_HTTP,		/* HTTP proxy: CONNECT and absolute-form */
+	SL_LISTEN_MIXED,	/* all of the above, told by the first byte */
+	SL_LISTEN_KIND_MAX
+};
+
+/* A client account of a listener (RFC 1929, Proxy-Authorization). */
+struct sl_user {
+	char			 name[256];		/* 1-255 bytes */
+	char			 password[256];		/* plain, or crypt(3) */
+	int			 hashed;		/* password is "$id$..." */
+};
+
 struct sl_listener {
+	char			 name[64];		/* "listen<i>" */
+	enum sl_listen_kind	 kind;
 	char			 host[SL_MAX_NAME + 1];	/* as written */
 	struct sockaddr_storage	 addr;
 	socklen_t		 addrlen;
+	struct sl_user		*users;			/* none: no auth */
+	size_t			 nusers;
+	struct sl_cidr		*clients;		/* none: everyone */
+	size_t			 nclients;
+	uint32_t		 udp_timeout_ms;	/* UDP association idle,
+							   60 s */
+	uint32_t		 bind_timeout_ms;	/* BIND's peer, 60 s */
 };
 
 struct sl_nameserver {
@@ -170,6 +198,9 @@ int	conf_parse(const char *text, size_t len, struct sl_conf **out,
 	    char *err, size_t errlen);
 void	conf_free(struct sl_conf *);
 const char *conf_strategy_name(enum sl_strategy);
+const char *conf_listen_kind_name(enum sl_listen_kind);
+/* The listener's index by name, or -1. */
+int	conf_listener_find(const struct sl_conf *, const char *name);
 const char *conf_policy_name(enum sl_policy);
 
 #endif

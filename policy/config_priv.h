@@ -105,6 +105,14 @@ void	link_defaults(struct sl_link *l, const char *name);
 int	l_domain(struct ctx *, const cJSON *it, void *link);
 int	l_source(struct ctx *, const cJSON *it, void *link);
 
+/* config_listen.c */
+
+int	r_listen(struct ctx *, const cJSON *it, void *conf);
+int	r_listeners(struct ctx *, const cJSON *it, void *conf);
+int	listeners_check(struct ctx *, const char *key);
+void	listener_implicit(struct sl_conf *, uint16_t port);
+void	listeners_free(struct sl_conf *);
+
 /* config_match.c */
 
 extern const char *const policy_names[SL_POLICY_DEPRIORITIZE + 1];

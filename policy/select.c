@@ -559,12 +559,19 @@ cidr_has(const struct sl_cidr *c, const struct sockaddr *sa)
 int
 policy_blacklisted(const struct sl_conf *conf, const struct sockaddr *sa)
 {
+	return policy_cidrs_match(conf->ip_blacklist, conf->nip_blacklist, sa);
+}
+
+int
+policy_cidrs_match(const struct sl_cidr *c, size_t n,
+    const struct sockaddr *sa)
+{
 	size_t	i;
 
 	if (sa->sa_family != AF_INET && sa->sa_family != AF_INET6)
 		return 0;
-	for (i = 0; i < conf->nip_blacklist; i++)
-		if (cidr_has(&conf->ip_blacklist[i], sa))
+	for (i = 0; i < n; i++)
+		if (cidr_has(&c[i], sa))
 			return 1;
 	return 0;
 }

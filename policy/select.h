@@ -31,7 +31,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../ipc/ipc_msg.h"
+#include "../common/sluice.h"
 #include "config.h"
 
 struct sl_request {
@@ -41,6 +41,8 @@ struct sl_request {
 	size_t			  nresolved;
 	uint16_t		  port;
 	const struct sockaddr	 *client;
+	const char		 *listener;	/* listener name */
+	const char		 *user;		/* authenticated, or NULL */
 };
 
 /* Live view the caller builds; the counters come from shared memory. */
@@ -53,9 +55,9 @@ struct sl_route_view {
 
 enum sl_verdict {
 	SL_ROUTE_OK = 0,	/* ncand > 0 */
-	SL_ROUTE_REFUSED,	/* a rule refused it: SOCKS5 0x02 */
+	SL_ROUTE_REFUSED,	/* a rule refused it (SOCKS5 0x02) */
 	SL_ROUTE_UNAVAILABLE,	/* allowed, but every allowed link is down
-				   or full: SOCKS5 0x01 */
+				   or full (SOCKS5 0x01) */
 };
 
 struct sl_route {
@@ -83,6 +85,9 @@ int	policy_needs_addresses(const struct sl_conf *);
  * filtered by the resolver, which also knows the learned addresses.
  */
 int	policy_blacklisted(const struct sl_conf *, const struct sockaddr *);
+/* True when sa is in one of the n prefixes (a listener's `clients`). */
+int	policy_cidrs_match(const struct sl_cidr *, size_t n,
+	    const struct sockaddr *sa);
 
 /* match.c */
 

@@ -1,5 +1,5 @@
 /*
- * Tests for worker/relay.c over real TCP loopback connections.
+ * Tests for worker/relay/stream.c over real TCP loopback connections.
  *
  * Everything runs in one thread on one libev loop: the two test peers
  * (the "client application" and the "target server") are themselves

@@ -23,7 +23,7 @@
 
 #include <ev.h>
 
-#include "worker/relay.h"
+#include "worker/relay/stream.h"
 
 #define MiB		(1024 * 1024)
 #define KiB		1024

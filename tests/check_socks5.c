@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "worker/socks5.h"
+#include "worker/proto/socks5_wire.h"
 
 /*
  * For hot loops: Check's ck_assert records a mark point (a write to its
@@ -64,9 +64,9 @@ p_request(const uint8_t *b, size_t l)
 	if (rv > 0) {
 		REQUIRE(rep == S5_REP_OK);
 		if (req.atyp == S5_ATYP_DOMAIN)
-			REQUIRE(strlen(req.host) >= 1 &&
-			    strlen(req.host) <= 255 &&
-			    strlen(req.host) + 7 == (size_t)rv);
+			REQUIRE(strlen(req.t.host) >= 1 &&
+			    strlen(req.t.host) <= 255 &&
+			    strlen(req.t.host) + 7 == (size_t)rv);
 	} else if (rv < 0)
 		REQUIRE(rep == S5_REP_FAIL || rep == S5_REP_ATYPUNSUPP);
 	return rv;
@@ -220,7 +220,7 @@ START_TEST(request_ipv4)
 	const uint8_t		a[] = { 192, 0, 2, 7 };
 	uint8_t			b[S5_MAX_MSG], rep;
 	struct socks5_request	req;
-	struct sockaddr_in	*sin = (struct sockaddr_in *)&req.addr;
+	struct sockaddr_in	*sin = (struct sockaddr_in *)&req.t.addr;
 	size_t			n;
 
 	n = mk_req(b, S5_CMD_CONNECT, S5_ATYP_IPV4, a, 4, 8080);
@@ -230,12 +230,12 @@ START_TEST(request_ipv4)
 	ck_assert_int_eq(rep, S5_REP_OK);
 	ck_assert_int_eq(req.cmd, S5_CMD_CONNECT);
 	ck_assert_int_eq(req.atyp, S5_ATYP_IPV4);
-	ck_assert_int_eq(req.port, 8080);
-	ck_assert_int_eq(req.addrlen, sizeof(struct sockaddr_in));
+	ck_assert_int_eq(req.t.port, 8080);
+	ck_assert_int_eq(req.t.addrlen, sizeof(struct sockaddr_in));
 	ck_assert_int_eq(sin->sin_family, AF_INET);
 	ck_assert_int_eq(ntohs(sin->sin_port), 8080);
 	ck_assert_int_eq(ntohl(sin->sin_addr.s_addr), 0xc0000207);
-	ck_assert_str_eq(req.host, "");
+	ck_assert_str_eq(req.t.host, "");
 }
 END_TEST
 
@@ -244,7 +244,7 @@ START_TEST(request_ipv6)
 	struct in6_addr		a;
 	uint8_t			b[S5_MAX_MSG], rep;
 	struct socks5_request	req;
-	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)&req.addr;
+	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)&req.t.addr;
 	size_t			n;
 
 	ck_assert_int_eq(inet_pton(AF_INET6, "2001:db8::1", &a), 1);
@@ -254,8 +254,8 @@ START_TEST(request_ipv6)
 	ck_assert_int_eq(socks5_parse_request(b, n, &req, &rep), 22);
 	ck_assert_int_eq(req.cmd, S5_CMD_UDP);	/* commands not judged */
 	ck_assert_int_eq(req.atyp, S5_ATYP_IPV6);
-	ck_assert_int_eq(req.port, 443);
-	ck_assert_int_eq(req.addrlen, sizeof(struct sockaddr_in6));
+	ck_assert_int_eq(req.t.port, 443);
+	ck_assert_int_eq(req.t.addrlen, sizeof(struct sockaddr_in6));
 	ck_assert_int_eq(sin6->sin6_family, AF_INET6);
 	ck_assert_int_eq(ntohs(sin6->sin6_port), 443);
 	ck_assert_mem_eq(&sin6->sin6_addr, &a, 16);
@@ -274,9 +274,9 @@ START_TEST(request_domain)
 	feed_valid(p_request, b, n);
 	ck_assert_int_eq(socks5_parse_request(b, n, &req, &rep), 18);
 	ck_assert_int_eq(req.atyp, S5_ATYP_DOMAIN);
-	ck_assert_str_eq(req.host, "example.org");
-	ck_assert_int_eq(req.port, 80);
-	ck_assert_int_eq(req.addrlen, 0);
+	ck_assert_str_eq(req.t.host, "example.org");
+	ck_assert_int_eq(req.t.port, 80);
+	ck_assert_int_eq(req.t.addrlen, 0);
 
 	/* 1 and 255 bytes are the limits; the 255 one is S5_MAX_MSG. */
 	for (l = 1; l <= 255; l += 254) {
@@ -286,8 +286,8 @@ START_TEST(request_domain)
 		feed_valid(p_request, b, n);
 		ck_assert_int_eq(socks5_parse_request(b, n, &req, &rep),
 		    (int)n);
-		ck_assert_str_eq(req.host, name);
-		ck_assert_int_eq(req.port, 65535);
+		ck_assert_str_eq(req.t.host, name);
+		ck_assert_int_eq(req.t.port, 65535);
 	}
 	ck_assert_uint_eq(n, S5_MAX_MSG);
 }
@@ -561,9 +561,9 @@ connect_is(const char *host, const struct sockaddr *sa, uint16_t port,
 	ck_assert_int_eq(socks5_parse_request(out, wlen, &req, &rep),
 	    (int)wlen);
 	ck_assert_int_eq(req.cmd, S5_CMD_CONNECT);
-	ck_assert_int_eq(req.port, port);
+	ck_assert_int_eq(req.t.port, port);
 	if (host != NULL)
-		ck_assert_str_eq(req.host, host);
+		ck_assert_str_eq(req.t.host, host);
 	free(out);
 }
 

@@ -1,19 +1,15 @@
 /*
- * One client session: SOCKS5 handshake, link selection, dialing, reply,
- * relay.  session_close() is the only place a session is freed.
+ * The generic session: accept, identify (the front-end's part), route,
+ * dial, reply (the front-end's words), relay.  See session.h.
  *
- *   S_GREETING -> S_REQUEST -> S_ROUTING -> S_DIALING -> S_REPLYING
- *   -> S_RELAY
- *
- * Any state may end in session_close().  S_ROUTING resolves the target
- * name first when some matcher looks at addresses.  A failed dial is
- * retried on the next candidate link (up to balancer.retries) before the
- * client gets its reply.
+ * S_ROUTING resolves the target name first when some matcher looks at
+ * addresses.  A failed dial is retried on the next candidate link (up to
+ * balancer.retries) before the client gets its reply.
  *
  * Strategy `fastest` (TcpRoute's multipath) instead races the candidates
- * (race.c) and the client's reply waits for the winner.  A destination
- * whose winner is in the route cache is dialed over that link alone; if
- * that fails, the entry is dropped and the race runs.
+ * (egress/race.c) and the client's reply waits for the winner.  A
+ * destination whose winner is in the route cache is dialed over that
+ * link alone; if that fails, the entry is dropped and the race runs.
  */
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -21,6 +17,7 @@
 #include <netinet/tcp.h>
 #include <ctype.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,33 +28,19 @@
 #include "../common/util.h"
 #include "../policy/counters.h"
 #include "../policy/select.h"
-#include "health.h"
+#include "egress/health.h"
+#include "front/front.h"
 #include "worker.h"
 
 #define ACCEPT_BURST		64
 
 static void	session_client_io(struct ev_loop *, ev_io *, int);
-static void	session_close(struct session *, const char *outcome);
 
 static struct sl_link_ctr *
 session_ctr(const struct session *s)
 {
 	return shm_ctr(wk->shm, wk->nworkers, (uint32_t)wk->conf->nlinks,
 	    wk->index, (uint32_t)s->link);
-}
-
-static void
-session_target_fmt(const struct session *s, char *buf, size_t len)
-{
-	char	a[SL_ADDRSTRLEN];
-
-	if (s->state < S_DIALING && s->req.port == 0)
-		snprintf(buf, len, "-");
-	else if (s->req.atyp == S5_ATYP_DOMAIN)
-		snprintf(buf, len, "%s:%u", s->req.host, s->req.port);
-	else
-		snprintf(buf, len, "%s",
-		    sockaddr_fmt((const void *)&s->req.addr, a, sizeof(a)));
 }
 
 static void
@@ -71,9 +54,11 @@ session_log(const struct session *s, const char *outcome)
 		up = s->relay.up.bytes;
 		down = s->relay.down.bytes;
 	}
-	session_target_fmt(s, t, sizeof(t));
-	log_info("session %llu: %s -> %s via %s: up %llu down %llu bytes, "
-	    "%llu.%03llu s, %s%s%s", (unsigned long long)s->id,
+	sl_target_fmt(&s->target, t, sizeof(t));
+	log_info("session %llu: %s%s%s %s -> %s via %s: up %llu down %llu "
+	    "bytes, %llu.%03llu s, %s%s%s", (unsigned long long)s->id,
+	    s->front->name, s->user != NULL ? " user " : "",
+	    s->user != NULL ? s->user : "",
 	    sockaddr_fmt((const void *)&s->client, c, sizeof(c)), t,
 	    s->link >= 0 ? wk->conf->links[s->link].name : "-",
 	    (unsigned long long)up, (unsigned long long)down,
@@ -82,6 +67,15 @@ session_log(const struct session *s, const char *outcome)
 }
 
 static void
+session_release_front(struct session *s)
+{
+	if (s->front->release != NULL)
+		s->front->release(s);
+	s->in = s->in0;
+	s->incap = sizeof(s->in0);
+}
+
+void
 session_close(struct session *s, const char *outcome)
 {
 	/* Counters first: whoever reads the log line sees them settled. */
@@ -96,6 +90,7 @@ session_close(struct session *s, const char *outcome)
 	resolve_cancel(&s->res);
 	if (s->state == S_RELAY)
 		relay_stop(&s->relay);
+	session_release_front(s);
 	if (s->tfd != -1)
 		close(s->tfd);
 	close(s->cfd);
@@ -103,6 +98,29 @@ session_close(struct session *s, const char *outcome)
 	wk->nsessions--;
 	free(s);
 	worker_session_gone();
+}
+
+void
+session_detail(struct session *s, const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(s->detail, sizeof(s->detail), fmt, ap);
+	va_end(ap);
+}
+
+void
+session_finish(struct session *s, const char *outcome, const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(s->detail, sizeof(s->detail), fmt, ap);
+	va_end(ap);
+	s->close_after_reply = 1;
+	s->outcome = outcome;
+	session_flush(s);
 }
 
 static void
@@ -120,13 +138,21 @@ session_relay_done(struct relay *r, enum relay_end end, int err, void *arg)
 static void
 session_start_relay(struct session *s)
 {
-	ev_io_stop(wk->loop, &s->cio);
-	ev_timer_stop(wk->loop, &s->timer);
+	const void	*early = s->early != NULL ? s->early : s->in;
+	size_t		 nearly = s->early != NULL ? s->nearly : s->inlen;
+	int		 rc;
+
+	session_quiet(s);
 	s->state = S_RELAY;
-	if (relay_start(&s->relay, wk->loop, s->cfd, s->tfd, s->in, s->inlen,
+	rc = relay_start(&s->relay, wk->loop, s->cfd, s->tfd, early, nearly,
 	    wk->conf->splice, wk->conf->idle_timeout_ms,
 	    &session_ctr(s)->bytes_up, &session_ctr(s)->bytes_down,
-	    session_relay_done, s) == -1) {
+	    session_relay_done, s);
+	/* The relay copied the early bytes: the front-end's state can go. */
+	s->early = NULL;
+	s->inlen = 0;
+	session_release_front(s);
+	if (rc == -1) {
 		s->state = S_REPLYING;
 		snprintf(s->detail, sizeof(s->detail), "relay: %s",
 		    strerror(errno));
@@ -134,14 +160,68 @@ session_start_relay(struct session *s)
 	}
 }
 
-/* Write what is pending in s->out; then relay, close, or keep reading. */
-static void
+int
+session_send(struct session *s, const void *p, size_t n)
+{
+	if (s->outp != NULL && s->outp != s->out)
+		return -1;	/* a constant is still going out */
+	if (n > sizeof(s->out) - s->outlen)
+		return -1;
+	memcpy(s->out + s->outlen, p, n);
+	s->outlen += n;
+	s->outp = s->out;
+	return 0;
+}
+
+void
+session_send_static(struct session *s, const void *p, size_t n)
+{
+	/* Whatever was queued before is lost: callers send one or the other. */
+	s->outp = p;
+	s->outoff = 0;
+	s->outlen = n;
+}
+
+void
+session_quiet(struct session *s)
+{
+	ev_io_stop(wk->loop, &s->cio);
+	ev_timer_stop(wk->loop, &s->timer);
+}
+
+void
+session_listen(struct session *s)
+{
+	ev_io_stop(wk->loop, &s->cio);
+	ev_io_set(&s->cio, s->cfd, EV_READ);
+	ev_io_start(wk->loop, &s->cio);
+}
+
+void
+session_set_input(struct session *s, uint8_t *buf, size_t cap)
+{
+	memcpy(buf, s->in, s->inlen);
+	s->in = buf;
+	s->incap = cap;
+}
+
+void
+session_consume(struct session *s, size_t n)
+{
+	if (n > s->inlen)
+		n = s->inlen;
+	memmove(s->in, s->in + n, s->inlen - n);
+	s->inlen -= n;
+}
+
+/* Write what is pending; then relay, close, or keep reading. */
+void
 session_flush(struct session *s)
 {
 	ssize_t	n;
 
 	while (s->outoff < s->outlen) {
-		n = send(s->cfd, s->out + s->outoff, s->outlen - s->outoff,
+		n = send(s->cfd, s->outp + s->outoff, s->outlen - s->outoff,
 		    MSG_NOSIGNAL);
 		if (n == -1 && errno == EINTR)
 			continue;
@@ -160,30 +240,29 @@ session_flush(struct session *s)
 		s->outoff += (size_t)n;
 	}
 	s->outoff = s->outlen = 0;
-	if (s->close_after_reply) {
-		char code[32];
-
-		snprintf(code, sizeof(code), "failed, reply 0x%02x", s->rep);
-		session_close(s, code);
-	} else if (s->state == S_REPLYING)
+	s->outp = NULL;
+	if (s->close_after_reply)
+		session_close(s, s->outcome != NULL ? s->outcome : "failed");
+	else if (s->state == S_REPLYING)
 		session_start_relay(s);
-	else if (s->state != S_DIALING) {
+	else if (s->state == S_IDENTIFY || s->state == S_FRONT)
+		session_listen(s);
+	else
 		ev_io_stop(wk->loop, &s->cio);
-		ev_io_set(&s->cio, s->cfd, EV_READ);
-		ev_io_start(wk->loop, &s->cio);
-	}
 }
 
+/* The target cannot be reached: the front-end says so, then the end. */
 static void
-session_reply(struct session *s, uint8_t rep, const struct sockaddr *bound)
+session_reply_err(struct session *s, enum sl_conn_err err)
 {
-	/* Appended: the method reply may still be waiting to go out. */
-	s->rep = rep;
-	s->outlen += socks5_build_reply(s->out + s->outlen, rep, bound);
-	if (rep != S5_REP_OK)
-		s->close_after_reply = 1;
-	else
-		s->state = S_REPLYING;
+	s->err = err;
+	s->close_after_reply = 1;
+	s->front->reply_err(s, err);	/* may set the outcome */
+	if (s->outcome == NULL) {
+		snprintf(s->outbuf, sizeof(s->outbuf), "failed, %s",
+		    sl_conn_err_name(err));
+		s->outcome = s->outbuf;
+	}
 	session_flush(s);
 }
 
@@ -208,7 +287,10 @@ session_connected(struct session *s, int fd,
 	s->tfd = fd;
 	s->detail[0] = '\0';
 	sockaddr_unmap(&b, &blen);
-	session_reply(s, S5_REP_OK, (struct sockaddr *)&b);
+	s->err = SL_CONN_OK;
+	s->state = S_REPLYING;
+	s->front->reply_ok(s, (struct sockaddr *)&b);
+	session_flush(s);
 }
 
 /* A cached route failed: forget it and race, as if it had not been. */
@@ -223,7 +305,7 @@ session_cached_failed(struct session *s)
 }
 
 static void
-session_dialed(struct dial *d, int fd, uint8_t rep,
+session_dialed(struct dial *d, int fd, enum sl_conn_err err,
     const struct sockaddr_storage *bound, const char *why, void *arg)
 {
 	struct session		*s = arg;
@@ -236,7 +318,7 @@ session_dialed(struct dial *d, int fd, uint8_t rep,
 		    (unsigned long long)s->id, wk->conf->links[s->link].name,
 		    why);
 		snprintf(s->detail, sizeof(s->detail), "%s", why);
-		s->rep = rep;
+		s->err = err;
 		if (d->link_fault)
 			health_link_failed((uint32_t)s->link, why);
 		if (s->from_cache) {
@@ -247,7 +329,7 @@ session_dialed(struct dial *d, int fd, uint8_t rep,
 			session_try_next(s);
 			return;
 		}
-		session_reply(s, rep, NULL);
+		session_reply_err(s, err);
 		return;
 	}
 	health_link_ok((uint32_t)s->link);
@@ -263,7 +345,7 @@ session_dial_link(struct session *s, int link)
 	s->link_active = 1;
 	atomic_fetch_add(&session_ctr(s)->active, 1);
 	s->t_dial = mono_ms();
-	dial_start(&s->dial, wk->loop, wk->conf, s->link, &s->req,
+	dial_start(&s->dial, wk->loop, wk->conf, s->link, &s->target,
 	    s->resolved, s->nresolved, session_dialed, s);
 }
 
@@ -274,7 +356,7 @@ session_try_next(struct session *s)
 }
 
 static void
-session_raced(int fd, int link, uint8_t rep,
+session_raced(int fd, int link, enum sl_conn_err err,
     const struct sockaddr_storage *bound, const char *why, void *arg)
 {
 	struct session	*s = arg;
@@ -285,7 +367,7 @@ session_raced(int fd, int link, uint8_t rep,
 	if (fd == -1) {
 		snprintf(s->detail, sizeof(s->detail), "no link connected: %s",
 		    why);
-		session_reply(s, rep, NULL);
+		session_reply_err(s, err);
 		return;
 	}
 	s->link_active = 1;	/* the race counted the winner as active */
@@ -298,7 +380,7 @@ session_raced(int fd, int link, uint8_t rep,
 static void
 session_race(struct session *s)
 {
-	s->race = race_start(wk->loop, wk->conf, s->cand, s->ncand, &s->req,
+	s->race = race_start(wk->loop, wk->conf, s->cand, s->ncand, &s->target,
 	    s->resolved, s->nresolved, session_raced, s);
 	if (s->race != NULL)
 		return;
@@ -313,7 +395,7 @@ session_fastest(struct session *s)
 {
 	int	link;
 
-	s->route_key = route_key(&s->req, s->host);
+	s->route_key = route_key(&s->target, s->host);
 	link = route_lookup(session_routes(), s->route_key, mono_ms(),
 	    (uint64_t)wk->conf->route_cache_ttl_s * 1000, s->cand, s->ncand);
 	if (link < 0) {
@@ -333,13 +415,15 @@ session_route(struct session *s)
 	struct sl_route		r;
 
 	memset(&req, 0, sizeof(req));
-	req.host = s->req.atyp == S5_ATYP_DOMAIN ? s->host : NULL;
-	req.addr = s->req.atyp != S5_ATYP_DOMAIN ?
-	    (const struct sockaddr *)&s->req.addr : NULL;
+	req.host = s->target.host[0] != '\0' ? s->host : NULL;
+	req.addr = s->target.host[0] == '\0' ?
+	    (const struct sockaddr *)&s->target.addr : NULL;
 	req.resolved = s->resolved;
 	req.nresolved = s->nresolved;
-	req.port = s->req.port;
+	req.port = s->target.port;
 	req.client = (const struct sockaddr *)&s->client;
+	req.listener = s->listener->name;
+	req.user = s->user;
 	view.shm = wk->shm;
 	view.nworkers = wk->nworkers;
 	view.rnd = (uint32_t)random();
@@ -350,8 +434,8 @@ session_route(struct session *s)
 		    r.verdict == SL_ROUTE_REFUSED &&
 		    strncmp(r.why, "no link", 7) != 0 ? "refused by " : "",
 		    r.why);
-		session_reply(s, r.verdict == SL_ROUTE_REFUSED ?
-		    S5_REP_NOTALLOWED : S5_REP_FAIL, NULL);
+		session_reply_err(s, r.verdict == SL_ROUTE_REFUSED ?
+		    SL_CONN_NOT_ALLOWED : SL_CONN_NO_LINK);
 		return;
 	}
 	memcpy(s->cand, r.cand, r.ncand * sizeof(r.cand[0]));
@@ -383,26 +467,31 @@ session_resolved(struct res_req *rq, int status, const struct sl_msg *ans,
 	session_route(s);
 }
 
-static void
-session_decide(struct session *s)
+void
+session_connect(struct session *s)
 {
 	size_t	i;
 
+	session_quiet(s);
+#if SL_TEST_HOOKS
+	if (strcmp(s->target.host, "sigsys.sluice-test.invalid") == 0)
+		(void)syscall(SYS_getppid);	/* forbidden: must kill us */
+#endif
 	s->state = S_ROUTING;
-	if (s->req.atyp != S5_ATYP_DOMAIN) {
+	if (s->target.host[0] == '\0') {
 		if (policy_blacklisted(wk->conf,
-		    (const struct sockaddr *)&s->req.addr)) {
+		    (const struct sockaddr *)&s->target.addr)) {
 			snprintf(s->detail, sizeof(s->detail),
 			    "refused by ip_blacklist");
-			session_reply(s, S5_REP_NOTALLOWED, NULL);
+			session_reply_err(s, SL_CONN_NOT_ALLOWED);
 			return;
 		}
 		session_route(s);
 		return;
 	}
 	/* Matchers compare lower-case names; the upstream gets the original. */
-	for (i = 0; s->req.host[i] != '\0'; i++)
-		s->host[i] = (char)tolower((unsigned char)s->req.host[i]);
+	for (i = 0; s->target.host[i] != '\0'; i++)
+		s->host[i] = (char)tolower((unsigned char)s->target.host[i]);
 	s->host[i] = '\0';
 	if (!policy_needs_addresses(wk->conf) ||
 	    resolve_start(&s->res, s->host, session_resolved, s) == -1)
@@ -410,76 +499,16 @@ session_decide(struct session *s)
 }
 
 static void
-session_request(struct session *s, int n)
-{
-	memmove(s->in, s->in + n, s->inlen - (size_t)n);
-	s->inlen -= (size_t)n;
-	/* The client is done with its part; the dial has its own timer. */
-	ev_timer_stop(wk->loop, &s->timer);
-	ev_io_stop(wk->loop, &s->cio);
-#if SL_TEST_HOOKS
-	if (s->req.atyp == S5_ATYP_DOMAIN &&
-	    strcmp(s->req.host, "sigsys.sluice-test.invalid") == 0)
-		(void)syscall(SYS_getppid);	/* forbidden: must kill us */
-#endif
-	if (s->req.cmd != S5_CMD_CONNECT) {
-		snprintf(s->detail, sizeof(s->detail), "command 0x%02x",
-		    s->req.cmd);
-		session_reply(s, S5_REP_CMDUNSUPP, NULL);
-		return;
-	}
-	session_decide(s);
-}
-
-/* Parse whatever is buffered; act on complete messages. */
-static void
-session_parse(struct session *s)
-{
-	uint8_t	rep = S5_REP_FAIL;
-	int	offers_none = 0, n;
-
-	if (s->state == S_GREETING) {
-		n = socks5_parse_greeting(s->in, s->inlen, &offers_none);
-		if (n == 0)
-			return;
-		if (n < 0 || !offers_none) {
-			s->out[0] = S5_VERSION;
-			s->out[1] = S5_AUTH_NOACCEPT;
-			s->outlen = 2;
-			s->close_after_reply = 1;
-			s->rep = S5_AUTH_NOACCEPT;
-			snprintf(s->detail, sizeof(s->detail), "%s",
-			    n < 0 ? "bad greeting" : "no acceptable method");
-			session_flush(s);
-			return;
-		}
-		memmove(s->in, s->in + n, s->inlen - (size_t)n);
-		s->inlen -= (size_t)n;
-		s->state = S_REQUEST;
-		s->out[s->outlen++] = S5_VERSION;
-		s->out[s->outlen++] = S5_AUTH_NONE;
-	}
-	n = socks5_parse_request(s->in, s->inlen, &s->req, &rep);
-	if (n < 0) {
-		snprintf(s->detail, sizeof(s->detail), "bad request");
-		session_reply(s, rep, NULL);
-	} else if (n > 0)
-		session_request(s, n);
-	else if (s->outlen > 0)
-		session_flush(s);
-}
-
-static void
 session_client_read(struct session *s)
 {
 	ssize_t	n;
 
-	if (s->inlen == sizeof(s->in)) {
+	if (s->inlen == s->incap) {
 		snprintf(s->detail, sizeof(s->detail), "request too long");
 		session_close(s, "bad client");
 		return;
 	}
-	n = recv(s->cfd, s->in + s->inlen, sizeof(s->in) - s->inlen, 0);
+	n = recv(s->cfd, s->in + s->inlen, s->incap - s->inlen, 0);
 	if (n == -1 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n <= 0) {
@@ -489,7 +518,7 @@ session_client_read(struct session *s)
 		return;
 	}
 	s->inlen += (size_t)n;
-	session_parse(s);
+	s->front->input(s);
 }
 
 static void
@@ -517,7 +546,8 @@ session_timeout(struct ev_loop *loop, ev_timer *w, int revents)
 }
 
 static void
-session_new(int fd, const struct sockaddr_storage *ss)
+session_new(int fd, const struct sockaddr_storage *ss,
+    const struct sl_listener *l)
 {
 	struct session	*s;
 	int		 one = 1;
@@ -532,6 +562,10 @@ session_new(int fd, const struct sockaddr_storage *ss)
 	s->tfd = -1;
 	s->link = -1;
 	s->client = *ss;
+	s->listener = l;
+	s->front = front_for(l->kind);
+	s->in = s->in0;
+	s->incap = sizeof(s->in0);
 	s->t_start = mono_ms();
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	TAILQ_INSERT_TAIL(&wk->sessions, s, entry);
@@ -543,29 +577,32 @@ session_new(int fd, const struct sockaddr_storage *ss)
 	ev_timer_init(&s->timer, session_timeout,
 	    wk->conf->handshake_timeout_ms / 1000.0, 0.);
 	ev_timer_start(wk->loop, &s->timer);
+	if (s->front->start != NULL)
+		s->front->start(s);
 }
 
 static void
-session_refuse_full(int fd, const struct sockaddr_storage *ss)
+session_refuse(int fd, const struct sockaddr_storage *ss, const char *why,
+    uint64_t *last)
 {
-	static uint64_t	 last;
 	char		 a[SL_ADDRSTRLEN];
 	uint64_t	 now = mono_ms();
 
-	if (now - last >= 1000) {
-		last = now;
-		log_warnx("max_threads (%u) sessions open, refusing %s",
-		    wk->conf->max_sessions,
-		    sockaddr_fmt((const void *)ss, a, sizeof(a)));
+	if (now - *last >= 1000) {
+		*last = now;
+		log_warnx("refusing %s: %s",
+		    sockaddr_fmt((const void *)ss, a, sizeof(a)), why);
 	}
 	close(fd);
 }
 
 int
-session_accept(int lfd)
+session_accept(int lfd, const struct sl_listener *l)
 {
+	static uint64_t		last_full, last_client;
 	struct sockaddr_storage	ss;
 	socklen_t		len;
+	char			why[128];
 	int			fd, i;
 
 	for (i = 0; i < ACCEPT_BURST; i++) {
@@ -580,13 +617,23 @@ session_accept(int lfd)
 			}
 			return i;
 		}
-		if (shm_sessions(wk->shm, wk->nworkers,
-		    wk->conf->max_sessions) >= wk->conf->max_sessions) {
-			session_refuse_full(fd, &ss);
+		sockaddr_unmap(&ss, &len);
+		/* Before a byte is read: a stranger learns nothing. */
+		if (l->nclients > 0 && !policy_cidrs_match(l->clients,
+		    l->nclients, (const struct sockaddr *)&ss)) {
+			snprintf(why, sizeof(why), "not in listener %s's "
+			    "clients", l->name);
+			session_refuse(fd, &ss, why, &last_client);
 			continue;
 		}
-		sockaddr_unmap(&ss, &len);
-		session_new(fd, &ss);
+		if (shm_sessions(wk->shm, wk->nworkers,
+		    wk->conf->max_sessions) >= wk->conf->max_sessions) {
+			snprintf(why, sizeof(why), "max_threads (%u) sessions "
+			    "open", wk->conf->max_sessions);
+			session_refuse(fd, &ss, why, &last_full);
+			continue;
+		}
+		session_new(fd, &ss, l);
 	}
 	return i;
 }

@@ -22,9 +22,10 @@
 #include "../ipc/boot.h"
 #include "../ipc/codec.h"
 #include "../policy/counters.h"
-#include "resolve.h"
-#include "health.h"
-#include "sockreq.h"
+#include "egress/egress.h"
+#include "egress/health.h"
+#include "egress/resolve.h"
+#include "egress/sockreq.h"
 #include "worker.h"
 #include "../common/sandbox.h"
 
@@ -47,7 +48,7 @@ worker_listen_cb(struct ev_loop *loop, ev_io *w, int revents)
 
 	(void)loop;
 	(void)revents;
-	session_accept(l->fd);
+	session_accept(l->fd, l->conf);
 }
 
 static void
@@ -100,7 +101,8 @@ worker_drain(void)
 		 * the close: take them in (bounded) and serve them.
 		 */
 		for (n = 0; n < DRAIN_ACCEPT_ROUNDS &&
-		    session_accept(wk->listeners[i].fd) > 0; n++)
+		    session_accept(wk->listeners[i].fd,
+		    wk->listeners[i].conf) > 0; n++)
 			;
 		close(wk->listeners[i].fd);
 	}
@@ -177,6 +179,7 @@ worker_master_closed(struct ipc_chan *c, const char *why, void *arg)
 	if (why != NULL)
 		log_warnx("master channel: %s", why);
 	wk->master = NULL;
+	egress_master_gone();
 	_exit(0);
 }
 
@@ -202,6 +205,9 @@ worker_setup(struct child_boot *b)
 	    1, worker_master_msg, worker_master_closed, NULL);
 	if (wk->master == NULL)
 		fatal("%s: master channel", __func__);
+	egress_init(&(struct egress_env){ .loop = wk->loop, .conf = wk->conf,
+	    .shm = wk->shm, .nworkers = wk->nworkers, .index = wk->index,
+	    .master = wk->master });
 	resolve_init(wk->loop, wk->conf->resolve_timeout_ms);
 	if (b->npeers == 1)
 		worker_set_resolver(b->peers[0].fd);
@@ -210,6 +216,10 @@ worker_setup(struct child_boot *b)
 
 		l->fd = b->listeners[i].fd;
 		l->index = b->listeners[i].index;
+		if (l->index >= wk->conf->nlisteners)
+			fatalx("%s: listener %u not in the config", __func__,
+			    l->index);
+		l->conf = &wk->conf->listeners[l->index];
 		ev_io_init(&l->io, worker_listen_cb, l->fd, EV_READ);
 		ev_io_start(wk->loop, &l->io);
 	}

@@ -330,14 +330,15 @@ def my_cap_eff():
 # The target is greedy: a hostile domain name may contain spaces (and
 # " via "); what follows it has a fixed shape.
 SESSION_RE = re.compile(
-    r"^\S+ (worker \d+) info: session (\d+): (\S+) -> (.*) via (\S+): "
+    r"^\S+ (worker \d+) info: session (\d+): (\S+) (?:user (\S+) )?"
+    r"(\S+) -> (.*) via (\S+): "
     r"up (\d+) down (\d+) bytes, ([\d.]+) s, (.*)$", re.M)
 
 
 class Session:
     def __init__(self, m):
-        (self.worker, sid, self.client, self.target, self.link, up, down,
-         secs, self.outcome) = m.groups()
+        (self.worker, sid, self.front, self.user, self.client, self.target,
+         self.link, up, down, secs, self.outcome) = m.groups()
         self.id = int(sid)
         self.up = int(up)
         self.down = int(down)

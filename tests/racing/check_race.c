@@ -1,5 +1,5 @@
 /*
- * Unit tests of the racing helpers (worker/race.c, worker/health.c):
+ * Unit tests of the racing helpers (worker/egress/race.c, health.c):
  * happy eyeballs address order, route cache keys and slots in a real
  * shared region, and the connect-time moving average.
  */
@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "worker/health.h"
-#include "worker/race.h"
-#include "worker/worker.h"
+#include "worker/egress/egress.h"
+#include "worker/egress/health.h"
+#include "worker/egress/race.h"
 
 static struct sl_res_addr
 addr(const char *ip)
@@ -65,26 +65,24 @@ START_TEST(test_interleave)
 }
 END_TEST
 
-static struct socks5_request
+static struct sl_target
 req_name(const char *host, uint16_t port)
 {
-	struct socks5_request r;
+	struct sl_target r;
 
 	memset(&r, 0, sizeof(r));
-	r.atyp = S5_ATYP_DOMAIN;
 	snprintf(r.host, sizeof(r.host), "%s", host);
 	r.port = port;
 	return r;
 }
 
-static struct socks5_request
+static struct sl_target
 req_ip4(const char *ip, uint16_t port)
 {
-	struct socks5_request	 r;
+	struct sl_target	 r;
 	struct sockaddr_in	*sin = (struct sockaddr_in *)&r.addr;
 
 	memset(&r, 0, sizeof(r));
-	r.atyp = S5_ATYP_IPV4;
 	sin->sin_family = AF_INET;
 	sin->sin_port = htons(port);
 	ck_assert_int_eq(inet_pton(AF_INET, ip, &sin->sin_addr), 1);
@@ -95,10 +93,10 @@ req_ip4(const char *ip, uint16_t port)
 
 START_TEST(test_route_key)
 {
-	struct socks5_request	a = req_name("example.org", 443);
-	struct socks5_request	b = req_name("example.org", 80);
-	struct socks5_request	c = req_ip4("1.2.3.4", 443);
-	struct socks5_request	d = req_name("1.2.3.4", 443);
+	struct sl_target	a = req_name("example.org", 443);
+	struct sl_target	b = req_name("example.org", 80);
+	struct sl_target	c = req_ip4("1.2.3.4", 443);
+	struct sl_target	d = req_name("1.2.3.4", 443);
 
 	ck_assert_uint_ne(route_key(&a, "example.org"), 0);
 	ck_assert_uint_eq(route_key(&a, "example.org"),
@@ -161,13 +159,13 @@ END_TEST
 
 START_TEST(test_connect_avg)
 {
-	struct worker		 w;
+	struct egress_env	 w;
 	struct sl_link_health	*h;
 
 	memset(&w, 0, sizeof(w));
 	w.nworkers = 1;
 	w.shm = region(1, 2);
-	wk = &w;
+	egress_init(&w);
 	h = shm_health(w.shm, 1, 1);
 	health_connect_time(1, 100, 0);
 	ck_assert_uint_eq(atomic_load(&h->connect_ms_avg), 100);
@@ -188,7 +186,6 @@ START_TEST(test_connect_avg)
 	atomic_store(&h->connect_ms_avg, UINT64_MAX);
 	health_connect_time(0, 7, 0);
 	ck_assert_uint_eq(atomic_load(&h->connect_ms_avg), 7);
-	wk = NULL;
 	free(w.shm);
 }
 END_TEST

@@ -33,8 +33,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../common/log.h"
-#include "../common/util.h"
+#include "../../common/log.h"
+#include "../../common/util.h"
 #include "dial_priv.h"
 #include "race.h"
 
@@ -45,23 +45,24 @@ static void	dial_he_next(struct dial *);
 static void	dial_he_stagger(struct dial *);
 static void	dial_try_io(struct ev_loop *, ev_io *, int);
 
-uint8_t
-dial_errno_rep(int err)
+enum sl_conn_err
+dial_errno_err(int err)
 {
 	switch (err) {
 	case ECONNREFUSED:
-		return S5_REP_REFUSED;
+		return SL_CONN_REFUSED;
 	case ENETUNREACH:
 	case ENETDOWN:
-		return S5_REP_NETUNREACH;
+		return SL_CONN_NET_UNREACH;
 	case EHOSTUNREACH:
 	case EHOSTDOWN:
+		return SL_CONN_HOST_UNREACH;
 	case ETIMEDOUT:
-		return S5_REP_HOSTUNREACH;
+		return SL_CONN_TIMEOUT;
 	case EAFNOSUPPORT:
-		return S5_REP_ATYPUNSUPP;
+		return SL_CONN_ADDR_UNSUPP;
 	default:
-		return S5_REP_FAIL;
+		return SL_CONN_FAIL;
 	}
 }
 
@@ -115,11 +116,11 @@ dial_set_why(struct dial *d, const char *why)
 }
 
 void
-dial_fail(struct dial *d, uint8_t rep, const char *why)
+dial_fail(struct dial *d, enum sl_conn_err err, const char *why)
 {
 	dial_set_why(d, why);
 	dial_stop(d);
-	d->cb(d, -1, rep, NULL, d->why, d->arg);
+	d->cb(d, -1, err, NULL, d->why, d->arg);
 }
 
 void
@@ -130,7 +131,7 @@ dial_succeed(struct dial *d)
 	ev_io_stop(d->loop, &d->io);
 	d->fd = -1;
 	dial_stop(d);
-	d->cb(d, fd, S5_REP_OK, &d->bound, NULL, d->arg);
+	d->cb(d, fd, SL_CONN_OK, &d->bound, NULL, d->arg);
 }
 
 /*
@@ -138,9 +139,9 @@ dial_succeed(struct dial *d)
  * caller never sees its callback run inside dial_start().
  */
 static void
-dial_fail_soon(struct dial *d, uint8_t rep, const char *why)
+dial_fail_soon(struct dial *d, enum sl_conn_err err, const char *why)
 {
-	d->last_rep = rep;
+	d->last_err = err;
 	dial_set_why(d, why);
 	dial_tries_close(d);
 	d->phase = DIAL_IDLE;
@@ -174,7 +175,7 @@ dial_deadline(struct dial *d)
 	if (d->phase == DIAL_RESOLVE) {
 		/* A name that never resolves is not the link's fault. */
 		d->link_fault = 0;
-		dial_fail(d, S5_REP_HOSTUNREACH, "lookup timeout");
+		dial_fail(d, SL_CONN_HOST_UNREACH, "lookup timeout");
 		return;
 	}
 	/* An address that answered shows the line works. */
@@ -183,7 +184,7 @@ dial_deadline(struct dial *d)
 		snprintf(why, sizeof(why), "connect timeout (%s)", d->why);
 	else
 		snprintf(why, sizeof(why), "connect timeout");
-	dial_fail(d, S5_REP_HOSTUNREACH, why);
+	dial_fail(d, SL_CONN_TIMEOUT, why);
 }
 
 static void
@@ -194,7 +195,7 @@ dial_timeout(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)loop;
 	(void)revents;
 	if (d->phase == DIAL_IDLE)
-		dial_fail(d, d->last_rep, d->why);
+		dial_fail(d, d->last_err, d->why);
 	else if (!d->timer_is_deadline)
 		dial_he_stagger(d);
 	else
@@ -255,7 +256,7 @@ dial_first_endpoint(struct dial *d)
 		name = d->target->host;
 		d->port = d->target->port;
 	}
-	if (d->nhops == 0 && d->target->atyp != S5_ATYP_DOMAIN)
+	if (d->nhops == 0 && d->target->host[0] == '\0')
 		ss = d->target->addr;
 	else if (sockaddr_from_ip(name, 0, &ss, &len) == -1)
 		ss.ss_family = AF_UNSPEC;
@@ -266,12 +267,12 @@ dial_first_endpoint(struct dial *d)
 	}
 	d->phase = DIAL_RESOLVE;
 	if (resolve_start(&d->res, name, dial_resolved, d) == -1)
-		dial_fail_soon(d, S5_REP_HOSTUNREACH, "resolver unavailable");
+		dial_fail_soon(d, SL_CONN_HOST_UNREACH, "resolver unavailable");
 }
 
 void
 dial_start(struct dial *d, struct ev_loop *loop, const struct sl_conf *conf,
-    int link, const struct socks5_request *target,
+    int link, const struct sl_target *target,
     const struct sl_res_addr *pre, uint32_t npre, dial_cb cb, void *arg)
 {
 	size_t	i;
@@ -288,15 +289,15 @@ dial_start(struct dial *d, struct ev_loop *loop, const struct sl_conf *conf,
 	}
 	d->cb = cb;
 	d->arg = arg;
-	d->last_rep = S5_REP_HOSTUNREACH;
+	d->last_err = SL_CONN_HOST_UNREACH;
 	ev_init(&d->timer, dial_timeout);
 	d->deadline = ev_now(loop) + conf->links[link].timeout_ms / 1000.0;
 	dial_arm(d);
 	if (dial_chain(d) == -1) {
-		dial_fail_soon(d, S5_REP_FAIL, "link chain too deep");
+		dial_fail_soon(d, SL_CONN_FAIL, "link chain too deep");
 		return;
 	}
-	if (d->nhops == 0 && npre > 0 && target->atyp == S5_ATYP_DOMAIN) {
+	if (d->nhops == 0 && npre > 0 && target->host[0] != '\0') {
 		d->naddrs = npre > SL_MAX_ADDRS ? SL_MAX_ADDRS : npre;
 		memcpy(d->addrs, pre, d->naddrs * sizeof(d->addrs[0]));
 		d->port = target->port;
@@ -335,7 +336,7 @@ dial_resolved(struct res_req *r, int status, const struct sl_msg *ans,
 		    d->nhops > 0 ? d->conf->links[d->hops[d->nhops - 1]].host :
 		    d->target->host, status == SL_RES_NXDOMAIN ? "no such name" :
 		    status == SL_RES_TIMEOUT ? "timeout" : "lookup failed");
-		dial_fail(d, S5_REP_HOSTUNREACH, d->why);
+		dial_fail(d, SL_CONN_HOST_UNREACH, d->why);
 		return;
 	}
 	d->naddrs = ans->u.res_answer.naddrs;
@@ -390,7 +391,7 @@ dial_note_error(struct dial *d, const struct sockaddr *to, int err)
 	if (!lf)
 		d->target_answered = 1;
 	d->link_fault = lf;
-	d->last_rep = dial_errno_rep(err);
+	d->last_err = dial_errno_err(err);
 	snprintf(d->why, sizeof(d->why), "connect %s: %s",
 	    sockaddr_fmt(to, a, sizeof(a)), strerror(err));
 }
@@ -522,7 +523,7 @@ dial_he_next(struct dial *d)
 	}
 	if (d->ntries == 0) {
 		/* Every attempt failed and no address is left. */
-		dial_fail_soon(d, d->last_rep, d->why[0] != '\0' ? d->why :
+		dial_fail_soon(d, d->last_err, d->why[0] != '\0' ? d->why :
 		    "no usable address");
 		return;
 	}
@@ -554,7 +555,7 @@ dial_he_stagger(struct dial *d)
 	if (i == nitems(d->tries) && old != NULL && d->iaddr < d->naddrs &&
 	    d->conf->happy_eyeballs_ms > 0) {
 		if (!d->target_answered) {
-			d->last_rep = S5_REP_HOSTUNREACH;
+			d->last_err = SL_CONN_HOST_UNREACH;
 			d->link_fault = 1;
 			snprintf(d->why, sizeof(d->why), "connect %s: no answer "
 			    "in %.3f s", sockaddr_fmt(&old->to.sa, a, sizeof(a)),

@@ -9,9 +9,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../common/log.h"
+#include "../../common/log.h"
 #include "sockreq.h"
-#include "worker.h"
+#include "egress.h"
 
 static struct sock_req *pending;
 
@@ -37,7 +37,7 @@ sockreq_start(struct sock_req *r, uint32_t link, int family, sock_req_cb cb,
 {
 	struct sl_msg	m;
 
-	if (wk->master == NULL)
+	if (eg.master == NULL)
 		return -1;
 	memset(&m, 0, sizeof(m));
 	m.type = SL_MSG_SOCK_REQ;
@@ -45,7 +45,7 @@ sockreq_start(struct sock_req *r, uint32_t link, int family, sock_req_cb cb,
 	m.id = sockreq_new_id();
 	m.u.sock_req.link = link;
 	m.u.sock_req.family = (uint8_t)family;
-	if (ipc_chan_send(wk->master, &m) == -1)
+	if (ipc_chan_send(eg.master, &m) == -1)
 		return -1;
 	r->id = m.id;
 	r->cb = cb;

@@ -9,7 +9,7 @@
 
 #include <stdint.h>
 
-#include "../ipc/ipc_msg.h"
+#include "../../ipc/ipc_msg.h"
 
 struct sock_req;
 /* fd >= 0 on success (callee owns it), else err is an errno. */

@@ -49,7 +49,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "relay.h"
+#include "stream.h"
 
 #define RELAY_BURST	(4 * RELAY_BUFSZ)	/* bytes per callback */
 #define RELAY_SPINS	16			/* syscalls per callback */

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../common/util.h"
+#include "../../common/util.h"
 #include "dial_priv.h"
 
 static void	dial_s5_send_connect(struct dial *);
@@ -72,12 +72,12 @@ dial_s5_input(struct dial *d)
 		    hop->username[0] != '\0'))) {
 			snprintf(d->why, sizeof(d->why), "upstream %s: no "
 			    "acceptable authentication method", hop->name);
-			dial_fail(d, S5_REP_FAIL, d->why);
+			dial_fail(d, SL_CONN_FAIL, d->why);
 		} else if (v == S5_AUTH_USERPASS) {
 			n = socks5_build_userpass(d->buf, sizeof(d->buf),
 			    hop->username, hop->password);
 			if (n < 0)
-				dial_fail(d, S5_REP_FAIL, "credentials too long");
+				dial_fail(d, SL_CONN_FAIL, "credentials too long");
 			else
 				dial_send(d, DIAL_S5_AUTH, (size_t)n);
 		} else
@@ -88,7 +88,7 @@ dial_s5_input(struct dial *d)
 		    v != 0) {
 			snprintf(d->why, sizeof(d->why), "upstream %s: "
 			    "authentication failed", hop->name);
-			dial_fail(d, S5_REP_FAIL, d->why);
+			dial_fail(d, SL_CONN_FAIL, d->why);
 		} else
 			dial_s5_send_connect(d);
 		break;
@@ -100,8 +100,8 @@ dial_s5_input(struct dial *d)
 		if (n <= 0 || v != S5_REP_OK) {
 			snprintf(d->why, sizeof(d->why), "upstream %s: %s %u",
 			    hop->name, n <= 0 ? "bad reply" : "replied", v);
-			dial_fail(d, n <= 0 || v > S5_REP_ATYPUNSUPP ?
-			    S5_REP_FAIL : v, d->why);
+			dial_fail(d, n <= 0 ? SL_CONN_FAIL :
+			    socks5_rep_err(v), d->why);
 		} else if (d->ihop-- == 0)
 			dial_succeed(d);
 		else
@@ -112,7 +112,7 @@ dial_s5_input(struct dial *d)
 static void
 dial_s5_send_connect(struct dial *d)
 {
-	const struct socks5_request	*t = d->target;
+	const struct sl_target		*t = d->target;
 	int				 n;
 
 	if (d->ihop > 0) {
@@ -126,14 +126,14 @@ dial_s5_send_connect(struct dial *d)
 		else
 			n = socks5_build_connect(d->buf, sizeof(d->buf),
 			    next->host, NULL, next->port);
-	} else if (t->atyp == S5_ATYP_DOMAIN)
+	} else if (t->host[0] != '\0')
 		n = socks5_build_connect(d->buf, sizeof(d->buf), t->host, NULL,
 		    t->port);
 	else
 		n = socks5_build_connect(d->buf, sizeof(d->buf), NULL,
 		    (const struct sockaddr *)&t->addr, t->port);
 	if (n < 0) {
-		dial_fail(d, S5_REP_FAIL, "cannot encode upstream request");
+		dial_fail(d, SL_CONN_FAIL, "cannot encode upstream request");
 		return;
 	}
 	dial_send(d, DIAL_S5_CONNECT, (size_t)n);
@@ -177,7 +177,7 @@ dial_read(struct dial *d)
 			snprintf(d->why, sizeof(d->why), "upstream %s: %s",
 			    dial_hop(d)->name, n == 0 ? "closed" :
 			    strerror(errno));
-			dial_fail(d, S5_REP_FAIL, d->why);
+			dial_fail(d, SL_CONN_FAIL, d->why);
 			return;
 		}
 		d->len += (size_t)n;
@@ -195,7 +195,7 @@ dial_write(struct dial *d)
 	if (n == -1) {
 		snprintf(d->why, sizeof(d->why), "upstream %s: %s",
 		    dial_hop(d)->name, strerror(errno));
-		dial_fail(d, S5_REP_FAIL, d->why);
+		dial_fail(d, SL_CONN_FAIL, d->why);
 		return;
 	}
 	d->off += (size_t)n;

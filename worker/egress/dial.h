@@ -13,21 +13,22 @@
 #include <ev.h>
 #include <stdint.h>
 
-#include "../common/sluice.h"
-#include "../ipc/ipc_msg.h"
-#include "../policy/config.h"
+#include "../../common/sluice.h"
+#include "../../common/target.h"
+#include "../../ipc/ipc_msg.h"
+#include "../../policy/config.h"
 #include "resolve.h"
 #include "sockreq.h"
-#include "socks5.h"
+#include "../proto/socks5_wire.h"
 
 struct dial;
 /*
  * Called exactly once.  On success fd >= 0 (connected, non-blocking, the
- * callee owns it), rep == S5_REP_OK and bound is the address the last hop
- * bound.  On failure fd == -1, rep is the SOCKS5 reply code the client
- * should get and why says what failed.
+ * callee owns it), err == SL_CONN_OK and bound is the address the last hop
+ * bound.  On failure fd == -1, err says what failed for the client's
+ * front-end to translate and why says what failed.
  */
-typedef void (*dial_cb)(struct dial *, int fd, uint8_t rep,
+typedef void (*dial_cb)(struct dial *, int fd, enum sl_conn_err err,
     const struct sockaddr_storage *bound, const char *why, void *arg);
 
 enum dial_phase {
@@ -72,7 +73,7 @@ struct dial {
 	int			 base;		/* direct link to dial from, -1 */
 	int			 hops[SL_MAX_CHAIN + 1];	/* socks5, outer first */
 	int			 nhops, ihop;	/* ihop: hop being negotiated */
-	const struct socks5_request *target;
+	const struct sl_target *target;
 	enum dial_phase		 phase;
 	struct res_req		 res;
 	struct sl_res_addr	 addrs[SL_MAX_ADDRS];	/* in attempt order */
@@ -89,7 +90,7 @@ struct dial {
 	ev_timer		 timer;		/* min(stagger_at, deadline) */
 	uint8_t			 buf[S5_MAX_AUTH];
 	size_t			 len, off, need;
-	uint8_t			 last_rep;
+	uint8_t			 last_err;
 	int			 link_fault;	/* the link, not the target, failed */
 	int			 target_answered;	/* some attempt reached it */
 	char			 why[SL_MAX_NAME + 128];
@@ -105,12 +106,12 @@ struct dial {
  * link connects to the target itself.
  */
 void	dial_start(struct dial *, struct ev_loop *, const struct sl_conf *,
-	    int link, const struct socks5_request *target,
+	    int link, const struct sl_target *target,
 	    const struct sl_res_addr *pre, uint32_t npre, dial_cb, void *arg);
 void	dial_cancel(struct dial *);
 /* Replace the link's connect timeout for this dial (health checks). */
 void	dial_set_timeout(struct dial *, uint32_t ms);
-/* The SOCKS5 reply code for a failed connect(2) errno. */
-uint8_t	dial_errno_rep(int err);
+/* The neutral error for a failed connect(2) errno. */
+enum sl_conn_err dial_errno_err(int err);
 
 #endif

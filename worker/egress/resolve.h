@@ -9,7 +9,7 @@
 #include <ev.h>
 #include <stdint.h>
 
-#include "../ipc/chan.h"
+#include "../../ipc/chan.h"
 
 struct res_req;
 /* status is enum sl_res_status; ans is NULL unless status == SL_RES_OK. */

@@ -27,7 +27,7 @@
 
 #include <string.h>
 
-#include "socks5.h"
+#include "socks5_wire.h"
 
 /* Fixed part of a request or reply: VER CMD/REP RSV ATYP. */
 #define S5_HDR		4
@@ -137,12 +137,12 @@ request_fill(const uint8_t *buf, size_t need, struct socks5_request *req)
 	memset(req, 0, sizeof(*req));
 	req->cmd = buf[1];
 	req->atyp = buf[3];
-	req->port = get16(buf + need - 2);
+	req->t.port = get16(buf + need - 2);
 	if (req->atyp == S5_ATYP_DOMAIN) {
-		memcpy(req->host, buf + S5_HDR + 1, buf[S5_HDR]);
-		req->host[buf[S5_HDR]] = '\0';
+		memcpy(req->t.host, buf + S5_HDR + 1, buf[S5_HDR]);
+		req->t.host[buf[S5_HDR]] = '\0';
 	} else
-		addr_fill(&req->addr, &req->addrlen, req->atyp,
+		addr_fill(&req->t.addr, &req->t.addrlen, req->atyp,
 		    buf + S5_HDR, buf + need - 2);
 }
 
@@ -388,4 +388,45 @@ socks5_parse_userpass(const uint8_t *buf, size_t len, char *user, char *pass)
 	memcpy(pass, buf + 3 + ulen, plen);
 	pass[plen] = '\0';
 	return (int)(3 + ulen + plen);
+}
+
+/*
+ * RFC 1928 section 6 codes and the neutral errors map one to one, but
+ * for the errors SOCKS5 has no word for: those are "general failure",
+ * and a timeout is "host unreachable" as Dante and OpenSSH answer it.
+ */
+static const uint8_t err_rep[SL_CONN_MAX] = {
+	[SL_CONN_OK]		= S5_REP_OK,
+	[SL_CONN_FAIL]		= S5_REP_FAIL,
+	[SL_CONN_NOT_ALLOWED]	= S5_REP_NOTALLOWED,
+	[SL_CONN_NET_UNREACH]	= S5_REP_NETUNREACH,
+	[SL_CONN_HOST_UNREACH]	= S5_REP_HOSTUNREACH,
+	[SL_CONN_REFUSED]	= S5_REP_REFUSED,
+	[SL_CONN_TIMEOUT]	= S5_REP_HOSTUNREACH,
+	[SL_CONN_TTL_EXPIRED]	= S5_REP_TTLEXPIRED,
+	[SL_CONN_UNSUPPORTED]	= S5_REP_CMDUNSUPP,
+	[SL_CONN_ADDR_UNSUPP]	= S5_REP_ATYPUNSUPP,
+	[SL_CONN_NO_LINK]	= S5_REP_FAIL,
+};
+
+uint8_t
+socks5_err_rep(enum sl_conn_err e)
+{
+	return (unsigned)e < SL_CONN_MAX ? err_rep[e] : S5_REP_FAIL;
+}
+
+enum sl_conn_err
+socks5_rep_err(uint8_t rep)
+{
+	switch (rep) {
+	case S5_REP_OK:		 return SL_CONN_OK;
+	case S5_REP_NOTALLOWED:	 return SL_CONN_NOT_ALLOWED;
+	case S5_REP_NETUNREACH:	 return SL_CONN_NET_UNREACH;
+	case S5_REP_HOSTUNREACH: return SL_CONN_HOST_UNREACH;
+	case S5_REP_REFUSED:	 return SL_CONN_REFUSED;
+	case S5_REP_TTLEXPIRED:	 return SL_CONN_TTL_EXPIRED;
+	case S5_REP_CMDUNSUPP:	 return SL_CONN_UNSUPPORTED;
+	case S5_REP_ATYPUNSUPP:	 return SL_CONN_ADDR_UNSUPP;
+	default:		 return SL_CONN_FAIL;
+	}
 }

@@ -11,8 +11,8 @@
 #include "dial.h"
 
 /* dial.c */
-/* Stop the dial and report failure: rep to the client, why to the log. */
-void	dial_fail(struct dial *, uint8_t rep, const char *why);
+/* Stop the dial and report failure: err to the client, why to the log. */
+void	dial_fail(struct dial *, enum sl_conn_err err, const char *why);
 /* Hand d->fd, connected through every hop, to the callback. */
 void	dial_succeed(struct dial *);
 

@@ -14,22 +14,22 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../ipc/ipc_msg.h"
-#include "../policy/config.h"
-#include "../policy/counters.h"
-#include "socks5.h"
+#include "../../ipc/ipc_msg.h"
+#include "../../policy/config.h"
+#include "../../policy/counters.h"
+#include "../../common/target.h"
 
 /* Links raced at once, at most: the first ones in the policy's order. */
 #define RACE_WIDTH		8
 
 /*
  * Called exactly once, after the race is gone.  On success fd >= 0 (the
- * callee owns it; `link` carried it and still counts it as active), rep
- * is S5_REP_OK and bound is what the last hop bound.  On failure fd is
- * -1, `link` is the one whose failure says most, rep is its reply code
+ * callee owns it; `link` carried it and still counts it as active), err
+ * is SL_CONN_OK and bound is what the last hop bound.  On failure fd is
+ * -1, `link` is the one whose failure says most, err is its error
  * and why names every link's failure.
  */
-typedef void (*race_cb)(int fd, int link, uint8_t rep,
+typedef void (*race_cb)(int fd, int link, enum sl_conn_err err,
     const struct sockaddr_storage *bound, const char *why, void *arg);
 
 struct race;
@@ -42,7 +42,7 @@ struct race;
  */
 struct race *race_start(struct ev_loop *, const struct sl_conf *,
 	    const uint32_t *cand, size_t ncand,
-	    const struct socks5_request *target,
+	    const struct sl_target *target,
 	    const struct sl_res_addr *pre, uint32_t npre, race_cb, void *arg);
 /* Stop every dial still running and free the race; no callback. */
 void	race_cancel(struct race *);
@@ -63,7 +63,7 @@ void	race_close(struct ev_loop *, int fd, int shared);
  * The route cache.  The key of a destination is a hash of its lower-case
  * name (lhost) or its address bytes, and its port; never 0.
  */
-uint64_t route_key(const struct socks5_request *, const char *lhost);
+uint64_t route_key(const struct sl_target *, const char *lhost);
 /*
  * The cached link for key, or -1: the slot must hold key, not be expired,
  * expire within ttl_ms (a later expiry is a scribble) and name one of

@@ -19,11 +19,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../common/log.h"
-#include "../common/util.h"
-#include "../policy/counters.h"
+#include "../../common/log.h"
+#include "../../common/util.h"
+#include "../../policy/counters.h"
+#include "dial.h"
+#include "egress.h"
 #include "health.h"
-#include "worker.h"
+#include "race.h"
 
 #define HEALTH_MS_MAX	(3600u * 1000)	/* connect-time averages */
 
@@ -31,7 +33,7 @@ struct health_check {
 	uint32_t		 link;
 	ev_timer		 timer;
 	struct dial		 dial;
-	struct socks5_request	 target;
+	struct sl_target	 target;
 	uint32_t		 fails, passes;
 	int			 busy;
 };
@@ -42,13 +44,13 @@ static size_t nchecks;
 static struct sl_link_health *
 health_row(uint32_t link)
 {
-	return shm_health(wk->shm, wk->nworkers, link);
+	return shm_health(eg.shm, eg.nworkers, link);
 }
 
 void
 health_link_failed(uint32_t link, const char *why)
 {
-	const struct sl_link	*l = &wk->conf->links[link];
+	const struct sl_link	*l = &eg.conf->links[link];
 	struct sl_link_health	*h = health_row(link);
 	uint32_t		 f;
 
@@ -70,7 +72,7 @@ void
 health_link_ok(uint32_t link)
 {
 	struct sl_link_health	*h = health_row(link);
-	const struct sl_link	*l = &wk->conf->links[link];
+	const struct sl_link	*l = &eg.conf->links[link];
 
 	if (atomic_load_explicit(&h->fails, memory_order_relaxed) == 0)
 		return;
@@ -113,7 +115,7 @@ static void	health_check_fire(struct ev_loop *, ev_timer *, int);
 static void
 health_check_verdict(struct health_check *c, int ok, const char *why)
 {
-	const struct sl_link	*l = &wk->conf->links[c->link];
+	const struct sl_link	*l = &eg.conf->links[c->link];
 	const struct sl_check	*k = &l->check;
 	struct sl_link_health	*h = health_row(c->link);
 	int			 down = atomic_load(&h->check_down) != 0;
@@ -136,17 +138,17 @@ health_check_verdict(struct health_check *c, int ok, const char *why)
 }
 
 static void
-health_check_done(struct dial *d, int fd, uint8_t rep,
+health_check_done(struct dial *d, int fd, enum sl_conn_err err,
     const struct sockaddr_storage *bound, const char *why, void *arg)
 {
 	struct health_check *c = arg;
 
-	(void)rep;
+	(void)err;
 	(void)bound;
 	c->busy = 0;
 	/* Made by the master, it may still be open there (race_close). */
 	if (fd != -1)
-		race_close(wk->loop, fd, d->fd_shared);
+		race_close(eg.loop, fd, d->fd_shared);
 	health_check_verdict(c, fd != -1, why != NULL ? why : "");
 }
 
@@ -159,9 +161,9 @@ health_check_fire(struct ev_loop *loop, ev_timer *w, int revents)
 	if (c->busy)
 		return;		/* the last one has not even timed out */
 	c->busy = 1;
-	dial_start(&c->dial, loop, wk->conf, (int)c->link, &c->target, NULL,
+	dial_start(&c->dial, loop, eg.conf, (int)c->link, &c->target, NULL,
 	    0, health_check_done, c);
-	dial_set_timeout(&c->dial, wk->conf->links[c->link].check.timeout_ms);
+	dial_set_timeout(&c->dial, eg.conf->links[c->link].check.timeout_ms);
 }
 
 void
@@ -169,29 +171,25 @@ health_checks_start(void)
 {
 	size_t	i, n = 0;
 
-	for (i = 0; i < wk->conf->nlinks; i++)
-		n += wk->conf->links[i].check.enabled != 0;
+	for (i = 0; i < eg.conf->nlinks; i++)
+		n += eg.conf->links[i].check.enabled != 0;
 	if (n == 0)
 		return;
 	if ((checks = calloc(n, sizeof(*checks))) == NULL)
 		fatal("%s: calloc", __func__);
-	for (i = 0; i < wk->conf->nlinks; i++) {
-		const struct sl_check	*k = &wk->conf->links[i].check;
+	for (i = 0; i < eg.conf->nlinks; i++) {
+		const struct sl_check	*k = &eg.conf->links[i].check;
 		struct health_check	*c;
 
 		if (!k->enabled)
 			continue;
 		c = &checks[nchecks++];
 		c->link = (uint32_t)i;
-		c->target.cmd = S5_CMD_CONNECT;
-		c->target.atyp = k->target.ss_family == AF_INET ?
-		    S5_ATYP_IPV4 : S5_ATYP_IPV6;
-		c->target.addr = k->target;
-		c->target.addrlen = k->targetlen;
-		c->target.port = sockaddr_port((const void *)&k->target);
+		sl_target_set_addr(&c->target,
+		    (const struct sockaddr *)&k->target, k->targetlen);
 		ev_timer_init(&c->timer, health_check_fire, 0.,
 		    k->interval_ms / 1000.0);
-		ev_timer_start(wk->loop, &c->timer);
+		ev_timer_start(eg.loop, &c->timer);
 	}
 	log_debug("%zu health checks running", nchecks);
 }

@@ -16,7 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../common/sluice.h"
+#include "../../common/sluice.h"
+#include "../../common/target.h"
 
 #define S5_VERSION		0x05
 #define S5_AUTH_NONE		0x00
@@ -45,13 +46,11 @@
 #define S5_MAX_MSG		(4 + 1 + 255 + 2)	/* largest request */
 #define S5_MAX_AUTH		(3 + 255 + 255)		/* largest RFC 1929 */
 
+/* A request: the command and, neutrally, what it names. */
 struct socks5_request {
 	uint8_t			cmd;
 	uint8_t			atyp;
-	char			host[SL_MAX_NAME + 1];	/* ATYP_DOMAIN */
-	struct sockaddr_storage	addr;		/* ATYP_IPV4/6, port set */
-	socklen_t		addrlen;
-	uint16_t		port;		/* host order */
+	struct sl_target	t;	/* host "" unless ATYP_DOMAIN */
 };
 
 /* socks5.c: server side */
@@ -106,5 +105,9 @@ int	socks5_parse_reply(const uint8_t *buf, size_t len, uint8_t *rep,
 /* Server side: RFC 1929 request from a client (for later issues). */
 int	socks5_parse_userpass(const uint8_t *buf, size_t len, char *user,
 	    char *pass);
+
+/* The neutral error for an upstream's reply code, and back. */
+enum sl_conn_err socks5_rep_err(uint8_t rep);
+uint8_t	socks5_err_rep(enum sl_conn_err);
 
 #endif

@@ -8,8 +8,8 @@
 #include <errno.h>
 #include <string.h>
 
-#include "../common/log.h"
-#include "../common/util.h"
+#include "../../common/log.h"
+#include "../../common/util.h"
 #include "resolve.h"
 
 #define RES_BUCKETS	1024

@@ -33,12 +33,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../common/log.h"
-#include "../common/util.h"
+#include "../../common/log.h"
+#include "../../common/util.h"
 #include "dial.h"
 #include "health.h"
 #include "race.h"
-#include "worker.h"
+#include "egress.h"
 
 struct race_leg {
 	struct race	*r;
@@ -46,7 +46,7 @@ struct race_leg {
 	uint32_t	 link;
 	int		 live;		/* dial running */
 	int		 link_fault;
-	uint8_t		 rep;
+	enum sl_conn_err err;
 };
 
 struct race {
@@ -60,14 +60,14 @@ struct race {
 static struct sl_link_ctr *
 race_ctr(uint32_t link)
 {
-	return shm_ctr(wk->shm, wk->nworkers, (uint32_t)wk->conf->nlinks,
-	    wk->index, link);
+	return shm_ctr(eg.shm, eg.nworkers, (uint32_t)eg.conf->nlinks,
+	    eg.index, link);
 }
 
 static const char *
 race_link_name(uint32_t link)
 {
-	return wk->conf->links[link].name;
+	return eg.conf->links[link].name;
 }
 
 /* Stop a running leg that did not fail: give its active count back. */
@@ -100,14 +100,14 @@ race_won(struct race *r, struct race_leg *w, int fd,
 	log_debug("race over %zu links won by %s in %llu ms", r->n,
 	    race_link_name(link), (unsigned long long)ms);
 	free(r);
-	cb(fd, (int)link, S5_REP_OK, &b, NULL, arg);
+	cb(fd, (int)link, SL_CONN_OK, &b, NULL, arg);
 }
 
 /* A target's answer says more than a link fault, a code more than 0x01. */
 static int
 race_rank(const struct race_leg *l)
 {
-	return (l->link_fault ? 0 : 2) + (l->rep != S5_REP_FAIL);
+	return (l->link_fault ? 0 : 2) + (l->err != SL_CONN_FAIL);
 }
 
 /* Append "name: why" for leg l to buf. */
@@ -134,7 +134,7 @@ race_lost(struct race *r)
 	void			*arg = r->arg;
 	const struct race_leg	*best = &r->legs[0];
 	size_t			 i;
-	uint8_t			 rep;
+	enum sl_conn_err	 err;
 	int			 link;
 
 	/* Legs are in the policy's order: the first of the best rank. */
@@ -146,14 +146,14 @@ race_lost(struct race *r)
 	for (i = 0; i < r->n; i++)
 		if (&r->legs[i] != best)
 			race_why_add(why, sizeof(why), &r->legs[i]);
-	rep = best->rep;
+	err = best->err;
 	link = (int)best->link;
 	free(r);
-	cb(-1, link, rep, NULL, why, arg);
+	cb(-1, link, err, NULL, why, arg);
 }
 
 static void
-race_leg_done(struct dial *d, int fd, uint8_t rep,
+race_leg_done(struct dial *d, int fd, enum sl_conn_err err,
     const struct sockaddr_storage *bound, const char *why, void *arg)
 {
 	struct race_leg	*l = arg;
@@ -171,7 +171,7 @@ race_leg_done(struct dial *d, int fd, uint8_t rep,
 	atomic_fetch_sub(&race_ctr(l->link)->active, 1);
 	if (d->link_fault)
 		health_link_failed(l->link, why);
-	l->rep = rep;
+	l->err = err;
 	l->link_fault = d->link_fault;
 	log_debug("race: link %s failed after %llu ms: %s",
 	    race_link_name(l->link), (unsigned long long)ms, why);
@@ -181,7 +181,7 @@ race_leg_done(struct dial *d, int fd, uint8_t rep,
 
 struct race *
 race_start(struct ev_loop *loop, const struct sl_conf *conf,
-    const uint32_t *cand, size_t ncand, const struct socks5_request *target,
+    const uint32_t *cand, size_t ncand, const struct sl_target *target,
     const struct sl_res_addr *pre, uint32_t npre, race_cb cb, void *arg)
 {
 	struct race	*r;
@@ -321,14 +321,16 @@ fnv1a(uint64_t h, const void *p, size_t len)
 }
 
 uint64_t
-route_key(const struct socks5_request *req, const char *lhost)
+route_key(const struct sl_target *req, const char *lhost)
 {
 	const struct sockaddr	*sa = (const void *)&req->addr;
 	uint64_t		 h = UINT64_C(0xcbf29ce484222325);
-	uint8_t			 port[2];
+	uint8_t			 port[2], kind;
 
-	h = fnv1a(h, &req->atyp, 1);
-	if (req->atyp == S5_ATYP_DOMAIN)
+	/* A name, an IPv4 or an IPv6 address: never the same key. */
+	kind = req->host[0] != '\0' ? 3 : sa->sa_family == AF_INET ? 1 : 4;
+	h = fnv1a(h, &kind, 1);
+	if (req->host[0] != '\0')
 		h = fnv1a(h, lhost, strlen(lhost));
 	else if (sa->sa_family == AF_INET)
 		h = fnv1a(h, &((const struct sockaddr_in *)(const void *)sa)->

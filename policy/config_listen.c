@@ -1,0 +1,342 @@
+/*
+ * Listeners: where clients arrive and what they speak.
+ *
+ *   "listeners": [ { "name": "socks", "kind": "socks5",
+ *                    "listen": "127.0.0.1:1080",
+ *                    "users": [ { "username": "u", "password": "p" } ],
+ *                    "clients": [ "127.0.0.0/8" ] } ]
+ *
+ * The older forms stay: PythTRT's root "domain"/"port" and sluice's
+ * "listen" (a list of "ip:port") are socks5 listeners named "listen<i>"
+ * without users or client limits.
+ */
+#include <sys/socket.h>
+#include <crypt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/util.h"
+#include "config_priv.h"
+
+#define LISTENER_MAX_USERS	10000
+
+static const char *const kind_names[SL_LISTEN_KIND_MAX] = {
+	[SL_LISTEN_SOCKS5] = "socks5",
+	[SL_LISTEN_HTTP] = "http",
+	[SL_LISTEN_MIXED] = "mixed",
+};
+
+const char *
+conf_listen_kind_name(enum sl_listen_kind k)
+{
+	return (unsigned)k < SL_LISTEN_KIND_MAX ? kind_names[k] : "unknown";
+}
+
+int
+conf_listener_find(const struct sl_conf *conf, const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < conf->nlisteners; i++)
+		if (strcmp(conf->listeners[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+static void
+listener_defaults(struct sl_listener *l, size_t i)
+{
+	snprintf(l->name, sizeof(l->name), "listen%zu", i);
+	l->kind = SL_LISTEN_SOCKS5;
+	l->udp_timeout_ms = 60 * 1000;
+	l->bind_timeout_ms = 60 * 1000;
+}
+
+/* "ip:port" or "[ipv6]:port"; numeric only, DNS is not for the master. */
+static int
+get_listen_addr(struct ctx *c, const cJSON *it, struct sl_listener *l)
+{
+	const char	*s;
+	char		 q[80];
+
+	if (get_str(c, it, 1, SIZE_MAX, &s) == -1)
+		return -1;
+	if (parse_hostport(s, 0, l->host, sizeof(l->host), &l->addr,
+	    &l->addrlen) == -1)
+		return fail(c, "%s is not an address and port (ip:port or "
+		    "[ipv6]:port)", quote(s, q, sizeof(q)));
+	return 0;
+}
+
+/* Entries of a listener array, 1 to SL_MAX_LISTENERS; 0 on error. */
+static size_t
+listeners_count(struct ctx *c, const cJSON *it)
+{
+	size_t	n;
+
+	if (!cJSON_IsArray(it)) {
+		type_err(c, it, "an array");
+		return 0;
+	}
+	n = (size_t)cJSON_GetArraySize(it);
+	if (n == 0 || n > SL_MAX_LISTENERS) {
+		fail(c, "expected 1-%d entries, got %zu", SL_MAX_LISTENERS, n);
+		return 0;
+	}
+	return n;
+}
+
+/* Sluice's "listen": a list of socks5 listeners. */
+static int
+listen_item(struct ctx *c, const cJSON *it, void *arg, size_t i)
+{
+	struct sl_listener *l = (struct sl_listener *)arg + i;
+
+	listener_defaults(l, i);
+	return get_listen_addr(c, it, l);
+}
+
+int
+r_listen(struct ctx *c, const cJSON *it, void *dst)
+{
+	struct sl_conf	*conf = dst;
+	size_t		 n;
+
+	if ((n = listeners_count(c, it)) == 0)
+		return -1;
+	conf->nlisteners = n;
+	return each(c, it, listen_item, conf->listeners);
+}
+
+/* A listener's account. */
+enum { U_USERNAME, U_PASSWORD };
+
+static int
+u_username(struct ctx *c, const cJSON *it, void *dst)
+{
+	struct sl_user	*u = dst;
+	const char	*s;
+
+	if (get_str(c, it, 1, sizeof(u->name) - 1, &s) == -1)
+		return -1;
+	memcpy(u->name, s, strlen(s) + 1);
+	return 0;
+}
+
+/*
+ * A password that starts with "$" is a crypt(3) hash (yescrypt "$y$",
+ * SHA-512 "$6$", bcrypt "$2b$"...) and must be one libcrypt can check;
+ * anything else is compared as it is.
+ */
+static int
+u_password(struct ctx *c, const cJSON *it, void *dst)
+{
+	struct sl_user	*u = dst;
+	const char	*s;
+
+	if (get_str(c, it, 1, sizeof(u->password) - 1, &s) == -1)
+		return -1;
+	u->hashed = s[0] == '$';
+	if (u->hashed && crypt_checksalt(s) != CRYPT_SALT_OK)
+		return fail(c, "starts with \"$\" but is not a crypt(3) hash "
+		    "this system supports (yescrypt $y$, SHA-512 $6$, ...)");
+	memcpy(u->password, s, strlen(s) + 1);
+	return 0;
+}
+
+static const struct keydef user_keys[] = {
+	[U_USERNAME] = { "username", K_FN, u_username, 0, 0, 0 },
+	[U_PASSWORD] = { "password", K_FN, u_password, 0, 0, 0 },
+};
+
+static int
+user_item(struct ctx *c, const cJSON *it, void *arg, size_t i)
+{
+	struct sl_user	*u = (struct sl_user *)arg;
+	uint64_t	 seen = 0;
+	size_t		 j;
+	char		 q[80];
+
+	if (walk(c, it, user_keys, nitems(user_keys), &u[i], &seen) == -1)
+		return -1;
+	if (!(seen & BIT(U_USERNAME)))
+		return fail_key(c, "username", "required");
+	if (!(seen & BIT(U_PASSWORD)))
+		return fail_key(c, "password", "required");
+	for (j = 0; j < i; j++)
+		if (strcmp(u[j].name, u[i].name) == 0)
+			return fail_key(c, "username", quote(u[i].name, q,
+			    sizeof(q)));
+	return 0;
+}
+
+enum {
+	LS_NAME, LS_KIND, LS_LISTEN, LS_USERS, LS_CLIENTS, LS_UDP_TIMEOUT,
+	LS_BIND_TIMEOUT
+};
+
+static int
+ls_name(struct ctx *c, const cJSON *it, void *dst)
+{
+	struct sl_listener	*l = dst;
+	const char		*s;
+	char			 q[80];
+
+	if (get_str(c, it, 1, sizeof(l->name) - 1, &s) == -1)
+		return -1;
+	if (!valid_word(s))
+		return fail(c, "%s is not a name (letters, digits, . _ -)",
+		    quote(s, q, sizeof(q)));
+	memcpy(l->name, s, strlen(s) + 1);
+	return 0;
+}
+
+static int
+ls_kind(struct ctx *c, const cJSON *it, void *dst)
+{
+	struct sl_listener	*l = dst;
+	int			 v;
+
+	if (get_enum(c, it, kind_names, nitems(kind_names), 0, &v) == -1)
+		return -1;
+	l->kind = (enum sl_listen_kind)v;
+	return 0;
+}
+
+static int
+ls_listen(struct ctx *c, const cJSON *it, void *dst)
+{
+	return get_listen_addr(c, it, dst);
+}
+
+static int
+ls_users(struct ctx *c, const cJSON *it, void *dst)
+{
+	struct sl_listener	*l = dst;
+	size_t			 n;
+
+	if (get_array(c, it, LISTENER_MAX_USERS, &n) == -1)
+		return -1;
+	if (n == 0)
+		return fail(c, "empty: leave \"users\" out for no "
+		    "authentication");
+	if ((l->users = alloc_array(c, n, sizeof(*l->users))) == NULL)
+		return -1;
+	l->nusers = n;
+	return each(c, it, user_item, l->users);
+}
+
+static int
+ls_clients(struct ctx *c, const cJSON *it, void *dst)
+{
+	struct sl_listener	*l = dst;
+
+	if ((l->clients = new_array(c, it, sizeof(*l->clients),
+	    &l->nclients)) == NULL)
+		return -1;
+	if (l->nclients == 0)
+		return fail(c, "empty: no client could connect");
+	return each(c, it, cidr_item, l->clients);
+}
+
+#define LSOFF(f)	offsetof(struct sl_listener, f)
+static const struct keydef listener_keys[] = {
+	[LS_NAME] = { "name", K_FN, ls_name, 0, 0, 0 },
+	[LS_KIND] = { "kind", K_FN, ls_kind, 0, 0, 0 },
+	[LS_LISTEN] = { "listen", K_FN, ls_listen, 0, 0, 0 },
+	[LS_USERS] = { "users", K_FN, ls_users, 0, 0, 0 },
+	[LS_CLIENTS] = { "clients", K_FN, ls_clients, 0, 0, 0 },
+	[LS_UDP_TIMEOUT] = { "udp_timeout", K_MS, NULL,
+	    LSOFF(udp_timeout_ms), 0, 0 },
+	[LS_BIND_TIMEOUT] = { "bind_timeout", K_MS, NULL,
+	    LSOFF(bind_timeout_ms), 0, 0 },
+};
+
+static int
+listener_item(struct ctx *c, const cJSON *it, void *arg, size_t i)
+{
+	struct sl_listener	*l = (struct sl_listener *)arg + i;
+	uint64_t		 seen = 0;
+
+	listener_defaults(l, i);
+	if (walk(c, it, listener_keys, nitems(listener_keys), l, &seen) == -1)
+		return -1;
+	if (!(seen & BIT(LS_KIND)))
+		return fail_key(c, "kind", "required (socks5, http or mixed)");
+	if (!(seen & BIT(LS_LISTEN)))
+		return fail_key(c, "listen", "required (ip:port)");
+	return 0;
+}
+
+int
+r_listeners(struct ctx *c, const cJSON *it, void *dst)
+{
+	struct sl_conf	*conf = dst;
+	size_t		 n;
+
+	if ((n = listeners_count(c, it)) == 0)
+		return -1;
+	conf->nlisteners = n;
+	return each(c, it, listener_item, conf->listeners);
+}
+
+/* Every listener has its own name and its own address. */
+int
+listeners_check(struct ctx *c, const char *key)
+{
+	struct sl_conf	*conf = c->conf;
+	size_t		 i, j, old;
+	char		 q[SL_ADDRSTRLEN];
+	int		 rc = 0;
+
+	old = push_key(c, key);
+	for (i = 0; i < conf->nlisteners && rc == 0; i++) {
+		const struct sl_listener *l = &conf->listeners[i];
+
+		for (j = 0; j < i && rc == 0; j++) {
+			const struct sl_listener *o = &conf->listeners[j];
+			size_t old2 = push_index(c, i);
+
+			if (strcmp(o->name, l->name) == 0)
+				rc = fail_key(c, "name", "used by another "
+				    "listener");
+			else if (o->addrlen == l->addrlen &&
+			    memcmp(&o->addr, &l->addr, l->addrlen) == 0)
+				rc = fail(c, "\"%s\" is already listed",
+				    sockaddr_fmt((const void *)&l->addr, q,
+				    sizeof(q)));
+			pop(c, old2);
+		}
+	}
+	pop(c, old);
+	return rc;
+}
+
+/* An implicit listener: PythTRT's domain/port, 0.0.0.0:1080 by default. */
+void
+listener_implicit(struct sl_conf *conf, uint16_t port)
+{
+	struct sl_listener	*l = &conf->listeners[0];
+
+	listener_defaults(l, 0);	/* keeps what "domain" set */
+	if (l->host[0] == '\0') {
+		snprintf(l->host, sizeof(l->host), "0.0.0.0");
+		parse_ip(l->host, 0, &l->addr, &l->addrlen);
+	}
+	set_port(&l->addr, port);
+	conf->nlisteners = 1;
+}
+
+void
+listeners_free(struct sl_conf *conf)
+{
+	size_t	i;
+
+	for (i = 0; i < SL_MAX_LISTENERS; i++) {
+		explicit_bzero(conf->listeners[i].users,
+		    conf->listeners[i].nusers * sizeof(struct sl_user));
+		free(conf->listeners[i].users);
+		free(conf->listeners[i].clients);
+	}
+}

@@ -1,0 +1,46 @@
+/*
+ * A front-end: how clients of one listener kind ask for a target and
+ * hear the answer.  One file and one table of operations per protocol;
+ * the session calls these and never looks at the bytes itself.
+ */
+#ifndef SL_FRONT_H
+#define SL_FRONT_H
+
+#include <sys/socket.h>
+
+#include "../../common/target.h"
+#include "../session.h"
+
+struct front_ops {
+	const char	*name;
+	/* A client was accepted (may be NULL). */
+	void		(*start)(struct session *);
+	/*
+	 * s->in[0..s->inlen) holds new bytes: parse, then call
+	 * session_consume(), session_send() and at last session_connect()
+	 * (or session_finish() on bad input).
+	 */
+	void		(*input)(struct session *);
+	/*
+	 * The target is connected (bound: the address the last hop bound,
+	 * IPv4-mapped addresses unmapped): queue the success reply and set
+	 * s->early if the target must get bytes first.
+	 */
+	void		(*reply_ok)(struct session *, const struct sockaddr *);
+	/* The target could not be reached: queue the failure reply. */
+	void		(*reply_err)(struct session *, enum sl_conn_err);
+	/* The session ends or starts relaying: free s->fstate (may be NULL). */
+	void		(*release)(struct session *);
+};
+
+/* front.c */
+/* The front-end of a listener kind. */
+const struct front_ops *front_for(enum sl_listen_kind);
+
+/* One per file. */
+extern const struct front_ops front_socks5;
+extern const struct front_ops front_socks4;
+extern const struct front_ops front_http;
+extern const struct front_ops front_mixed;
+
+#endif

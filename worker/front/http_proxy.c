@@ -1,0 +1,35 @@
+/*
+ * The HTTP proxy front-end (placeholder until it is written):
+ * every request is rejected with 501.
+ */
+#include "front.h"
+
+static void
+http_input(struct session *s)
+{
+	static const uint8_t	rejected[8] = { 0, 0x5b };
+
+	session_send_static(s, rejected, sizeof(rejected));
+	session_finish(s, "failed, reply 0x5b", "SOCKS4 not yet supported");
+}
+
+static void
+http_reply_ok(struct session *s, const struct sockaddr *bound)
+{
+	(void)s;
+	(void)bound;
+}
+
+static void
+http_reply_err(struct session *s, enum sl_conn_err err)
+{
+	(void)s;
+	(void)err;
+}
+
+const struct front_ops front_http = {
+	.name = "http",
+	.input = http_input,
+	.reply_ok = http_reply_ok,
+	.reply_err = http_reply_err,
+};

@@ -1,0 +1,131 @@
+/*
+ * The SOCKS5 front-end (RFC 1928): method selection, the request, and
+ * the reply.  The wire format is proto/socks5_wire.c; this file decides.
+ *
+ * A SOCKS4 or SOCKS4a client on the same port is told apart by its first
+ * byte and handed to front/socks4.c.
+ */
+#include <sys/socket.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../proto/socks5_wire.h"
+#include "front.h"
+
+enum s5_phase {
+	S5_GREETING = 0,
+	S5_REQUEST,
+};
+
+/* Per session: no allocation, the phase lives in fstate's bits. */
+#define S5_PHASE(s)		((enum s5_phase)(uintptr_t)(s)->fstate)
+#define S5_SET_PHASE(s, p)	((s)->fstate = (void *)(uintptr_t)(p))
+
+static void
+s5_reply(struct session *s, uint8_t rep, const struct sockaddr *bound)
+{
+	uint8_t	buf[32];
+	size_t	n = socks5_build_reply(buf, rep, bound);
+
+	(void)session_send(s, buf, n);
+	if (rep != S5_REP_OK) {
+		snprintf(s->outbuf, sizeof(s->outbuf), "failed, reply 0x%02x",
+		    rep);
+		s->outcome = s->outbuf;
+	}
+}
+
+static void
+s5_reply_ok(struct session *s, const struct sockaddr *bound)
+{
+	s5_reply(s, S5_REP_OK, bound);
+}
+
+static void
+s5_reply_err(struct session *s, enum sl_conn_err err)
+{
+	s5_reply(s, socks5_err_rep(err), NULL);
+}
+
+/* Refuse every method: VER 0xFF, then close. */
+static void
+s5_no_method(struct session *s, const char *why)
+{
+	static const uint8_t	noaccept[2] = { S5_VERSION, S5_AUTH_NOACCEPT };
+
+	session_send_static(s, noaccept, sizeof(noaccept));
+	session_finish(s, "failed, reply 0xff", "%s", why);
+}
+
+static void
+s5_request(struct session *s)
+{
+	struct socks5_request	req;
+	uint8_t			rep = S5_REP_FAIL;
+	int			n;
+
+	n = socks5_parse_request(s->in, s->inlen, &req, &rep);
+	if (n == 0) {
+		session_flush(s);	/* the method reply, if any */
+		return;
+	}
+	if (n < 0) {
+		session_detail(s, "bad request");
+		s5_reply(s, rep, NULL);
+		s->close_after_reply = 1;
+		session_flush(s);
+		return;
+	}
+	session_consume(s, (size_t)n);
+	s->target = req.t;
+	s->target.proto = SL_L4_TCP;
+	if (req.cmd != S5_CMD_CONNECT) {
+		session_detail(s, "command 0x%02x", req.cmd);
+		s5_reply(s, S5_REP_CMDUNSUPP, NULL);
+		s->close_after_reply = 1;
+		session_flush(s);
+		return;
+	}
+	session_connect(s);
+}
+
+static void
+s5_input(struct session *s)
+{
+	static const uint8_t	none[2] = { S5_VERSION, S5_AUTH_NONE };
+	int			offers_none = 0, n;
+
+	if (S5_PHASE(s) == S5_GREETING && s->inlen > 0 && s->in[0] == 0x04) {
+		s->front = &front_socks4;	/* SOCKS4 or 4a */
+		s->front->input(s);
+		return;
+	}
+	if (S5_PHASE(s) == S5_GREETING) {
+		n = socks5_parse_greeting(s->in, s->inlen, &offers_none);
+		if (n == 0)
+			return;
+		if (n < 0 || !offers_none) {
+			s5_no_method(s, n < 0 ? "bad greeting" :
+			    "no acceptable method");
+			return;
+		}
+		session_consume(s, (size_t)n);
+		S5_SET_PHASE(s, S5_REQUEST);
+		(void)session_send(s, none, sizeof(none));
+	}
+	s5_request(s);
+}
+
+static void
+s5_release(struct session *s)
+{
+	s->fstate = NULL;
+}
+
+const struct front_ops front_socks5 = {
+	.name = "socks5",
+	.input = s5_input,
+	.reply_ok = s5_reply_ok,
+	.reply_err = s5_reply_err,
+	.release = s5_release,
+};

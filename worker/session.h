@@ -1,0 +1,123 @@
+/*
+ * One client session, whatever protocol it arrived by:
+ *
+ *   S_IDENTIFY -> S_ROUTING -> S_DIALING -> S_REPLYING -> S_RELAY
+ *
+ * The listener's front-end (front/) reads the client's request in
+ * S_IDENTIFY, fills s->target and calls session_connect(); the session
+ * routes, dials through egress/, asks the front-end for its reply, and
+ * relays.  A front-end may instead keep the session for itself (S_FRONT:
+ * a UDP association, a BIND waiting for its peer).  session_close() is
+ * the only place a session is freed.
+ */
+#ifndef SL_SESSION_H
+#define SL_SESSION_H
+
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <ev.h>
+#include <stdint.h>
+
+#include "../common/sluice.h"
+#include "../common/target.h"
+#include "../policy/config.h"
+#include "egress/dial.h"
+#include "egress/race.h"
+#include "egress/resolve.h"
+#include "relay/stream.h"
+
+struct front_ops;
+
+enum session_state {
+	S_IDENTIFY = 0,		/* the front-end reads the request */
+	S_ROUTING,		/* resolving the name for the policy */
+	S_DIALING,
+	S_REPLYING,		/* writing the front-end's final reply */
+	S_RELAY,
+	S_FRONT,		/* the front-end holds it (UDP, BIND) */
+};
+
+/* Bytes of the request kept inline; a front-end may lend a larger buffer. */
+#define SESSION_IN		(2 * (4 + 1 + 255 + 2))
+#define SESSION_OUT		32
+
+struct session {
+	TAILQ_ENTRY(session)	 entry;
+	uint64_t		 id;
+	enum session_state	 state;
+	const struct front_ops	*front;
+	void			*fstate;	/* the front-end's, or NULL */
+	const struct sl_listener *listener;
+	int			 cfd, tfd;
+	ev_io			 cio;
+	ev_timer		 timer;		/* handshake timeout */
+	struct sockaddr_storage	 client;
+	uint8_t			*in;		/* in0, or the front-end's */
+	size_t			 incap, inlen;
+	uint8_t			 in0[SESSION_IN];
+	/* What goes to the client: out, or a constant the front-end owns. */
+	uint8_t			 out[SESSION_OUT];
+	const uint8_t		*outp;
+	size_t			 outlen, outoff;
+	/* Sent to the target before the relay reads the client. */
+	const uint8_t		*early;
+	size_t			 nearly;
+	int			 close_after_reply;
+	const char		*outcome;	/* for the log line */
+	char			 outbuf[32];	/* an outcome made up */
+	const char		*user;		/* authenticated, or NULL */
+	struct sl_target	 target;
+	char			 host[SL_MAX_NAME + 1];	/* lower case */
+	struct res_req		 res;
+	struct sl_res_addr	 resolved[SL_MAX_ADDRS];
+	uint32_t		 nresolved;
+	uint32_t		 cand[SL_MAX_LINKS];
+	size_t			 ncand, icand;
+	int			 link;		/* -1 until one is tried */
+	int			 link_active;	/* counted in link's active */
+	enum sl_conn_err	 err;
+	struct dial		 dial;
+	struct race		*race;		/* `fastest`, while racing */
+	uint64_t		 route_key;	/* `fastest`: route cache key */
+	int			 from_cache;	/* link from the route cache */
+	uint64_t		 t_dial;	/* when the dial started, ms */
+	struct relay		 relay;
+	uint64_t		 t_start;
+	char			 detail[SL_MAX_NAME + 128];
+};
+
+TAILQ_HEAD(session_list, session);
+
+/* session.c: for the worker */
+/* Accept up to a burst of clients of listener l; returns how many. */
+int	session_accept(int lfd, const struct sl_listener *l);
+
+/* session.c: for front-ends */
+/* s->target is set: route, dial, then the front-end's reply_ok/err. */
+void	session_connect(struct session *);
+/* The front-end parsed n bytes of s->in. */
+void	session_consume(struct session *, size_t n);
+/* Queue bytes for the client (they must fit SESSION_OUT); 0 or -1. */
+int	session_send(struct session *, const void *, size_t);
+/* Queue a constant (it outlives the session) for the client. */
+void	session_send_static(struct session *, const void *, size_t);
+/* Write what is queued; then read on, relay, or close (see below). */
+void	session_flush(struct session *);
+/*
+ * End the session once what is queued is written: outcome and detail
+ * (printf) go to the log line.
+ */
+void	session_finish(struct session *, const char *outcome,
+	    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* End it now. */
+void	session_close(struct session *, const char *outcome);
+void	session_detail(struct session *, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+/* Lend a larger input buffer (owned by the front-end, cap bytes). */
+void	session_set_input(struct session *, uint8_t *buf, size_t cap);
+/* The client's handshake is over: stop its timer and reading. */
+void	session_quiet(struct session *);
+/* Start reading the client again (after session_quiet). */
+void	session_listen(struct session *);
+
+#endif
