@@ -43,9 +43,13 @@ worker_sb_sockets(struct sandbox *sb, const struct sandbox_opts *o)
 	    "socks5: BND.ADDR in replies, UDP associate");
 	sandbox_allow(sb, SCMP_SYS(getpeername), "session: client address");
 	sandbox_allow(sb, SCMP_SYS(shutdown), "relay: half-close on EOF");
-	if (o->bind)
-		sandbox_allow(sb, SCMP_SYS(bind),
-		    "dial: a link sets a source address");
+	if (o->bind || o->socks)
+		sandbox_allow(sb, SCMP_SYS(bind), o->bind ?
+		    "dial: a link sets a source address" :
+		    "socks5: BIND and UDP ASSOCIATE sockets");
+	if (o->socks)
+		sandbox_allow(sb, SCMP_SYS(listen),
+		    "socks5: BIND waits for its peer");
 	worker_sb_sockopts(sb);
 }
 
@@ -94,6 +98,12 @@ worker_sb_io(struct sandbox *sb, const struct sandbox_opts *o)
 	sandbox_allow(sb, SCMP_SYS(writev), "relay: ring buffer wrap");
 	sandbox_allow(sb, SCMP_SYS(recvfrom), "UDP relay; glibc recv()");
 	sandbox_allow(sb, SCMP_SYS(sendto), "UDP relay; glibc send()");
+	if (o->socks) {
+		sandbox_allow(sb, SCMP_SYS(recvmmsg),
+		    "UDP relay: datagrams in batches");
+		sandbox_allow(sb, SCMP_SYS(sendmmsg),
+		    "UDP relay: datagrams in batches");
+	}
 	sandbox_allow_arg_in(sb, SCMP_SYS(fcntl), 1, fcntl_cmds,
 	    NELEM(fcntl_cmds), "non-blocking/cloexec flags, libev fd checks, "
 	    "IPC fd dup, splice pipe size");

@@ -244,6 +244,19 @@ worker_needs_bind(const struct sl_conf *conf)
 	return 0;
 }
 
+/* SOCKS5 listeners may BIND and UDP ASSOCIATE: sockets of their own. */
+static int
+worker_serves_socks(const struct sl_conf *conf)
+{
+	size_t	i;
+
+	for (i = 0; i < conf->nlisteners; i++)
+		if (conf->listeners[i].kind == SL_LISTEN_SOCKS5 ||
+		    conf->listeners[i].kind == SL_LISTEN_MIXED)
+			return 1;
+	return 0;
+}
+
 /*
  * Entry point of "sluiced -P worker -I n -N nworkers -u uid -g gid".
  */
@@ -288,6 +301,7 @@ worker_main(int argc, char *argv[])
 		fatalx("%s: master gone", __func__);
 	sb.splice = wk->conf->splice;
 	sb.bind = worker_needs_bind(wk->conf);
+	sb.socks = worker_serves_socks(wk->conf);
 	sandbox_worker(&sb);
 
 	memset(&ready, 0, sizeof(ready));

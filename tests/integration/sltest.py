@@ -386,6 +386,15 @@ class Sluiced:
             c.pop("domain", None)
             c.pop("port", None)
             self.port = int(conf["listen"][0].rsplit(":", 1)[1])
+        elif "listeners" in conf:
+            c.pop("domain", None)
+            c.pop("port", None)
+            # port_of["name"]: each listener's port; self.port the first's
+            self.port_of = {
+                l.get("name", "listen%d" % i):
+                int(l["listen"].rsplit(":", 1)[1])
+                for i, l in enumerate(conf["listeners"])}
+            self.port = int(conf["listeners"][0]["listen"].rsplit(":", 1)[1])
         else:
             if c.get("port") is None:
                 c["port"] = free_port()
@@ -564,6 +573,33 @@ class Sluiced:
             links[n] = dict(zip(("active", "total", "failed", "up", "down"),
                                 map(int, m.groups())))
         return int(so.group(1)), links
+
+
+def readme_example(tag):
+    """The JSON example in README.md marked <!-- example: TAG -->.
+
+    The marker stands on the line before the ```json fence, so the README
+    shows the operator exactly what the test loads.
+    """
+    text = open(os.path.join(source_dir(), "README.md"),
+                encoding="utf-8").read()
+    m = re.search(r"<!-- example: %s -->\s*```json\n(.*?)```"
+                  % re.escape(tag), text, re.S)
+    if m is None:
+        raise Fail("README.md has no example marked %r" % tag)
+    return json.loads(m.group(1))
+
+
+def with_free_ports(listeners):
+    """A listeners array with each port replaced by a free one."""
+    out = []
+    for l in listeners:
+        l = dict(l)
+        host = l["listen"].rsplit(":", 1)[0]
+        bare = host.strip("[]")
+        l["listen"] = "%s:%d" % (host, free_port(bare))
+        out.append(l)
+    return out
 
 
 def dump_logs():

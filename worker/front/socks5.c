@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "../proto/socks5_wire.h"
-#include "front.h"
+#include "socks5.h"
 
 enum s5_phase {
 	S5_GREETING = 0,
@@ -21,8 +21,9 @@ enum s5_phase {
 #define S5_PHASE(s)		((enum s5_phase)(uintptr_t)(s)->fstate)
 #define S5_SET_PHASE(s, p)	((s)->fstate = (void *)(uintptr_t)(p))
 
-static void
-s5_reply(struct session *s, uint8_t rep, const struct sockaddr *bound)
+void
+socks5_front_reply(struct session *s, uint8_t rep,
+    const struct sockaddr *bound)
 {
 	uint8_t	buf[32];
 	size_t	n = socks5_build_reply(buf, rep, bound);
@@ -38,13 +39,13 @@ s5_reply(struct session *s, uint8_t rep, const struct sockaddr *bound)
 static void
 s5_reply_ok(struct session *s, const struct sockaddr *bound)
 {
-	s5_reply(s, S5_REP_OK, bound);
+	socks5_front_reply(s, S5_REP_OK, bound);
 }
 
 static void
 s5_reply_err(struct session *s, enum sl_conn_err err)
 {
-	s5_reply(s, socks5_err_rep(err), NULL);
+	socks5_front_reply(s, socks5_err_rep(err), NULL);
 }
 
 /* Refuse every method: VER 0xFF, then close. */
@@ -71,7 +72,7 @@ s5_request(struct session *s)
 	}
 	if (n < 0) {
 		session_detail(s, "bad request");
-		s5_reply(s, rep, NULL);
+		socks5_front_reply(s, rep, NULL);
 		s->close_after_reply = 1;
 		session_flush(s);
 		return;
@@ -79,14 +80,23 @@ s5_request(struct session *s)
 	session_consume(s, (size_t)n);
 	s->target = req.t;
 	s->target.proto = SL_L4_TCP;
-	if (req.cmd != S5_CMD_CONNECT) {
+	switch (req.cmd) {
+	case S5_CMD_CONNECT:
+		session_connect(s);
+		return;
+	case S5_CMD_BIND:
+		socks5_bind_start(s);
+		return;
+	case S5_CMD_UDP:
+		s->target.proto = SL_L4_UDP;
+		socks5_udp_start(s);
+		return;
+	default:
 		session_detail(s, "command 0x%02x", req.cmd);
-		s5_reply(s, S5_REP_CMDUNSUPP, NULL);
+		socks5_front_reply(s, S5_REP_CMDUNSUPP, NULL);
 		s->close_after_reply = 1;
 		session_flush(s);
-		return;
 	}
-	session_connect(s);
 }
 
 static void
