@@ -11,4 +11,5 @@ apt-get install -y -q --no-install-recommends \
 	build-essential meson ninja-build pkg-config \
 	libseccomp-dev libcap-dev libev-dev libmsgpack-dev libcjson-dev \
 	libc-ares-dev libpcre2-dev libcrypt-dev check \
-	python3 curl iproute2 procps ca-certificates
+	python3 python3-socks curl ncat proxychains4 whois iproute2 procps \
+	ca-certificates

@@ -406,21 +406,26 @@ session_fastest(struct session *s)
 	session_dial_link(s, link);
 }
 
-/* Ask the policy for the links to try, in order, and start the first. */
-static void
-session_route(struct session *s)
+void
+session_route_target(const struct session *s, const struct sl_target *t,
+    const struct sl_res_addr *res, size_t nres, struct sl_route *r)
 {
 	struct sl_request	req;
 	struct sl_route_view	view;
-	struct sl_route		r;
+	char			host[SL_MAX_NAME + 1];
+	size_t			i;
 
+	/* Matchers compare lower-case names; the upstream gets the original. */
+	for (i = 0; t->host[i] != '\0' && i < SL_MAX_NAME; i++)
+		host[i] = (char)tolower((unsigned char)t->host[i]);
+	host[i] = '\0';
 	memset(&req, 0, sizeof(req));
-	req.host = s->target.host[0] != '\0' ? s->host : NULL;
-	req.addr = s->target.host[0] == '\0' ?
-	    (const struct sockaddr *)&s->target.addr : NULL;
-	req.resolved = s->resolved;
-	req.nresolved = s->nresolved;
-	req.port = s->target.port;
+	req.host = t->host[0] != '\0' ? host : NULL;
+	req.addr = t->host[0] == '\0' ? (const struct sockaddr *)&t->addr :
+	    NULL;
+	req.resolved = res;
+	req.nresolved = nres;
+	req.port = t->port;
 	req.client = (const struct sockaddr *)&s->client;
 	req.listener = s->listener->name;
 	req.user = s->user;
@@ -428,7 +433,16 @@ session_route(struct session *s)
 	view.nworkers = wk->nworkers;
 	view.rnd = (uint32_t)random();
 	view.now_ms = mono_ms();
-	policy_route(wk->conf, &req, &view, &r);
+	policy_route(wk->conf, &req, &view, r);
+}
+
+/* Ask the policy for the links to try, in order, and start the first. */
+static void
+session_route(struct session *s)
+{
+	struct sl_route		r;
+
+	session_route_target(s, &s->target, s->resolved, s->nresolved, &r);
 	if (r.verdict != SL_ROUTE_OK) {
 		snprintf(s->detail, sizeof(s->detail), "%s%s",
 		    r.verdict == SL_ROUTE_REFUSED &&
@@ -489,7 +503,7 @@ session_connect(struct session *s)
 		session_route(s);
 		return;
 	}
-	/* Matchers compare lower-case names; the upstream gets the original. */
+	/* The name the resolver and the route cache see: lower case. */
 	for (i = 0; s->target.host[i] != '\0'; i++)
 		s->host[i] = (char)tolower((unsigned char)s->target.host[i]);
 	s->host[i] = '\0';

@@ -21,6 +21,7 @@
 #include "../common/sluice.h"
 #include "../common/target.h"
 #include "../policy/config.h"
+#include "../policy/select.h"
 #include "egress/dial.h"
 #include "egress/race.h"
 #include "egress/resolve.h"
@@ -119,5 +120,14 @@ void	session_set_input(struct session *, uint8_t *buf, size_t cap);
 void	session_quiet(struct session *);
 /* Start reading the client again (after session_quiet). */
 void	session_listen(struct session *);
+/*
+ * The policy's verdict and candidate links for another target of this
+ * session's client (a UDP datagram's destination, a BIND peer), decided
+ * now: res/nres are its addresses when known (an `ips` matcher needs
+ * them), else NULL/0.  Nothing is counted or dialed.
+ */
+void	session_route_target(const struct session *,
+	    const struct sl_target *, const struct sl_res_addr *res,
+	    size_t nres, struct sl_route *r);
 
 #endif

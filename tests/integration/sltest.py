@@ -575,6 +575,21 @@ class Sluiced:
         return int(so.group(1)), links
 
 
+def pysocks():
+    """PySocks (Debian's python3-socks), also under a python3 that is not
+    Debian's (the pyenv one on PATH here): its dist-packages are added."""
+    try:
+        import socks
+    except ImportError:
+        import sys
+        sys.path.append("/usr/lib/python3/dist-packages")
+        try:
+            import socks
+        except ImportError:
+            raise Fail("PySocks missing: apt-get install python3-socks")
+    return socks
+
+
 def readme_example(tag):
     """The JSON example in README.md marked <!-- example: TAG -->.
 
