@@ -665,7 +665,7 @@ conf_finish(struct ctx *c, uint64_t seen)
 	if (!(seen & (BIT(R_LISTEN) | BIT(R_LISTENERS))))
 		listener_implicit(conf, (seen & BIT(R_PORT)) ? c->port : 1080);
 	if (listeners_check(c, (seen & BIT(R_LISTENERS)) ? "listeners" :
-	    "listen") == -1)
+	    "listen") == -1 || matchers_check_names(c) == -1)
 		return -1;
 	if (conf->nlinks == 0) {
 		conf->links = alloc_array(c, 1, sizeof(*conf->links));

@@ -189,6 +189,44 @@ m_clients(struct ctx *c, const cJSON *it, void *dst)
 	return m_cidrs(c, it, &m->clients, &m->nclients);
 }
 
+/* Listener and user names; checked against the listeners at the end. */
+static int
+m_name_item(struct ctx *c, const cJSON *it, void *arg, size_t i)
+{
+	char		**out = (char **)arg + i;
+	const char	 *s;
+
+	if (get_str(c, it, 1, 255, &s) == -1)
+		return -1;
+	if ((*out = strdup(s)) == NULL)
+		return fail(c, "out of memory");
+	return 0;
+}
+
+static int
+m_names(struct ctx *c, const cJSON *it, char ***v, size_t *n)
+{
+	if ((*v = new_array(c, it, sizeof(**v), n)) == NULL)
+		return -1;
+	return each(c, it, m_name_item, *v);
+}
+
+static int
+m_listeners(struct ctx *c, const cJSON *it, void *dst)
+{
+	struct sl_matcher	*m = dst;
+
+	return m_names(c, it, &m->listeners, &m->nlisteners);
+}
+
+static int
+m_users(struct ctx *c, const cJSON *it, void *dst)
+{
+	struct sl_matcher	*m = dst;
+
+	return m_names(c, it, &m->users, &m->nusers);
+}
+
 static const struct keydef matcher_keys[] = {
 	{ "policy", K_FN, m_policy, 0, 0, 0 },
 	{ "domains_re", K_FN, m_domains_re, 0, 0, 0 },
@@ -197,6 +235,8 @@ static const struct keydef matcher_keys[] = {
 	{ "domains", K_FN, m_domains, 0, 0, 0 },
 	{ "ips", K_FN, m_ips, 0, 0, 0 },
 	{ "clients", K_FN, m_clients, 0, 0, 0 },
+	{ "listeners", K_FN, m_listeners, 0, 0, 0 },
+	{ "users", K_FN, m_users, 0, 0, 0 },
 };
 
 /* Each matcher is compiled as soon as it is read (match.c). */
@@ -244,6 +284,83 @@ matchers_free(struct sl_matcher *m, size_t n)
 		free(m[i].domains);
 		free(m[i].ips);
 		free(m[i].clients);
+		for (j = 0; j < m[i].nlisteners; j++)
+			free(m[i].listeners[j]);
+		free(m[i].listeners);
+		for (j = 0; j < m[i].nusers; j++)
+			free(m[i].users[j]);
+		free(m[i].users);
 	}
 	free(m);
+}
+
+static int
+user_known(const struct sl_conf *conf, const char *name)
+{
+	size_t	i, j;
+
+	for (i = 0; i < conf->nlisteners; i++)
+		for (j = 0; j < conf->listeners[i].nusers; j++)
+			if (strcmp(conf->listeners[i].users[j].name, name) == 0)
+				return 1;
+	return 0;
+}
+
+/* Every name a matcher gives must exist: a typo must not open or close. */
+static int
+matchers_names_check(struct ctx *c, const struct sl_matcher *m, size_t n)
+{
+	size_t	i, j, o1, o2, o3;
+	char	q[80];
+	int	rc = 0;
+
+	for (i = 0; i < n && rc == 0; i++) {
+		o1 = push_index(c, i);
+		o2 = push_key(c, "listeners");
+		for (j = 0; j < m[i].nlisteners && rc == 0; j++) {
+			o3 = push_index(c, j);
+			if (conf_listener_find(c->conf, m[i].listeners[j]) == -1)
+				rc = fail(c, "no listener is named %s",
+				    quote(m[i].listeners[j], q, sizeof(q)));
+			pop(c, o3);
+		}
+		pop(c, o2);
+		o2 = push_key(c, "users");
+		for (j = 0; j < m[i].nusers && rc == 0; j++) {
+			o3 = push_index(c, j);
+			if (!user_known(c->conf, m[i].users[j]))
+				rc = fail(c, "no listener has a user %s",
+				    quote(m[i].users[j], q, sizeof(q)));
+			pop(c, o3);
+		}
+		pop(c, o2);
+		pop(c, o1);
+	}
+	return rc;
+}
+
+int
+matchers_check_names(struct ctx *c)
+{
+	size_t	i, o1, o2, o3;
+	int	rc;
+
+	o1 = push_key(c, "balancer");
+	o2 = push_key(c, "matchers");
+	rc = matchers_names_check(c, c->conf->matchers, c->conf->nmatchers);
+	pop(c, o2);
+	o2 = push_key(c, "links");
+	for (i = 0; i < c->conf->nlinks && rc == 0; i++) {
+		size_t o4;
+
+		o3 = push_index(c, i);
+		o4 = push_key(c, "matchers");
+		rc = matchers_names_check(c, c->conf->links[i].matchers,
+		    c->conf->links[i].nmatchers);
+		pop(c, o4);
+		pop(c, o3);
+	}
+	pop(c, o2);
+	pop(c, o1);
+	return rc;
 }

@@ -121,6 +121,8 @@ int	parse_matchers(struct ctx *, const cJSON *it, struct sl_matcher **mp,
 	    size_t *np);
 void	matchers_free(struct sl_matcher *m, size_t n);
 int	cidr_item(struct ctx *, const cJSON *it, void *arg, size_t i);
+/* Names in `listeners` and `users` matchers exist; after listeners. */
+int	matchers_check_names(struct ctx *);
 
 /* config_tcproute.c */
 

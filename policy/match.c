@@ -396,7 +396,22 @@ static int
 has_keys(const struct sl_matcher *m)
 {
 	return m->nports > 0 || m->ndomains_re > 0 || m->ndomains > 0 ||
-	    m->nips > 0 || m->nclients > 0;
+	    m->nips > 0 || m->nclients > 0 || m->nlisteners > 0 ||
+	    m->nusers > 0;
+}
+
+/* A short list of names (listeners, users): a linear scan is enough. */
+static int
+name_in(char *const *names, size_t n, const char *name)
+{
+	size_t	i;
+
+	if (name == NULL)
+		return 0;	/* no user: a `users` key never matches */
+	for (i = 0; i < n; i++)
+		if (strcmp(names[i], name) == 0)
+			return 1;
+	return 0;
 }
 
 int
@@ -412,6 +427,11 @@ matcher_match(const struct sl_matcher *m, const struct sl_request *rq)
 	if (m->nports > 0 && !ivset_has(&x->ports, port))
 		return 0;
 	if (m->nclients > 0 && !ipset_has_sa(&x->clients, rq->client))
+		return 0;
+	if (m->nlisteners > 0 && !name_in(m->listeners, m->nlisteners,
+	    rq->listener))
+		return 0;
+	if (m->nusers > 0 && !name_in(m->users, m->nusers, rq->user))
 		return 0;
 	/* Name keys never match a request for an address. */
 	named = rq->host != NULL && rq->host[0] != '\0';

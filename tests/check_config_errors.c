@@ -147,6 +147,58 @@ static const struct bad bad[] = {
 	    "listen: cannot be combined with domain/port" },
 	{ "{'domain': '::', 'listen': ['127.0.0.1:1080']}",
 	    "listen: cannot be combined with domain/port" },
+	/* listeners */
+	{ "{'listeners': {}}", "listeners: expected an array, got object" },
+	{ "{'listeners': []}", "listeners: expected 1-16 entries, got 0" },
+	{ "{'listeners': [{'listen': '127.0.0.1:1'}]}",
+	    "listeners[0].kind: required (socks5, http or mixed)" },
+	{ "{'listeners': [{'kind': 'socks5'}]}",
+	    "listeners[0].listen: required (ip:port)" },
+	{ "{'listeners': [{'kind': 'socks6', 'listen': '127.0.0.1:1'}]}",
+	    "listeners[0].kind: \"socks6\" is not one of socks5, http, mixed" },
+	{ "{'listeners': [{'kind': 'http', 'listen': 'localhost:1'}]}",
+	    "listeners[0].listen: \"localhost:1\" is not an address and port "
+	    "(ip:port or [ipv6]:port)" },
+	{ "{'listeners': [{'kind': 'http', 'listen': '127.0.0.1:1', "
+	    "'name': 'a b'}]}",
+	    "listeners[0].name: \"a b\" is not a name (letters, digits, . _ -)" },
+	{ "{'listeners': [{'kind': 'http', 'listen': '127.0.0.1:1', "
+	    "'name': 'a'}, {'kind': 'http', 'listen': '127.0.0.1:2', "
+	    "'name': 'a'}]}", "listeners[1].name: used by another listener" },
+	{ "{'listeners': [{'kind': 'http', 'listen': '127.0.0.1:1'}, "
+	    "{'kind': 'socks5', 'listen': '127.0.0.1:1'}]}",
+	    "listeners[1]: \"127.0.0.1:1\" is already listed" },
+	{ "{'listeners': [{'kind': 'http', 'listen': '127.0.0.1:1', "
+	    "'users': []}]}", "listeners[0].users: empty: leave \"users\" out "
+	    "for no authentication" },
+	{ "{'listeners': [{'kind': 'http', 'listen': '127.0.0.1:1', "
+	    "'users': [{'username': 'a'}]}]}",
+	    "listeners[0].users[0].password: required" },
+	{ "{'listeners': [{'kind': 'http', 'listen': '127.0.0.1:1', "
+	    "'users': [{'password': 'a'}]}]}",
+	    "listeners[0].users[0].username: required" },
+	{ "{'listeners': [{'kind': 'http', 'listen': '127.0.0.1:1', "
+	    "'users': [{'username': 'a', 'password': '$1$x'}]}]}",
+	    "listeners[0].users[0].password: starts with \"$\" but is not a "
+	    "crypt(3) hash this system supports (yescrypt $y$, SHA-512 $6$, "
+	    "...)" },
+	{ "{'listeners': [{'kind': 'http', 'listen': '127.0.0.1:1', "
+	    "'clients': []}]}",
+	    "listeners[0].clients: empty: no client could connect" },
+	{ "{'listeners': [{'kind': 'http', 'listen': '127.0.0.1:1', "
+	    "'clients': ['10.0.0.0/33']}]}",
+	    "listeners[0].clients[0]: \"10.0.0.0/33\" is not an address or "
+	    "CIDR prefix" },
+	{ "{'listeners': [{'kind': 'http', 'listen': '127.0.0.1:1'}], "
+	    "'port': 1}", "listeners: cannot be combined with listen or "
+	    "domain/port" },
+	{ "{'listeners': [{'kind': 'http', 'listen': '127.0.0.1:1'}], "
+	    "'balancer': {'matchers': [{'listeners': ['nope']}]}}",
+	    "balancer.matchers[0].listeners[0]: no listener is named \"nope\"" },
+	{ "{'listeners': [{'kind': 'http', 'listen': '127.0.0.1:1'}], "
+	    "'balancer': {'links': [{'matchers': [{'users': ['eve']}]}]}}",
+	    "balancer.links[0].matchers[0].users[0]: no listener has a user "
+	    "\"eve\"" },
 	/* links */
 	{ "{'balancer': {'links': [5]}}",
 	    "balancer.links[0]: expected an object, got number" },

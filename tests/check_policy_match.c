@@ -288,6 +288,42 @@ START_TEST(t_match_clients)
 }
 END_TEST
 
+/* The listener a client came in by, and the user it authenticated as. */
+START_TEST(t_match_listeners_users)
+{
+	static const char doc[] = "{'listeners': ["
+	    "{'name': 'pub', 'kind': 'socks5', 'listen': '127.0.0.1:1'},"
+	    "{'name': 'office', 'kind': 'http', 'listen': '127.0.0.1:2',"
+	    " 'users': [{'username': 'alice', 'password': 'x'},"
+	    " {'username': 'bob', 'password': 'y'}]}],"
+	    "'balancer': {'matchers': [{'listeners': ['office'],"
+	    " 'users': ['alice'], 'policy': 'allow'}]}}";
+	static const char l_only[] = "{'listeners': ["
+	    "{'name': 'pub', 'kind': 'socks5', 'listen': '127.0.0.1:1'}],"
+	    "'balancer': {'matchers': [{'listeners': ['pub']}]}}";
+	struct treq	t;
+
+	req(&t, "h", NULL, 80, NULL);
+	t.rq.listener = "office";
+	t.rq.user = "alice";
+	ck_assert(m1(doc, &t.rq));
+	t.rq.user = "bob";
+	ck_assert(!m1(doc, &t.rq));
+	t.rq.user = NULL;		/* not authenticated */
+	ck_assert(!m1(doc, &t.rq));
+	t.rq.user = "alice";
+	t.rq.listener = "pub";
+	ck_assert(!m1(doc, &t.rq));
+	t.rq.listener = NULL;
+	ck_assert(!m1(doc, &t.rq));
+	t.rq.listener = "pub";
+	t.rq.user = NULL;
+	ck_assert(m1(l_only, &t.rq));
+	t.rq.listener = "office";
+	ck_assert(!m1(l_only, &t.rq));
+}
+END_TEST
+
 /* Every key must match; each one alone can spoil it. */
 START_TEST(t_match_all_keys)
 {
@@ -332,6 +368,7 @@ policy_matchers_tcase(void)
 	tcase_add_test(tc, t_match_ips);
 	tcase_add_test(tc, t_match_ips_random);
 	tcase_add_test(tc, t_match_clients);
+	tcase_add_test(tc, t_match_listeners_users);
 	tcase_add_test(tc, t_match_all_keys);
 	return tc;
 }

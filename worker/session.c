@@ -144,9 +144,11 @@ session_start_relay(struct session *s)
 
 	session_quiet(s);
 	s->state = S_RELAY;
+	/* A target the front-end found itself (BIND) has no link to count. */
 	rc = relay_start(&s->relay, wk->loop, s->cfd, s->tfd, early, nearly,
 	    wk->conf->splice, wk->conf->idle_timeout_ms,
-	    &session_ctr(s)->bytes_up, &session_ctr(s)->bytes_down,
+	    s->link >= 0 ? &session_ctr(s)->bytes_up : NULL,
+	    s->link >= 0 ? &session_ctr(s)->bytes_down : NULL,
 	    session_relay_done, s);
 	/* The relay copied the early bytes: the front-end's state can go. */
 	s->early = NULL;
@@ -249,6 +251,14 @@ session_flush(struct session *s)
 		session_listen(s);
 	else
 		ev_io_stop(wk->loop, &s->cio);
+}
+
+void
+session_relay_fd(struct session *s, int fd)
+{
+	s->tfd = fd;
+	s->state = S_REPLYING;
+	session_flush(s);
 }
 
 /* The target cannot be reached: the front-end says so, then the end. */
@@ -452,8 +462,8 @@ session_route(struct session *s)
 		    SL_CONN_NOT_ALLOWED : SL_CONN_NO_LINK);
 		return;
 	}
-	memcpy(s->cand, r.cand, r.ncand * sizeof(r.cand[0]));
-	s->ncand = r.ncand;
+	for (s->ncand = 0; s->ncand < r.ncand; s->ncand++)
+		s->cand[s->ncand] = (uint16_t)r.cand[s->ncand];
 	s->state = S_DIALING;
 	s->icand = 0;
 	if (wk->conf->strategy == SL_STRAT_FASTEST)

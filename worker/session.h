@@ -72,7 +72,7 @@ struct session {
 	struct res_req		 res;
 	struct sl_res_addr	 resolved[SL_MAX_ADDRS];
 	uint32_t		 nresolved;
-	uint32_t		 cand[SL_MAX_LINKS];
+	uint16_t		 cand[SL_MAX_LINKS];	/* link indexes */
 	size_t			 ncand, icand;
 	int			 link;		/* -1 until one is tried */
 	int			 link_active;	/* counted in link's active */
@@ -120,6 +120,11 @@ void	session_set_input(struct session *, uint8_t *buf, size_t cap);
 void	session_quiet(struct session *);
 /* Start reading the client again (after session_quiet). */
 void	session_listen(struct session *);
+/*
+ * The front-end connected a target itself (BIND's peer; fd is the
+ * session's now): write what is queued for the client, then relay.
+ */
+void	session_relay_fd(struct session *, int fd);
 /*
  * The policy's verdict and candidate links for another target of this
  * session's client (a UDP datagram's destination, a BIND peer), decided

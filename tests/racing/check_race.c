@@ -128,7 +128,7 @@ START_TEST(test_route_cache)
 {
 	void			*shm = region(2, 4);
 	struct sl_route_slot	*rs = shm_routes(shm, 2, 4);
-	static const uint32_t	 all[] = { 0, 1, 2, 3 }, some[] = { 0, 2 };
+	static const uint16_t	 all[] = { 0, 1, 2, 3 }, some[] = { 0, 2 };
 	uint64_t		 k = 12345, other = k + SL_ROUTE_SLOTS;
 
 	ck_assert_int_eq(route_lookup(rs, k, 1000, 600000, all, 4), -1);

@@ -181,7 +181,7 @@ race_leg_done(struct dial *d, int fd, enum sl_conn_err err,
 
 struct race *
 race_start(struct ev_loop *loop, const struct sl_conf *conf,
-    const uint32_t *cand, size_t ncand, const struct sl_target *target,
+    const uint16_t *cand, size_t ncand, const struct sl_target *target,
     const struct sl_res_addr *pre, uint32_t npre, race_cb cb, void *arg)
 {
 	struct race	*r;
@@ -350,7 +350,7 @@ route_key(const struct sl_target *req, const char *lhost)
 
 int
 route_lookup(struct sl_route_slot *slots, uint64_t key, uint64_t now_ms,
-    uint64_t ttl_ms, const uint32_t *cand, size_t ncand)
+    uint64_t ttl_ms, const uint16_t *cand, size_t ncand)
 {
 	struct sl_route_slot	*sl = &slots[key % SL_ROUTE_SLOTS];
 	uint64_t		 exp;

@@ -41,7 +41,7 @@ struct race;
  * valid until the callback or race_cancel().
  */
 struct race *race_start(struct ev_loop *, const struct sl_conf *,
-	    const uint32_t *cand, size_t ncand,
+	    const uint16_t *cand, size_t ncand,
 	    const struct sl_target *target,
 	    const struct sl_res_addr *pre, uint32_t npre, race_cb, void *arg);
 /* Stop every dial still running and free the race; no callback. */
@@ -70,7 +70,7 @@ uint64_t route_key(const struct sl_target *, const char *lhost);
  * the request's candidates.
  */
 int	route_lookup(struct sl_route_slot *slots, uint64_t key, uint64_t now_ms,
-	    uint64_t ttl_ms, const uint32_t *cand, size_t ncand);
+	    uint64_t ttl_ms, const uint16_t *cand, size_t ncand);
 void	route_store(struct sl_route_slot *slots, uint64_t key, uint32_t link,
 	    uint64_t expires_ms);
 /* Forget key's route if it still names link. */
