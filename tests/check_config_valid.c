@@ -51,8 +51,9 @@ static const char pythtrt_example[] =
 /* A copy of contrib/sluice.json; test_contrib_file checks the file. */
 static const char contrib_copy[] =
 "{\n"
-"  \"domain\": \"127.0.0.1\",\n"
-"  \"port\": 1080,\n"
+"  \"listeners\": [\n"
+"    { \"name\": \"default\", \"kind\": \"mixed\", \"listen\": \"127.0.0.1:1080\" }\n"
+"  ],\n"
 "  \"timeout\": 5,\n"
 "  \"max_threads\": 200,\n"
 "  \"user\": \"nobody\",\n"
@@ -318,6 +319,10 @@ check_contrib(const char *text, size_t len)
 	ck_assert_uint_eq(conf->nlisteners, 1);
 	check_addr(&conf->listeners[0].addr, conf->listeners[0].addrlen,
 	    AF_INET, "127.0.0.1", 1080);
+	ck_assert_str_eq(conf->listeners[0].name, "default");
+	ck_assert_int_eq(conf->listeners[0].kind, SL_LISTEN_MIXED);
+	ck_assert_uint_eq(conf->listeners[0].nusers, 0);
+	ck_assert_uint_eq(conf->listeners[0].nclients, 0);
 	ck_assert_uint_eq(conf->workers, 2);
 	ck_assert_str_eq(conf->user, "nobody");
 	ck_assert_int_eq(conf->log_level, SL_LOG_INFO);
