@@ -54,7 +54,7 @@ bindany_socket(const struct sl_link *l, int family)
  * (the caller treats that as a protocol violation).
  */
 int
-bindany_request(struct child *c, const struct sl_msg *m)
+bindany_request(struct proc *c, const struct sl_msg *m)
 {
 	const struct sl_link	*l;
 	struct sl_msg		 r;

@@ -114,23 +114,12 @@ master_load_config(void)
 	}
 }
 
+/* While stopping: drain the next stage, or leave once nothing runs. */
 static void
 master_check_done(void)
 {
-	uint32_t	w;
-
-	if (!ms->stopping)
+	if (!ms->stopping || proc_drain_step() > 0)
 		return;
-	for (w = 0; w < ms->nworkers; w++)
-		if (ms->workers[w].pid != 0)
-			return;
-	if (ms->resolver.pid != 0) {
-		if (ms->stopping == 1) {
-			ms->stopping = 2;
-			proc_stop_all();
-		}
-		return;
-	}
 	log_info("all children gone, exiting");
 	exit(0);
 }

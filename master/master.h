@@ -12,15 +12,27 @@
 #include "../common/sluice.h"
 #include "../ipc/chan.h"
 #include "../policy/config.h"
+#include "proc_state.h"
 
 #define SL_LOG_MAX_TEXT_STDERR	1024
 
-struct child {
+struct proc_role;
+
+/*
+ * One row of the process table (proc.c): one confined child, or the slot
+ * it is respawned into.  A row never changes role, pool, generation or
+ * index; only its process, channel and state come and go.
+ */
+struct proc {
+	const struct proc_role *desc;	/* the role's line in proc_roles[] */
 	enum sl_proc_id	 role;
-	uint32_t	 index;
+	uint32_t	 pool;		/* 0 until tenants add pools */
+	uint32_t	 generation;	/* of the config it was started with */
+	uint32_t	 index;		/* instance in role, pool, generation */
 	pid_t		 pid;		/* 0 when not running */
 	struct ipc_chan	*chan;
-	int		 ready;
+	enum proc_state	 state;
+	int		 ready;		/* READY came from this process */
 	ev_tstamp	 started;
 	unsigned	 quick_deaths;	/* died soon after start, in a row */
 	ev_timer	 respawn;
@@ -34,6 +46,9 @@ struct child {
 	size_t		 errlen;
 	char		 name[24];	/* "worker 2", "resolver" */
 };
+
+/* Every row of every role, pool and generation. */
+#define PROC_MAX_ROWS	(SL_MAX_WORKERS + 1)
 
 struct master {
 	struct ev_loop	*loop;
@@ -51,8 +66,8 @@ struct master {
 	void		*shm;
 	size_t		 shmsize;
 	int		 lfds[SL_MAX_LISTENERS][SL_MAX_WORKERS];
-	struct child	 workers[SL_MAX_WORKERS];
-	struct child	 resolver;
+	struct proc	 procs[PROC_MAX_ROWS];
+	size_t		 nprocs;
 	int		 stopping;
 	ev_timer	 stop_timer;
 	ev_signal	 sig_term, sig_int, sig_hup, sig_usr1;
@@ -65,7 +80,7 @@ extern struct master *ms;
 int	master_main(int argc, char *argv[]);
 
 /* bindany.c */
-int	bindany_request(struct child *, const struct sl_msg *);
+int	bindany_request(struct proc *, const struct sl_msg *);
 
 /* listen.c */
 int	listen_open_all(char *err, size_t errlen);
@@ -79,9 +94,17 @@ void	shm_log_counters(void);
 /* proc.c */
 void	proc_init(void);
 void	proc_start_all(void);
+/* Shutdown: no more respawns; drain the first stop stage. */
 void	proc_stop_all(void);
+/* Drain the next stop stage once the one before is gone; rows running. */
+size_t	proc_drain_step(void);
 void	proc_kill_all(int sig);
-int	proc_running(void);
+size_t	proc_running(void);
 void	proc_child_exited(pid_t pid, int status);
+
+/* proc_log.c: what a child says, on its channel or its stderr */
+void	proc_log_init(struct proc *);
+void	proc_log(struct proc *, const struct sl_msg *);
+void	proc_stderr_watch(struct proc *, int fd);
 
 #endif

@@ -1,16 +1,44 @@
 /*
- * The process table: starting, feeding, watching and respawning the
- * confined children.
+ * The process table: one row per confined child, started, fed, watched,
+ * respawned and drained by the same code whatever its role (relayd's
+ * procs[], nginx's cycle of processes).
  *
  * Every child is fork + execve of sluiced itself, so each one gets a
  * fresh address-space layout: a crash-respawn loop never lets an attacker
  * probe the same layout twice.  Respawns back off exponentially while a
- * child keeps dying soon after it started.
+ * child keeps dying soon after it started (proc_state.c).
+ *
+ * A row (struct proc, master.h) is:
+ *
+ *	role, pool, generation, index	who it is; fixed for the row's life
+ *	pid, chan, ready		its current process, if any
+ *	state				starting, ready, draining, respawn
+ *					pending, dead (proc_state.h)
+ *	started, quick_deaths, respawn	the respawn backoff
+ *
+ * What differs between roles is data, in proc_roles[] below: the -P
+ * name, how many instances a pool has, the boot messages of its own
+ * (a worker's listeners), the role it gets a peer channel to (a worker,
+ * to the resolver of its pool and generation), the order in which a
+ * shutdown drains it, and what to clean up after its death.  No other
+ * code in the master names a role.
+ *
+ * Growing the table, not the code:
+ * - a reload is a generation: proc_add_rows(pool, ms->generation + 1)
+ *   appends one row per instance of every role, started with the new
+ *   config; once proc_count_ready() says all of them are ready, the old
+ *   generation's rows get proc_drain_row() (DRAIN); a draining row that
+ *   exits goes DEAD instead of respawning, and DEAD rows of a retired
+ *   generation can be compacted out of the table.  Peers pair only
+ *   inside one pool and generation (proc_same_set), so new workers talk
+ *   to the new resolver.
+ * - a tenant is a pool: proc_add_rows(pool, generation) with the counts
+ *   the role's count(pool) gives for it; -N and the listeners a worker
+ *   gets are then looked up per pool instead of in ms.
  */
 #include <sys/socket.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
-#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -24,20 +52,91 @@
 #include "../policy/counters.h"
 #include "master.h"
 
-#define READY_TIMEOUT		10.0	/* s for a child to confine itself */
-#define QUICK_DEATH		10.0	/* s; dying sooner counts as a loop */
-#define RESPAWN_FIRST		0.05	/* s */
-#define RESPAWN_MAX		30.0	/* s */
-#define LOG_RATE		200.0	/* lines/s forwarded per child */
-#define LOG_BURST		1000.0
+struct proc_role {
+	enum sl_proc_id	 id;
+	const char	*name;		/* -P argument; log name */
+	int		 indexed;	/* log name "worker 2", not "worker" */
+	int		 stop_stage;	/* a shutdown drains 0, then 1, ... */
+	/* A channel to every row of this role in its set (MASTER: none). */
+	enum sl_proc_id	 peer;
+	uint32_t	(*count)(uint32_t pool);
+	void		(*feed)(struct proc *);	/* before CFG_END */
+	void		(*reaped)(struct proc *);	/* process gone */
+};
 
-static void	proc_spawn(struct child *);
-static int	proc_log_allowed(struct child *);
+static uint32_t	proc_count_one(uint32_t);
+static uint32_t	proc_count_workers(uint32_t);
+static void	proc_feed_worker(struct proc *);
+static void	proc_reaped_worker(struct proc *);
+
+/*
+ * Rows are started in this order: the resolver first, so that workers
+ * find it running and get their peer channel with their boot messages.
+ * Workers drain first at shutdown; the resolver serves their last
+ * lookups and goes when they are all gone.
+ */
+static const struct proc_role proc_roles[] = {
+	{ SL_PROC_RESOLVER, "resolver", 0, 1, SL_PROC_MASTER,
+	    proc_count_one, NULL, NULL },
+	{ SL_PROC_WORKER, "worker", 1, 0, SL_PROC_RESOLVER,
+	    proc_count_workers, proc_feed_worker, proc_reaped_worker },
+};
+
+static void	proc_spawn(struct proc *);
 static void	proc_msg(struct ipc_chan *, struct sl_msg *, void *);
 static void	proc_chan_closed(struct ipc_chan *, const char *, void *);
 
+/* ---- roles ---- */
+
+static uint32_t
+proc_count_one(uint32_t pool)
+{
+	(void)pool;
+	return 1;
+}
+
+/*
+ * The worker slots of a pool: its rows in the shared region and the
+ * peer indices its resolver knows.  Every row gets it as -N.
+ */
+static uint32_t
+proc_pool_slots(uint32_t pool)
+{
+	(void)pool;
+	return ms->nworkers;
+}
+
+static uint32_t
+proc_count_workers(uint32_t pool)
+{
+	return proc_pool_slots(pool);
+}
+
+/* ---- rows ---- */
+
+/* The state after ev; a transition the table refuses is a bug here. */
 static void
-proc_send(struct child *c, uint16_t type, int fd, uint32_t index)
+proc_event(struct proc *c, enum proc_event ev)
+{
+	int	next = proc_state_next(c->state, ev);
+
+	if (next == -1) {
+		log_warnx("%s: event %d while %s (bug)", c->name, (int)ev,
+		    proc_state_name(c->state));
+		return;
+	}
+	c->state = (enum proc_state)next;
+}
+
+/* Rows that may talk to each other: same pool, same generation. */
+static int
+proc_same_set(const struct proc *a, const struct proc *b)
+{
+	return a->pool == b->pool && a->generation == b->generation;
+}
+
+static void
+proc_send(struct proc *c, uint16_t type, int fd, uint32_t index)
 {
 	struct sl_msg	m;
 
@@ -46,7 +145,7 @@ proc_send(struct child *c, uint16_t type, int fd, uint32_t index)
 	m.fd = fd;
 	switch (type) {
 	case SL_MSG_CFG_CONF:
-		m.u.cfg_conf.generation = ms->generation;
+		m.u.cfg_conf.generation = c->generation;
 		m.u.cfg_conf.size = ms->conf_len;
 		break;
 	case SL_MSG_CFG_SHM:
@@ -65,9 +164,12 @@ proc_send(struct child *c, uint16_t type, int fd, uint32_t index)
 		log_warnx("%s: cannot send %s", c->name, ipc_msg_name(type));
 }
 
-/* A fresh worker <-> resolver channel for worker slot w. */
+/*
+ * A fresh channel between row a and row b, a being of the role that asks
+ * (a->desc->peer == b->role).  Both ends learn it by a's index.
+ */
 static void
-proc_peer(uint32_t w)
+proc_peer(struct proc *a, struct proc *b)
 {
 	int	sv[2];
 
@@ -75,48 +177,73 @@ proc_peer(uint32_t w)
 		log_warn("%s: socketpair", __func__);
 		return;
 	}
-	proc_send(&ms->workers[w], SL_MSG_CFG_PEER, sv[0], w);
-	proc_send(&ms->resolver, SL_MSG_CFG_PEER, sv[1], w);
+	proc_send(a, SL_MSG_CFG_PEER, sv[0], a->index);
+	proc_send(b, SL_MSG_CFG_PEER, sv[1], a->index);
 	close(sv[0]);
 	close(sv[1]);
 }
 
+/* A worker's listening sockets: the master's copies, kept per slot. */
 static void
-proc_feed(struct child *c)
+proc_feed_worker(struct proc *c)
 {
-	size_t		i;
-	uint32_t	w;
+	size_t	i;
+
+	for (i = 0; i < ms->conf->nlisteners; i++)
+		proc_send(c, SL_MSG_CFG_LISTENER, ms->lfds[i][c->index],
+		    (uint32_t)i);
+}
+
+/* Its sessions died with it: their live counts must go too. */
+static void
+proc_reaped_worker(struct proc *c)
+{
+	shm_worker_reset(ms->shm, ms->nworkers, (uint32_t)ms->conf->nlinks,
+	    c->index);
+}
+
+/*
+ * The boot messages: config, shared region, the role's own, channels to
+ * the running peers it asks, CFG_END.  Then the running rows that ask
+ * this role get a fresh channel to it at run time.
+ */
+static void
+proc_feed(struct proc *c)
+{
+	struct proc	*p;
+	size_t		 i;
 
 	proc_send(c, SL_MSG_CFG_CONF, ms->conf_fd, 0);
 	proc_send(c, SL_MSG_CFG_SHM, ms->shm_fd, 0);
-	if (c->role == SL_PROC_WORKER) {
-		for (i = 0; i < ms->conf->nlisteners; i++)
-			proc_send(c, SL_MSG_CFG_LISTENER,
-			    ms->lfds[i][c->index], (uint32_t)i);
-		if (ms->resolver.pid != 0)
-			proc_peer(c->index);
-	} else {
-		/* Running workers get their new pairs at run time too. */
-		proc_send(c, SL_MSG_CFG_END, -1, 0);
-		for (w = 0; w < ms->nworkers; w++)
-			if (ms->workers[w].pid != 0)
-				proc_peer(w);
-		return;
+	if (c->desc->feed != NULL)
+		c->desc->feed(c);
+	for (i = 0; i < ms->nprocs; i++) {
+		p = &ms->procs[i];
+		if (c->desc->peer != SL_PROC_MASTER && p->pid != 0 &&
+		    p->role == c->desc->peer && proc_same_set(c, p))
+			proc_peer(c, p);
 	}
 	proc_send(c, SL_MSG_CFG_END, -1, 0);
+	for (i = 0; i < ms->nprocs; i++) {
+		p = &ms->procs[i];
+		if (p != c && p->pid != 0 && p->desc->peer == c->role &&
+		    proc_same_set(c, p))
+			proc_peer(p, c);
+	}
 }
 
+/* In the forked child: "sluiced -P role -I index -N slots -u -g". */
 static void
-proc_exec(struct child *c, int fd, int errfd)
+proc_exec(struct proc *c, int fd, int errfd)
 {
 	char	idx[16], nw[16], uid[16], gid[16];
 	char	*argv[] = { ms->self_exe, "-P", NULL, "-I", idx, "-N", nw,
 		    "-u", uid, "-g", gid, NULL };
 	sigset_t all;
 
-	argv[2] = c->role == SL_PROC_WORKER ? "worker" : "resolver";
+	argv[2] = (char *)c->desc->name;
 	snprintf(idx, sizeof(idx), "%u", c->index);
-	snprintf(nw, sizeof(nw), "%u", ms->nworkers);
+	snprintf(nw, sizeof(nw), "%u", proc_pool_slots(c->pool));
 	snprintf(uid, sizeof(uid), "%u", (unsigned)ms->uid);
 	snprintf(gid, sizeof(gid), "%u", (unsigned)ms->gid);
 	sigemptyset(&all);
@@ -141,128 +268,47 @@ proc_exec(struct child *c, int fd, int errfd)
 }
 
 static void
-proc_stderr_line(struct child *c, const char *line)
-{
-	char	clean[SL_LOG_MAX_TEXT_STDERR + 1];
-
-	str_sanitize(clean, sizeof(clean), line);
-	if (proc_log_allowed(c))
-		log_emit(SL_LOG_WARN, c->name, clean);
-}
-
-/* Forget the pipe, flushing a last unterminated line. */
-static void
-proc_stderr_finish(struct child *c)
-{
-	if (c->errlen > 0) {
-		c->errbuf[c->errlen] = '\0';
-		proc_stderr_line(c, c->errbuf);
-	}
-	ev_io_stop(ms->loop, &c->errio);
-	close(c->errfd);
-	c->errfd = -1;
-	c->errlen = 0;
-}
-
-/*
- * Read once and log complete lines; long lines are cut.  Returns 1 when
- * bytes came, 0 when none are waiting, -1 at EOF or on error.
- */
-static int
-proc_stderr_read(struct child *c)
-{
-	char	*nl;
-	ssize_t	 n;
-
-	n = read(c->errfd, c->errbuf + c->errlen,
-	    sizeof(c->errbuf) - 1 - c->errlen);
-	if (n == -1 && (errno == EAGAIN || errno == EINTR))
-		return 0;
-	if (n <= 0)
-		return -1;
-	c->errlen += (size_t)n;
-	c->errbuf[c->errlen] = '\0';
-	while ((nl = memchr(c->errbuf, '\n', c->errlen)) != NULL) {
-		*nl = '\0';
-		proc_stderr_line(c, c->errbuf);
-		c->errlen -= (size_t)(nl + 1 - c->errbuf);
-		memmove(c->errbuf, nl + 1, c->errlen);
-	}
-	if (c->errlen == sizeof(c->errbuf) - 1) {
-		proc_stderr_line(c, c->errbuf);
-		c->errlen = 0;
-	}
-	return 1;
-}
-
-static void
-proc_stderr_cb(struct ev_loop *loop, ev_io *w, int revents)
-{
-	struct child *c = container_of(w, struct child, errio);
-
-	(void)loop;
-	(void)revents;
-	if (proc_stderr_read(c) == -1)
-		proc_stderr_finish(c);
-}
-
-/* A dead child's last words (a sanitizer report) may still be queued. */
-static void
-proc_stderr_close(struct child *c)
-{
-	int	i;
-
-	if (c->errfd == -1)
-		return;
-	for (i = 0; i < 64 && proc_stderr_read(c) == 1; i++)
-		;
-	proc_stderr_finish(c);
-}
-
-static void
-proc_stderr_watch(struct child *c, int fd)
-{
-	proc_stderr_close(c);
-	if (fd_nonblock(fd) == -1) {
-		close(fd);
-		return;
-	}
-	c->errfd = fd;
-	ev_io_init(&c->errio, proc_stderr_cb, fd, EV_READ);
-	ev_io_start(ms->loop, &c->errio);
-}
-
-static void
 proc_ready_timeout(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	struct child *c = container_of(w, struct child, ready_timer);
+	struct proc *c = container_of(w, struct proc, ready_timer);
 
 	(void)loop;
 	(void)revents;
 	if (c->pid != 0 && !c->ready) {
 		log_warnx("%s (pid %d) not ready after %.0f s, killing it",
-		    c->name, (int)c->pid, READY_TIMEOUT);
+		    c->name, (int)c->pid, PROC_READY_TIMEOUT);
 		kill(c->pid, SIGKILL);
 	}
 }
 
 static void
-proc_spawn(struct child *c)
+proc_spawn_retry(struct proc *c)
+{
+	proc_event(c, PROC_EV_SPAWN_FAIL);
+	ev_timer_stop(ms->loop, &c->respawn);
+	ev_timer_set(&c->respawn, 1., 0.);
+	ev_timer_start(ms->loop, &c->respawn);
+}
+
+static void
+proc_spawn(struct proc *c)
 {
 	int	sv[2], ep[2];
 	pid_t	pid;
 
-	if (ms->stopping)
+	if (ms->stopping || proc_state_running(c->state))
 		return;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1) {
 		log_warn("%s: socketpair for %s", __func__, c->name);
-		goto retry;
+		proc_spawn_retry(c);
+		return;
 	}
 	if (pipe2(ep, O_CLOEXEC) == -1) {
 		log_warn("%s: pipe for %s", __func__, c->name);
 		close(sv[0]);
 		close(sv[1]);
-		goto retry;
+		proc_spawn_retry(c);
+		return;
 	}
 	if ((pid = fork()) == -1) {
 		log_warn("%s: fork for %s", __func__, c->name);
@@ -270,7 +316,8 @@ proc_spawn(struct child *c)
 		close(sv[1]);
 		close(ep[0]);
 		close(ep[1]);
-		goto retry;
+		proc_spawn_retry(c);
+		return;
 	}
 	if (pid == 0)
 		proc_exec(c, sv[1], ep[1]);
@@ -280,18 +327,15 @@ proc_spawn(struct child *c)
 	c->pid = pid;
 	c->ready = 0;
 	c->started = ev_now(ms->loop);
+	proc_event(c, PROC_EV_SPAWN);
 	c->chan = ipc_chan_new(ms->loop, sv[0], c->role, 0, proc_msg,
 	    proc_chan_closed, c);
 	if (c->chan == NULL)
 		fatal("%s: ipc_chan_new", __func__);
 	log_debug("%s started, pid %d", c->name, (int)pid);
 	proc_feed(c);
-	ev_timer_set(&c->ready_timer, READY_TIMEOUT, 0.);
+	ev_timer_set(&c->ready_timer, PROC_READY_TIMEOUT, 0.);
 	ev_timer_start(ms->loop, &c->ready_timer);
-	return;
-retry:
-	ev_timer_set(&c->respawn, 1., 0.);
-	ev_timer_start(ms->loop, &c->respawn);
 }
 
 static void
@@ -299,75 +343,115 @@ proc_respawn_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	(void)loop;
 	(void)revents;
-	proc_spawn(container_of(w, struct child, respawn));
+	proc_spawn(container_of(w, struct proc, respawn));
 }
 
 static void
-proc_child_init(struct child *c, enum sl_proc_id role, uint32_t index)
+proc_row_init(struct proc *c, const struct proc_role *r, uint32_t pool,
+    uint32_t generation, uint32_t index)
 {
 	memset(c, 0, sizeof(*c));
-	c->role = role;
+	c->desc = r;
+	c->role = r->id;
+	c->pool = pool;
+	c->generation = generation;
 	c->index = index;
-	c->log_tokens = LOG_BURST;
-	c->errfd = -1;
-	if (role == SL_PROC_WORKER)
-		snprintf(c->name, sizeof(c->name), "worker %u", index);
+	c->state = PROC_DEAD;
+	proc_log_init(c);
+	if (r->indexed)
+		snprintf(c->name, sizeof(c->name), "%s %u", r->name, index);
 	else
-		snprintf(c->name, sizeof(c->name), "resolver");
+		snprintf(c->name, sizeof(c->name), "%s", r->name);
 	ev_init(&c->respawn, proc_respawn_cb);
 	ev_init(&c->ready_timer, proc_ready_timeout);
+}
+
+/* One row per instance of every role, for one pool and generation. */
+static void
+proc_add_rows(uint32_t pool, uint32_t generation)
+{
+	const struct proc_role	*r;
+	size_t			 i;
+	uint32_t		 k, n;
+
+	for (i = 0; i < sizeof(proc_roles) / sizeof(proc_roles[0]); i++) {
+		r = &proc_roles[i];
+		n = r->count(pool);
+		for (k = 0; k < n; k++) {
+			if (ms->nprocs == PROC_MAX_ROWS)
+				fatalx("%s: process table full", __func__);
+			proc_row_init(&ms->procs[ms->nprocs++], r, pool,
+			    generation, k);
+		}
+	}
 }
 
 void
 proc_init(void)
 {
-	uint32_t	w;
-
-	proc_child_init(&ms->resolver, SL_PROC_RESOLVER, 0);
-	for (w = 0; w < ms->nworkers; w++)
-		proc_child_init(&ms->workers[w], SL_PROC_WORKER, w);
+	ms->nprocs = 0;
+	proc_add_rows(0, ms->generation);
 }
 
 void
 proc_start_all(void)
 {
-	uint32_t	w;
+	size_t	i;
 
-	proc_spawn(&ms->resolver);
-	for (w = 0; w < ms->nworkers; w++)
-		proc_spawn(&ms->workers[w]);
+	for (i = 0; i < ms->nprocs; i++)
+		if (ms->procs[i].state == PROC_DEAD)
+			proc_spawn(&ms->procs[i]);
 }
 
-/* Forward a child's log line, sanitized and rate-limited. */
-static void
-proc_log(struct child *c, const struct sl_msg *m)
+/* Rows of one pool and generation that are ready, and their number. */
+static size_t
+proc_count_ready(uint32_t pool, uint32_t generation, size_t *total)
 {
-	char	line[SL_LOG_MAX_TEXT + 1];
+	size_t	i, n = 0;
 
-	if (!proc_log_allowed(c) || (int)m->u.log.level > log_get_level())
+	*total = 0;
+	for (i = 0; i < ms->nprocs; i++) {
+		if (ms->procs[i].pool != pool ||
+		    ms->procs[i].generation != generation)
+			continue;
+		(*total)++;
+		n += ms->procs[i].state == PROC_READY;
+	}
+	return n;
+}
+
+/* ---- messages from children ---- */
+
+static void
+proc_ready(struct proc *c)
+{
+	size_t	n, total;
+
+	if (c->ready || proc_state_next(c->state, PROC_EV_READY) == -1) {
+		log_warnx("%s (pid %d): READY twice, killing it", c->name,
+		    (int)c->pid);
+		kill(c->pid, SIGKILL);
 		return;
-	str_sanitize(line, sizeof(line), m->u.log.text);
-	log_emit((int)m->u.log.level, c->name, line);
+	}
+	c->ready = 1;
+	proc_event(c, PROC_EV_READY);
+	ev_timer_stop(ms->loop, &c->ready_timer);
+	log_debug("%s (pid %d) confined and ready", c->name, (int)c->pid);
+	n = proc_count_ready(c->pool, c->generation, &total);
+	if (n == total)
+		log_debug("pool %u generation %u: all %zu children ready",
+		    c->pool, c->generation, total);
 }
 
 static void
 proc_msg(struct ipc_chan *chan, struct sl_msg *m, void *arg)
 {
-	struct child *c = arg;
+	struct proc *c = arg;
 
 	(void)chan;
 	switch (m->type) {
 	case SL_MSG_READY:
-		if (c->ready) {
-			log_warnx("%s (pid %d): READY twice, killing it",
-			    c->name, (int)c->pid);
-			kill(c->pid, SIGKILL);
-			break;
-		}
-		c->ready = 1;
-		ev_timer_stop(ms->loop, &c->ready_timer);
-		log_debug("%s (pid %d) confined and ready", c->name,
-		    (int)c->pid);
+		proc_ready(c);
 		break;
 	case SL_MSG_LOG:
 		proc_log(c, m);
@@ -389,7 +473,7 @@ proc_msg(struct ipc_chan *chan, struct sl_msg *m, void *arg)
 static void
 proc_chan_closed(struct ipc_chan *chan, const char *why, void *arg)
 {
-	struct child *c = arg;
+	struct proc *c = arg;
 
 	if (why != NULL && c->pid != 0) {
 		log_warnx("%s (pid %d): %s, killing it", c->name, (int)c->pid,
@@ -400,27 +484,7 @@ proc_chan_closed(struct ipc_chan *chan, const char *why, void *arg)
 	c->chan = NULL;
 }
 
-/* Token bucket per child: a chatty or hostile child cannot flood the log. */
-static int
-proc_log_allowed(struct child *c)
-{
-	ev_tstamp	now = ev_now(ms->loop);
-
-	c->log_tokens += (now - c->log_last) * LOG_RATE;
-	if (c->log_tokens > LOG_BURST)
-		c->log_tokens = LOG_BURST;
-	c->log_last = now;
-	if (c->log_tokens < 1.0) {
-		c->log_dropped++;
-		return 0;
-	}
-	c->log_tokens -= 1.0;
-	if (c->log_dropped > 0) {
-		log_emit(SL_LOG_WARN, c->name, "log lines dropped (rate limit)");
-		c->log_dropped = 0;
-	}
-	return 1;
-}
+/* ---- deaths ---- */
 
 static const char *
 proc_signame(int sig)
@@ -442,14 +506,16 @@ proc_signame(int sig)
 	}
 }
 
+/* A clean exit is news only when nobody asked the row to go. */
 static void
-proc_log_death(const struct child *c, pid_t pid, int status)
+proc_log_death(const struct proc *c, pid_t pid, int status)
 {
 	if (WIFSIGNALED(status))
 		log_warnx("%s (pid %d) killed by %s%s", c->name, (int)pid,
 		    proc_signame(WTERMSIG(status)), WTERMSIG(status) == SIGSYS ?
 		    ": seccomp violation (see the kernel audit log)" : "");
-	else if (WEXITSTATUS(status) != 0 || !ms->stopping)
+	else if (WEXITSTATUS(status) != 0 ||
+	    (!ms->stopping && c->state != PROC_DRAINING))
 		log_warnx("%s (pid %d) exited with status %d", c->name,
 		    (int)pid, WEXITSTATUS(status));
 	else
@@ -457,45 +523,34 @@ proc_log_death(const struct child *c, pid_t pid, int status)
 }
 
 static void
-proc_schedule_respawn(struct child *c)
+proc_schedule_respawn(struct proc *c)
 {
 	double	delay;
 
-	if (ev_now(ms->loop) - c->started < QUICK_DEATH)
-		c->quick_deaths++;
-	else
-		c->quick_deaths = 0;
-	delay = RESPAWN_FIRST;
-	if (c->quick_deaths > 1)
-		delay = RESPAWN_FIRST * (double)(1u << (c->quick_deaths > 12 ?
-		    11 : c->quick_deaths - 1));
-	if (delay > RESPAWN_MAX)
-		delay = RESPAWN_MAX;
+	delay = proc_backoff(&c->quick_deaths, ev_now(ms->loop) - c->started);
 	log_info("respawning %s in %.2f s", c->name, delay);
 	ev_timer_stop(ms->loop, &c->respawn);
 	ev_timer_set(&c->respawn, delay, 0.);
 	ev_timer_start(ms->loop, &c->respawn);
 }
 
-static struct child *
+static struct proc *
 proc_find(pid_t pid)
 {
-	uint32_t	w;
+	size_t	i;
 
-	if (ms->resolver.pid == pid)
-		return &ms->resolver;
-	for (w = 0; w < ms->nworkers; w++)
-		if (ms->workers[w].pid == pid)
-			return &ms->workers[w];
+	for (i = 0; i < ms->nprocs; i++)
+		if (ms->procs[i].pid == pid)
+			return &ms->procs[i];
 	return NULL;
 }
 
 void
 proc_child_exited(pid_t pid, int status)
 {
-	struct child	*c;
+	struct proc	*c;
 
-	if ((c = proc_find(pid)) == NULL)
+	if (pid <= 0 || (c = proc_find(pid)) == NULL)
 		return;
 	proc_log_death(c, pid, status);
 	c->pid = 0;
@@ -505,52 +560,77 @@ proc_child_exited(pid_t pid, int status)
 		ipc_chan_free(c->chan);
 		c->chan = NULL;
 	}
-	/* Its sessions died with it: their live counts must go too. */
-	if (c->role == SL_PROC_WORKER)
-		shm_worker_reset(ms->shm, ms->nworkers,
-		    (uint32_t)ms->conf->nlinks, c->index);
-	if (!ms->stopping)
+	if (c->desc->reaped != NULL)
+		c->desc->reaped(c);
+	proc_event(c, PROC_EV_EXIT);
+	if (ms->stopping)
+		proc_event(c, PROC_EV_HALT);
+	if (c->state == PROC_RESPAWN)
 		proc_schedule_respawn(c);
 }
 
-int
+/* ---- shutdown ---- */
+
+size_t
 proc_running(void)
 {
-	uint32_t	w;
-	int		n = ms->resolver.pid != 0;
+	size_t	i, n = 0;
 
-	for (w = 0; w < ms->nworkers; w++)
-		n += ms->workers[w].pid != 0;
+	for (i = 0; i < ms->nprocs; i++)
+		n += ms->procs[i].pid != 0;
 	return n;
 }
 
-/* Shutdown: workers drain; the resolver goes once they are all gone. */
+/* Ask a row to finish its work and exit; it is not respawned. */
+static void
+proc_drain_row(struct proc *c)
+{
+	if (proc_state_running(c->state) && c->state != PROC_DRAINING)
+		proc_send(c, SL_MSG_DRAIN, -1, 0);
+	if (!proc_state_running(c->state))
+		ev_timer_stop(ms->loop, &c->respawn);
+	proc_event(c, PROC_EV_DRAIN);
+}
+
+size_t
+proc_drain_step(void)
+{
+	size_t	i, running = 0;
+	int	stage = -1;
+
+	for (i = 0; i < ms->nprocs; i++) {
+		if (ms->procs[i].pid == 0)
+			continue;
+		running++;
+		if (stage == -1 || ms->procs[i].desc->stop_stage < stage)
+			stage = ms->procs[i].desc->stop_stage;
+	}
+	for (i = 0; i < ms->nprocs; i++)
+		if (ms->procs[i].pid != 0 &&
+		    ms->procs[i].desc->stop_stage == stage &&
+		    ms->procs[i].state != PROC_DRAINING)
+			proc_drain_row(&ms->procs[i]);
+	return running;
+}
+
 void
 proc_stop_all(void)
 {
-	uint32_t	w;
-	int		workers = 0;
+	size_t	i;
 
-	for (w = 0; w < ms->nworkers; w++) {
-		ev_timer_stop(ms->loop, &ms->workers[w].respawn);
-		if (ms->workers[w].pid != 0) {
-			workers++;
-			proc_send(&ms->workers[w], SL_MSG_DRAIN, -1, 0);
-		}
+	for (i = 0; i < ms->nprocs; i++) {
+		ev_timer_stop(ms->loop, &ms->procs[i].respawn);
+		proc_event(&ms->procs[i], PROC_EV_HALT);
 	}
-	ev_timer_stop(ms->loop, &ms->resolver.respawn);
-	if (workers == 0 && ms->resolver.pid != 0)
-		proc_send(&ms->resolver, SL_MSG_DRAIN, -1, 0);
+	(void)proc_drain_step();
 }
 
 void
 proc_kill_all(int sig)
 {
-	uint32_t	w;
+	size_t	i;
 
-	if (ms->resolver.pid != 0)
-		kill(ms->resolver.pid, sig);
-	for (w = 0; w < ms->nworkers; w++)
-		if (ms->workers[w].pid != 0)
-			kill(ms->workers[w].pid, sig);
+	for (i = 0; i < ms->nprocs; i++)
+		if (ms->procs[i].pid != 0)
+			kill(ms->procs[i].pid, sig);
 }

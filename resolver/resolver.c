@@ -18,21 +18,19 @@
  * c-ares never reads a file after start-up: lookups are "b" only and
  * HOSTALIASES is ignored.
  */
-#include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <ares.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <ev.h>
 
 #include "../common/log.h"
-#include "../common/privdrop.h"
 #include "../common/util.h"
 #include "../ipc/boot.h"
 #include "../ipc/chan.h"
+#include "../ipc/child.h"
 #include "../ipc/codec.h"
 #include "../policy/config.h"
 #include "cache.h"
@@ -609,47 +607,29 @@ rs_setup(struct child_boot *b, uint32_t nworkers)
 		resolver_engine_peer(b->peers[i].index, b->peers[i].fd);
 }
 
+/* The resolver's filter takes no options. */
+static void
+rs_sandbox(const struct sandbox_opts *sb)
+{
+	(void)sb;
+	sandbox_resolver();
+}
+
 /*
- * Entry point of "sluiced -P resolver -N nworkers -u uid -g gid".
+ * Entry point of "sluiced -P resolver -I 0 -N nworkers -u uid -g gid".
  */
 void
 resolver_main(int argc, char *argv[])
 {
-	struct child_boot	 b;
-	struct sl_msg		 ready;
-	pid_t			 ppid = getppid();
-	long			 uid = -1, gid = -1, nworkers = 0;
-	int			 ch;
+	static const struct child_desc d = {
+		.role = "resolver", .indexed = 0, .title = "sluice-resolver",
+		.sandbox = rs_sandbox,
+	};
+	struct child_start	cs;
 
-	optind = 1;
-	while ((ch = getopt(argc, argv, "P:I:N:u:g:")) != -1) {
-		switch (ch) {
-		case 'N': nworkers = strtol(optarg, NULL, 10); break;
-		case 'u': uid = strtol(optarg, NULL, 10); break;
-		case 'g': gid = strtol(optarg, NULL, 10); break;
-		default: break;
-		}
-	}
-	log_init("resolver", SL_LOG_INFO);
-	child_log_to_master(SL_CHILD_CHAN_FD);
-	if (nworkers <= 0 || nworkers > SL_MAX_WORKERS || uid <= 0 ||
-	    gid <= 0)
-		fatalx("%s: bad arguments", __func__);
-	(void)prctl(PR_SET_NAME, "sluice-resolver");
-	signal(SIGPIPE, SIG_IGN);
-	child_boot(SL_CHILD_CHAN_FD, &b);
-	rs_setup(&b, (uint32_t)nworkers);
-
-	privdrop((uid_t)uid, (gid_t)gid, rs.conf->chroot);
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 || getppid() != ppid)
-		fatalx("%s: master gone", __func__);
-	sandbox_resolver();
-
-	memset(&ready, 0, sizeof(ready));
-	ready.type = SL_MSG_READY;
-	ready.fd = -1;
-	if (ipc_chan_send(rs.master, &ready) == -1)
-		fatalx("%s: cannot send READY", __func__);
+	child_begin(&cs, &d, argc, argv);
+	rs_setup(&cs.boot, cs.nworkers);
+	child_confine(&cs, rs.conf->chroot, rs.master);
 	resolver_engine_run();
 	ev_run(rs.loop, 0);
 	_exit(0);

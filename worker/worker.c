@@ -20,6 +20,7 @@
 #include "../common/privdrop.h"
 #include "../common/util.h"
 #include "../ipc/boot.h"
+#include "../ipc/child.h"
 #include "../ipc/codec.h"
 #include "../policy/counters.h"
 #include "egress/egress.h"
@@ -263,52 +264,24 @@ worker_serves_socks(const struct sl_conf *conf)
 void
 worker_main(int argc, char *argv[])
 {
-	static struct worker	 w;
-	struct child_boot	 b;
-	struct sandbox_opts	 sb;
-	struct sl_msg		 ready;
-	char			 name[32];
-	pid_t			 ppid = getppid();
-	int			 ch;
-	long			 uid = -1, gid = -1;
+	static const struct child_desc d = {
+		.role = "worker", .indexed = 1, .title = "sluice-worker",
+		.sandbox = sandbox_worker,
+	};
+	static struct worker	w;
+	struct child_start	cs;
 
 	wk = &w;
 	TAILQ_INIT(&wk->sessions);
-	optind = 1;
-	while ((ch = getopt(argc, argv, "P:I:N:u:g:")) != -1) {
-		switch (ch) {
-		case 'I': wk->index = (uint32_t)strtoul(optarg, NULL, 10); break;
-		case 'N': wk->nworkers = (uint32_t)strtoul(optarg, NULL, 10); break;
-		case 'u': uid = strtol(optarg, NULL, 10); break;
-		case 'g': gid = strtol(optarg, NULL, 10); break;
-		default: break;
-		}
-	}
-	snprintf(name, sizeof(name), "worker %u", wk->index);
-	log_init(strdup(name), SL_LOG_INFO);
-	child_log_to_master(SL_CHILD_CHAN_FD);
-	if (wk->nworkers == 0 || wk->index >= wk->nworkers || uid <= 0 ||
-	    gid <= 0)
-		fatalx("%s: bad arguments", __func__);
-	(void)prctl(PR_SET_NAME, "sluice-worker");
-	signal(SIGPIPE, SIG_IGN);
-	child_boot(SL_CHILD_CHAN_FD, &b);
-	worker_setup(&b);
+	child_begin(&cs, &d, argc, argv);
+	wk->index = cs.index;
+	wk->nworkers = cs.nworkers;
+	worker_setup(&cs.boot);
+	cs.sb.splice = wk->conf->splice;
+	cs.sb.bind = worker_needs_bind(wk->conf);
+	cs.sb.socks = worker_serves_socks(wk->conf);
+	child_confine(&cs, wk->conf->chroot, wk->master);
 
-	privdrop((uid_t)uid, (gid_t)gid, wk->conf->chroot);
-	/* The death signal is cleared by the uid change: set it again. */
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 || getppid() != ppid)
-		fatalx("%s: master gone", __func__);
-	sb.splice = wk->conf->splice;
-	sb.bind = worker_needs_bind(wk->conf);
-	sb.socks = worker_serves_socks(wk->conf);
-	sandbox_worker(&sb);
-
-	memset(&ready, 0, sizeof(ready));
-	ready.type = SL_MSG_READY;
-	ready.fd = -1;
-	if (ipc_chan_send(wk->master, &ready) == -1)
-		fatalx("%s: cannot send READY", __func__);
 	if (wk->index == 0)
 		health_checks_start();
 	log_debug("ready, %zu listeners", wk->nlisteners);
