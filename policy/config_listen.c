@@ -334,8 +334,9 @@ listeners_free(struct sl_conf *conf)
 	size_t	i;
 
 	for (i = 0; i < SL_MAX_LISTENERS; i++) {
-		explicit_bzero(conf->listeners[i].users,
-		    conf->listeners[i].nusers * sizeof(struct sl_user));
+		if (conf->listeners[i].users != NULL)
+			explicit_bzero(conf->listeners[i].users,
+			    conf->listeners[i].nusers * sizeof(struct sl_user));
 		free(conf->listeners[i].users);
 		free(conf->listeners[i].clients);
 	}

@@ -35,7 +35,7 @@ def hand_written(echo_port):
     return [
         ("empty connection", b""),
         ("HTTP request", b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"),
-        ("SOCKS4 CONNECT", b"\x04\x01" + p + b"\x7f\x00\x00\x01user\x00"),
+        ("SOCKS4 BIND", b"\x04\x02" + p + b"\x7f\x00\x00\x01user\x00"),
         ("version 0", b"\x00\x01\x00"),
         ("version 0xff", b"\xff" * 64),
         ("zero methods", b"\x05\x00"),
