@@ -2,6 +2,9 @@
  * The SOCKS5 front-end (RFC 1928): method selection, the request, and
  * the reply.  The wire format is proto/socks5_wire.c; this file decides.
  *
+ * A listener with `users` takes username/password authentication (RFC
+ * 1929) and nothing else: a greeting without method 0x02 gets 05 FF.
+ *
  * A SOCKS4 or SOCKS4a client on the same port is told apart by its first
  * byte and handed to front/socks4.c.
  */
@@ -10,10 +13,14 @@
 #include <string.h>
 
 #include "../proto/socks5_wire.h"
+#include "auth.h"
 #include "socks5.h"
+
+#define RFC1929_VER		0x01
 
 enum s5_phase {
 	S5_GREETING = 0,
+	S5_AUTH,		/* RFC 1929 username/password */
 	S5_REQUEST,
 };
 
@@ -99,11 +106,106 @@ s5_request(struct session *s)
 	}
 }
 
+/* Does the (complete, parsed) greeting in buf offer method m? */
+static int
+s5_offers(const uint8_t *buf, uint8_t m)
+{
+	return memchr(buf + 2, m, buf[1]) != NULL;
+}
+
+/*
+ * Which user name a failed attempt named, for the log only: the check
+ * itself (auth_check) takes the same time either way.
+ */
+static const char *
+s5_auth_why(const struct sl_listener *l, const char *user)
+{
+	size_t	i;
+
+	for (i = 0; i < l->nusers; i++)
+		if (strcmp(l->users[i].name, user) == 0)
+			return "wrong password for user";
+	return "unknown user";
+}
+
+/*
+ * RFC 1929: VER ULEN UNAME PLEN PASSWD.  Success is 01 00; anything else
+ * is 01 01 and the end (section 2: the server must close).
+ */
+static int
+s5_auth(struct session *s)
+{
+	static const uint8_t	 ok[2] = { RFC1929_VER, 0x00 };
+	static const uint8_t	 no[2] = { RFC1929_VER, 0x01 };
+	const struct sl_user	*u;
+	char			 user[SL_MAX_NAME + 1], pass[SL_MAX_NAME + 1];
+	int			 n;
+
+	n = socks5_parse_userpass(s->in, s->inlen, user, pass);
+	if (n == 0)
+		return 0;
+	/* send, not send_static: the method reply may still be queued. */
+	if (n < 0) {
+		(void)session_send(s, no, sizeof(no));
+		session_finish(s, "auth failed",
+		    "bad username/password request");
+		return -1;
+	}
+	u = auth_check(s->listener, user, strlen(user), pass, strlen(pass));
+	explicit_bzero(pass, sizeof(pass));
+	session_consume(s, (size_t)n);
+	/* What consume left behind may hold the password: wipe it. */
+	explicit_bzero(s->in + s->inlen, (size_t)n);
+	if (u == NULL) {
+		(void)session_send(s, no, sizeof(no));
+		session_finish(s, "auth failed", "%s %s",
+		    s5_auth_why(s->listener, user), user);
+		return -1;
+	}
+	s->user = u->name;
+	(void)session_send(s, ok, sizeof(ok));
+	return 1;
+}
+
+/* Method selection; 1 when the next phase may go on, else 0 or -1. */
+static int
+s5_greeting(struct session *s)
+{
+	static const uint8_t	none[2] = { S5_VERSION, S5_AUTH_NONE };
+	static const uint8_t	userpass[2] = { S5_VERSION, S5_AUTH_USERPASS };
+	int			offers_none = 0, n;
+
+	n = socks5_parse_greeting(s->in, s->inlen, &offers_none);
+	if (n == 0)
+		return 0;
+	if (n < 0) {
+		s5_no_method(s, "bad greeting");
+		return -1;
+	}
+	if (s->listener->nusers > 0) {
+		if (!s5_offers(s->in, S5_AUTH_USERPASS)) {
+			s5_no_method(s, "no username/password method offered");
+			return -1;
+		}
+		session_consume(s, (size_t)n);
+		S5_SET_PHASE(s, S5_AUTH);
+		(void)session_send(s, userpass, sizeof(userpass));
+		return 1;
+	}
+	if (!offers_none) {
+		s5_no_method(s, "no acceptable method");
+		return -1;
+	}
+	session_consume(s, (size_t)n);
+	S5_SET_PHASE(s, S5_REQUEST);
+	(void)session_send(s, none, sizeof(none));
+	return 1;
+}
+
 static void
 s5_input(struct session *s)
 {
-	static const uint8_t	none[2] = { S5_VERSION, S5_AUTH_NONE };
-	int			offers_none = 0, n;
+	int	rv;
 
 	if (S5_PHASE(s) == S5_GREETING && s->inlen > 0 && s->in[0] == 0x04) {
 		s->front = &front_socks4;	/* SOCKS4 or 4a */
@@ -111,17 +213,17 @@ s5_input(struct session *s)
 		return;
 	}
 	if (S5_PHASE(s) == S5_GREETING) {
-		n = socks5_parse_greeting(s->in, s->inlen, &offers_none);
-		if (n == 0)
+		if ((rv = s5_greeting(s)) <= 0)
 			return;
-		if (n < 0 || !offers_none) {
-			s5_no_method(s, n < 0 ? "bad greeting" :
-			    "no acceptable method");
+	}
+	if (S5_PHASE(s) == S5_AUTH) {
+		if ((rv = s5_auth(s)) < 0)
+			return;
+		if (rv == 0) {
+			session_flush(s);	/* the method reply, if any */
 			return;
 		}
-		session_consume(s, (size_t)n);
 		S5_SET_PHASE(s, S5_REQUEST);
-		(void)session_send(s, none, sizeof(none));
 	}
 	s5_request(s);
 }
