@@ -31,6 +31,9 @@ struct sl_link_ctr {
 struct sl_worker_ctr {
 	_Atomic uint64_t	sessions;	/* open client sessions */
 	_Atomic uint64_t	accepted;	/* since start */
+	_Atomic uint64_t	udp_dropped;	/* UDP ASSOCIATE datagrams
+						   dropped: strangers,
+						   fragments, refused, ... */
 } __attribute__((aligned(SL_CACHELINE)));
 
 /*

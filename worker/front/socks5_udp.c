@@ -1,17 +1,794 @@
 /*
- * SOCKS5 UDP (placeholder until it is written): refused with 0x07.
+ * SOCKS5 UDP ASSOCIATE (RFC 1928 section 7).
+ *
+ * The association: a UDP socket on the address the client reached us on
+ * (kernel-chosen port, named in the 0x00 reply), the generic datagram
+ * pump (relay/datagram.c) between it and per-link target sockets
+ * (egress/udp.c), and the TCP control connection, which this file
+ * watches from then on (s->state S_FRONT): its EOF or error ends the
+ * association and the session, and so does udp_timeout with no datagram
+ * relayed, or a socks5 upstream's association ending.
+ *
+ * Rules for a datagram from the client socket:
+ *  - only the client's IP (that of the TCP connection) may use it, and
+ *    only one port: the DST.PORT it announced, else that of its first
+ *    datagram.  Anything else is a stranger: dropped, counted, logged at
+ *    most once a second per worker;
+ *  - a malformed header or FRAG != 0 (sluice does not reassemble) is
+ *    dropped and counted;
+ *  - each destination is checked like a CONNECT (ip_blacklist, then
+ *    session_route_target()) and sticks to the first candidate link that
+ *    can carry UDP, so one flow never changes line.  The verdict, the
+ *    link and a name's address are kept per association for
+ *    S5U_DEST_TTL_MS in a small table (S5U_DESTS entries, least recently
+ *    used replaced);
+ *  - a name for a direct link is resolved asynchronously; one datagram
+ *    per association waits for a lookup or an upstream's set-up, others
+ *    arriving meanwhile are dropped (UDP may lose datagrams; a worker
+ *    may not block or queue without bound).
+ * Replies from a direct target are accepted only from an address:port a
+ * datagram was sent to, and go to the client behind a header naming it.
  */
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
+#include "../../common/log.h"
+#include "../../common/util.h"
+#include "../../policy/counters.h"
+#include "../egress/egress.h"
+#include "../egress/udp.h"
 #include "../proto/socks5_wire.h"
+#include "../relay/datagram.h"
 #include "socks5.h"
+
+#define S5U_DESTS		16
+#define S5U_LINKS		4
+#define S5U_DEST_TTL_MS		30000
+
+enum s5u_drop {
+	DROP_STRANGER = 0,
+	DROP_FRAG,
+	DROP_BAD,
+	DROP_REFUSED,
+	DROP_NOLINK,
+	DROP_BUSY,		/* waiting for a lookup or an upstream */
+	DROP_MAX
+};
+
+static const char *const drop_names[DROP_MAX] = {
+	"stranger", "fragment", "malformed", "refused", "no link", "busy",
+};
+
+enum dest_state {
+	D_FREE = 0,
+	D_RESOLVING,		/* a name's lookup is in flight */
+	D_READY,		/* li and (direct) to are set */
+	D_REFUSED,		/* refused, no link, or no address */
+};
+
+struct s5u;
+
+struct s5u_dest {
+	enum dest_state		 st;
+	struct sl_target	 t;		/* as the client named it */
+	uint64_t		 expires, used;	/* ms */
+	int			 li;		/* index in links[] */
+	struct sockaddr_storage	 to;		/* direct: where it goes */
+	socklen_t		 tolen;
+	enum s5u_drop		 why;		/* D_REFUSED: counted as */
+	struct res_req		 res;
+	struct s5u		*a;
+};
+
+struct s5u_link {
+	int			 link;		/* -1: slot free */
+	int			 peer4, peer6;	/* direct; -1 until made */
+	struct udp_up		 up;		/* socks5 */
+	int			 peer;		/* socks5, once ready */
+	int			 ready;
+};
+
+struct s5u {
+	struct session		*s;
+	int			 ufd;		/* the client-facing socket */
+	struct datagram		 dg;
+	struct sockaddr_storage	 client;	/* IP, then IP and port */
+	socklen_t		 clientlen;
+	int			 port_fixed;
+	struct s5u_dest		 dests[S5U_DESTS];
+	struct s5u_link		 links[S5U_LINKS];
+	uint8_t			*held;		/* headroom + DGRAM_MAX */
+	size_t			 heldlen;	/* 0: none (or an empty one) */
+	int			 held_dest;	/* -1: none */
+	uint64_t		 drops[DROP_MAX];
+	char			 why[SL_MAX_NAME + 96];	/* a link failed */
+};
+
+static void	s5u_dispatch(struct s5u *, struct s5u_dest *, uint8_t *,
+		    size_t);
+
+static struct sl_link_ctr *
+s5u_ctr(int link)
+{
+	return shm_ctr(eg.shm, eg.nworkers, (uint32_t)eg.conf->nlinks,
+	    eg.index, (uint32_t)link);
+}
+
+static void
+s5u_drop(struct s5u *a, enum s5u_drop why)
+{
+	a->drops[why]++;
+	atomic_fetch_add_explicit(&shm_worker(eg.shm, eg.index)->udp_dropped,
+	    1, memory_order_relaxed);
+}
+
+/* The client's datagram: from the client, on its one port? */
+static int
+s5u_from_client(struct s5u *a, const struct sockaddr *from, socklen_t len)
+{
+	static uint64_t	 last;
+	char		 f[SL_ADDRSTRLEN];
+	uint64_t	 now;
+
+	if (udp_same_addr(from, &a->client, a->port_fixed)) {
+		if (!a->port_fixed && len <= sizeof(a->client)) {
+			memcpy(&a->client, from, len);
+			a->clientlen = len;
+			a->port_fixed = 1;
+		}
+		return 1;
+	}
+	s5u_drop(a, DROP_STRANGER);
+	if ((now = mono_ms()) - last >= 1000) {
+		last = now;
+		log_warnx("session %llu: UDP datagram from stranger %s dropped",
+		    (unsigned long long)a->s->id, sockaddr_fmt(from, f,
+		    sizeof(f)));
+	}
+	return 0;
+}
+
+/* The entry for t: found, or a free/least recently used one. */
+static struct s5u_dest *
+s5u_dest_find(struct s5u *a, const struct sl_target *t)
+{
+	struct s5u_dest	*d, *victim = NULL;
+	size_t		 i;
+
+	for (i = 0; i < S5U_DESTS; i++) {
+		d = &a->dests[i];
+		if (d->st != D_FREE && d->t.port == t->port &&
+		    strcmp(d->t.host, t->host) == 0 && (t->host[0] != '\0' ||
+		    udp_same_addr((const struct sockaddr *)&t->addr,
+		    &d->t.addr, 1)))
+			return d;
+	}
+	for (i = 0; i < S5U_DESTS; i++) {
+		d = &a->dests[i];
+		if (d->st == D_RESOLVING || (int)i == a->held_dest)
+			continue;
+		if (d->st == D_FREE)
+			return d;
+		if (victim == NULL || d->used < victim->used)
+			victim = d;
+	}
+	return victim;
+}
+
+/* The links[] slot of link, made if needed; -1 when all are used. */
+static int
+s5u_link_slot(struct s5u *a, int link)
+{
+	int	i, free_i = -1;
+
+	for (i = 0; i < S5U_LINKS; i++) {
+		if (a->links[i].link == link)
+			return i;
+		if (a->links[i].link == -1 && free_i == -1)
+			free_i = i;
+	}
+	if (free_i == -1)
+		return -1;
+	memset(&a->links[free_i], 0, sizeof(a->links[free_i]));
+	a->links[free_i].link = link;
+	a->links[free_i].peer4 = a->links[free_i].peer6 = -1;
+	a->links[free_i].peer = -1;
+	if (a->s->link == -1)
+		a->s->link = link;	/* the log line names the first */
+	return free_i;
+}
+
+/* Route d (its addresses, if resolved, in res): pick its link. */
+static void
+s5u_route(struct s5u *a, struct s5u_dest *d, const struct sl_res_addr *res,
+    size_t nres)
+{
+	struct sl_route	 r;
+	const char	*why = NULL;
+	size_t		 i;
+
+	d->st = D_REFUSED;
+	d->why = DROP_REFUSED;
+	if (d->t.host[0] == '\0' && policy_blacklisted(eg.conf,
+	    (const struct sockaddr *)&d->t.addr))
+		return;
+	session_route_target(a->s, &d->t, res, nres, &r);
+	if (r.verdict != SL_ROUTE_OK) {
+		d->why = r.verdict == SL_ROUTE_REFUSED ? DROP_REFUSED :
+		    DROP_NOLINK;
+		return;
+	}
+	d->why = DROP_NOLINK;
+	for (i = 0; i < r.ncand; i++) {
+		if (!udp_link_usable(eg.conf, (int)r.cand[i], &why))
+			continue;
+		if ((d->li = s5u_link_slot(a, (int)r.cand[i])) == -1)
+			return;
+		d->st = D_READY;
+		return;
+	}
+	if (why != NULL)
+		log_debug("session %llu: UDP: %s", (unsigned long long)a->s->id,
+		    why);
+}
+
+/* Pick the address a direct link sends to: the first it has a socket for. */
+static int
+s5u_pick_addr(struct s5u *a, struct s5u_dest *d,
+    const struct sl_res_addr *res, size_t nres)
+{
+	const struct sl_link	*l = &eg.conf->links[a->links[d->li].link];
+	size_t			 i;
+
+	for (i = 0; i < nres; i++) {
+		int fam = res[i].family == 4 ? AF_INET : AF_INET6;
+
+		if (l->sourcelen != 0 && l->source.ss_family != fam)
+			continue;
+		memset(&d->to, 0, sizeof(d->to));
+		if (fam == AF_INET) {
+			struct sockaddr_in *sin = (struct sockaddr_in *)&d->to;
+
+			sin->sin_family = AF_INET;
+			sin->sin_port = htons(d->t.port);
+			memcpy(&sin->sin_addr, res[i].addr, 4);
+		} else {
+			struct sockaddr_in6 *sin6 = (void *)&d->to;
+
+			sin6->sin6_family = AF_INET6;
+			sin6->sin6_port = htons(d->t.port);
+			memcpy(&sin6->sin6_addr, res[i].addr, 16);
+		}
+		d->tolen = sockaddr_len(fam);
+		return 0;
+	}
+	return -1;
+}
+
+static void
+s5u_resolved(struct res_req *rq, int status, const struct sl_msg *ans,
+    void *arg)
+{
+	struct s5u_dest		*d = arg;
+	struct s5u		*a = d->a;
+	const struct sl_res_addr *res = NULL;
+	size_t			 nres = 0;
+
+	(void)rq;
+	if (status == SL_RES_OK) {
+		res = ans->u.res_answer.addrs;
+		nres = ans->u.res_answer.naddrs;
+		if (nres > SL_MAX_ADDRS)
+			nres = SL_MAX_ADDRS;
+	}
+	s5u_route(a, d, res, nres);
+	if (d->st == D_READY && eg.conf->links[a->links[d->li].link].proto ==
+	    SL_LINK_DIRECT && (nres == 0 ||
+	    s5u_pick_addr(a, d, res, nres) == -1)) {
+		d->st = D_REFUSED;	/* direct, and no usable address */
+		d->why = DROP_NOLINK;
+	}
+	if (a->held_dest == (int)(d - a->dests)) {
+		a->held_dest = -1;
+		s5u_dispatch(a, d, a->held + DGRAM_HEADROOM, a->heldlen);
+	}
+}
+
+/* Keep the datagram for later (one per association). */
+static int
+s5u_hold(struct s5u *a, struct s5u_dest *d, const uint8_t *p, size_t n)
+{
+	if (a->held_dest != -1)
+		return -1;
+	if (a->held == NULL &&
+	    (a->held = malloc(DGRAM_HEADROOM + DGRAM_MAX)) == NULL)
+		return -1;
+	memmove(a->held + DGRAM_HEADROOM, p, n);
+	a->heldlen = n;
+	a->held_dest = (int)(d - a->dests);
+	return 0;
+}
+
+/* A fresh entry for t: decide now, or start its lookup. */
+static void
+s5u_dest_new(struct s5u *a, struct s5u_dest *d, const struct sl_target *t)
+{
+	char	name[SL_MAX_NAME + 1];
+	size_t	i;
+
+	resolve_cancel(&d->res);
+	memset(d, 0, sizeof(*d));
+	d->a = a;
+	d->t = *t;
+	d->expires = mono_ms() + S5U_DEST_TTL_MS;
+	if (t->host[0] == '\0') {
+		s5u_route(a, d, NULL, 0);
+		d->to = t->addr;
+		d->tolen = t->addrlen;
+		return;
+	}
+	/* Names go upstream as given unless a matcher needs addresses. */
+	if (!policy_needs_addresses(eg.conf)) {
+		s5u_route(a, d, NULL, 0);
+		if (d->st != D_READY || eg.conf->links[a->links[d->li].link].
+		    proto != SL_LINK_DIRECT)
+			return;
+	}
+	/* The resolver and its cache see the name in lower case. */
+	for (i = 0; t->host[i] != '\0' && i < SL_MAX_NAME; i++)
+		name[i] = (char)tolower((unsigned char)t->host[i]);
+	name[i] = '\0';
+	d->st = D_RESOLVING;
+	if (resolve_start(&d->res, name, s5u_resolved, d) == -1) {
+		d->st = D_REFUSED;
+		d->why = DROP_NOLINK;
+	}
+}
+
+/* A direct link's socket for family, made on first use; -1 if none. */
+static int
+s5u_direct_peer(struct s5u *a, struct s5u_link *L, int family)
+{
+	struct sl_link_ctr	*c = s5u_ctr(L->link);
+	int			*peer, fd;
+
+	peer = family == AF_INET ? &L->peer4 : &L->peer6;
+
+	if (*peer != -1)
+		return *peer;
+	if ((fd = udp_direct_socket(eg.conf, L->link, family)) == -1) {
+		snprintf(a->why, sizeof(a->why), "link %s: UDP socket: %s",
+		    eg.conf->links[L->link].name, strerror(errno));
+		return -1;
+	}
+	*peer = datagram_add_peer(&a->dg, fd, &c->bytes_up, &c->bytes_down);
+	return *peer;
+}
+
+static void	s5u_up_done(struct udp_up *, int, const char *, void *);
+
+/* Through a socks5 link: wrap for its relay, or wait for it. */
+static enum dgram_verdict
+s5u_via_upstream(struct s5u *a, struct s5u_dest *d, struct s5u_link *L,
+    uint8_t *p, size_t n, struct dgram_out *out)
+{
+	if (!L->ready) {
+		if (L->up.loop == NULL)
+			udp_up_start(&L->up, eg.loop, eg.conf, L->link,
+			    s5u_up_done, a);
+		if (L->up.phase == UDP_UP_DONE ||
+		    s5u_hold(a, d, p, n) == -1) {
+			s5u_drop(a, L->up.phase == UDP_UP_DONE ? DROP_NOLINK :
+			    DROP_BUSY);
+			return DGRAM_DROP;
+		}
+		return DGRAM_KEEP;
+	}
+	if (udp_up_wrap(&d->t, &p, &n, DGRAM_HEADROOM) == -1) {
+		s5u_drop(a, DROP_BAD);
+		return DGRAM_DROP;
+	}
+	out->peer = L->peer;
+	out->to = (const struct sockaddr *)&L->up.relay;
+	out->tolen = L->up.relaylen;
+	out->data = p;
+	out->len = n;
+	return DGRAM_SEND;
+}
+
+/* Where the payload p (DGRAM_HEADROOM free before it) for d goes. */
+static enum dgram_verdict
+s5u_route_dgram(struct s5u *a, struct s5u_dest *d, uint8_t *p, size_t n,
+    struct dgram_out *out)
+{
+	struct s5u_link	*L;
+
+	d->used = mono_ms();
+	switch (d->st) {
+	case D_RESOLVING:
+		if (s5u_hold(a, d, p, n) == -1)
+			break;
+		return DGRAM_KEEP;
+	case D_REFUSED:
+		s5u_drop(a, d->why);
+		return DGRAM_DROP;
+	default:
+		L = &a->links[d->li];
+		if (eg.conf->links[L->link].proto != SL_LINK_DIRECT)
+			return s5u_via_upstream(a, d, L, p, n, out);
+		if ((out->peer = s5u_direct_peer(a, L,
+		    d->to.ss_family)) == -1) {
+			s5u_drop(a, DROP_NOLINK);
+			return DGRAM_DROP;
+		}
+		out->to = (const struct sockaddr *)&d->to;
+		out->tolen = d->tolen;
+		out->data = p;
+		out->len = n;
+		return DGRAM_SEND;
+	}
+	s5u_drop(a, DROP_BUSY);
+	return DGRAM_DROP;
+}
+
+/* The kept datagram's turn (its lookup or upstream is done). */
+static void
+s5u_dispatch(struct s5u *a, struct s5u_dest *d, uint8_t *p, size_t n)
+{
+	struct dgram_out	out;
+
+	memset(&out, 0, sizeof(out));
+	if (s5u_route_dgram(a, d, p, n, &out) == DGRAM_SEND)
+		(void)datagram_send(&a->dg, out.peer, out.to, out.tolen,
+		    out.data, out.len);
+}
+
+static enum dgram_verdict
+s5u_client_dgram(void *arg, const struct sockaddr *from, socklen_t fromlen,
+    uint8_t *data, size_t len, struct dgram_out *out)
+{
+	struct s5u		*a = arg;
+	struct s5u_dest		*d;
+	struct sl_target	 t;
+	uint8_t			 frag;
+	int			 n;
+
+	if (!s5u_from_client(a, from, fromlen))
+		return DGRAM_DROP;
+	if ((n = socks5_parse_udp(data, len, &frag, &t)) < 0 || frag != 0) {
+		s5u_drop(a, n < 0 ? DROP_BAD : DROP_FRAG);
+		return DGRAM_DROP;
+	}
+	t.proto = SL_L4_UDP;
+	if ((d = s5u_dest_find(a, &t)) == NULL) {
+		s5u_drop(a, DROP_BUSY);
+		return DGRAM_DROP;
+	}
+	if (d->st == D_FREE || (d->st != D_RESOLVING &&
+	    mono_ms() >= d->expires))
+		s5u_dest_new(a, d, &t);
+	return s5u_route_dgram(a, d, data + n, len - (size_t)n, out);
+}
+
+/* Put the client's header naming the sender in front of *p. */
+static int
+s5u_wrap(uint8_t **p, size_t *n, const struct sl_target *who)
+{
+	const char	*host = who->host[0] != '\0' ? who->host : NULL;
+	int		 h;
+
+	h = socks5_udp_hdrlen(host, (const struct sockaddr *)&who->addr);
+	if (h < 0 || h > DGRAM_HEADROOM)
+		return -1;
+	if (socks5_build_udp(*p - h, (size_t)h, host, who->port,
+	    (const struct sockaddr *)&who->addr) != h)
+		return -1;
+	*p -= h;
+	*n += (size_t)h;
+	return 0;
+}
+
+/* A direct reply is welcome only from where a datagram went. */
+static int
+s5u_known_sender(const struct s5u *a, int li, const struct sockaddr *from)
+{
+	size_t	i;
+
+	for (i = 0; i < S5U_DESTS; i++)
+		if (a->dests[i].st == D_READY && a->dests[i].li == li &&
+		    udp_same_addr(from, &a->dests[i].to, 1))
+			return 1;
+	return 0;
+}
+
+static enum dgram_verdict
+s5u_peer_dgram(void *arg, int peer, const struct sockaddr *from,
+    socklen_t fromlen, uint8_t *data, size_t len, struct dgram_out *out)
+{
+	struct s5u		*a = arg;
+	struct s5u_link		*L;
+	struct sl_target	 who;
+	int			 li;
+
+	for (li = 0; li < S5U_LINKS; li++) {
+		L = &a->links[li];
+		if (L->link != -1 && (L->peer4 == peer || L->peer6 == peer ||
+		    L->peer == peer))
+			break;
+	}
+	if (li == S5U_LINKS || !a->port_fixed) {
+		s5u_drop(a, DROP_STRANGER);
+		return DGRAM_DROP;
+	}
+	if (L->peer == peer) {
+		if (udp_up_unwrap(&L->up, from, &data, &len, &who) == -1) {
+			s5u_drop(a, DROP_BAD);
+			return DGRAM_DROP;
+		}
+	} else if (!s5u_known_sender(a, li, from)) {
+		s5u_drop(a, DROP_STRANGER);
+		return DGRAM_DROP;
+	} else {
+		memset(&who, 0, sizeof(who));
+		sl_target_set_addr(&who, from, fromlen);
+	}
+	if (s5u_wrap(&data, &len, &who) == -1) {
+		s5u_drop(a, DROP_BAD);
+		return DGRAM_DROP;
+	}
+	out->peer = DGRAM_CLIENT;
+	out->to = (const struct sockaddr *)&a->client;
+	out->tolen = a->clientlen;
+	out->data = data;
+	out->len = len;
+	return DGRAM_SEND;
+}
+
+/* End the association and the session, the counts in the log line. */
+static void
+s5u_close(struct s5u *a, const char *outcome, const char *why)
+{
+	struct session	*s = a->s;
+	char		 drops[160];
+	size_t		 off = 0;
+	int		 i;
+
+	drops[0] = '\0';
+	for (i = 0; i < DROP_MAX; i++)
+		if (a->drops[i] > 0 && off < sizeof(drops))
+			off += (size_t)snprintf(drops + off,
+			    sizeof(drops) - off, "%s%s %llu", off ? ", " : " (",
+			    drop_names[i], (unsigned long long)a->drops[i]);
+	if (off > 0 && off < sizeof(drops) - 1)
+		strcat(drops, ")");
+	session_detail(s, "udp up %llu datagrams %llu bytes, down %llu "
+	    "datagrams %llu bytes, dropped %llu%s%s%s",
+	    (unsigned long long)a->dg.st.up,
+	    (unsigned long long)a->dg.st.up_bytes,
+	    (unsigned long long)a->dg.st.down,
+	    (unsigned long long)a->dg.st.down_bytes,
+	    (unsigned long long)(a->dg.st.dropped + a->dg.st.send_failed),
+	    drops, why != NULL || a->why[0] ? "; " : "",
+	    why != NULL ? why : a->why);
+	session_close(s, outcome);
+}
+
+/* A socks5 link's upstream association is ready, failed or ended. */
+static void
+s5u_up_done(struct udp_up *up, int ok, const char *why, void *arg)
+{
+	struct s5u		*a = arg;
+	struct s5u_link		*L = container_of(up, struct s5u_link, up);
+	struct sl_link_ctr	*c = s5u_ctr(L->link);
+	struct s5u_dest		*d;
+
+	if (!ok && L->ready) {
+		s5u_close(a, "upstream closed", why);
+		return;
+	}
+	if (ok) {
+		L->peer = datagram_add_peer(&a->dg, up->ufd, &c->bytes_up,
+		    &c->bytes_down);
+		up->ufd = -1;		/* the pump's now */
+		L->ready = L->peer != -1;
+		if (!L->ready)
+			udp_up_stop(up);
+	}
+	if (!L->ready) {
+		snprintf(a->why, sizeof(a->why), "%s", ok ?
+		    "too many target sockets" : why);
+		log_debug("session %llu: UDP: %s", (unsigned long long)a->s->id,
+		    a->why);
+	}
+	if (a->held_dest == -1)
+		return;
+	d = &a->dests[a->held_dest];
+	if (d->st == D_READY && &a->links[d->li] == L) {
+		a->held_dest = -1;
+		s5u_dispatch(a, d, a->held + DGRAM_HEADROOM, a->heldlen);
+	}
+}
+
+static void
+s5u_end(void *arg, enum dgram_end end, int err)
+{
+	struct s5u	*a = arg;
+
+	s5u_close(a, end == DGRAM_END_IDLE ? "idle timeout" : "relay error",
+	    end == DGRAM_END_IDLE ? NULL : strerror(err));
+}
+
+static const struct dgram_ops s5u_ops = {
+	.from_client = s5u_client_dgram,
+	.from_peer = s5u_peer_dgram,
+	.end = s5u_end,
+};
+
+/*
+ * The TCP control connection (s->cio, whose callback this is from the
+ * reply on): the rest of the reply, then nothing but its end.
+ */
+static void
+s5u_ctl(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct session	*s = container_of(w, struct session, cio);
+	uint8_t		 junk[256];
+	ssize_t		 n;
+
+	(void)loop;
+	if (revents & EV_WRITE) {
+		session_flush(s);
+		return;
+	}
+	n = recv(s->cfd, junk, sizeof(junk), 0);
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n == 0)
+		s5u_close(s->fstate, "done", NULL);
+	else if (n < 0)
+		s5u_close(s->fstate, "client error", strerror(errno));
+	/* RFC 1928 defines no bytes here: they are ignored. */
+}
+
+static void
+s5u_release(struct session *s)
+{
+	struct s5u	*a = s->fstate;
+	size_t		 i;
+
+	if (a == NULL)
+		return;
+	datagram_stop(&a->dg);
+	for (i = 0; i < S5U_LINKS; i++)
+		if (a->links[i].link != -1)
+			udp_up_stop(&a->links[i].up);
+	for (i = 0; i < S5U_DESTS; i++)
+		resolve_cancel(&a->dests[i].res);
+	if (a->ufd != -1)
+		close(a->ufd);
+	free(a->held);
+	free(a);
+	s->fstate = NULL;
+}
+
+static void
+s5u_input(struct session *s)
+{
+	session_consume(s, s->inlen);	/* nothing is defined after it */
+}
+
+static void
+s5u_reply_ok(struct session *s, const struct sockaddr *bound)
+{
+	socks5_front_reply(s, S5_REP_OK, bound);
+}
+
+static void
+s5u_reply_err(struct session *s, enum sl_conn_err err)
+{
+	socks5_front_reply(s, socks5_err_rep(err), NULL);
+}
+
+/* Once the association runs, the session is this front-end's. */
+static const struct front_ops front_socks5_udp = {
+	.name = "socks5",
+	.input = s5u_input,
+	.reply_ok = s5u_reply_ok,
+	.reply_err = s5u_reply_err,
+	.release = s5u_release,
+};
+
+/* The client-facing socket, on the address the client reached: fd. */
+static int
+s5u_socket(int cfd, struct sockaddr_storage *bound)
+{
+	socklen_t	len = sizeof(*bound);
+	int		fd, one = 1, e;
+
+	if (getsockname(cfd, (struct sockaddr *)bound, &len) == -1)
+		return -1;
+	sockaddr_unmap(bound, &len);
+	if (bound->ss_family == AF_INET)
+		((struct sockaddr_in *)bound)->sin_port = 0;
+	else
+		((struct sockaddr_in6 *)bound)->sin6_port = 0;
+	fd = socket(bound->ss_family, SOCK_DGRAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		return -1;
+	if ((bound->ss_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6,
+	    IPV6_V6ONLY, &one, sizeof(one)) == -1) ||
+	    bind(fd, (struct sockaddr *)bound, len) == -1 ||
+	    getsockname(fd, (struct sockaddr *)bound, &len) == -1) {
+		e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+static struct s5u *
+s5u_new(struct session *s, struct sockaddr_storage *bound)
+{
+	struct s5u	*a;
+	int		 i;
+
+	if ((a = calloc(1, sizeof(*a))) == NULL)
+		return NULL;
+	a->s = s;
+	a->held_dest = -1;
+	for (i = 0; i < S5U_LINKS; i++)
+		a->links[i].link = -1;
+	if ((a->ufd = s5u_socket(s->cfd, bound)) == -1) {
+		free(a);
+		return NULL;
+	}
+	a->client = s->client;
+	a->clientlen = sockaddr_len(s->client.ss_family);
+	/* The port the client announced, if any, is the only one. */
+	if (s->target.port != 0) {
+		a->port_fixed = 1;
+		if (a->client.ss_family == AF_INET)
+			((struct sockaddr_in *)&a->client)->sin_port =
+			    htons(s->target.port);
+		else
+			((struct sockaddr_in6 *)&a->client)->sin6_port =
+			    htons(s->target.port);
+	}
+	if (datagram_start(&a->dg, eg.loop, a->ufd,
+	    s->listener->udp_timeout_ms, &s5u_ops, a) == -1) {
+		close(a->ufd);
+		free(a);
+		return NULL;
+	}
+	return a;
+}
 
 void
 socks5_udp_start(struct session *s)
 {
+	struct sockaddr_storage	 bound;
+	struct s5u		*a;
+
 	session_quiet(s);
-	session_detail(s, "UDP not yet supported");
-	socks5_front_reply(s, S5_REP_CMDUNSUPP, NULL);
-	s->close_after_reply = 1;
+	if ((a = s5u_new(s, &bound)) == NULL) {
+		session_detail(s, "UDP ASSOCIATE: %s", strerror(errno));
+		socks5_front_reply(s, S5_REP_FAIL, NULL);
+		s->close_after_reply = 1;
+		session_flush(s);
+		return;
+	}
+	s->front = &front_socks5_udp;
+	s->fstate = a;
+	s->state = S_FRONT;
+	socks5_front_reply(s, S5_REP_OK, (struct sockaddr *)&bound);
+	ev_set_cb(&s->cio, s5u_ctl);
 	session_flush(s);
 }

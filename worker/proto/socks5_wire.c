@@ -430,3 +430,105 @@ socks5_rep_err(uint8_t rep)
 	default:		 return SL_CONN_FAIL;
 	}
 }
+
+/*
+ * UDP ASSOCIATE datagrams (RFC 1928 section 7).  The header is the
+ * request's with VER CMD RSV replaced by RSV RSV FRAG, so the same
+ * address helpers apply at an offset of zero: bytes 0-2 are the caller's
+ * to judge (FRAG), byte 3 is ATYP.
+ */
+int
+socks5_parse_udp(const uint8_t *buf, size_t len, uint8_t *frag,
+    struct sl_target *t)
+{
+	ssize_t	need;
+
+	if (len < S5_HDR)
+		return -1;
+	if ((need = addr_msglen(buf, len)) <= 0)
+		return -1;		/* unknown ATYP, or no length byte */
+	if (buf[3] == S5_ATYP_DOMAIN && name_bad(buf + S5_HDR,
+	    len - S5_HDR) == -1)
+		return -1;
+	if (len < (size_t)need)
+		return -1;
+	if (frag != NULL)
+		*frag = buf[2];
+	if (t != NULL) {
+		memset(t, 0, sizeof(*t));
+		t->port = get16(buf + need - 2);
+		if (buf[3] == S5_ATYP_DOMAIN) {
+			memcpy(t->host, buf + S5_HDR + 1, buf[S5_HDR]);
+			t->host[buf[S5_HDR]] = '\0';
+		} else
+			addr_fill(&t->addr, &t->addrlen, buf[3],
+			    buf + S5_HDR, buf + need - 2);
+	}
+	return (int)need;
+}
+
+int
+socks5_udp_hdrlen(const char *host, const struct sockaddr *sa)
+{
+	size_t	hlen;
+
+	if (host != NULL) {
+		hlen = strnlen(host, 256);
+		if (hlen < 1 || hlen > 255)
+			return -1;
+		return (int)(S5_HDR + 1 + hlen + 2);
+	}
+	if (sa != NULL && sa->sa_family == AF_INET)
+		return S5_HDR + 4 + 2;
+	if (sa != NULL && sa->sa_family == AF_INET6)
+		return IN6_IS_ADDR_V4MAPPED(
+		    &((const struct sockaddr_in6 *)sa)->sin6_addr) ?
+		    S5_HDR + 4 + 2 : S5_HDR + 16 + 2;
+	return -1;
+}
+
+int
+socks5_build_udp(uint8_t *out, size_t cap, const char *host, uint16_t port,
+    const struct sockaddr *sa)
+{
+	int	need = socks5_udp_hdrlen(host, sa);
+	uint8_t	*p = out;
+
+	if (need < 0 || cap < (size_t)need)
+		return -1;
+	*p++ = 0x00;
+	*p++ = 0x00;
+	*p++ = 0x00;			/* FRAG: a whole datagram */
+	if (host != NULL) {
+		*p++ = S5_ATYP_DOMAIN;
+		*p++ = (uint8_t)(need - S5_HDR - 1 - 2);
+		memcpy(p, host, (size_t)(need - S5_HDR - 1 - 2));
+		p += need - S5_HDR - 1 - 2;
+		p = put16(p, port);
+	} else
+		p = put_addr(p, sa, 0, 0);
+	return (int)(p - out);
+}
+
+int
+socks5_build_udp_associate(uint8_t *out, size_t cap,
+    const struct sockaddr *sa)
+{
+	struct sockaddr_in	zero;
+	uint16_t		port = 0;
+	int			n;
+
+	if (sa == NULL) {
+		memset(&zero, 0, sizeof(zero));
+		zero.sin_family = AF_INET;
+		sa = (const struct sockaddr *)&zero;
+	}
+	if (sa->sa_family == AF_INET)
+		port = ntohs(((const struct sockaddr_in *)sa)->sin_port);
+	else if (sa->sa_family == AF_INET6)
+		port = ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
+	n = socks5_build_connect(out, cap, NULL, sa, port);
+	if (n > 0)
+		out[1] = S5_CMD_UDP;
+	return n;
+}

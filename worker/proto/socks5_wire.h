@@ -110,4 +110,39 @@ int	socks5_parse_userpass(const uint8_t *buf, size_t len, char *user,
 enum sl_conn_err socks5_rep_err(uint8_t rep);
 uint8_t	socks5_err_rep(enum sl_conn_err);
 
+/* socks5_wire.c: UDP ASSOCIATE (RFC 1928 section 7), both sides */
+
+/* Largest UDP request header: RSV RSV FRAG ATYP, a 255-byte name, port. */
+#define S5_UDP_HDR_MAX		(4 + 1 + 255 + 2)
+
+/*
+ * The header of a UDP datagram: RSV RSV FRAG ATYP DST.ADDR DST.PORT, then
+ * DATA.  A datagram is complete, so unlike the stream parsers this never
+ * answers "more": it returns the header length (DATA follows, possibly
+ * empty), or -1 when the header is truncated, names an unknown address
+ * type, or has an empty name or one holding a NUL.  *frag gets FRAG
+ * (judged by the caller: sluice does not reassemble); t is filled as in
+ * a request (host "" unless ATYP_DOMAIN).  RSV is not judged.
+ */
+int	socks5_parse_udp(const uint8_t *buf, size_t len, uint8_t *frag,
+	    struct sl_target *t);
+/*
+ * Length of the header socks5_build_udp() writes for a name (host not
+ * NULL) or an address, or -1 (empty or too long name, unknown family).
+ */
+int	socks5_udp_hdrlen(const char *host, const struct sockaddr *sa);
+/*
+ * Write that header (FRAG 0) to out: a name with port, or the address sa
+ * with its own port (an IPv4-mapped IPv6 address as IPv4).  Returns the
+ * length, or -1 if it does not fit cap.
+ */
+int	socks5_build_udp(uint8_t *out, size_t cap, const char *host,
+	    uint16_t port, const struct sockaddr *sa);
+/*
+ * Client side: a UDP ASSOCIATE request announcing sa (NULL: 0.0.0.0:0)
+ * as where our datagrams will come from.  Returns the length or -1.
+ */
+int	socks5_build_udp_associate(uint8_t *out, size_t cap,
+	    const struct sockaddr *sa);
+
 #endif
