@@ -1,7 +1,9 @@
 #!/bin/sh
 # Install dependencies, then build and run the whole test suite twice:
 # a normal build and an AddressSanitizer + UndefinedBehaviorSanitizer
-# build.  Ends with one "N passed, N failed, N skipped" line.
+# build; then a clang libFuzzer build runs each fuzz harness for a bounded
+# time (suite 'fuzz', about a minute on two cores).  Ends with one
+# "N passed, N failed, N skipped" line over all three.
 set -u
 cd "$(dirname "$0")/.."
 sh contrib/deps.sh || exit 1
@@ -24,10 +26,29 @@ UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     run_suite build-asan -Db_sanitize=address,undefined -Db_lundef=false \
     || rc=1
 
+# libFuzzer: clang, every library instrumented (see fuzz/meson.build).
+# Reconfigured every time: a harness that appeared since is picked up.
+run_fuzz() {
+	rm -f build-fuzz/meson-logs/testlog.json
+	if [ -f build-fuzz/meson-private/coredata.dat ]; then
+		meson setup --reconfigure build-fuzz || return 1
+	else
+		rm -rf build-fuzz
+		CC=clang meson setup build-fuzz -Dfuzz=true -Dtests=disabled \
+		    -Db_sanitize=address,undefined -Db_lundef=false \
+		    -Dc_args=-fsanitize=fuzzer-no-link -Dwerror=false ||
+		    return 1
+	fi
+	# meson test builds only what the harnesses link, not sluiced.
+	meson test -C build-fuzz --suite fuzz --print-errorlogs \
+	    --num-processes 2
+}
+run_fuzz || rc=1
+
 python3 - <<'PY'
 import json, os
 p = f = s = 0
-for d in ("build-test", "build-asan"):
+for d in ("build-test", "build-asan", "build-fuzz"):
     path = os.path.join(d, "meson-logs", "testlog.json")
     if not os.path.exists(path):
         f += 1

@@ -1,0 +1,114 @@
+#!/usr/bin/env python3
+"""Write the seed corpora in fuzz/corpus/ for the harnesses owned here.
+
+    python3 fuzz/mkseeds.py        (from anywhere; rewrites the seeds)
+
+config: every ```json block in README.md and contrib/sluice.json.
+socks5: first byte picks the parser (see fuzz_socks5.c), then the wire.
+ipc:    first byte even = a msgpack body for the type in byte 2; odd = a
+        whole frame, byte 2 the peer/fd control (see fuzz_ipc.c).  The
+        frame header is host byte order: these are little-endian (x86).
+"""
+import os
+import re
+import shutil
+import struct
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.path.dirname(HERE)
+
+
+def write(kind, name, data):
+    d = os.path.join(HERE, "corpus", kind)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data)
+
+
+def fresh(kind):
+    shutil.rmtree(os.path.join(HERE, "corpus", kind), ignore_errors=True)
+
+
+def config():
+    fresh("config")
+    readme = open(os.path.join(TOP, "README.md"), encoding="utf-8").read()
+    for i, block in enumerate(re.findall(r"```json\n(.*?)```", readme,
+                                         re.S)):
+        write("config", "readme-%02d.json" % i, block.encode())
+    shutil.copy(os.path.join(TOP, "contrib", "sluice.json"),
+                os.path.join(HERE, "corpus", "config", "sluice.json"))
+
+
+def socks5():
+    fresh("socks5")
+    v4 = bytes([127, 0, 0, 1])
+    v6 = bytes(15) + b"\x01"
+    name = b"example.com"
+    seeds = {
+        "greeting-none": b"\x00\x05\x01\x00",
+        "greeting-both": b"\x00\x05\x02\x00\x02",
+        "request-v4": b"\x01\x05\x01\x00\x01" + v4 + b"\x00\x50",
+        "request-v6": b"\x01\x05\x01\x00\x04" + v6 + b"\x01\xbb",
+        "request-name": b"\x01\x05\x01\x00\x03" + bytes([len(name)]) +
+        name + b"\x01\xbb",
+        "request-udp": b"\x01\x05\x03\x00\x01" + bytes(6),
+        "userpass": b"\x02\x01\x05alice\x06secret",
+        "method-reply": b"\x03\x05\x02",
+        "userpass-reply": b"\x04\x01\x00",
+        "reply-v4": b"\x05\x05\x00\x00\x01" + v4 + b"\x1f\x90",
+        "reply-v6": b"\x05\x05\x00\x00\x04" + v6 + b"\x1f\x90",
+        "reply-name": b"\x05\x05\x05\x00\x03" + bytes([len(name)]) +
+        name + b"\x00\x50",
+        "udp-v4": b"\x06\x00\x00\x00\x01" + v4 + b"\x00\x35data",
+        "udp-v6": b"\x06\x00\x00\x00\x04" + v6 + b"\x00\x35",
+        "udp-name": b"\x06\x00\x00\x00\x03" + bytes([len(name)]) +
+        name + b"\x00\x35data",
+    }
+    for k, v in seeds.items():
+        write("socks5", k, v)
+
+
+# enum sl_msg_type in ipc/ipc_msg.h
+(CFG_CONF, CFG_SHM, CFG_PEER, CFG_LISTENER, CFG_END, LOG_LEVEL, DRAIN,
+ READY, LOG, RES_QUERY, RES_ANSWER, SOCK_REQ, SOCK_FD, SOCK_FAIL) = \
+    range(1, 15)
+MASTER, WORKER, RESOLVER = 0, 1, 2
+ALLOW_FDS, ONE_FD = 0x04, 0x08
+
+
+def ipc():
+    fresh("ipc")
+    answer = (b"\x93\x00\xcd\x01\x2c\x92" +
+              b"\x92\x04\xc4\x04\x7f\x00\x00\x01" +
+              b"\x92\x06\xc4\x10" + bytes(15) + b"\x01")
+    # type: (body, sender, id, carries an fd)
+    msgs = {
+        CFG_CONF: (b"\x92\x01\xcd\x04\x00", MASTER, 0, True),
+        CFG_SHM: (b"\x91\xcd\x10\x00", MASTER, 0, True),
+        CFG_PEER: (b"\x91\x00", MASTER, 0, True),
+        CFG_LISTENER: (b"\x91\x01", MASTER, 0, True),
+        CFG_END: (b"\x90", MASTER, 0, False),
+        LOG_LEVEL: (b"\x91\x03", MASTER, 0, False),
+        DRAIN: (b"\x90", MASTER, 0, False),
+        READY: (b"\x90", RESOLVER, 0, False),
+        LOG: (b"\x92\x02\xa5hello", WORKER, 0, False),
+        RES_QUERY: (b"\x92\x04\xabexample.com", WORKER, 7, False),
+        RES_ANSWER: (answer, RESOLVER, 7, False),
+        SOCK_REQ: (b"\x92\x00\x04", WORKER, 9, False),
+        SOCK_FD: (b"\x90", MASTER, 9, True),
+        SOCK_FAIL: (b"\x91\x6f", MASTER, 9, False),
+    }
+    for t, (body, peer, ident, fd) in msgs.items():
+        write("ipc", "body-%02d" % t, bytes([0, t]) + body)
+        ctl = peer | ALLOW_FDS | (ONE_FD if fd else 0)
+        hdr = struct.pack("<IHHI", len(body), t, 1 if fd else 0, ident)
+        write("ipc", "frame-%02d" % t, bytes([1, ctl]) + hdr + body)
+    # Regression: an array32 header claiming 0x6d642aff elements, which
+    # msgpack-c would allocate for at once (platform.md trap 6).
+    write("ipc", "body-trap6", bytes([0, LOG]) + b"\xdd\x6d\x64\x2a\xff")
+
+
+if __name__ == "__main__":
+    config()
+    socks5()
+    ipc()
