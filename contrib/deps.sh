@@ -12,5 +12,5 @@ apt-get install -y -q --no-install-recommends \
 	libseccomp-dev libcap-dev libev-dev libmsgpack-dev libcjson-dev \
 	libc-ares-dev libpcre2-dev libcrypt-dev check \
 	python3 python3-socks curl ncat proxychains4 whois iproute2 procps \
-	clang libclang-rt-14-dev \
+	node-socks clang libclang-rt-14-dev \
 	ca-certificates
