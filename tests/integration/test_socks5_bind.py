@@ -58,6 +58,8 @@ def refused(bnd):
         c = peer_connect(bnd)
     except ConnectionRefusedError:
         return True
+    except ConnectionResetError:
+        return False    # queued as the socket closed: ask again
     c.close()
     return False
 
