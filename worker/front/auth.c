@@ -69,11 +69,15 @@ auth_check(const struct sl_listener *l, const char *user, size_t ulen,
 			return u;
 		return NULL;
 	}
-	/* No such name: spend the time a first account would have. */
-	if (l->nusers > 0) {
-		u = &l->users[0];
+	/*
+	 * No such name: spend the time a real account would have, a hashed
+	 * one when there is one (the dearer check), so timing does not tell.
+	 */
+	for (i = 0, u = NULL; i < l->nusers && (u == NULL || !u->hashed); i++)
+		if (u == NULL || l->users[i].hashed)
+			u = &l->users[i];
+	if (u != NULL)
 		(void)(u->hashed ? hash_equal(u->password, pass, plen) :
 		    plain_equal(u->password, pass, plen));
-	}
 	return NULL;
 }
