@@ -14,22 +14,7 @@
 #include <string.h>
 
 #include "worker/proto/http_wire.h"
-
-#define REQUIRE(c) do {							\
-	if (!(c))							\
-		ck_abort_msg("%s:%d: %s", __FILE__, __LINE__, #c);	\
-} while (0)
-
-static uint8_t *
-xdup(const void *p, size_t len)
-{
-	uint8_t	*q = malloc(len > 0 ? len : 1);
-
-	REQUIRE(q != NULL);
-	if (len > 0)
-		memcpy(q, p, len);
-	return q;
-}
+#include "check_wire.h"
 
 /*
  * What the front-end does: scan, check the first line early, parse the

@@ -18,24 +18,7 @@
 #include <string.h>
 
 #include "worker/proto/socks4_wire.h"
-
-/* For hot loops: ck_assert writes to Check's pipe on every success. */
-#define REQUIRE(c) do {							\
-	if (!(c))							\
-		ck_abort_msg("%s:%d: %s", __FILE__, __LINE__, #c);	\
-} while (0)
-
-/* Exact-size heap copy, so reading past len faults under ASan. */
-static uint8_t *
-xdup(const uint8_t *p, size_t len)
-{
-	uint8_t	*q = malloc(len > 0 ? len : 1);
-
-	REQUIRE(q != NULL);
-	if (len > 0)
-		memcpy(q, p, len);
-	return q;
-}
+#include "check_wire.h"
 
 /*
  * Parse an exact copy of msg[0..len); req must be left alone unless the

@@ -18,27 +18,7 @@
 #include <string.h>
 
 #include "worker/proto/socks5_wire.h"
-
-/*
- * For hot loops: Check's ck_assert records a mark point (a write to its
- * pipe) on every success, which made the random loop syscall-bound.
- */
-#define REQUIRE(c) do {							\
-	if (!(c))							\
-		ck_abort_msg("%s:%d: %s", __FILE__, __LINE__, #c);	\
-} while (0)
-
-/* Exact-size heap copy, so reading past len faults under ASan. */
-static uint8_t *
-xdup(const uint8_t *p, size_t len)
-{
-	uint8_t	*q = malloc(len > 0 ? len : 1);
-
-	REQUIRE(q != NULL);
-	if (len > 0)
-		memcpy(q, p, len);
-	return q;
-}
+#include "check_wire.h"
 
 /* Parser adapters so one incremental driver covers them all. */
 typedef int (*parse_fn)(const uint8_t *, size_t);
