@@ -535,6 +535,10 @@ session_client_read(struct session *s)
 	n = recv(s->cfd, s->in + s->inlen, s->incap - s->inlen, 0);
 	if (n == -1 && (errno == EAGAIN || errno == EINTR))
 		return;
+	if (n <= 0 && s->state == S_FRONT && s->front->eof != NULL) {
+		s->front->eof(s, n == 0 ? 0 : errno);
+		return;
+	}
 	if (n <= 0) {
 		snprintf(s->detail, sizeof(s->detail), "%s", n == 0 ?
 		    "client closed during handshake" : strerror(errno));

@@ -29,6 +29,12 @@ struct front_ops {
 	void		(*reply_ok)(struct session *, const struct sockaddr *);
 	/* The target could not be reached: queue the failure reply. */
 	void		(*reply_err)(struct session *, enum sl_conn_err);
+	/*
+	 * The client closed (err 0) or failed (errno) while the front-end
+	 * holds the session (S_FRONT): end it with its own words (may be
+	 * NULL: the session closes as "aborted").
+	 */
+	void		(*eof)(struct session *, int err);
 	/* The session ends or starts relaying: free s->fstate (may be NULL). */
 	void		(*release)(struct session *);
 };

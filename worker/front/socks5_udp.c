@@ -634,26 +634,14 @@ static const struct dgram_ops s5u_ops = {
  * The TCP control connection (s->cio, whose callback this is from the
  * reply on): the rest of the reply, then nothing but its end.
  */
+/* The TCP connection ended: so does the association (RFC 1928 section 7). */
 static void
-s5u_ctl(struct ev_loop *loop, ev_io *w, int revents)
+s5u_eof(struct session *s, int err)
 {
-	struct session	*s = container_of(w, struct session, cio);
-	uint8_t		 junk[256];
-	ssize_t		 n;
-
-	(void)loop;
-	if (revents & EV_WRITE) {
-		session_flush(s);
-		return;
-	}
-	n = recv(s->cfd, junk, sizeof(junk), 0);
-	if (n == -1 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (n == 0)
+	if (err == 0)
 		s5u_close(s->fstate, "done", NULL);
-	else if (n < 0)
-		s5u_close(s->fstate, "client error", strerror(errno));
-	/* RFC 1928 defines no bytes here: they are ignored. */
+	else
+		s5u_close(s->fstate, "client error", strerror(err));
 }
 
 static void
@@ -701,6 +689,7 @@ static const struct front_ops front_socks5_udp = {
 	.input = s5u_input,
 	.reply_ok = s5u_reply_ok,
 	.reply_err = s5u_reply_err,
+	.eof = s5u_eof,
 	.release = s5u_release,
 };
 
@@ -789,6 +778,5 @@ socks5_udp_start(struct session *s)
 	s->fstate = a;
 	s->state = S_FRONT;
 	socks5_front_reply(s, S5_REP_OK, (struct sockaddr *)&bound);
-	ev_set_cb(&s->cio, s5u_ctl);
 	session_flush(s);
 }
