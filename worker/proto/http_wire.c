@@ -89,8 +89,8 @@ http_scan_head(struct http_scan *sc, const uint8_t *buf, size_t len,
 	return 0;
 }
 
-static int
-parse_port(const char *p, size_t n, uint16_t *port)
+int
+http_parse_port(const char *p, size_t n, uint16_t *port)
 {
 	unsigned long	v = 0;
 	size_t		i;
@@ -166,7 +166,7 @@ parse_authority(const char *a, size_t alen, int need_port,
 			return ERR(req, 400, "no port in CONNECT target");
 		return 0;
 	}
-	if (a[n] != ':' || parse_port(a + n + 1, alen - n - 1,
+	if (a[n] != ':' || http_parse_port(a + n + 1, alen - n - 1,
 	    &req->port) == -1)
 		return ERR(req, 400, "bad port");
 	return 0;

@@ -92,6 +92,9 @@ int	http_parse_head(const uint8_t *buf, size_t len,
 int	http_header_find(const struct http_request *, const char *name,
 	    const struct http_header **out);
 
+/* A port, 1-65535, in n decimal digits (no sign, no spaces): 0 or -1. */
+int	http_parse_port(const char *p, size_t n, uint16_t *port);
+
 /* Is tok (case-insensitive) an element of the comma-separated list? */
 int	http_list_has(const char *list, size_t llen, const char *tok,
 	    size_t tlen);
