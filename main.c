@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "master/master.h"
+#include "registry/registry.h"
 #include "resolver/resolver.h"
 #include "worker/worker.h"
 
@@ -17,6 +18,7 @@ static const struct {
 } roles[] = {
 	{ "worker",	worker_main },
 	{ "resolver",	resolver_main },
+	{ "registry",	registry_main },
 };
 
 int

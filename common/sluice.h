@@ -12,6 +12,7 @@ enum sl_proc_id {
 	SL_PROC_MASTER = 0,
 	SL_PROC_WORKER,
 	SL_PROC_RESOLVER,
+	SL_PROC_REGISTRY,	/* tcprouter's services from Redis */
 	SL_PROC_MAX
 };
 
@@ -20,7 +21,9 @@ enum sl_proc_id {
 #define SL_FROM_MASTER		SL_FROM(SL_PROC_MASTER)
 #define SL_FROM_WORKER		SL_FROM(SL_PROC_WORKER)
 #define SL_FROM_RESOLVER	SL_FROM(SL_PROC_RESOLVER)
-#define SL_FROM_CHILDREN	(SL_FROM_WORKER | SL_FROM_RESOLVER)
+#define SL_FROM_REGISTRY	SL_FROM(SL_PROC_REGISTRY)
+#define SL_FROM_CHILDREN	(SL_FROM_WORKER | SL_FROM_RESOLVER | \
+				    SL_FROM_REGISTRY)
 
 /* The master's end of a child's channel is always this fd in the child. */
 #define SL_CHILD_CHAN_FD	3

@@ -13,4 +13,6 @@ apt-get install -y -q --no-install-recommends \
 	libc-ares-dev libpcre2-dev libcrypt-dev check \
 	python3 python3-socks curl ncat proxychains4 whois iproute2 procps \
 	node-socks clang libclang-rt-14-dev \
+	g++ libhiredis-dev libtomlplusplus-dev redis-server redis-tools \
+	openssl \
 	ca-certificates

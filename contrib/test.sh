@@ -31,12 +31,15 @@ UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 run_fuzz() {
 	rm -f build-fuzz/meson-logs/testlog.json
 	if [ -f build-fuzz/meson-private/coredata.dat ]; then
-		meson setup --reconfigure build-fuzz || return 1
+		# clang++ for a build made before sluice had C++.
+		CXX=clang++ meson setup --reconfigure build-fuzz \
+		    -Dcpp_args=-fsanitize=fuzzer-no-link || return 1
 	else
 		rm -rf build-fuzz
-		CC=clang meson setup build-fuzz -Dfuzz=true -Dtests=disabled \
-		    -Db_sanitize=address,undefined -Db_lundef=false \
-		    -Dc_args=-fsanitize=fuzzer-no-link -Dwerror=false ||
+		CC=clang CXX=clang++ meson setup build-fuzz -Dfuzz=true \
+		    -Dtests=disabled -Db_sanitize=address,undefined \
+		    -Db_lundef=false -Dc_args=-fsanitize=fuzzer-no-link \
+		    -Dcpp_args=-fsanitize=fuzzer-no-link -Dwerror=false ||
 		    return 1
 	fi
 	# meson test builds only what the harnesses link, not sluiced.

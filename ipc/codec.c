@@ -29,6 +29,11 @@
  *                  family uint8]          family 4 or 6
  *   SOCK_FD       []                      + the socket's fd
  *   SOCK_FAIL     [err uint32]            errno from the master
+ *   REDIS_SOCK    []                      request id in the frame
+ *   MEMFD_REQ     [size uint64]           1 <= size <= SL_MAX_CONF_BYTES
+ *   SVC_TABLE     [generation uint32,     1 <= size <= SL_MAX_CONF_BYTES,
+ *                  size uint64,           count <= size; + the sealed
+ *                  count uint32]          memfd holding size bytes
  *
  * Strings are msgpack str (never bin), may be empty, and must not contain
  * NUL: they are handed on as C strings.  An empty RES_QUERY name is legal
@@ -81,70 +86,6 @@ struct scan_item {
 	size_t	 hdr;		/* tag and length bytes */
 	uint64_t data;		/* payload bytes after hdr */
 	uint64_t count;		/* objects contained (2 per map entry) */
-};
-
-static int	wbuf_write(void *, const char *, size_t);
-static int	scan_tag(unsigned char, size_t *, size_t *, uint64_t *,
-		    enum scan_kind *);
-static int	scan_one(const unsigned char *, size_t, struct scan_item *,
-		    const char **);
-static int	scan_body(const unsigned char *, size_t, const char **);
-static int	check_level(uint32_t, const char **);
-static int	check_res_answer(const struct sl_msg *, const char **);
-static int	check_payload(unsigned, const struct sl_msg *, const char **);
-static int	get_uint(const msgpack_object *, uint64_t, uint64_t *,
-		    const char **);
-static int	get_str(const msgpack_object *, char *, size_t,
-		    const char **);
-static int	enc_cfg_conf(msgpack_packer *, const struct sl_msg *);
-static int	dec_cfg_conf(struct sl_msg *, const msgpack_object *,
-		    const char **);
-static int	enc_cfg_shm(msgpack_packer *, const struct sl_msg *);
-static int	dec_cfg_shm(struct sl_msg *, const msgpack_object *,
-		    const char **);
-static int	enc_cfg_peer(msgpack_packer *, const struct sl_msg *);
-static int	dec_cfg_peer(struct sl_msg *, const msgpack_object *,
-		    const char **);
-static int	enc_cfg_listener(msgpack_packer *, const struct sl_msg *);
-static int	dec_cfg_listener(struct sl_msg *, const msgpack_object *,
-		    const char **);
-static int	enc_log_level(msgpack_packer *, const struct sl_msg *);
-static int	dec_log_level(struct sl_msg *, const msgpack_object *,
-		    const char **);
-static int	enc_log(msgpack_packer *, const struct sl_msg *);
-static int	dec_log(struct sl_msg *, const msgpack_object *,
-		    const char **);
-static int	enc_res_query(msgpack_packer *, const struct sl_msg *);
-static int	dec_res_query(struct sl_msg *, const msgpack_object *,
-		    const char **);
-static int	enc_sock_req(msgpack_packer *, const struct sl_msg *);
-static int	dec_sock_req(struct sl_msg *, const msgpack_object *,
-		    const char **);
-static int	enc_sock_fail(msgpack_packer *, const struct sl_msg *);
-static int	dec_sock_fail(struct sl_msg *, const msgpack_object *,
-		    const char **);
-static int	enc_res_answer(msgpack_packer *, const struct sl_msg *);
-static int	dec_res_addr(struct sl_res_addr *, const msgpack_object *,
-		    const char **);
-static int	dec_res_answer(struct sl_msg *, const msgpack_object *,
-		    const char **);
-
-static const struct codec_type codec_types[SL_MSG_MAX] = {
-	[SL_MSG_CFG_CONF] =	{ 2, enc_cfg_conf, dec_cfg_conf },
-	[SL_MSG_CFG_SHM] =	{ 1, enc_cfg_shm, dec_cfg_shm },
-	[SL_MSG_CFG_PEER] =	{ 1, enc_cfg_peer, dec_cfg_peer },
-	[SL_MSG_CFG_LISTENER] =	{ 1, enc_cfg_listener,
-				    dec_cfg_listener },
-	[SL_MSG_CFG_END] =	{ 0, NULL, NULL },
-	[SL_MSG_LOG_LEVEL] =	{ 1, enc_log_level, dec_log_level },
-	[SL_MSG_DRAIN] =	{ 0, NULL, NULL },
-	[SL_MSG_READY] =	{ 0, NULL, NULL },
-	[SL_MSG_LOG] =		{ 2, enc_log, dec_log },
-	[SL_MSG_RES_QUERY] =	{ 2, enc_res_query, dec_res_query },
-	[SL_MSG_RES_ANSWER] =	{ 3, enc_res_answer, dec_res_answer },
-	[SL_MSG_SOCK_REQ] =	{ 2, enc_sock_req, dec_sock_req },
-	[SL_MSG_SOCK_FD] =	{ 0, NULL, NULL },
-	[SL_MSG_SOCK_FAIL] =	{ 1, enc_sock_fail, dec_sock_fail },
 };
 
 /* msgpack packer callback: append to a fixed buffer, never allocate. */
@@ -301,6 +242,18 @@ scan_body(const unsigned char *p, size_t len, const char **why)
 	return 0;
 }
 
+/* min <= v <= max, or msg. */
+static int
+check_range(uint64_t v, uint64_t min, uint64_t max, const char *msg,
+    const char **why)
+{
+	if (v < min || v > max) {
+		*why = msg;
+		return -1;
+	}
+	return 0;
+}
+
 static int
 check_level(uint32_t level, const char **why)
 {
@@ -351,19 +304,11 @@ check_payload(unsigned type, const struct sl_msg *m, const char **why)
 {
 	switch (type) {
 	case SL_MSG_CFG_CONF:
-		if (m->u.cfg_conf.size == 0 ||
-		    m->u.cfg_conf.size > SL_MAX_CONF_BYTES) {
-			*why = "config size out of range";
-			return -1;
-		}
-		return 0;
+		return check_range(m->u.cfg_conf.size, 1, SL_MAX_CONF_BYTES,
+		    "config size out of range", why);
 	case SL_MSG_CFG_SHM:
-		if (m->u.cfg_shm.size == 0 ||
-		    m->u.cfg_shm.size > CODEC_MAX_SHM) {
-			*why = "counters size out of range";
-			return -1;
-		}
-		return 0;
+		return check_range(m->u.cfg_shm.size, 1, CODEC_MAX_SHM,
+		    "counters size out of range", why);
 	case SL_MSG_CFG_PEER:
 		if (m->u.cfg_peer.index >= SL_MAX_WORKERS) {
 			*why = "peer index out of range";
@@ -399,6 +344,15 @@ check_payload(unsigned type, const struct sl_msg *m, const char **why)
 		return 0;
 	case SL_MSG_RES_ANSWER:
 		return check_res_answer(m, why);
+	case SL_MSG_MEMFD_REQ:
+		return check_range(m->u.memfd_req.size, 1, SL_MAX_CONF_BYTES,
+		    "memfd size out of range", why);
+	case SL_MSG_SVC_TABLE:
+		/* Every service takes bytes: more of them is a lie. */
+		return check_range(m->u.svc_table.size, 1, SL_MAX_CONF_BYTES,
+		    "service table size out of range", why) == -1 ||
+		    check_range(m->u.svc_table.count, 0, m->u.svc_table.size,
+		    "service table count out of range", why) == -1 ? -1 : 0;
 	case SL_MSG_SOCK_REQ:
 		if (m->u.sock_req.family != 4 && m->u.sock_req.family != 6) {
 			*why = "socket family not 4 or 6";
@@ -700,6 +654,63 @@ dec_sock_fail(struct sl_msg *m, const msgpack_object *f, const char **why)
 	m->u.sock_fail.err = (uint32_t)v;
 	return 0;
 }
+
+static int
+enc_memfd_req(msgpack_packer *pk, const struct sl_msg *m)
+{
+	return msgpack_pack_uint64(pk, m->u.memfd_req.size);
+}
+
+static int
+dec_memfd_req(struct sl_msg *m, const msgpack_object *f, const char **why)
+{
+	return get_uint(&f[0], UINT64_MAX, &m->u.memfd_req.size, why);
+}
+
+static int
+enc_svc_table(msgpack_packer *pk, const struct sl_msg *m)
+{
+	if (msgpack_pack_uint32(pk, m->u.svc_table.generation) != 0 ||
+	    msgpack_pack_uint64(pk, m->u.svc_table.size) != 0)
+		return -1;
+	return msgpack_pack_uint32(pk, m->u.svc_table.count);
+}
+
+static int
+dec_svc_table(struct sl_msg *m, const msgpack_object *f, const char **why)
+{
+	uint64_t	gen, count;
+
+	if (get_uint(&f[0], UINT32_MAX, &gen, why) == -1 ||
+	    get_uint(&f[1], UINT64_MAX, &m->u.svc_table.size, why) == -1 ||
+	    get_uint(&f[2], UINT32_MAX, &count, why) == -1)
+		return -1;
+	m->u.svc_table.generation = (uint32_t)gen;
+	m->u.svc_table.count = (uint32_t)count;
+	return 0;
+}
+
+/* Per type: fields, encoder, decoder (NULL: an empty array). */
+static const struct codec_type codec_types[SL_MSG_MAX] = {
+	[SL_MSG_CFG_CONF] =	{ 2, enc_cfg_conf, dec_cfg_conf },
+	[SL_MSG_CFG_SHM] =	{ 1, enc_cfg_shm, dec_cfg_shm },
+	[SL_MSG_CFG_PEER] =	{ 1, enc_cfg_peer, dec_cfg_peer },
+	[SL_MSG_CFG_LISTENER] =	{ 1, enc_cfg_listener,
+				    dec_cfg_listener },
+	[SL_MSG_CFG_END] =	{ 0, NULL, NULL },
+	[SL_MSG_LOG_LEVEL] =	{ 1, enc_log_level, dec_log_level },
+	[SL_MSG_DRAIN] =	{ 0, NULL, NULL },
+	[SL_MSG_READY] =	{ 0, NULL, NULL },
+	[SL_MSG_LOG] =		{ 2, enc_log, dec_log },
+	[SL_MSG_RES_QUERY] =	{ 2, enc_res_query, dec_res_query },
+	[SL_MSG_RES_ANSWER] =	{ 3, enc_res_answer, dec_res_answer },
+	[SL_MSG_SOCK_REQ] =	{ 2, enc_sock_req, dec_sock_req },
+	[SL_MSG_SOCK_FD] =	{ 0, NULL, NULL },
+	[SL_MSG_SOCK_FAIL] =	{ 1, enc_sock_fail, dec_sock_fail },
+	[SL_MSG_REDIS_SOCK] =	{ 0, NULL, NULL },
+	[SL_MSG_MEMFD_REQ] =	{ 1, enc_memfd_req, dec_memfd_req },
+	[SL_MSG_SVC_TABLE] =	{ 3, enc_svc_table, dec_svc_table },
+};
 
 /*
  * Encode m's payload into buf.  Called by ipc_frame_build() in every

@@ -69,6 +69,19 @@ const struct sl_msg_spec sl_msg_specs[SL_MSG_MAX] = {
 	/* [err] = 1 + 5 */
 	[SL_MSG_SOCK_FAIL] = { "SOCK_FAIL", SL_FROM_MASTER, SL_FD_FORBIDDEN,
 	    SZ_ARRAY_HDR(1) + SZ_UINT32 },
+	[SL_MSG_REDIS_SOCK] = { "REDIS_SOCK", SL_FROM_REGISTRY,
+	    SL_FD_FORBIDDEN, SZ_ARRAY_HDR(0) },
+	/* [size] = 1 + 9 */
+	[SL_MSG_MEMFD_REQ] = { "MEMFD_REQ", SL_FROM_REGISTRY, SL_FD_FORBIDDEN,
+	    SZ_ARRAY_HDR(1) + SZ_UINT64 },
+	/*
+	 * [generation, size, count] = 1 + 5 + 9 + 5.  The registry sends
+	 * it to the master, the master to the workers; a worker's channel
+	 * only ever has the master at its other end.
+	 */
+	[SL_MSG_SVC_TABLE] = { "SVC_TABLE", SL_FROM_MASTER | SL_FROM_REGISTRY,
+	    SL_FD_REQUIRED, SZ_ARRAY_HDR(3) + SZ_UINT32 + SZ_UINT64 +
+	    SZ_UINT32 },
 };
 
 _Static_assert(sizeof(struct sl_frame_hdr) == 12,

@@ -19,7 +19,7 @@
 
 #include "../common/sluice.h"
 
-#define SL_IPC_VERSION		2
+#define SL_IPC_VERSION		3
 #define SL_IPC_MAX_FRAME	8192	/* header + body, any type */
 #define SL_LOG_MAX_TEXT		1024
 
@@ -47,10 +47,32 @@ enum sl_msg_type {
 	 * link's interface); frame id is the request id.
 	 */
 	SL_MSG_SOCK_REQ,
-	/* master -> worker: + fd, the socket asked for; id echoes */
+	/* master -> worker, registry: + fd, the socket (or memfd) asked
+	   for; id echoes */
 	SL_MSG_SOCK_FD,
-	/* master -> worker: the socket could not be made; id echoes */
+	/* master -> worker, registry: no socket; id echoes */
 	SL_MSG_SOCK_FAIL,
+	/*
+	 * registry -> master: a socket connecting to the configured Redis
+	 * address (the registry may not make sockets); frame id is the
+	 * request id, answered by SOCK_FD or SOCK_FAIL.
+	 */
+	SL_MSG_REDIS_SOCK,
+	/*
+	 * registry -> master: an empty memfd of the given size for the next
+	 * service table.  The registry's RLIMIT_FSIZE is 0 (privdrop), so
+	 * it cannot write or grow a file: it fills the master's memfd
+	 * through a shared mapping and seals it.  Frame id is the request
+	 * id, answered by SOCK_FD or SOCK_FAIL.
+	 */
+	SL_MSG_MEMFD_REQ,
+	/*
+	 * registry -> master, master -> worker: + fd, a sealed memfd with
+	 * the service table (JSON, worker/service.h).  The master checks
+	 * the seals and the size, keeps the newest and forwards it to
+	 * every ready worker, and to each worker that becomes ready.
+	 */
+	SL_MSG_SVC_TABLE,
 	SL_MSG_MAX
 };
 
@@ -125,6 +147,14 @@ struct sl_msg {
 		struct {
 			uint32_t err;		/* errno */
 		} sock_fail;
+		struct {
+			uint64_t size;		/* bytes, <= SL_MAX_CONF_BYTES */
+		} memfd_req;
+		struct {
+			uint32_t generation;	/* increases per table */
+			uint64_t size;		/* bytes of JSON in the memfd */
+			uint32_t count;		/* services in it */
+		} svc_table;
 		struct {
 			uint8_t	 status;	/* enum sl_res_status */
 			uint32_t ttl;		/* seconds the answer may be kept */

@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -23,6 +24,7 @@
 #include "../common/privdrop.h"
 #include "../common/util.h"
 #include "caps.h"
+#include "../policy/services.h"
 #include "master.h"
 
 struct master *ms;
@@ -32,7 +34,7 @@ usage(int status)
 {
 	fprintf(status ? stderr : stdout,
 	    "usage: sluiced [-htV] -c file\n"
-	    "  -c file  configuration (JSON)\n"
+	    "  -c file  configuration (JSON; tcprouter's TOML if *.toml)\n"
 	    "  -t       check the configuration and exit\n"
 	    "  -h       this help\n"
 	    "  -V       print the version\n");
@@ -74,6 +76,31 @@ fail:
 	return NULL;
 }
 
+/*
+ * JSON, or tcprouter's router.toml when the name ends in ".toml".  The
+ * TOML becomes sluice's JSON, and from then on conf_text holds that JSON
+ * (malloc'd, kept for the master's life like read_file()'s text): it is
+ * what the children get in their memfd.
+ */
+static int
+master_parse_config(char *err, size_t errlen)
+{
+	size_t	 n = strlen(ms->conf_path);
+	char	*json;
+
+	if (n < 5 || strcasecmp(ms->conf_path + n - 5, ".toml") != 0)
+		return conf_parse(ms->conf_text, ms->conf_len, &ms->conf, err,
+		    errlen);
+	if (conf_parse_toml(ms->conf_text, ms->conf_len, &ms->conf, &json,
+	    err, errlen) == -1)
+		return -1;
+	explicit_bzero(ms->conf_text, ms->conf_len);	/* Redis password */
+	free(ms->conf_text);
+	ms->conf_text = json;
+	ms->conf_len = strlen(json);
+	return 0;
+}
+
 /* Load, validate, resolve the user.  Exits 1 with the problem. */
 static void
 master_load_config(void)
@@ -87,8 +114,7 @@ master_load_config(void)
 		fprintf(stderr, "sluiced: %s: %s\n", ms->conf_path, err);
 		exit(1);
 	}
-	if (conf_parse(ms->conf_text, ms->conf_len, &ms->conf, err,
-	    sizeof(err)) == -1) {
+	if (master_parse_config(err, sizeof(err)) == -1) {
 		fprintf(stderr, "sluiced: %s: %s\n", ms->conf_path, err);
 		exit(1);
 	}
@@ -252,6 +278,10 @@ master_main(int argc, char *argv[])
 		usage(1);
 	log_init("sluiced", SL_LOG_INFO);
 	master_load_config();
+	/* The master routes nothing: the workers parse their own table. */
+	services_free(ms->conf->services);
+	ms->conf->services = NULL;
+	(void)malloc_trim(0);	/* the parser's garbage, for a big table */
 	if (check_only) {
 		printf("sluiced: %s: configuration OK\n", ms->conf_path);
 		return 0;

@@ -47,8 +47,9 @@ struct proc {
 	char		 name[24];	/* "worker 2", "resolver" */
 };
 
-/* Every row of every role, pool and generation. */
-#define PROC_MAX_ROWS	(SL_MAX_WORKERS + 1)
+/* Every row of every role, pool and generation: workers, resolver,
+   registry. */
+#define PROC_MAX_ROWS	(SL_MAX_WORKERS + 2)
 
 struct master {
 	struct ev_loop	*loop;
@@ -72,6 +73,14 @@ struct master {
 	ev_timer	 stop_timer;
 	ev_signal	 sig_term, sig_int, sig_hup, sig_usr1;
 	ev_child	 child_watch;
+	/* svctable.c: the registry's newest service table, its sockets */
+	int		 svc_fd;		/* sealed memfd, -1: none yet */
+	uint64_t	 svc_size;
+	uint32_t	 svc_count;
+	uint32_t	 svc_generation;	/* the master's, per table */
+	double		 svc_sock_tokens;	/* REDIS_SOCK rate limit */
+	ev_tstamp	 svc_sock_last;
+	ev_tstamp	 svc_sock_logged;
 };
 
 extern struct master *ms;
@@ -81,6 +90,17 @@ int	master_main(int argc, char *argv[]);
 
 /* bindany.c */
 int	bindany_request(struct proc *, const struct sl_msg *);
+
+/* svctable.c: the registry's Redis sockets and service tables */
+void	svc_init(void);
+/* REDIS_SOCK from the registry; -1 when the request itself is bogus. */
+int	svc_sock_request(struct proc *, const struct sl_msg *);
+/* MEMFD_REQ from the registry; -1 when the request itself is bogus. */
+int	svc_memfd_request(struct proc *, const struct sl_msg *);
+/* SVC_TABLE from the registry (takes m->fd); -1 when it is bogus. */
+int	svc_table_in(struct proc *, struct sl_msg *);
+/* The newest table, if any, to one row. */
+void	svc_table_send(struct proc *);
 
 /* listen.c */
 int	listen_open_all(char *err, size_t errlen);
@@ -101,6 +121,8 @@ size_t	proc_drain_step(void);
 void	proc_kill_all(int sig);
 size_t	proc_running(void);
 void	proc_child_exited(pid_t pid, int status);
+/* The newest service table to every ready row whose role takes it. */
+void	proc_table_broadcast(void);
 
 /* proc_log.c: what a child says, on its channel or its stderr */
 void	proc_log_init(struct proc *);

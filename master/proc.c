@@ -20,8 +20,9 @@
  * name, how many instances a pool has, the boot messages of its own
  * (a worker's listeners), the role it gets a peer channel to (a worker,
  * to the resolver of its pool and generation), the order in which a
- * shutdown drains it, and what to clean up after its death.  No other
- * code in the master names a role.
+ * shutdown drains it, what to clean up after its death, whether it
+ * gets the registry's service tables and whether it may send the
+ * master fds.  No other code in the master names a role.
  *
  * Growing the table, not the code:
  * - a reload is a generation: proc_add_rows(pool, ms->generation + 1)
@@ -62,10 +63,13 @@ struct proc_role {
 	uint32_t	(*count)(uint32_t pool);
 	void		(*feed)(struct proc *);	/* before CFG_END */
 	void		(*reaped)(struct proc *);	/* process gone */
+	int		 tables;	/* gets the service tables */
+	int		 fds_in;	/* may send the master an fd */
 };
 
 static uint32_t	proc_count_one(uint32_t);
 static uint32_t	proc_count_workers(uint32_t);
+static uint32_t	proc_count_registry(uint32_t);
 static void	proc_feed_worker(struct proc *);
 static void	proc_reaped_worker(struct proc *);
 
@@ -73,13 +77,18 @@ static void	proc_reaped_worker(struct proc *);
  * Rows are started in this order: the resolver first, so that workers
  * find it running and get their peer channel with their boot messages.
  * Workers drain first at shutdown; the resolver serves their last
- * lookups and goes when they are all gone.
+ * lookups and goes when they are all gone.  The registry (only with a
+ * "dbbackend") has nothing to finish: it goes with the workers.  Its
+ * tables go to the workers through the master (SVC_TABLE, the one fd
+ * it may send).
  */
 static const struct proc_role proc_roles[] = {
 	{ SL_PROC_RESOLVER, "resolver", 0, 1, SL_PROC_MASTER,
-	    proc_count_one, NULL, NULL },
+	    proc_count_one, NULL, NULL, 0, 0 },
 	{ SL_PROC_WORKER, "worker", 1, 0, SL_PROC_RESOLVER,
-	    proc_count_workers, proc_feed_worker, proc_reaped_worker },
+	    proc_count_workers, proc_feed_worker, proc_reaped_worker, 1, 0 },
+	{ SL_PROC_REGISTRY, "registry", 0, 0, SL_PROC_MASTER,
+	    proc_count_registry, NULL, NULL, 0, 1 },
 };
 
 static void	proc_spawn(struct proc *);
@@ -110,6 +119,14 @@ static uint32_t
 proc_count_workers(uint32_t pool)
 {
 	return proc_pool_slots(pool);
+}
+
+/* tcprouter's Redis store: a registry only when one is configured. */
+static uint32_t
+proc_count_registry(uint32_t pool)
+{
+	(void)pool;
+	return ms->conf->dbbackend.enabled ? 1 : 0;
 }
 
 /* ---- rows ---- */
@@ -328,8 +345,8 @@ proc_spawn(struct proc *c)
 	c->ready = 0;
 	c->started = ev_now(ms->loop);
 	proc_event(c, PROC_EV_SPAWN);
-	c->chan = ipc_chan_new(ms->loop, sv[0], c->role, 0, proc_msg,
-	    proc_chan_closed, c);
+	c->chan = ipc_chan_new(ms->loop, sv[0], c->role, c->desc->fds_in,
+	    proc_msg, proc_chan_closed, c);
 	if (c->chan == NULL)
 		fatal("%s: ipc_chan_new", __func__);
 	log_debug("%s started, pid %d", c->name, (int)pid);
@@ -389,6 +406,7 @@ proc_add_rows(uint32_t pool, uint32_t generation)
 void
 proc_init(void)
 {
+	svc_init();
 	ms->nprocs = 0;
 	proc_add_rows(0, ms->generation);
 }
@@ -437,10 +455,21 @@ proc_ready(struct proc *c)
 	proc_event(c, PROC_EV_READY);
 	ev_timer_stop(ms->loop, &c->ready_timer);
 	log_debug("%s (pid %d) confined and ready", c->name, (int)c->pid);
+	if (c->desc->tables)
+		svc_table_send(c);
 	n = proc_count_ready(c->pool, c->generation, &total);
 	if (n == total)
 		log_debug("pool %u generation %u: all %zu children ready",
 		    c->pool, c->generation, total);
+}
+
+/* A child that sent a request no honest child sends. */
+static void
+proc_kill_bogus(struct proc *c, const char *what)
+{
+	log_warnx("%s (pid %d): bogus %s, killing it", c->name, (int)c->pid,
+	    what);
+	kill(c->pid, SIGKILL);
 }
 
 static void
@@ -457,16 +486,27 @@ proc_msg(struct ipc_chan *chan, struct sl_msg *m, void *arg)
 		proc_log(c, m);
 		break;
 	case SL_MSG_SOCK_REQ:
-		if (bindany_request(c, m) == -1) {
-			log_warnx("%s (pid %d): bogus socket request, killing "
-			    "it", c->name, (int)c->pid);
-			kill(c->pid, SIGKILL);
-		}
+		if (bindany_request(c, m) == -1)
+			proc_kill_bogus(c, "socket request");
+		break;
+	case SL_MSG_REDIS_SOCK:
+		if (svc_sock_request(c, m) == -1)
+			proc_kill_bogus(c, "socket request");
+		break;
+	case SL_MSG_MEMFD_REQ:
+		if (svc_memfd_request(c, m) == -1)
+			proc_kill_bogus(c, "memfd request");
+		break;
+	case SL_MSG_SVC_TABLE:
+		if (svc_table_in(c, m) == -1)
+			proc_kill_bogus(c, "service table");
 		break;
 	default:
 		/* The codec only lets through what children may send. */
 		log_warnx("%s: unexpected %s", c->name, ipc_msg_name(m->type));
 	}
+	if (m->fd != -1)
+		close(m->fd);
 }
 
 /* A child that breaks the protocol is not trusted for another message. */
@@ -567,6 +607,19 @@ proc_child_exited(pid_t pid, int status)
 		proc_event(c, PROC_EV_HALT);
 	if (c->state == PROC_RESPAWN)
 		proc_schedule_respawn(c);
+}
+
+/* ---- the registry's service tables ---- */
+
+void
+proc_table_broadcast(void)
+{
+	size_t	i;
+
+	for (i = 0; i < ms->nprocs; i++)
+		if (ms->procs[i].desc->tables &&
+		    ms->procs[i].state == PROC_READY)
+			svc_table_send(&ms->procs[i]);
 }
 
 /* ---- shutdown ---- */

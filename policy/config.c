@@ -30,6 +30,7 @@
 
 #include "../common/log.h"	/* enum sl_log_level only */
 #include "config_priv.h"
+#include "services.h"
 
 #define CONF_MAX_COUNT		1000000	/* weight, sessions, conns */
 
@@ -57,7 +58,7 @@ enum {
 	L_PROTOCOL, L_DOMAIN, L_PORT, L_TIMEOUT, L_WEIGHT, L_INTERFACE,
 	L_NAME, L_SOURCE, L_USERNAME, L_PASSWORD, L_VIA, L_MAXCONN,
 	L_MATCHERS, L_MAXFAILS, L_COOLDOWN, L_CHECK, L_SELECTABLE,
-	L_SOURCE_PORT
+	L_SOURCE_PORT, L_PROXY
 };
 
 static int
@@ -239,6 +240,18 @@ l_matchers(struct ctx *c, const cJSON *it, void *dst)
 	return parse_matchers(c, it, &l->matchers, &l->nmatchers);
 }
 
+/* PROXY protocol header to the target: 0 (none), 1 or 2. */
+static int
+l_proxy(struct ctx *c, const cJSON *it, void *dst)
+{
+	if (!cJSON_IsNumber(it) || (it->valuedouble != 0 &&
+	    it->valuedouble != 1 && it->valuedouble != 2))
+		return fail(c, "expected 0 (none), 1 or 2 (PROXY protocol "
+		    "version)");
+	((struct sl_link *)dst)->proxy_protocol = (uint8_t)it->valueint;
+	return 0;
+}
+
 #define LOFF(f)		offsetof(struct sl_link, f)
 static const struct keydef link_keys[] = {
 	[L_PROTOCOL] = { "protocol", K_FN, l_protocol, 0, 0, 0 },
@@ -262,6 +275,7 @@ static const struct keydef link_keys[] = {
 	[L_SELECTABLE] = { "selectable", K_BOOL, NULL, LOFF(selectable), 0,
 	    0 },
 	[L_SOURCE_PORT] = { "source_port", K_FN, l_source_port, 0, 0, 0 },
+	[L_PROXY] = { "proxy_protocol", K_FN, l_proxy, 0, 0, 0 },
 };
 
 static int
@@ -488,7 +502,7 @@ enum {
 	R_RESOLVE, R_NAMESERVERS, R_LISTEN, R_NS_BACKUP, R_BLACKLIST,
 	R_TCPROUTE_BLACKLIST, R_MIN_TTL, R_MAX_TTL, R_NEG_TTL, R_CACHE_SIZE,
 	R_HIJACK_INTERVAL, R_HIJACK_PROBES, R_HAPPY_EYEBALLS, R_ROUTE_CACHE,
-	R_UPSTREAM, R_LISTENERS
+	R_UPSTREAM, R_LISTENERS, R_SERVICES, R_DBBACKEND
 };
 
 /* PythTRT's listen host; numeric only, DNS is not for the master. */
@@ -596,6 +610,8 @@ static const struct keydef root_keys[] = {
 	    ROFF(route_cache_ttl_s), 0, 86400 },
 	[R_UPSTREAM] = { "upstream", K_FN, r_upstream, 0, 0, 0 },
 	[R_LISTENERS] = { "listeners", K_FN, r_listeners, 0, 0, 0 },
+	[R_SERVICES] = { "services", K_FN, r_services, 0, 0, 0 },
+	[R_DBBACKEND] = { "dbbackend", K_FN, r_dbbackend, 0, 0, 0 },
 };
 
 static struct sl_conf *
@@ -674,7 +690,10 @@ conf_finish(struct ctx *c, uint64_t seen)
 		conf->nlinks = 1;
 		link_defaults(&conf->links[0], "direct");
 	}
-	return check_selectable(c);
+	if (check_selectable(c) == -1 || services_read(c) == -1)
+		return -1;
+	return listeners_check_routed(c, (seen & BIT(R_LISTENERS)) ?
+	    "listeners" : "listen");
 }
 
 int
@@ -732,6 +751,7 @@ conf_free(struct sl_conf *conf)
 	free(conf->ip_blacklist);
 	free(conf->hijack_probes);
 	listeners_free(conf);
+	services_free(conf->services);
 	pcre2_match_context_free(conf->re_mctx);
 	free(conf);
 }

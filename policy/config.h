@@ -72,6 +72,8 @@ struct sl_matcher {
 	size_t			 nlisteners;
 	char			**users;		/* authenticated users */
 	size_t			 nusers;
+	char			**alpn;			/* TLS ALPN offered */
+	size_t			 nalpn;
 	struct sl_match_idx	*idx;			/* compiled at load;
 							   NULL: no keys */
 };
@@ -107,6 +109,8 @@ struct sl_link {
 	struct sl_check	 check;
 	int			 selectable;		/* 1; 0 = only a `via` hop
 							   (TcpRoute nesting) */
+	uint8_t			 proxy_protocol;	/* 0, or PROXY v1/v2 to
+							   the target */
 	struct sl_matcher	*matchers;
 	size_t			 nmatchers;
 };
@@ -116,6 +120,8 @@ enum sl_listen_kind {
 	SL_LISTEN_SOCKS5 = 0,	/* SOCKS5, and SOCKS4/4a by the version byte */
 	SL_LISTEN_HTTP,		/* HTTP proxy: CONNECT and absolute-form */
 	SL_LISTEN_MIXED,	/* all of the above, told by the first byte */
+	SL_LISTEN_SNI,		/* TLS, routed by the ClientHello's server name */
+	SL_LISTEN_HOST,		/* plain HTTP/1.x, routed by its Host */
 	SL_LISTEN_KIND_MAX
 };
 
@@ -139,7 +145,27 @@ struct sl_listener {
 	uint32_t		 udp_timeout_ms;	/* UDP association idle,
 							   60 s */
 	uint32_t		 bind_timeout_ms;	/* BIND's peer, 60 s */
+	uint32_t		 timeout_ms;		/* sni/host: the hello or
+							   head, default the
+							   root "timeout" */
+	int			 proxy_protocol;	/* PROXY v1/v2 expected */
+	struct sl_cidr		*proxy_from;		/* "proxy_protocol_from" */
+	size_t			 nproxy_from;
 };
+
+/* tcprouter's key-value store of services (only Redis exists). */
+struct sl_dbbackend {
+	int			 enabled;		/* "dbbackend" given */
+	char			 host[64];		/* IP literal as written */
+	struct sockaddr_storage	 addr;			/* port set */
+	socklen_t		 addrlen;
+	uint16_t		 port;			/* 6379 */
+	char			 password[256];		/* AUTH; "" = none */
+	uint32_t		 refresh_s;		/* SCAN poll, 10 s */
+	uint32_t		 db;			/* SELECT, 0 */
+};
+
+struct sl_services;		/* services.h */
 
 struct sl_nameserver {
 	struct sockaddr_storage	 addr;
@@ -185,6 +211,9 @@ struct sl_conf {
 	struct sl_link		*links;
 	size_t			 nlinks;
 	pcre2_match_context	*re_mctx;		/* limits, all patterns */
+	/* tcprouter: routing by name (sni/host listeners). */
+	struct sl_services	*services;		/* NULL: none in config */
+	struct sl_dbbackend	 dbbackend;
 };
 
 /* config.c */
@@ -197,6 +226,14 @@ struct sl_conf {
 int	conf_parse(const char *text, size_t len, struct sl_conf **out,
 	    char *err, size_t errlen);
 void	conf_free(struct sl_conf *);
+/*
+ * tcprouter's router.toml (config_tcprouter.c, toml_json.cc): the TOML
+ * is turned into sluice's JSON, which is then parsed as conf_parse()
+ * does.  On success *json owns that JSON text (the children get it, not
+ * the TOML).  Errors name TOML paths ("server.services.\"x\".addr: ...").
+ */
+int	conf_parse_toml(const char *text, size_t len, struct sl_conf **out,
+	    char **json, char *err, size_t errlen);
 const char *conf_strategy_name(enum sl_strategy);
 const char *conf_listen_kind_name(enum sl_listen_kind);
 /* The listener's index by name, or -1. */

@@ -25,6 +25,8 @@ static const char *const kind_names[SL_LISTEN_KIND_MAX] = {
 	[SL_LISTEN_SOCKS5] = "socks5",
 	[SL_LISTEN_HTTP] = "http",
 	[SL_LISTEN_MIXED] = "mixed",
+	[SL_LISTEN_SNI] = "sni",
+	[SL_LISTEN_HOST] = "host",
 };
 
 const char *
@@ -173,7 +175,7 @@ user_item(struct ctx *c, const cJSON *it, void *arg, size_t i)
 
 enum {
 	LS_NAME, LS_KIND, LS_LISTEN, LS_USERS, LS_CLIENTS, LS_UDP_TIMEOUT,
-	LS_BIND_TIMEOUT
+	LS_BIND_TIMEOUT, LS_TIMEOUT, LS_PROXY, LS_PROXY_FROM
 };
 
 static int
@@ -240,6 +242,19 @@ ls_clients(struct ctx *c, const cJSON *it, void *dst)
 	return each(c, it, cidr_item, l->clients);
 }
 
+static int
+ls_proxy_from(struct ctx *c, const cJSON *it, void *dst)
+{
+	struct sl_listener	*l = dst;
+
+	if ((l->proxy_from = new_array(c, it, sizeof(*l->proxy_from),
+	    &l->nproxy_from)) == NULL)
+		return -1;
+	if (l->nproxy_from == 0)
+		return fail(c, "empty: no balancer could connect");
+	return each(c, it, cidr_item, l->proxy_from);
+}
+
 #define LSOFF(f)	offsetof(struct sl_listener, f)
 static const struct keydef listener_keys[] = {
 	[LS_NAME] = { "name", K_FN, ls_name, 0, 0, 0 },
@@ -251,6 +266,11 @@ static const struct keydef listener_keys[] = {
 	    LSOFF(udp_timeout_ms), 0, 0 },
 	[LS_BIND_TIMEOUT] = { "bind_timeout", K_MS, NULL,
 	    LSOFF(bind_timeout_ms), 0, 0 },
+	[LS_TIMEOUT] = { "timeout", K_MS, NULL, LSOFF(timeout_ms), 0, 0 },
+	[LS_PROXY] = { "proxy_protocol", K_BOOL, NULL, LSOFF(proxy_protocol),
+	    0, 0 },
+	[LS_PROXY_FROM] = { "proxy_protocol_from", K_FN, ls_proxy_from, 0, 0,
+	    0 },
 };
 
 static int
@@ -263,9 +283,20 @@ listener_item(struct ctx *c, const cJSON *it, void *arg, size_t i)
 	if (walk(c, it, listener_keys, nitems(listener_keys), l, &seen) == -1)
 		return -1;
 	if (!(seen & BIT(LS_KIND)))
-		return fail_key(c, "kind", "required (socks5, http or mixed)");
+		return fail_key(c, "kind", "required (socks5, http, mixed, sni "
+		    "or host)");
 	if (!(seen & BIT(LS_LISTEN)))
 		return fail_key(c, "listen", "required (ip:port)");
+	if (l->proxy_protocol && l->nproxy_from == 0)
+		return fail_key(c, "proxy_protocol_from", "required with "
+		    "proxy_protocol: the balancers trusted to send it");
+	if (!l->proxy_protocol && l->nproxy_from > 0)
+		return fail_key(c, "proxy_protocol_from", "without "
+		    "\"proxy_protocol\": true");
+	if ((l->kind == SL_LISTEN_SNI || l->kind == SL_LISTEN_HOST) &&
+	    l->nusers > 0)
+		return fail_key(c, "users", "a listener of kind sni or host "
+		    "cannot ask for credentials");
 	return 0;
 }
 
@@ -313,6 +344,35 @@ listeners_check(struct ctx *c, const char *key)
 	return rc;
 }
 
+/*
+ * A listener routing by name needs names to route: services in config
+ * or a dbbackend.  Its read timeout defaults to the root "timeout".
+ */
+int
+listeners_check_routed(struct ctx *c, const char *key)
+{
+	struct sl_conf	*conf = c->conf;
+	size_t		 i, old, old2;
+	int		 rc = 0;
+
+	old = push_key(c, key);
+	for (i = 0; i < conf->nlisteners && rc == 0; i++) {
+		struct sl_listener *l = &conf->listeners[i];
+
+		if (l->timeout_ms == 0)
+			l->timeout_ms = conf->handshake_timeout_ms;
+		if (l->kind != SL_LISTEN_SNI && l->kind != SL_LISTEN_HOST)
+			continue;
+		old2 = push_index(c, i);
+		if (conf->services == NULL && !conf->dbbackend.enabled)
+			rc = fail_key(c, "kind", "sni and host listeners need "
+			    "\"services\" or a \"dbbackend\"");
+		pop(c, old2);
+	}
+	pop(c, old);
+	return rc;
+}
+
 /* An implicit listener: PythTRT's domain/port, 0.0.0.0:1080 by default. */
 void
 listener_implicit(struct sl_conf *conf, uint16_t port)
@@ -339,5 +399,6 @@ listeners_free(struct sl_conf *conf)
 			    conf->listeners[i].nusers * sizeof(struct sl_user));
 		free(conf->listeners[i].users);
 		free(conf->listeners[i].clients);
+		free(conf->listeners[i].proxy_from);
 	}
 }

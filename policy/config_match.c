@@ -227,6 +227,21 @@ m_users(struct ctx *c, const cJSON *it, void *dst)
 	return m_names(c, it, &m->users, &m->nusers);
 }
 
+/* ALPN protocol names (RFC 7301): 1-255 bytes, any but NUL. */
+static int
+m_alpn(struct ctx *c, const cJSON *it, void *dst)
+{
+	struct sl_matcher	*m = dst;
+	size_t			 i;
+
+	if (m_names(c, it, &m->alpn, &m->nalpn) == -1)
+		return -1;
+	for (i = 0; i < m->nalpn; i++)
+		if (strlen(m->alpn[i]) > 255)
+			return fail(c, "an ALPN protocol name is 1-255 bytes");
+	return 0;
+}
+
 static const struct keydef matcher_keys[] = {
 	{ "policy", K_FN, m_policy, 0, 0, 0 },
 	{ "domains_re", K_FN, m_domains_re, 0, 0, 0 },
@@ -237,6 +252,7 @@ static const struct keydef matcher_keys[] = {
 	{ "clients", K_FN, m_clients, 0, 0, 0 },
 	{ "listeners", K_FN, m_listeners, 0, 0, 0 },
 	{ "users", K_FN, m_users, 0, 0, 0 },
+	{ "alpn", K_FN, m_alpn, 0, 0, 0 },
 };
 
 /* Each matcher is compiled as soon as it is read (match.c). */
@@ -290,6 +306,9 @@ matchers_free(struct sl_matcher *m, size_t n)
 		for (j = 0; j < m[i].nusers; j++)
 			free(m[i].users[j]);
 		free(m[i].users);
+		for (j = 0; j < m[i].nalpn; j++)
+			free(m[i].alpn[j]);
+		free(m[i].alpn);
 	}
 	free(m);
 }

@@ -37,6 +37,7 @@ struct ctx {
 	int			 tcproute;	/* document has "upstream" */
 	const cJSON		*upstream;	/* read once the root is */
 	size_t			 linkcap;	/* links allocated (TcpRoute) */
+	const cJSON		*services;	/* read once links are */
 };
 
 typedef int (*key_fn)(struct ctx *, const cJSON *, void *);
@@ -110,6 +111,8 @@ int	l_source(struct ctx *, const cJSON *it, void *link);
 int	r_listen(struct ctx *, const cJSON *it, void *conf);
 int	r_listeners(struct ctx *, const cJSON *it, void *conf);
 int	listeners_check(struct ctx *, const char *key);
+/* sni/host listeners have something to route to; after services. */
+int	listeners_check_routed(struct ctx *, const char *key);
 void	listener_implicit(struct sl_conf *, uint16_t port);
 void	listeners_free(struct sl_conf *);
 
@@ -123,6 +126,13 @@ void	matchers_free(struct sl_matcher *m, size_t n);
 int	cidr_item(struct ctx *, const cJSON *it, void *arg, size_t i);
 /* Names in `listeners` and `users` matchers exist; after listeners. */
 int	matchers_check_names(struct ctx *);
+
+/* config_service.c: "services" and "dbbackend" (tcprouter's model) */
+
+int	r_services(struct ctx *, const cJSON *it, void *conf);
+int	r_dbbackend(struct ctx *, const cJSON *it, void *conf);
+/* The services c->services points to; after the links are read. */
+int	services_read(struct ctx *);
 
 /* config_tcproute.c */
 

@@ -397,7 +397,7 @@ has_keys(const struct sl_matcher *m)
 {
 	return m->nports > 0 || m->ndomains_re > 0 || m->ndomains > 0 ||
 	    m->nips > 0 || m->nclients > 0 || m->nlisteners > 0 ||
-	    m->nusers > 0;
+	    m->nusers > 0 || m->nalpn > 0;
 }
 
 /* A short list of names (listeners, users): a linear scan is enough. */
@@ -410,6 +410,18 @@ name_in(char *const *names, size_t n, const char *name)
 		return 0;	/* no user: a `users` key never matches */
 	for (i = 0; i < n; i++)
 		if (strcmp(names[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+/* Does the client offer one of the protocols the matcher names? */
+static int
+alpn_in(const struct sl_matcher *m, const struct sl_request *rq)
+{
+	size_t	i;
+
+	for (i = 0; i < rq->nalpn; i++)
+		if (name_in(m->alpn, m->nalpn, rq->alpn[i]))
 			return 1;
 	return 0;
 }
@@ -432,6 +444,8 @@ matcher_match(const struct sl_matcher *m, const struct sl_request *rq)
 	    rq->listener))
 		return 0;
 	if (m->nusers > 0 && !name_in(m->users, m->nusers, rq->user))
+		return 0;
+	if (m->nalpn > 0 && !alpn_in(m, rq))
 		return 0;
 	/* Name keys never match a request for an address. */
 	named = rq->host != NULL && rq->host[0] != '\0';

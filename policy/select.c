@@ -435,6 +435,19 @@ why_links(const struct route_ctx *rc, struct sl_route *r, int refusals)
 
 /* The decision. */
 
+static int
+link_allowed(const struct sl_request *rq, uint32_t li)
+{
+	size_t	i;
+
+	if (rq->only == NULL)
+		return 1;
+	for (i = 0; i < rq->nonly; i++)
+		if (rq->only[i] == li)
+			return 1;
+	return 0;
+}
+
 static void
 route_links(struct route_ctx *rc, const struct sl_request *rq)
 {
@@ -444,7 +457,8 @@ route_links(struct route_ctx *rc, const struct sl_request *rq)
 
 	for (li = 0; li < rc->conf->nlinks && li < SL_MAX_LINKS; li++) {
 		l = &rc->conf->links[li];
-		if (!l->selectable) {
+		/* Outside a service's links: as if it were not there. */
+		if (!l->selectable || !link_allowed(rq, li)) {
 			rc->state[li] = LS_HOP;
 			continue;
 		}

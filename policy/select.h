@@ -43,6 +43,12 @@ struct sl_request {
 	const struct sockaddr	 *client;
 	const char		 *listener;	/* listener name */
 	const char		 *user;		/* authenticated, or NULL */
+	/* ALPN protocols a TLS client offered (sni listeners). */
+	const char *const	 *alpn;
+	size_t			  nalpn;
+	/* A service's "link"/"links": only these may carry it (NULL: any). */
+	const uint16_t		 *only;
+	size_t			  nonly;
 };
 
 /* Live view the caller builds; the counters come from shared memory. */

@@ -21,6 +21,7 @@
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <ares.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -33,6 +34,7 @@
 #include "../ipc/child.h"
 #include "../ipc/codec.h"
 #include "../policy/config.h"
+#include "../policy/services.h"
 #include "cache.h"
 #include "engine.h"
 #include "hosts.h"
@@ -594,6 +596,10 @@ rs_setup(struct child_boot *b, uint32_t nworkers)
 	    sizeof(err)) == -1)
 		fatalx("config from master: %s", err);
 	child_boot_free_conf(b);
+	/* Services are the workers' business: give their memory back. */
+	services_free(conf->services);
+	conf->services = NULL;
+	(void)malloc_trim(0);
 	log_set_level(conf->log_level);
 	if ((loop = ev_loop_new(EVBACKEND_EPOLL)) == NULL)
 		fatalx("%s: ev_loop_new", __func__);

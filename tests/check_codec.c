@@ -75,6 +75,14 @@ fill(struct sl_msg *m, unsigned type, int big)
 	case SL_MSG_SOCK_FAIL:
 		m->u.sock_fail.err = big ? UINT32_MAX : 19;
 		break;
+	case SL_MSG_MEMFD_REQ:
+		m->u.memfd_req.size = big ? SL_MAX_CONF_BYTES : 4096;
+		break;
+	case SL_MSG_SVC_TABLE:
+		m->u.svc_table.generation = big ? UINT32_MAX : 3;
+		m->u.svc_table.size = big ? SL_MAX_CONF_BYTES : 812;
+		m->u.svc_table.count = big ? SL_MAX_CONF_BYTES : 9;
+		break;
 	}
 }
 
@@ -170,11 +178,17 @@ START_TEST(t_spec_table)
 	for (i = SL_MSG_CFG_CONF; i <= SL_MSG_CFG_LISTENER; i++)
 		ck_assert_int_eq(sl_msg_specs[i].fd, SL_FD_REQUIRED);
 	for (i = SL_MSG_CFG_END; i < SL_MSG_MAX; i++)
-		ck_assert_int_eq(sl_msg_specs[i].fd, i == SL_MSG_SOCK_FD ?
-		    SL_FD_REQUIRED : SL_FD_FORBIDDEN);
+		ck_assert_int_eq(sl_msg_specs[i].fd, i == SL_MSG_SOCK_FD ||
+		    i == SL_MSG_SVC_TABLE ? SL_FD_REQUIRED : SL_FD_FORBIDDEN);
 	ck_assert_uint_eq(sl_msg_specs[SL_MSG_SOCK_REQ].from, SL_FROM_WORKER);
 	ck_assert_uint_eq(sl_msg_specs[SL_MSG_SOCK_FD].from, SL_FROM_MASTER);
 	ck_assert_uint_eq(sl_msg_specs[SL_MSG_SOCK_FAIL].from, SL_FROM_MASTER);
+	ck_assert_uint_eq(sl_msg_specs[SL_MSG_REDIS_SOCK].from,
+	    SL_FROM_REGISTRY);
+	ck_assert_uint_eq(sl_msg_specs[SL_MSG_MEMFD_REQ].from,
+	    SL_FROM_REGISTRY);
+	ck_assert_uint_eq(sl_msg_specs[SL_MSG_SVC_TABLE].from,
+	    SL_FROM_MASTER | SL_FROM_REGISTRY);
 }
 END_TEST
 

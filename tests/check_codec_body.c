@@ -567,6 +567,74 @@ START_TEST(t_body_hostile)
 }
 END_TEST
 
+/* SVC_TABLE [generation, size, count] */
+static void
+pack_table(struct tb *t, uint64_t gen, uint64_t size, uint64_t count)
+{
+	msgpack_packer	pk;
+
+	tb_init(t, &pk);
+	msgpack_pack_array(&pk, 3);
+	msgpack_pack_uint64(&pk, gen);
+	msgpack_pack_uint64(&pk, size);
+	msgpack_pack_uint64(&pk, count);
+}
+
+/* The registry's messages: REDIS_SOCK is empty, SVC_TABLE bounded. */
+START_TEST(t_body_registry)
+{
+	struct sl_msg	 m, d;
+	struct tb	 t;
+	char		 buf[SL_IPC_MAX_FRAME];
+	const char	*why;
+
+	pack_table(&t, 1, 1, 0);			/* smallest */
+	ck_assert_ptr_null(dec_why(SL_MSG_SVC_TABLE, &t));
+	pack_table(&t, UINT32_MAX, SL_MAX_CONF_BYTES, SL_MAX_CONF_BYTES);
+	ck_assert_ptr_null(dec_why(SL_MSG_SVC_TABLE, &t));
+	pack_table(&t, 1, 0, 0);
+	BAD_BODY_WHY(SL_MSG_SVC_TABLE, &t, "service table size");
+	pack_table(&t, 1, SL_MAX_CONF_BYTES + 1ull, 1);
+	BAD_BODY_WHY(SL_MSG_SVC_TABLE, &t, "service table size");
+	pack_table(&t, 1, UINT64_MAX, 1);
+	BAD_BODY_WHY(SL_MSG_SVC_TABLE, &t, "service table size");
+	pack_table(&t, 1, 100, 101);			/* more than bytes */
+	BAD_BODY_WHY(SL_MSG_SVC_TABLE, &t, "service table count");
+	pack_table(&t, 1ull << 32, 100, 1);
+	BAD_BODY_WHY(SL_MSG_SVC_TABLE, &t, "out of range");
+	pack_table(&t, 1, 100, 1ull << 32);
+	BAD_BODY_WHY(SL_MSG_SVC_TABLE, &t, "out of range");
+	tb_raw(&t, "\x92\x01\x01", 3);			/* two fields */
+	BAD_BODY_WHY(SL_MSG_SVC_TABLE, &t, "number of fields");
+	tb_raw(&t, "\x91\x01", 2);
+	ck_assert_ptr_null(dec_why(SL_MSG_MEMFD_REQ, &t));
+	tb_raw(&t, "\x91\x00", 2);
+	BAD_BODY_WHY(SL_MSG_MEMFD_REQ, &t, "memfd size");
+	tb_raw(&t, "\x91\xce\x01\x00\x00\x01", 6);	/* 16 MiB + 1 */
+	BAD_BODY_WHY(SL_MSG_MEMFD_REQ, &t, "memfd size");
+	tb_raw(&t, "\x90", 1);
+	ck_assert_ptr_null(dec_why(SL_MSG_REDIS_SOCK, &t));
+	tb_raw(&t, "\x91\x00", 2);
+	BAD_BODY_WHY(SL_MSG_REDIS_SOCK, &t, "too large");
+	/* The encoder refuses the same. */
+	fill(&m, SL_MSG_SVC_TABLE, 0);
+	m.u.svc_table.size = 0;
+	ck_assert_int_eq(ipc_body_encode(&m, buf, sizeof(buf)), -1);
+	m.u.svc_table.size = SL_MAX_CONF_BYTES + 1ull;
+	ck_assert_int_eq(ipc_body_encode(&m, buf, sizeof(buf)), -1);
+	fill(&m, SL_MSG_SVC_TABLE, 0);
+	m.u.svc_table.count = (uint32_t)m.u.svc_table.size + 1;
+	ck_assert_int_eq(ipc_body_encode(&m, buf, sizeof(buf)), -1);
+	fill(&m, SL_MSG_SVC_TABLE, 1);
+	ck_assert_int_gt(ipc_body_encode(&m, buf, sizeof(buf)), 0);
+	memset(&d, 0, sizeof(d));
+	d.type = SL_MSG_SVC_TABLE;
+	ck_assert_int_eq(ipc_body_decode(&d, SL_MSG_SVC_TABLE, buf,
+	    (size_t)ipc_body_encode(&m, buf, sizeof(buf)), &why), 0);
+	assert_same(&m, &d);
+}
+END_TEST
+
 START_TEST(t_body_bad_type)
 {
 	struct tb	t;
@@ -597,5 +665,6 @@ codec_body_tcase(void)
 	tcase_add_test(tc, t_body_addrs);
 	tcase_add_test(tc, t_body_hostile);
 	tcase_add_test(tc, t_body_bad_type);
+	tcase_add_test(tc, t_body_registry);
 	return tc;
 }

@@ -45,5 +45,6 @@ TCase		*config_tcproute_tcase(void);	/* check_config_tcproute.c */
 TCase		*config_errors_tcase(void);	/* check_config_errors.c */
 TCase		*config_links_tcase(void);	/* check_config_limits.c */
 TCase		*config_limits_tcase(void);	/* check_config_limits.c */
+TCase		*config_services_tcase(void);	/* check_config_services.c */
 
 #endif

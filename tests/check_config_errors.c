@@ -151,11 +151,12 @@ static const struct bad bad[] = {
 	{ "{'listeners': {}}", "listeners: expected an array, got object" },
 	{ "{'listeners': []}", "listeners: expected 1-16 entries, got 0" },
 	{ "{'listeners': [{'listen': '127.0.0.1:1'}]}",
-	    "listeners[0].kind: required (socks5, http or mixed)" },
+	    "listeners[0].kind: required (socks5, http, mixed, sni or host)" },
 	{ "{'listeners': [{'kind': 'socks5'}]}",
 	    "listeners[0].listen: required (ip:port)" },
 	{ "{'listeners': [{'kind': 'socks6', 'listen': '127.0.0.1:1'}]}",
-	    "listeners[0].kind: \"socks6\" is not one of socks5, http, mixed" },
+	    "listeners[0].kind: \"socks6\" is not one of socks5, http, mixed, "
+	    "sni, host" },
 	{ "{'listeners': [{'kind': 'http', 'listen': 'localhost:1'}]}",
 	    "listeners[0].listen: \"localhost:1\" is not an address and port "
 	    "(ip:port or [ipv6]:port)" },

@@ -324,6 +324,28 @@ START_TEST(t_match_listeners_users)
 }
 END_TEST
 
+/* ALPN a TLS client offered (sni listeners); none offered: no match. */
+START_TEST(t_match_alpn)
+{
+	static const char doc[] = "{'balancer': {'matchers': [{'alpn':"
+	    " ['h2', 'acme-tls/1'], 'policy': 'allow'}]}}";
+	static const char *const h2[] = { "http/1.1", "h2" };
+	static const char *const h1[] = { "http/1.1" };
+	struct treq	t;
+
+	req(&t, "h", NULL, 443, NULL);
+	t.rq.alpn = h2;
+	t.rq.nalpn = 2;
+	ck_assert(m1(doc, &t.rq));
+	t.rq.alpn = h1;
+	t.rq.nalpn = 1;
+	ck_assert(!m1(doc, &t.rq));
+	t.rq.alpn = NULL;
+	t.rq.nalpn = 0;
+	ck_assert(!m1(doc, &t.rq));
+}
+END_TEST
+
 /* Every key must match; each one alone can spoil it. */
 START_TEST(t_match_all_keys)
 {
@@ -369,6 +391,7 @@ policy_matchers_tcase(void)
 	tcase_add_test(tc, t_match_ips_random);
 	tcase_add_test(tc, t_match_clients);
 	tcase_add_test(tc, t_match_listeners_users);
+	tcase_add_test(tc, t_match_alpn);
 	tcase_add_test(tc, t_match_all_keys);
 	return tc;
 }

@@ -226,6 +226,31 @@ START_TEST(t_pythtrt_example)
 }
 END_TEST
 
+/* A service's links: only they are candidates, in strategy order. */
+START_TEST(t_service_only_links)
+{
+	static const uint16_t	 only[] = { 2, 0 };
+	static const uint16_t	 one[] = { 1 };
+	struct fix		 f;
+	struct treq		 t;
+
+	fix_init(&f, "{'balancer': {'strategy': 'failover', 'links': [{},"
+	    " {'matchers': [{'ports': [22]}]}, {}]}}", 1);
+	req(&t, "h", NULL, 80, NULL);
+	ck_assert_str_eq(route(&f, &t.rq), "0 1 2");
+	t.rq.only = only;
+	t.rq.nonly = 2;
+	ck_assert_str_eq(route(&f, &t.rq), "0 2");
+	/* Its only link forbids port 22: refused, by that link's rule. */
+	req(&t, "h", NULL, 22, NULL);
+	t.rq.only = one;
+	t.rq.nonly = 1;
+	ck_assert_str_eq(route(&f, &t.rq), "refused: no link may carry it: "
+	    "balancer.links[1].matchers[0] (forbid)");
+	fix_free(&f);
+}
+END_TEST
+
 START_TEST(t_needs_addresses)
 {
 	static const struct {
@@ -267,5 +292,6 @@ policy_policies_tcase(void)
 	tcase_add_test(tc, t_why_truncated);
 	tcase_add_test(tc, t_pythtrt_example);
 	tcase_add_test(tc, t_needs_addresses);
+	tcase_add_test(tc, t_service_only_links);
 	return tc;
 }

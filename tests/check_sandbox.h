@@ -1,7 +1,8 @@
 /*
  * Private header of the check_sandbox executable (the "sandbox" suite),
  * built from check_sandbox.c (fixtures, main), check_sandbox_worker.c
- * (worker and resolver allowlists), check_sandbox_filter.c (pfc export,
+ * (worker and resolver allowlists), check_sandbox_registry.c (the
+ * registry's allowlist), check_sandbox_filter.c (pfc export,
  * golden file, rule reasons) and check_sandbox_priv.c (privdir, privdrop,
  * master capabilities).
  */
@@ -79,6 +80,7 @@ int		 body_worker_ok(void);
 /* The suite's test cases, in the order check_sandbox.c adds them. */
 TCase		*sandbox_worker_tcase(void);		/* _worker.c */
 TCase		*sandbox_resolver_tcase(void);		/* _worker.c */
+TCase		*sandbox_registry_tcase(void);		/* _registry.c */
 TCase		*sandbox_filter_tcase(void);		/* _filter.c */
 TCase		*sandbox_privdir_tcase(void);		/* _priv.c */
 TCase		*sandbox_privdrop_tcase(void);		/* _priv.c */

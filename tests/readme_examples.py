@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Every JSON example in README.md, and every config in contrib/, must load.
+"""Every JSON and TOML (tcprouter's router.toml) example in README.md, and
+every config in contrib/, must load.
 
 Runs `sluiced -t` on each; fails naming the example that does not.
 """
@@ -13,20 +14,24 @@ src = os.environ["SL_SRCDIR"]
 sluiced = os.environ["SLUICED"]
 text = open(os.path.join(src, "README.md"), encoding="utf-8").read()
 blocks = re.findall(r"```json\n(.*?)```", text, re.S)
-configs = [("README.md example %d" % (i + 1), b) for i, b in enumerate(blocks)]
+configs = [("README.md example %d" % (i + 1), b, ".json")
+           for i, b in enumerate(blocks)]
+configs += [("README.md TOML example %d" % (i + 1), b, ".toml")
+            for i, b in enumerate(re.findall(r"```toml\n(.*?)```", text,
+                                             re.S))]
 contrib = os.path.join(src, "contrib")
 for name in sorted(os.listdir(contrib)):
     if name.endswith(".json"):
         configs.append(("contrib/" + name,
-                        open(os.path.join(contrib, name)).read()))
+                        open(os.path.join(contrib, name)).read(), ".json"))
 if len(blocks) < 2:
     print("FAIL: expected at least 2 JSON examples in README.md, found %d"
           % len(blocks))
     sys.exit(1)
 failed = 0
 with tempfile.TemporaryDirectory() as d:
-    for what, body in configs:
-        path = os.path.join(d, "example.json")
+    for what, body, ext in configs:
+        path = os.path.join(d, "example" + ext)
         with open(path, "w") as f:
             f.write(body)
         r = subprocess.run([sluiced, "-t", "-c", path], capture_output=True,

@@ -95,6 +95,9 @@ worker_sb_io(struct sandbox *sb, const struct sandbox_opts *o)
 	};
 
 	sandbox_allow(sb, SCMP_SYS(readv), "relay: ring buffer wrap");
+	sandbox_allow(sb, SCMP_SYS(pread64),
+	    "service table: the registry's sealed memfd (pread: its offset "
+	    "is shared with the master and the other workers)");
 	sandbox_allow(sb, SCMP_SYS(writev), "relay: ring buffer wrap");
 	sandbox_allow(sb, SCMP_SYS(recvfrom), "UDP relay; glibc recv()");
 	sandbox_allow(sb, SCMP_SYS(sendto), "UDP relay; glibc send()");

@@ -91,6 +91,7 @@ session_close(struct session *s, const char *outcome)
 	if (s->state == S_RELAY)
 		relay_stop(&s->relay);
 	session_release_front(s);
+	session_svc_free(s);
 	if (s->tfd != -1)
 		close(s->tfd);
 	close(s->cfd);
@@ -140,9 +141,17 @@ session_start_relay(struct session *s)
 {
 	const void	*early = s->early != NULL ? s->early : s->in;
 	size_t		 nearly = s->early != NULL ? s->nearly : s->inlen;
+	void		*freeme;
 	int		 rc;
 
 	session_quiet(s);
+	if ((early = session_pp_early(s, early, nearly, &nearly,
+	    &freeme)) == NULL) {
+		snprintf(s->detail, sizeof(s->detail), "PROXY header: %s",
+		    strerror(errno));
+		session_close(s, "error");
+		return;
+	}
 	s->state = S_RELAY;
 	/* A target the front-end found itself (BIND) has no link to count. */
 	rc = relay_start(&s->relay, wk->loop, s->cfd, s->tfd, early, nearly,
@@ -151,6 +160,8 @@ session_start_relay(struct session *s)
 	    s->link >= 0 ? &session_ctr(s)->bytes_down : NULL,
 	    session_relay_done, s);
 	/* The relay copied the early bytes: the front-end's state can go. */
+	free(freeme);
+	session_svc_free(s);
 	s->early = NULL;
 	s->inlen = 0;
 	session_release_front(s);
@@ -294,8 +305,11 @@ session_connected(struct session *s, int fd,
 	socklen_t		 blen = sizeof(b);
 
 	atomic_fetch_add(&session_ctr(s)->opened, 1);
+	if (s->pp_out == 0)
+		s->pp_out = wk->conf->links[s->link].proxy_protocol;
 	s->tfd = fd;
 	s->detail[0] = '\0';
+	session_svc_connected(s);
 	sockaddr_unmap(&b, &blen);
 	s->err = SL_CONN_OK;
 	s->state = S_REPLYING;
@@ -339,6 +353,8 @@ session_dialed(struct dial *d, int fd, enum sl_conn_err err,
 			session_try_next(s);
 			return;
 		}
+		if (session_next_backend(s))
+			return;
 		session_reply_err(s, err);
 		return;
 	}
@@ -355,6 +371,7 @@ session_dial_link(struct session *s, int link)
 	s->link_active = 1;
 	atomic_fetch_add(&session_ctr(s)->active, 1);
 	s->t_dial = mono_ms();
+	dial_skip_bound(&s->dial, s->front->ignores_bound);
 	dial_start(&s->dial, wk->loop, wk->conf, s->link, &s->target,
 	    s->resolved, s->nresolved, session_dialed, s);
 }
@@ -377,6 +394,8 @@ session_raced(int fd, int link, enum sl_conn_err err,
 	if (fd == -1) {
 		snprintf(s->detail, sizeof(s->detail), "no link connected: %s",
 		    why);
+		if (session_next_backend(s))
+			return;
 		session_reply_err(s, err);
 		return;
 	}
@@ -439,6 +458,9 @@ session_route_target(const struct session *s, const struct sl_target *t,
 	req.client = (const struct sockaddr *)&s->client;
 	req.listener = s->listener->name;
 	req.user = s->user;
+	req.only = session_service_links(s, &req.nonly);
+	req.alpn = s->alpn;
+	req.nalpn = s->nalpn;
 	view.shm = wk->shm;
 	view.nworkers = wk->nworkers;
 	view.rnd = (uint32_t)random();
@@ -546,6 +568,8 @@ session_client_read(struct session *s)
 		return;
 	}
 	s->inlen += (size_t)n;
+	if (s->pp_in && (session_pp_read(s) <= 0 || s->inlen == 0))
+		return;
 	s->front->input(s);
 }
 
@@ -569,7 +593,7 @@ session_timeout(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)loop;
 	(void)revents;
 	snprintf(s->detail, sizeof(s->detail), "no request within %u ms",
-	    wk->conf->handshake_timeout_ms);
+	    s->listener->timeout_ms);
 	session_close(s, "handshake timeout");
 }
 
@@ -591,6 +615,7 @@ session_new(int fd, const struct sockaddr_storage *ss,
 	s->link = -1;
 	s->client = *ss;
 	s->listener = l;
+	s->pp_in = (uint8_t)l->proxy_protocol;
 	s->front = front_for(l->kind);
 	s->in = s->in0;
 	s->incap = sizeof(s->in0);
@@ -603,10 +628,16 @@ session_new(int fd, const struct sockaddr_storage *ss,
 	ev_io_init(&s->cio, session_client_io, fd, EV_READ);
 	ev_io_start(wk->loop, &s->cio);
 	ev_timer_init(&s->timer, session_timeout,
-	    wk->conf->handshake_timeout_ms / 1000.0, 0.);
+	    l->timeout_ms / 1000.0, 0.);
 	ev_timer_start(wk->loop, &s->timer);
 	if (s->front->start != NULL)
 		s->front->start(s);
+	/*
+	 * Every front-end's client speaks first, and its first bytes are
+	 * often here already: read now rather than after one more turn of
+	 * the loop (EAGAIN just leaves the watcher to wait).
+	 */
+	session_client_read(s);
 }
 
 static void
@@ -647,7 +678,16 @@ session_accept(int lfd, const struct sl_listener *l)
 		}
 		sockaddr_unmap(&ss, &len);
 		/* Before a byte is read: a stranger learns nothing. */
-		if (l->nclients > 0 && !policy_cidrs_match(l->clients,
+		if (l->proxy_protocol && !policy_cidrs_match(l->proxy_from,
+		    l->nproxy_from, (const struct sockaddr *)&ss)) {
+			snprintf(why, sizeof(why), "not in listener %s's "
+			    "proxy_protocol_from", l->name);
+			session_refuse(fd, &ss, why, &last_client);
+			continue;
+		}
+		/* Behind a balancer: checked once the header says who. */
+		if (!l->proxy_protocol && l->nclients > 0 &&
+		    !policy_cidrs_match(l->clients,
 		    l->nclients, (const struct sockaddr *)&ss)) {
 			snprintf(why, sizeof(why), "not in listener %s's "
 			    "clients", l->name);

@@ -28,6 +28,7 @@
 #include "relay/stream.h"
 
 struct front_ops;
+struct session_svc;
 
 enum session_state {
 	S_IDENTIFY = 0,		/* the front-end reads the request */
@@ -39,7 +40,7 @@ enum session_state {
 };
 
 /* Bytes of the request kept inline; a front-end may lend a larger buffer. */
-#define SESSION_IN		(2 * (4 + 1 + 255 + 2))
+#define SESSION_IN		(2 * (4 + 1 + 255 + 2) + 8)	/* >= PROXY_MAX */
 #define SESSION_OUT		32
 
 struct session {
@@ -67,6 +68,8 @@ struct session {
 	const char		*outcome;	/* for the log line */
 	char			 outbuf[32];	/* an outcome made up */
 	const char		*user;		/* authenticated, or NULL */
+	const char *const	*alpn;		/* TLS ALPN offered (sni) */
+	size_t			 nalpn;
 	struct sl_target	 target;
 	char			 host[SL_MAX_NAME + 1];	/* lower case */
 	struct res_req		 res;
@@ -84,6 +87,9 @@ struct session {
 	uint64_t		 t_dial;	/* when the dial started, ms */
 	struct relay		 relay;
 	uint64_t		 t_start;
+	struct session_svc	*svc;		/* routed by a service, or NULL */
+	uint8_t			 pp_in;		/* a PROXY header comes first */
+	uint8_t			 pp_out;	/* PROXY version to the target */
 	char			 detail[SL_MAX_NAME + 128];
 };
 
@@ -134,5 +140,30 @@ void	session_relay_fd(struct session *, int fd);
 void	session_route_target(const struct session *,
 	    const struct sl_target *, const struct sl_res_addr *res,
 	    size_t nres, struct sl_route *r);
+
+/* session_svc.c: routing by service name, PROXY protocol */
+/*
+ * Route to the service for name (lower case; "" when the client named
+ * none): exact, wildcard, then CATCH_ALL.  The service's addresses are
+ * tried in its strategy's order, each over the links it allows.
+ * Returns 0 (the session is connecting), or -1 when no service serves
+ * the name: the front-end ends the session its own way.
+ */
+int	session_connect_service(struct session *, const char *name);
+/* The dial of one address failed for good: try the next (1) or not (0). */
+int	session_next_backend(struct session *);
+/* The links the service allows (NULL: any). */
+const uint16_t *session_service_links(const struct session *, size_t *n);
+/* Read a PROXY header from s->in: 1 done, 0 need more, -1 closed. */
+int	session_pp_read(struct session *);
+/*
+ * The early bytes with a PROXY header before them when pp_out is set:
+ * a new buffer (*freeme) or early itself.  NULL: no memory.
+ */
+const void *session_pp_early(struct session *, const void *early,
+	    size_t nearly, size_t *out_len, void **freeme);
+void	session_svc_free(struct session *);
+/* The target is connected: say which service in the log line. */
+void	session_svc_connected(struct session *);
 
 #endif

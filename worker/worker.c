@@ -27,6 +27,7 @@
 #include "egress/health.h"
 #include "egress/resolve.h"
 #include "egress/sockreq.h"
+#include "service.h"
 #include "worker.h"
 #include "../common/sandbox.h"
 
@@ -39,7 +40,41 @@ worker_exit(int status)
 {
 	if (wk->master != NULL)
 		ipc_chan_flush(wk->master, 1000);
+	service_table_free();
 	_exit(status);
+}
+
+/*
+ * The registry's service table, in a sealed memfd the master checked.
+ * pread, never read: the fd's offset is shared with the master and
+ * every other worker holding the same file.
+ */
+static void
+worker_svc_table(const struct sl_msg *m)
+{
+	size_t	 off = 0, len = (size_t)m->u.svc_table.size;
+	ssize_t	 n;
+	char	*buf;
+
+	if ((buf = malloc(len + 1)) == NULL) {
+		log_warnx("service table: out of memory for %zu bytes", len);
+		return;
+	}
+	while (off < len) {
+		n = pread(m->fd, buf + off, len - off, (off_t)off);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			log_warnx("service table: short read (%zu of %zu)",
+			    off, len);
+			free(buf);
+			return;
+		}
+		off += (size_t)n;
+	}
+	buf[len] = '\0';
+	service_table_update(buf, len, m->u.svc_table.generation);
+	free(buf);
 }
 
 static void
@@ -164,6 +199,9 @@ worker_master_msg(struct ipc_chan *c, struct sl_msg *m, void *arg)
 	case SL_MSG_SOCK_FAIL:
 		sockreq_dispatch(m);
 		break;
+	case SL_MSG_SVC_TABLE:
+		worker_svc_table(m);
+		break;
 	default:
 		log_warnx("%s: unexpected %s", __func__, ipc_msg_name(m->type));
 	}
@@ -194,6 +232,7 @@ worker_setup(struct child_boot *b)
 	    sizeof(err)) == -1)
 		fatalx("config from master: %s", err);
 	child_boot_free_conf(b);
+	(void)malloc_trim(0);	/* the JSON tree of a big service table */
 	log_set_level(wk->conf->log_level);
 	if (shm_check(b->shm, b->shmsize, wk->nworkers,
 	    (uint32_t)wk->conf->nlinks) == -1)

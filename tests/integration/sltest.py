@@ -425,8 +425,12 @@ class Sluiced:
             self.known_pids.update(kids)
             w = [p for p, c in kids.items() if c == "sluice-worker"]
             r = [p for p, c in kids.items() if c == "sluice-resolver"]
+            # A dbbackend adds the Redis registry (issue 9).
+            g = [p for p, c in kids.items() if c == "sluice-registry"]
+            want_g = 1 if "dbbackend" in self.conf else 0
             if len(w) != self.nworkers or len(r) != 1 or \
-                    len(kids) != len(w) + 1:
+                    len(g) != want_g or \
+                    len(kids) != len(w) + len(r) + len(g):
                 return False
             if not all(seccomp_mode(p) == 2 for p in kids):
                 return False

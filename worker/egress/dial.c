@@ -276,8 +276,11 @@ dial_start(struct dial *d, struct ev_loop *loop, const struct sl_conf *conf,
     const struct sl_res_addr *pre, uint32_t npre, dial_cb cb, void *arg)
 {
 	size_t	i;
+	int	skip;
 
+	skip = d->skip_bound;
 	memset(d, 0, sizeof(*d));
+	d->skip_bound = skip;
 	d->loop = loop;
 	d->conf = conf;
 	d->link = link;
@@ -566,6 +569,12 @@ dial_he_stagger(struct dial *d)
 	dial_he_next(d);
 }
 
+void
+dial_skip_bound(struct dial *d, int skip)
+{
+	d->skip_bound = skip;
+}
+
 /* An attempt connected: it wins, the others are closed at once. */
 static void
 dial_he_won(struct dial_try *t)
@@ -581,7 +590,8 @@ dial_he_won(struct dial_try *t)
 	dial_tries_close(d);
 	dial_arm(d);		/* only the deadline is left */
 	if (d->nhops == 0) {
-		if (getsockname(d->fd, (struct sockaddr *)&d->bound, &len) == -1)
+		if (d->skip_bound || getsockname(d->fd,
+		    (struct sockaddr *)&d->bound, &len) == -1)
 			memset(&d->bound, 0, sizeof(d->bound));
 		dial_succeed(d);
 		return;

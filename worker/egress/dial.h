@@ -93,6 +93,7 @@ struct dial {
 	uint8_t			 last_err;
 	int			 link_fault;	/* the link, not the target, failed */
 	int			 target_answered;	/* some attempt reached it */
+	int			 skip_bound;	/* bound stays zero */
 	char			 why[SL_MAX_NAME + 128];
 	struct sockaddr_storage	 bound;
 	dial_cb			 cb;
@@ -109,6 +110,11 @@ void	dial_start(struct dial *, struct ev_loop *, const struct sl_conf *,
 	    int link, const struct sl_target *target,
 	    const struct sl_res_addr *pre, uint32_t npre, dial_cb, void *arg);
 void	dial_cancel(struct dial *);
+/*
+ * Before dial_start(): the caller does (skip 0) or does not (1) want the
+ * bound address; not asking saves a syscall.  Kept across dial_start().
+ */
+void	dial_skip_bound(struct dial *, int skip);
 /* Replace the link's connect timeout for this dial (health checks). */
 void	dial_set_timeout(struct dial *, uint32_t ms);
 /* The neutral error for a failed connect(2) errno. */

@@ -7,6 +7,8 @@ static const struct front_ops *const fronts[SL_LISTEN_KIND_MAX] = {
 	[SL_LISTEN_SOCKS5] = &front_socks5,
 	[SL_LISTEN_HTTP] = &front_http,
 	[SL_LISTEN_MIXED] = &front_mixed,
+	[SL_LISTEN_SNI] = &front_sni,
+	[SL_LISTEN_HOST] = &front_host,
 };
 
 const struct front_ops *

@@ -13,6 +13,8 @@
 
 struct front_ops {
 	const char	*name;
+	/* reply_ok ignores the bound address: the dial need not ask for it. */
+	int		 ignores_bound;
 	/* A client was accepted (may be NULL). */
 	void		(*start)(struct session *);
 	/*
@@ -43,10 +45,16 @@ struct front_ops {
 /* The front-end of a listener kind. */
 const struct front_ops *front_for(enum sl_listen_kind);
 
+/* http_proxy.c, for every front-end that answers in HTTP (host.c too). */
+/* Answer status (a constant response), log why, close. */
+void	http_fail(struct session *, int status, const char *why);
+
 /* One per file. */
 extern const struct front_ops front_socks5;
 extern const struct front_ops front_socks4;
 extern const struct front_ops front_http;
 extern const struct front_ops front_mixed;
+extern const struct front_ops front_sni;
+extern const struct front_ops front_host;
 
 #endif

@@ -32,7 +32,7 @@ struct http_state {
 };
 
 /* Answer status (a constant response), log why, close. */
-static void
+void
 http_fail(struct session *s, int status, const char *why)
 {
 	const char	*r;
@@ -267,6 +267,7 @@ http_release(struct session *s)
 
 const struct front_ops front_http = {
 	.name = "http",
+	.ignores_bound = 1,
 	.start = http_start,
 	.input = http_input,
 	.reply_ok = http_reply_ok,

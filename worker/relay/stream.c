@@ -360,19 +360,36 @@ dir_init(struct relay_dir *d, struct relay *r, int from, int to,
 }
 
 /*
- * Early bytes go first: copy mode keeps them in the up buffer it needs
- * anyway; splice mode in a small copy that is freed once sent.
+ * Early bytes go first.  The target was just connected and its send
+ * buffer is empty, so they are sent at once (a ClientHello, a request
+ * head: one send); only what does not fit waits, in the up buffer copy
+ * mode needs anyway, or in splice mode a small copy freed once sent.
+ * A send error is not reported here but by the relay, from the loop.
  */
 static int
-relay_early(struct relay *r, const void *early, size_t nearly)
+relay_early(struct relay *r, const uint8_t *early, size_t nearly)
 {
+	struct relay_dir	*d = &r->up;
+	ssize_t			 n;
+
 	if (nearly == 0)
 		return 0;
-	if ((r->up.buf = malloc(r->splice ? nearly : RELAY_BUFSZ)) == NULL)
+	n = send(d->to, early, nearly, MSG_NOSIGNAL | MSG_DONTWAIT);
+	if (n > 0) {
+		d->bytes += (uint64_t)n;
+		if (d->ctr != NULL)
+			atomic_fetch_add_explicit(d->ctr, (uint64_t)n,
+			    memory_order_relaxed);
+		early += n;
+		nearly -= (size_t)n;
+		if (nearly == 0)
+			return 0;
+	}
+	if ((d->buf = malloc(r->splice ? nearly : RELAY_BUFSZ)) == NULL)
 		return -1;
-	memcpy(r->up.buf, early, nearly);
-	r->up.len = nearly;
-	r->up.buf_early = r->splice;
+	memcpy(d->buf, early, nearly);
+	d->len = nearly;
+	d->buf_early = r->splice;
 	return 0;
 }
 
