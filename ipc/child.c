@@ -75,6 +75,16 @@ child_begin(struct child_start *cs, const struct child_desc *d, int argc,
 }
 
 void
+child_master_closed(struct ipc_chan *c, const char *why, void *arg)
+{
+	(void)c;
+	(void)arg;
+	if (why != NULL)
+		log_warnx("master channel: %s", why);
+	_exit(0);
+}
+
+void
 child_confine(struct child_start *cs, const char *root,
     struct ipc_chan *master)
 {

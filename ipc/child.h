@@ -55,6 +55,11 @@ struct child_start {
 void	child_begin(struct child_start *, const struct child_desc *,
 	    int argc, char *argv[]);
 /*
+ * The master's channel closed (an ipc_chan close callback): say why, if
+ * anything went wrong, and exit; the master is gone or disowned us.
+ */
+void	child_master_closed(struct ipc_chan *, const char *why, void *arg);
+/*
  * Lock down and report: privdrop() into root, re-arm PR_SET_PDEATHSIG
  * (the uid change cleared it) and check the master is still the parent,
  * load the filter, then send READY on master.  Fatal on any failure.

@@ -206,16 +206,6 @@ registry_master_msg(struct ipc_chan *c, struct sl_msg *m, void *arg)
 }
 
 static void
-registry_master_closed(struct ipc_chan *c, const char *why, void *arg)
-{
-	(void)c;
-	(void)arg;
-	if (why != NULL)
-		log_warnx("master channel: %s", why);
-	_exit(0);
-}
-
-static void
 registry_setup(struct child_boot *b)
 {
 	char	err[256];
@@ -238,7 +228,7 @@ registry_setup(struct child_boot *b)
 	if ((reg.loop = ev_loop_new(EVBACKEND_EPOLL)) == NULL)
 		fatalx("%s: ev_loop_new", __func__);
 	reg.master = ipc_chan_new(reg.loop, SL_CHILD_CHAN_FD, SL_PROC_MASTER,
-	    1, registry_master_msg, registry_master_closed, NULL);
+	    1, registry_master_msg, child_master_closed, NULL);
 	if (reg.master == NULL)
 		fatal("%s: master channel", __func__);
 	scan_init(reg.loop, &reg.conf->dbbackend);

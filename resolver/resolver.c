@@ -575,16 +575,6 @@ rs_master_msg(struct ipc_chan *c, struct sl_msg *m, void *arg)
 }
 
 static void
-rs_master_closed(struct ipc_chan *c, const char *why, void *arg)
-{
-	(void)c;
-	(void)arg;
-	if (why != NULL)
-		log_warnx("master channel: %s", why);
-	_exit(0);
-}
-
-static void
 rs_setup(struct child_boot *b, uint32_t nworkers)
 {
 	struct sl_conf	*conf;
@@ -604,7 +594,7 @@ rs_setup(struct child_boot *b, uint32_t nworkers)
 	if ((loop = ev_loop_new(EVBACKEND_EPOLL)) == NULL)
 		fatalx("%s: ev_loop_new", __func__);
 	rs.master = ipc_chan_new(loop, SL_CHILD_CHAN_FD, SL_PROC_MASTER, 1,
-	    rs_master_msg, rs_master_closed, NULL);
+	    rs_master_msg, child_master_closed, NULL);
 	if (rs.master == NULL)
 		fatal("%s: master channel", __func__);
 	hosts_load(&rs.hosts, "/etc/hosts");
