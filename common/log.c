@@ -11,6 +11,10 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "util.h"
+
+/* A formatted line; escaping makes it up to SL_SANITIZE_GROWTH longer. */
+#define LOG_LINE_MAX	1024
 
 static const char *log_proc = "sluiced";
 static int log_level = SL_LOG_INFO;
@@ -77,26 +81,31 @@ log_level_name(int level)
 /*
  * Write one line to stderr with a timestamp and the name of the process
  * it came from.  The master also calls this for lines its children send.
+ * Every line is escaped here, whoever wrote it: names and other text from
+ * clients end up in log lines, and the log must stay one line per event
+ * and valid UTF-8 (children's lines arrive escaped already; escaping is
+ * idempotent on printable ASCII).
  */
 void
 log_emit(int level, const char *origin, const char *line)
 {
-	char		 ts[32];
+	char		 ts[32], clean[LOG_LINE_MAX * SL_SANITIZE_GROWTH];
 	struct timespec	 now;
 	struct tm	 tm;
 
 	clock_gettime(CLOCK_REALTIME, &now);
 	gmtime_r(&now.tv_sec, &tm);
 	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+	str_sanitize(clean, sizeof(clean), line);
 	fprintf(stderr, "%s.%03ldZ %s %s: %s\n", ts, now.tv_nsec / 1000000,
-	    origin, log_level_name(level), line);
+	    origin, log_level_name(level), clean);
 	fflush(stderr);
 }
 
 static void
 log_vlog(int level, const char *fmt, va_list ap, int with_errno)
 {
-	char	line[1024];
+	char	line[LOG_LINE_MAX];
 	int	saved = errno, n;
 
 	if (level > log_level)

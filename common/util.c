@@ -138,17 +138,36 @@ close_from(int lowfd)
 		(void)close(fd);
 }
 
+/*
+ * Every byte but printable ASCII becomes \xNN.  Control bytes could end
+ * a line early and forge the next one or drive a terminal; bytes >= 0x80
+ * would make the log invalid UTF-8, or carry C1 controls and bidi
+ * overrides (U+202E) that make a line read otherwise than it is.  The
+ * text is escaped byte by byte, never decoded, so what a client sent is
+ * still there to read.  An escape that does not fit is left out whole.
+ */
 void
 str_sanitize(char *d, size_t dlen, const char *s)
 {
-	size_t	i;
+	static const char	hex[] = "0123456789abcdef";
+	size_t			o = 0;
+	unsigned char		c;
 
 	if (dlen == 0)
 		return;
-	for (i = 0; i + 1 < dlen && s[i] != '\0'; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		d[i] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+	for (; (c = (unsigned char)*s) != '\0'; s++) {
+		if (c >= 0x20 && c < 0x7f) {
+			if (o + 1 >= dlen)
+				break;
+			d[o++] = (char)c;
+			continue;
+		}
+		if (o + 4 >= dlen)
+			break;
+		d[o++] = '\\';
+		d[o++] = 'x';
+		d[o++] = hex[c >> 4];
+		d[o++] = hex[c & 0xf];
 	}
-	d[i] = '\0';
+	d[o] = '\0';
 }

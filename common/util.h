@@ -30,7 +30,12 @@ void		 sockaddr_unmap(struct sockaddr_storage *, socklen_t *);
 int		 fd_nonblock(int fd);
 uint64_t	 mono_ms(void);
 void		 close_from(int lowfd);
-/* Copy s to d replacing bytes that could forge log lines. */
+/*
+ * Copy s to d (not overlapping) for a log line: bytes < 0x20, 0x7f and
+ * >= 0x80 become \xNN, so d is printable ASCII and up to 4 times as long
+ * as s; truncated to dlen - 1 bytes, never inside an escape.
+ */
+#define SL_SANITIZE_GROWTH	4
 void		 str_sanitize(char *d, size_t dlen, const char *s);
 
 #endif

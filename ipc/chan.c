@@ -18,6 +18,10 @@
  * (and ipc_chan_send()).  While a callback of ours is on the stack, busy
  * is non-zero and ipc_chan_free() only releases the socket and the queue;
  * the struct itself is freed when the outermost callback unwinds.
+ *
+ * Received fds are closed with ipc_close_received(), never close(): a
+ * peer's lingering TCP socket must not block us (see frame.c).  That
+ * includes fds still queued in the socket when the channel is freed.
  */
 #include <sys/queue.h>
 #include <sys/socket.h>
@@ -41,6 +45,15 @@
  * child from starving every other watcher of the master.
  */
 #define CHAN_READ_BATCH		64
+
+/*
+ * Records taken out of a socket being freed.  After shutdown() the peer
+ * cannot add any, and the kernel queues at most net.unix.max_dgram_qlen
+ * (512) records per socket, fewer within the default send buffer.  EOF
+ * does not end the loop: it looks just like an empty record, which a
+ * peer can send to hide fds queued behind it.
+ */
+#define CHAN_DISCARD_MAX	1024
 
 struct qframe {
 	STAILQ_ENTRY(qframe)	 entry;
@@ -71,6 +84,7 @@ struct ipc_chan {
 
 static void	chan_release(struct ipc_chan *);
 static void	chan_purge(struct ipc_chan *);
+static void	chan_discard_input(struct ipc_chan *);
 static void	chan_close(struct ipc_chan *, const char *);
 static int	chan_broken(int);
 static void	chan_fail(struct ipc_chan *, const char *, int);
@@ -203,8 +217,8 @@ chan_read(struct ipc_chan *c)
 		case SL_RECV_OK:
 			if (c->handler != NULL)
 				c->handler(c, &m, c->arg);
-			else if (m.fd != -1)
-				close(m.fd);
+			else
+				ipc_close_received(m.fd);
 			break;
 		case SL_RECV_AGAIN:
 			if (c->failed)
@@ -406,6 +420,28 @@ ipc_chan_flush(struct ipc_chan *c, int timeout_ms)
 }
 
 /*
+ * Empty the socket before closing it.  close() would release the fds of
+ * frames still queued in our task, and a lingering socket among them
+ * would block us; ipc_frame_recv() closes them safely instead.
+ * shutdown() first, so the peer cannot queue more in the meantime (its
+ * sends fail with EPIPE).
+ */
+static void
+chan_discard_input(struct ipc_chan *c)
+{
+	struct sl_msg	m;
+	int		i, r;
+
+	(void)shutdown(c->sock, SHUT_RDWR);
+	for (i = 0; i < CHAN_DISCARD_MAX; i++) {
+		r = ipc_frame_recv(c->sock, c->peer, 0, &m, NULL,
+		    MSG_DONTWAIT);
+		if (r == SL_RECV_AGAIN || r == SL_RECV_ERROR)
+			break;
+	}
+}
+
+/*
  * Stop, close the socket and every queued fd dup, free.  Safe from the
  * handler and the close callback of this very channel.
  */
@@ -416,8 +452,10 @@ ipc_chan_free(struct ipc_chan *c)
 		return;
 	ev_io_stop(c->loop, &c->rd);
 	ev_io_stop(c->loop, &c->wr);
-	if (c->sock != -1)
+	if (c->sock != -1) {
+		chan_discard_input(c);
 		close(c->sock);
+	}
 	c->sock = -1;
 	chan_purge(c);
 	c->freed = 1;

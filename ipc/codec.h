@@ -73,4 +73,12 @@ enum sl_recv_result {
 int	ipc_frame_recv(int sock, unsigned peer, int allow_fds,
 	    struct sl_msg *m, const char **why, int flags);
 
+/*
+ * Close an fd received from a peer so that close() cannot block: a TCP
+ * socket with SO_LINGER {1, t} and unsent data would hold us up to t
+ * seconds.  Turns lingering off first (setsockopt SOL_SOCKET SO_LINGER,
+ * allowed in every sandbox); errno is preserved.  fd < 0 is ignored.
+ */
+void	ipc_close_received(int fd);
+
 #endif

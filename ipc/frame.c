@@ -7,8 +7,15 @@
  * any header and any number of fds.  Every check in frame_check() runs
  * before the body is decoded, and every fd that arrived is closed unless
  * the whole frame is accepted.
+ *
+ * Closing a peer's fd must not block us: close() of the last reference to
+ * a TCP socket with SO_LINGER {1, t} and unsent data waits up to t
+ * seconds, O_NONBLOCK or not.  So every fd we drop goes through
+ * ipc_close_received(), and the kernel is never left to drop fds for us
+ * (it would release them in our task, with the same wait).
  */
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
@@ -16,11 +23,13 @@
 #include "codec.h"
 
 /*
- * Control space for this many fds: enough to see (and close) a few
- * smuggled ones.  If a peer sends more, the kernel drops the excess,
- * sets MSG_CTRUNC and we close the ones that fit.
+ * Control space for every fd one message can carry (the kernel's
+ * SCM_MAX_FD) and some room for other control messages: fds that do not
+ * fit would be released by the kernel in our task, where a lingering
+ * socket blocks (see above).  Only one is ever kept.
  */
-#define FRAME_MAX_FDS	8
+#define FRAME_MAX_FDS	253
+#define FRAME_CTL_SLACK	64
 
 union frame_buf {
 	struct sl_frame_hdr	hdr;
@@ -32,6 +41,7 @@ static size_t	frame_collect_fds(struct msghdr *, int *, size_t);
 static void	frame_close_fds(int *, size_t);
 static int	frame_check_fd(const struct sl_frame_hdr *,
 		    const struct sl_msg_spec *, size_t, int, const char **);
+static int	frame_check_kind(int, unsigned, const char **);
 static int	frame_check(const union frame_buf *, size_t, int, size_t,
 		    unsigned, int, const char **);
 
@@ -171,7 +181,7 @@ frame_collect_fds(struct msghdr *msg, int *fds, size_t max)
 			if (n < max)
 				fds[n++] = fd;
 			else
-				close(fd);
+				ipc_close_received(fd);
 		}
 	}
 	return n;
@@ -183,7 +193,47 @@ frame_close_fds(int *fds, size_t n)
 	size_t	i;
 
 	for (i = 0; i < n; i++)
-		close(fds[i]);
+		ipc_close_received(fds[i]);
+}
+
+/*
+ * Close an fd a peer sent us without waiting for it.  Lingering off
+ * (l_onoff 0) makes close() return at once and leaves unsent data to the
+ * kernel.  Not a socket: ENOTSOCK, nothing to do.  A sender that kept a
+ * copy can turn lingering on again, but then our close() is not the last
+ * reference unless it closes its copy in the instant between these two
+ * calls, and one bad frame costs a child its channel.
+ */
+void
+ipc_close_received(int fd)
+{
+	static const struct linger	off = { 0, 0 };
+	int				saved = errno;
+
+	if (fd < 0)
+		return;
+	(void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &off, sizeof(off));
+	(void)close(fd);
+	errno = saved;
+}
+
+/*
+ * What a child may hand the master is a memfd (the registry's service
+ * table), never a socket: whoever ends up closing it, a plain close() of
+ * a regular file cannot block.  fds from the master are trusted.
+ */
+static int
+frame_check_kind(int fd, unsigned peer, const char **why)
+{
+	struct stat	st;
+
+	if (peer == SL_PROC_MASTER)
+		return 0;
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		*why = "fd from a child is not a regular file";
+		return -1;
+	}
+	return 0;
 }
 
 /* The header's fd flag, the spec and what actually arrived must agree. */
@@ -252,7 +302,7 @@ ipc_frame_recv(int sock, unsigned peer, int allow_fds, struct sl_msg *m,
 	union {
 		struct cmsghdr	hdr;
 		char		buf[CMSG_SPACE(sizeof(int) *
-			    FRAME_MAX_FDS)];
+			    FRAME_MAX_FDS) + FRAME_CTL_SLACK];
 	}		 cm;
 	union frame_buf	 f;
 	struct msghdr	 msg;
@@ -287,8 +337,9 @@ ipc_frame_recv(int sock, unsigned peer, int allow_fds, struct sl_msg *m,
 	if (n == 0 && nfds == 0 && !(msg.msg_flags & MSG_CTRUNC))
 		return SL_RECV_EOF;
 	if (frame_check(&f, (size_t)n, msg.msg_flags, nfds, peer, allow_fds,
-	    why) == -1 || ipc_body_decode(m, f.hdr.type, f.buf + sizeof(f.hdr),
-	    f.hdr.len, why) == -1) {
+	    why) == -1 || (nfds > 0 && frame_check_kind(fds[0], peer,
+	    why) == -1) || ipc_body_decode(m, f.hdr.type,
+	    f.buf + sizeof(f.hdr), f.hdr.len, why) == -1) {
 		frame_close_fds(fds, nfds);
 		return SL_RECV_BAD;
 	}

@@ -40,6 +40,14 @@ registry_sb_io(struct sandbox *sb)
 	a[1] = (struct sandbox_arg){ 2, SANDBOX_EQ, SO_ERROR, 0 };
 	sandbox_allow_args(sb, SCMP_SYS(getsockopt), a, 2,
 	    "redis: result of the master's non-blocking connect");
+	a[0] = (struct sandbox_arg){ 1, SANDBOX_EQ, SOL_SOCKET, 0 };
+	a[1] = (struct sandbox_arg){ 2, SANDBOX_EQ, SO_LINGER, 0 };
+	sandbox_allow_args(sb, SCMP_SYS(setsockopt), a, 2,
+	    "IPC: lingering off before closing an fd a peer sent, so a "
+	    "lingering TCP socket cannot block close()");
+	a[0] = (struct sandbox_arg){ 1, SANDBOX_EQ, SHUT_RDWR, 0 };
+	sandbox_allow_args(sb, SCMP_SYS(shutdown), a, 1,
+	    "IPC: stop a peer's sends before emptying a freed channel");
 	/*
 	 * Shared and writable, never executable: RLIMIT_FSIZE 0 forbids
 	 * write() to the master's memfd, a mapping of its existing pages is

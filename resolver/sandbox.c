@@ -57,6 +57,14 @@ resolver_sb_dns(struct sandbox *sb)
 	    "socket, so a burst of answers is not dropped");
 	sandbox_allow(sb, SCMP_SYS(sendto),
 	    "c-ares: send() of UDP queries and TCP data");
+	a[0] = (struct sandbox_arg){ 1, SANDBOX_EQ, SOL_SOCKET, 0 };
+	a[1] = (struct sandbox_arg){ 2, SANDBOX_EQ, SO_LINGER, 0 };
+	sandbox_allow_args(sb, SCMP_SYS(setsockopt), a, 2,
+	    "IPC: lingering off before closing an fd a peer sent, so a "
+	    "lingering TCP socket cannot block close()");
+	a[0] = (struct sandbox_arg){ 1, SANDBOX_EQ, SHUT_RDWR, 0 };
+	sandbox_allow_args(sb, SCMP_SYS(shutdown), a, 1,
+	    "IPC: stop a peer's sends before emptying a freed channel");
 	sandbox_allow(sb, SCMP_SYS(recvfrom),
 	    "c-ares: UDP answers (source checked), TCP recv()");
 }

@@ -4,6 +4,12 @@
  * SCM_RIGHTS, checking that no received fd is ever left open.
  * Part of the check_codec executable (see check_codec.h).
  */
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <netinet/in.h>
+#include <linux/sockios.h>
+#include <poll.h>
+
 #include "check_codec.h"
 
 /* Send arbitrary bytes with nfds copies of fd as SCM_RIGHTS. */
@@ -269,9 +275,12 @@ START_TEST(t_frame_surplus_fds)
 	n = ipc_frame_build(&m, f, sizeof(f));
 	BAD_FRAME_WHY(f, n, 2, SL_PROC_MASTER, 1, "more than one fd");
 	BAD_FRAME_WHY(f, n, 8, SL_PROC_MASTER, 1, "more than one fd");
-	/* More than our control buffer holds: MSG_CTRUNC. */
-	BAD_FRAME_WHY(f, n, 20, SL_PROC_MASTER, 1, "too many fds");
-	BAD_FRAME_WHY(f, n, 64, SL_PROC_MASTER, 1, "too many fds");
+	/*
+	 * The control buffer holds as many fds as the kernel passes in one
+	 * message: it never drops (and releases in our task) any of them.
+	 */
+	BAD_FRAME_WHY(f, n, 20, SL_PROC_MASTER, 1, "more than one fd");
+	BAD_FRAME_WHY(f, n, 64, SL_PROC_MASTER, 1, "more than one fd");
 }
 END_TEST
 
@@ -390,6 +399,255 @@ START_TEST(t_frame_eof_again)
 }
 END_TEST
 
+/*
+ * A TCP socket whose last close() blocks: connected to a listener that
+ * never accepts nor reads, send queue full, SO_LINGER {1, 10}.  This is
+ * what a compromised worker passes to stall its receiver.  *lsn is the
+ * listener, to be closed after the test.
+ */
+static int
+linger_sock(int *lsn)
+{
+	struct sockaddr_in	 sin;
+	struct linger		 lg = { 1, 10 };
+	struct pollfd		 pfd;
+	socklen_t		 len = sizeof(sin);
+	static char		 buf[65536];
+	int			 l, s, small = 4096, queued = 0;
+
+	l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_ge(l, 0);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(setsockopt(l, SOL_SOCKET, SO_RCVBUF, &small,
+	    sizeof(small)), 0);
+	ck_assert_int_eq(bind(l, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	ck_assert_int_eq(listen(l, 1), 0);
+	ck_assert_int_eq(getsockname(l, (struct sockaddr *)&sin, &len), 0);
+	s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	ck_assert_int_ge(s, 0);
+	ck_assert_int_eq(setsockopt(s, SOL_SOCKET, SO_SNDBUF, &small,
+	    sizeof(small)), 0);
+	if (connect(s, (struct sockaddr *)&sin, sizeof(sin)) == -1)
+		ck_assert_int_eq(errno, EINPROGRESS);
+	pfd.fd = s;
+	pfd.events = POLLOUT;
+	ck_assert_int_eq(poll(&pfd, 1, 2000), 1);
+	/* Until the peer's window and our send buffer are both full. */
+	while (send(s, buf, sizeof(buf), MSG_DONTWAIT | MSG_NOSIGNAL) > 0)
+		;
+	ck_assert(errno == EAGAIN || errno == EWOULDBLOCK);
+	ck_assert_int_eq(ioctl(s, SIOCOUTQ, &queued), 0);
+	ck_assert_int_gt(queued, 0);
+	ck_assert_int_eq(setsockopt(s, SOL_SOCKET, SO_LINGER, &lg,
+	    sizeof(lg)), 0);
+	*lsn = l;
+	return s;
+}
+
+static long long
+ms_since(const struct timespec *t0)
+{
+	struct timespec	now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (long long)(now.tv_sec - t0->tv_sec) * 1000 +
+	    (now.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+/*
+ * A worker sends a lingering socket where none may go, then drops its
+ * own copy: rejecting the frame must not wait for the linger time.
+ */
+static void
+linger_reject(const char *frame, size_t len, int ncopies, unsigned peer,
+    int allow, const char *frag)
+{
+	struct timespec	 t0;
+	struct sl_msg	 m;
+	const char	*why = NULL;
+	int		 sv[2], s, l, nbefore;
+
+	seqpair(sv);
+	nbefore = count_fds();
+	s = linger_sock(&l);
+	send_with_fds(sv[0], frame, len, s, ncopies);
+	close(s);		/* the receiver holds the last reference */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ck_assert_int_eq(ipc_frame_recv(sv[1], peer, allow, &m, &why, 0),
+	    SL_RECV_BAD);
+	ck_assert_msg(ms_since(&t0) < 1000, "receiver blocked %lld ms",
+	    ms_since(&t0));
+	ck_assert_ptr_nonnull(why);
+	ck_assert_msg(strstr(why, frag) != NULL, "why \"%s\" lacks \"%s\"",
+	    why, frag);
+	ck_assert_int_eq(m.fd, -1);
+	close(l);
+	ck_assert_int_eq(count_fds(), nbefore);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+START_TEST(t_frame_linger_rejected)
+{
+	struct sl_msg	m;
+	char		f[SL_IPC_MAX_FRAME];
+	int		n;
+
+	fill(&m, SL_MSG_SOCK_REQ, 0);
+	n = ipc_frame_build(&m, f, sizeof(f));
+	/* The master's side of a worker channel, and the resolver's. */
+	linger_reject(f, n, 1, SL_PROC_WORKER, 1, "carries no fd");
+	linger_reject(f, n, 1, SL_PROC_WORKER, 0, "carries none");
+	linger_reject(f, n, 2, SL_PROC_WORKER, 1, "more than one fd");
+	/* Once beyond the control buffer: the kernel dropped the excess. */
+	linger_reject(f, n, 64, SL_PROC_WORKER, 1, "more than one fd");
+	/* A child's fd on a type that carries one: memfds only. */
+	fill(&m, SL_MSG_SVC_TABLE, 0);
+	m.fd = 0;
+	n = ipc_frame_build(&m, f, sizeof(f));
+	linger_reject(f, n, 1, SL_PROC_REGISTRY, 1, "not a regular file");
+}
+END_TEST
+
+/* The registry's service table (a memfd) still gets through. */
+START_TEST(t_frame_child_memfd)
+{
+	struct sl_msg	 m, d;
+	const char	*why = NULL;
+	int		 sv[2], p[2], mfd;
+
+	seqpair(sv);
+	fill(&m, SL_MSG_SVC_TABLE, 0);
+	mfd = memfd_create("t", MFD_CLOEXEC);
+	ck_assert_int_ge(mfd, 0);
+	m.fd = mfd;
+	ck_assert_int_eq(ipc_frame_send(sv[0], &m, 0), 0);
+	ck_assert_int_eq(ipc_frame_recv(sv[1], SL_PROC_REGISTRY, 1, &d, &why,
+	    0), SL_RECV_OK);
+	ck_assert_int_ge(d.fd, 0);
+	close(d.fd);
+	/* A pipe is no table. */
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+	m.fd = p[1];
+	ck_assert_int_eq(ipc_frame_send(sv[0], &m, 0), 0);
+	ck_assert_int_eq(ipc_frame_recv(sv[1], SL_PROC_REGISTRY, 1, &d, &why,
+	    0), SL_RECV_BAD);
+	ck_assert_ptr_nonnull(strstr(why, "not a regular file"));
+	ck_assert_int_eq(d.fd, -1);
+	close(p[0]);
+	close(p[1]);
+	close(mfd);
+	close(sv[0]);
+	close(sv[1]);
+}
+END_TEST
+
+struct linger_ctx {
+	struct ipc_chan	*chan;
+	int		 nclose;
+};
+
+static void
+linger_handler(struct ipc_chan *c, struct sl_msg *m, void *arg)
+{
+	(void)c;
+	(void)arg;
+	if (m->fd != -1)
+		close(m->fd);
+}
+
+/* What the resolver does with a worker that broke the protocol. */
+static void
+linger_closed(struct ipc_chan *c, const char *why, void *arg)
+{
+	struct linger_ctx	*x = arg;
+
+	(void)why;
+	x->nclose++;
+	ipc_chan_free(c);
+	x->chan = NULL;
+}
+
+/*
+ * A channel that carries no fds (the resolver's from a worker), fed a
+ * bad frame with a lingering socket, an empty record (which reads as
+ * EOF) and more lingering sockets queued behind it: neither rejecting
+ * the first nor freeing the channel with the rest unread may block.
+ */
+START_TEST(t_chan_linger_free)
+{
+	struct ev_loop		*loop = ev_loop_new(0);
+	struct linger_ctx	 x = { NULL, 0 };
+	struct timespec		 t0;
+	struct sl_msg		 m;
+	char			 f[SL_IPC_MAX_FRAME];
+	int			 sv[2], s[3], l[3], i, n, nbefore;
+
+	seqpair(sv);
+	nbefore = count_fds();
+	fill(&m, SL_MSG_RES_QUERY, 0);
+	n = ipc_frame_build(&m, f, sizeof(f));
+	for (i = 0; i < 3; i++)
+		s[i] = linger_sock(&l[i]);
+	x.chan = ipc_chan_new(loop, sv[1], SL_PROC_WORKER, 0, linger_handler,
+	    linger_closed, &x);
+	send_with_fds(sv[0], f, n, s[0], 1);
+	send_with_fds(sv[0], f, 0, -1, 0);
+	send_with_fds(sv[0], f, n, s[1], 1);
+	send_with_fds(sv[0], f, n, s[2], 1);
+	for (i = 0; i < 3; i++)
+		close(s[i]);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (i = 0; i < 100 && x.nclose == 0; i++)
+		ev_run(loop, EVRUN_ONCE);
+	ck_assert_int_eq(x.nclose, 1);
+	ck_assert_ptr_null(x.chan);
+	ck_assert_msg(ms_since(&t0) < 1000, "receiver blocked %lld ms",
+	    ms_since(&t0));
+	/* The peer cannot queue more: the channel was shut down. */
+	errno = 0;
+	ck_assert_int_eq(send(sv[0], f, n, MSG_NOSIGNAL), -1);
+	ck_assert_int_eq(errno, EPIPE);
+	close(sv[0]);
+	for (i = 0; i < 3; i++)
+		close(l[i]);
+	ck_assert_int_eq(count_fds(), nbefore - 2);	/* both ends gone */
+	ev_loop_destroy(loop);
+}
+END_TEST
+
+/* Freed without reading a thing: the queued fds are still no threat. */
+START_TEST(t_chan_linger_unread)
+{
+	struct ev_loop		*loop = ev_loop_new(0);
+	struct linger_ctx	 x = { NULL, 0 };
+	struct ipc_chan		*c;
+	struct timespec		 t0;
+	struct sl_msg		 m;
+	char			 f[SL_IPC_MAX_FRAME];
+	int			 sv[2], s, l, n;
+
+	seqpair(sv);
+	c = ipc_chan_new(loop, sv[1], SL_PROC_WORKER, 1, linger_handler,
+	    linger_closed, &x);
+	fill(&m, SL_MSG_SOCK_REQ, 0);
+	n = ipc_frame_build(&m, f, sizeof(f));
+	s = linger_sock(&l);
+	send_with_fds(sv[0], f, n, s, 1);
+	close(s);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ipc_chan_free(c);
+	ck_assert_msg(ms_since(&t0) < 1000, "free blocked %lld ms",
+	    ms_since(&t0));
+	ck_assert_int_eq(x.nclose, 0);
+	close(sv[0]);
+	close(l);
+	ev_loop_destroy(loop);
+}
+END_TEST
+
 
 TCase *
 codec_frame_tcase(void)
@@ -409,5 +667,9 @@ codec_frame_tcase(void)
 	tcase_add_test(tc, t_frame_too_long);
 	tcase_add_test(tc, t_frame_flags_id);
 	tcase_add_test(tc, t_frame_eof_again);
+	tcase_add_test(tc, t_frame_linger_rejected);
+	tcase_add_test(tc, t_frame_child_memfd);
+	tcase_add_test(tc, t_chan_linger_free);
+	tcase_add_test(tc, t_chan_linger_unread);
 	return tc;
 }
