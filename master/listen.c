@@ -3,6 +3,19 @@
  * bound by the master.  The master keeps its copies, so a respawned
  * worker gets the very socket its predecessor had and connections queued
  * meanwhile are not lost.
+ *
+ * SO_REUSEPORT lets any process of the same effective uid join the
+ * group, so a second sluiced (both run as root) would bind the same port
+ * without a word and take a share of the connections.  Before binding a
+ * listener's group, the master binds a throwaway socket to the address
+ * without SO_REUSEPORT: if anything listens there, with or without
+ * SO_REUSEPORT, that bind fails with EADDRINUSE and sluiced exits.  The
+ * probe has SO_REUSEADDR, as the real sockets do, so connections of a
+ * previous instance in TIME_WAIT do not hold up a restart.  Two
+ * instances started within the same few microseconds could both pass
+ * the probe; a lock would close that window only against other sluiced
+ * instances, so the probe alone is kept, as the simplest check that
+ * covers every listener.
  */
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -14,11 +27,45 @@
 #include "../common/util.h"
 #include "master.h"
 
+/*
+ * 0 when nobody listens on l's address; -1 with errno (EADDRINUSE when
+ * someone does).  See the top of the file.
+ */
+static int
+listen_probe(const struct sl_listener *l)
+{
+	int	fd, one = 1, rc = -1, saved;
+
+	fd = socket(l->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		return -1;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == 0 &&
+	    (l->addr.ss_family != AF_INET6 || setsockopt(fd, IPPROTO_IPV6,
+	    IPV6_V6ONLY, &one, sizeof(one)) == 0) &&
+	    bind(fd, (const struct sockaddr *)&l->addr, l->addrlen) == 0)
+		rc = 0;
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return rc;
+}
+
+/* The message for errno: the address, and who is in the way. */
+static void
+listen_fail(const struct sl_listener *l, char *err, size_t errlen)
+{
+	char	a[SL_ADDRSTRLEN];
+	int	e = errno;
+
+	snprintf(err, errlen, "listen %s: %s%s", sockaddr_fmt((const void *)
+	    &l->addr, a, sizeof(a)), strerror(e), e == EADDRINUSE ?
+	    " (another process listens there)" : "");
+}
+
 static int
 listen_open(const struct sl_listener *l, char *err, size_t errlen)
 {
-	char	a[SL_ADDRSTRLEN];
-	int	fd, one = 1;
+	int	fd, one = 1, saved;
 
 	fd = socket(l->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, 0);
@@ -35,10 +82,11 @@ listen_open(const struct sl_listener *l, char *err, size_t errlen)
 		goto fail;
 	return fd;
 fail:
-	snprintf(err, errlen, "listen %s: %s", sockaddr_fmt((const void *)
-	    &l->addr, a, sizeof(a)), strerror(errno));
+	saved = errno;
 	if (fd != -1)
 		close(fd);
+	errno = saved;
+	listen_fail(l, err, errlen);
 	return -1;
 }
 
@@ -51,11 +99,16 @@ listen_open_all(char *err, size_t errlen)
 	for (i = 0; i < SL_MAX_LISTENERS; i++)
 		for (w = 0; w < SL_MAX_WORKERS; w++)
 			ms->lfds[i][w] = -1;
-	for (i = 0; i < ms->conf->nlisteners; i++)
+	for (i = 0; i < ms->conf->nlisteners; i++) {
+		if (listen_probe(&ms->conf->listeners[i]) == -1) {
+			listen_fail(&ms->conf->listeners[i], err, errlen);
+			return -1;
+		}
 		for (w = 0; w < ms->nworkers; w++)
 			if ((ms->lfds[i][w] = listen_open(
 			    &ms->conf->listeners[i], err, errlen)) == -1)
 				return -1;
+	}
 	return 0;
 }
 

@@ -10,6 +10,9 @@ them (no root needed: nothing is started).
   <problem>" on stderr and nothing on stdout: a port 70000 in a link, an
   unknown key (top level and nested), bad JSON, wrong types, an unknown
   strategy, an unknown user, a broken via chain;
+- -t checks the chroot directory as start-up does (chroot /tmp, mode
+  1777, is refused with the message -c gives; a directory start-up could
+  not create is refused; one it would create is not created by -t);
 - a missing file exits 1 and names the file and the error;
 - -V prints "sluiced <version>" (plus the test-hooks notice in such a
   build), -h prints the usage and exits 0; no -c, stray arguments or an
@@ -120,6 +123,37 @@ def main():
             t.check(r.returncode == 1 and r.stderr == want,
                     "starting with %r: want exit 1 and stderr %r; got %s"
                     % (text, want, describe(r)))
+
+    t.step("-t runs start-up's checks: the chroot directory")
+    st = os.stat("/tmp")
+    if st.st_uid == 0 and st.st_mode & 0o7777 == 0o1777:
+        p = write("chroot_tmp.json", json.dumps({"chroot": "/tmp"}))
+        r = sluiced("-t", "-c", p)
+        t.check(r.returncode == 1 and r.stdout == "" and
+                r.stderr.startswith("sluiced: %s: chroot: /tmp: " % p) and
+                "writable" in r.stderr,
+                "-t with chroot /tmp (mode 1777): %s" % describe(r))
+        if os.geteuid() == 0:
+            # Start-up refuses it before binding anything: same words.
+            c = sluiced("-c", p)
+            t.check(c.returncode == 1 and c.stderr == r.stderr,
+                    "-c with chroot /tmp: want exit 1 and stderr %r; got %s"
+                    % (r.stderr, describe(c)))
+    missing = os.path.join(tmp, "no-such-dir", "empty")
+    p = write("chroot_noparent.json", json.dumps({"chroot": missing}))
+    r = sluiced("-t", "-c", p)
+    want = "sluiced: %s: chroot: mkdir %s: No such file or directory\n" % (
+        p, missing)
+    t.check(r.returncode == 1 and r.stderr == want and r.stdout == "",
+            "-t with a chroot start-up cannot create: want %r; got %s"
+            % (want, describe(r)))
+    # Start-up would create a missing chroot directory: -t only checks.
+    missing = os.path.join(tmp, "chroot-to-be")
+    p = write("chroot_missing.json", json.dumps({"chroot": missing}))
+    r = sluiced("-t", "-c", p)
+    t.check(r.returncode == 0 and r.stderr == "",
+            "-t with a chroot start-up would create: %s" % describe(r))
+    t.check(not os.path.exists(missing), "-t created %s" % missing)
 
     t.step("missing file")
     p = os.path.join(tmp, "does-not-exist.json")

@@ -45,6 +45,14 @@ static void	dial_he_next(struct dial *);
 static void	dial_he_stagger(struct dial *);
 static void	dial_try_io(struct ev_loop *, ev_io *, int);
 
+/* Where an attempt failed: the same errno can mean different things. */
+enum dial_stage {
+	DIAL_AT_SOCKET,		/* socket(2) */
+	DIAL_AT_BIND,		/* the link's source or interface */
+	DIAL_AT_CONNECT,	/* connect(2), at once or later */
+	DIAL_AT_SOCKREQ,	/* asking the master for a socket */
+};
+
 enum sl_conn_err
 dial_errno_err(int err)
 {
@@ -118,6 +126,8 @@ dial_set_why(struct dial *d, const char *why)
 void
 dial_fail(struct dial *d, enum sl_conn_err err, const char *why)
 {
+	if (d->local_fault)
+		d->link_fault = 0;
 	dial_set_why(d, why);
 	dial_stop(d);
 	d->cb(d, -1, err, NULL, d->why, d->arg);
@@ -178,8 +188,12 @@ dial_deadline(struct dial *d)
 		dial_fail(d, SL_CONN_HOST_UNREACH, "lookup timeout");
 		return;
 	}
-	/* An address that answered shows the line works. */
-	d->link_fault = !(d->phase == DIAL_CONNECT && d->target_answered);
+	/*
+	 * An address that answered shows the line works; after a local
+	 * shortage the link was not fairly tried.
+	 */
+	d->link_fault = !d->local_fault &&
+	    !(d->phase == DIAL_CONNECT && d->target_answered);
 	if (d->phase == DIAL_CONNECT && d->why[0] != '\0')
 		snprintf(why, sizeof(why), "connect timeout (%s)", d->why);
 	else
@@ -377,19 +391,72 @@ dial_sockaddr(const struct sl_res_addr *a, uint16_t port, struct dial_try *t)
 }
 
 /*
+ * Errors that say this host ran short, not that the link failed: out of
+ * descriptors (ours or the system's), of socket buffers or of memory, or
+ * the master could not be asked for a socket.  EADDRNOTAVAIL counts only
+ * from connect(): there it means no free ephemeral port toward this very
+ * destination (ports are unique per 4-tuple), while from bind() it means
+ * the link's source address is gone from the host, a real link fault
+ * that should send traffic to other links.
+ */
+static int
+dial_errno_local(int err, enum dial_stage stage)
+{
+	switch (err) {
+	case EMFILE:
+	case ENFILE:
+	case ENOBUFS:
+	case ENOMEM:
+		return 1;
+	case EADDRNOTAVAIL:
+		return stage == DIAL_AT_CONNECT;
+	case EAGAIN:
+		return stage == DIAL_AT_SOCKREQ;
+	default:
+		return 0;
+	}
+}
+
+/*
+ * Remember a local shortage: never the link's fault, and once one
+ * attempt met it, the dial no longer tests the link fairly (an address
+ * skipped for want of a descriptor might have worked), so no later link
+ * error counts either.  A target's answer still says more.
+ */
+static void
+dial_note_local(struct dial *d, const struct sockaddr *to, int err)
+{
+	char	a[SL_ADDRSTRLEN];
+
+	d->local_fault = 1;
+	d->link_fault = 0;
+	if (d->target_answered)
+		return;
+	d->last_err = SL_CONN_FAIL;
+	snprintf(d->why, sizeof(d->why), "connect %s: %s (local shortage, "
+	    "not the link's fault)", sockaddr_fmt(to, a, sizeof(a)),
+	    strerror(err));
+}
+
+/*
  * Remember why an attempt failed.  An upstream proxy that cannot be
  * reached is the link's fault; a target refusing or unreachable from a
  * working line is not, and what the target answered says more than a
  * link error, so it is kept over any later link error.
  */
 static void
-dial_note_error(struct dial *d, const struct sockaddr *to, int err)
+dial_note_error(struct dial *d, const struct sockaddr *to, int err,
+    enum dial_stage stage)
 {
 	char	a[SL_ADDRSTRLEN];
 	int	lf = d->nhops > 0 || (err != ECONNREFUSED &&
 		    err != EHOSTUNREACH);
 
-	if (lf && d->target_answered)
+	if (dial_errno_local(err, stage)) {
+		dial_note_local(d, to, err);
+		return;
+	}
+	if (lf && (d->target_answered || d->local_fault))
 		return;
 	if (!lf)
 		d->target_answered = 1;
@@ -431,24 +498,33 @@ dial_bind_source(int fd, const struct sl_link *base)
 	    base->sourcelen);
 }
 
-/* Open, bind and connect a socket for t->to ourselves; errno on -1. */
+/*
+ * Open, bind and connect a socket for t->to ourselves; -1 with errno and
+ * *stage saying which step failed.
+ */
 static int
-dial_try_open(struct dial_try *t, const struct sl_link *base)
+dial_try_open(struct dial_try *t, const struct sl_link *base,
+    enum dial_stage *stage)
 {
+	*stage = DIAL_AT_SOCKET;
 	t->fd = socket(t->to.sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, 0);
-	if (t->fd == -1 || (base != NULL && base->sourcelen != 0 &&
-	    dial_bind_source(t->fd, base) == -1))
+	if (t->fd == -1)
 		return -1;
+	*stage = DIAL_AT_BIND;
+	if (base != NULL && base->sourcelen != 0 &&
+	    dial_bind_source(t->fd, base) == -1)
+		return -1;
+	*stage = DIAL_AT_CONNECT;
 	return dial_try_connect(t);
 }
 
 static void
-dial_try_failed(struct dial_try *t, int err)
+dial_try_failed(struct dial_try *t, int err, enum dial_stage stage)
 {
 	struct dial *d = t->d;
 
-	dial_note_error(d, &t->to.sa, err);
+	dial_note_error(d, &t->to.sa, err, stage);
 	dial_try_close(t);
 	/* RFC 8305: a failure starts the next attempt at once. */
 	dial_he_next(d);
@@ -461,14 +537,15 @@ dial_got_socket(struct sock_req *r, int fd, int err, void *arg)
 	struct dial_try *t = arg;
 
 	(void)r;
+	/* The master's socket(), SO_BINDTODEVICE or bind() failed. */
 	if (fd == -1) {
-		dial_try_failed(t, err);
+		dial_try_failed(t, err, DIAL_AT_BIND);
 		return;
 	}
 	t->fd = fd;
 	t->shared = 1;
 	if (dial_try_connect(t) == -1)
-		dial_try_failed(t, errno);
+		dial_try_failed(t, errno, DIAL_AT_CONNECT);
 }
 
 /*
@@ -482,13 +559,14 @@ dial_try_start(struct dial *d, struct dial_try *t, const struct sl_res_addr *a)
 {
 	const struct sl_link	*base = d->base != -1 ?
 				    &d->conf->links[d->base] : NULL;
+	enum dial_stage		 stage = DIAL_AT_SOCKREQ;
 
 	t->tolen = dial_sockaddr(a, d->port, t);
 	t->fd = -1;
 	t->shared = 0;
 	if (base != NULL && base->sourcelen != 0 &&
 	    base->source.ss_family != t->to.sa.sa_family) {
-		dial_note_error(d, &t->to.sa, EAFNOSUPPORT);
+		dial_note_error(d, &t->to.sa, EAFNOSUPPORT, DIAL_AT_BIND);
 		return -1;
 	}
 	t->busy = 1;
@@ -499,9 +577,9 @@ dial_try_start(struct dial *d, struct dial_try *t, const struct sl_res_addr *a)
 		    a->family == 4 ? 4 : 6, dial_got_socket, t) == 0)
 			return 0;
 		errno = EAGAIN;
-	} else if (dial_try_open(t, base) == 0)
+	} else if (dial_try_open(t, base, &stage) == 0)
 		return 0;
-	dial_note_error(d, &t->to.sa, errno);
+	dial_note_error(d, &t->to.sa, errno, stage);
 	dial_try_close(t);
 	return -1;
 }
@@ -557,7 +635,7 @@ dial_he_stagger(struct dial *d)
 	}
 	if (i == nitems(d->tries) && old != NULL && d->iaddr < d->naddrs &&
 	    d->conf->happy_eyeballs_ms > 0) {
-		if (!d->target_answered) {
+		if (!d->target_answered && !d->local_fault) {
 			d->last_err = SL_CONN_HOST_UNREACH;
 			d->link_fault = 1;
 			snprintf(d->why, sizeof(d->why), "connect %s: no answer "
@@ -583,6 +661,8 @@ dial_he_won(struct dial_try *t)
 	socklen_t	 len = sizeof(d->bound);
 
 	ev_io_stop(d->loop, &t->io);
+	/* A connection made it: earlier shortages no longer matter. */
+	d->local_fault = 0;
 	d->fd = t->fd;
 	d->fd_shared = t->shared;
 	t->fd = -1;
@@ -611,7 +691,7 @@ dial_try_io(struct ev_loop *loop, ev_io *w, int revents)
 	if (getsockopt(t->fd, SOL_SOCKET, SO_ERROR, &err, &elen) == -1)
 		err = errno;
 	if (err != 0)
-		dial_try_failed(t, err);
+		dial_try_failed(t, err, DIAL_AT_CONNECT);
 	else
 		dial_he_won(t);
 }

@@ -92,6 +92,11 @@ struct dial {
 	size_t			 len, off, need;
 	uint8_t			 last_err;
 	int			 link_fault;	/* the link, not the target, failed */
+	/*
+	 * This host ran short (descriptors, buffers, memory, ephemeral
+	 * ports): never counted against the link, nor by health checks.
+	 */
+	int			 local_fault;
 	int			 target_answered;	/* some attempt reached it */
 	int			 skip_bound;	/* bound stays zero */
 	char			 why[SL_MAX_NAME + 128];

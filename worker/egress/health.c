@@ -2,10 +2,11 @@
  * Link health in the shared region.
  *
  * Passive: every connect failure that is the link's fault (dial.c says
- * which) counts; max_fails in a row put the link in a cool-down during
- * which the policy skips it; any success resets the count.  When the
- * cool-down ends, the next session tries the link again and one more
- * failure sends it back.
+ * which; never a shortage of this host's descriptors, buffers, memory or
+ * ephemeral ports) counts; max_fails in a row put the link in a
+ * cool-down during which the policy skips it; any success resets the
+ * count.  When the cool-down ends, the next session tries the link again
+ * and one more failure sends it back.
  *
  * Active: worker 0 dials each link's `check` target every interval, from
  * inside its sandbox, through the link itself (so a socks5 chain is
@@ -149,6 +150,12 @@ health_check_done(struct dial *d, int fd, enum sl_conn_err err,
 	/* Made by the master, it may still be open there (race_close). */
 	if (fd != -1)
 		race_close(eg.loop, fd, d->fd_shared);
+	/* This host ran short: that says nothing about the link. */
+	if (fd == -1 && d->local_fault) {
+		log_debug("link %s: health check skipped: %s",
+		    eg.conf->links[c->link].name, why != NULL ? why : "");
+		return;
+	}
 	health_check_verdict(c, fd != -1, why != NULL ? why : "");
 }
 

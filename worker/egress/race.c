@@ -9,11 +9,12 @@
  *
  * Counters: a leg counts as active on its link while it runs; a loser
  * gives its count back, a failure counts as `failed`, and only failures
- * that are the link's fault feed passive health.  The winner keeps its
- * active count, which the session then owns.  Connect times feed the
- * link's average (health.c): the winner's time as a sample, a cancelled
- * loser's time only as a lower bound (it would have taken at least that
- * long), failures not at all.
+ * that are the link's fault feed passive health (never a shortage of
+ * this host's descriptors, buffers or memory: dial.c tells them apart).
+ * The winner keeps its active count, which the session then owns.
+ * Connect times feed the link's average (health.c): the winner's time as
+ * a sample, a cancelled loser's time only as a lower bound (it would
+ * have taken at least that long), failures not at all.
  *
  * Also here: the order in which a dial races a name's addresses (happy
  * eyeballs, dial.c), and closing losers: with a reset, and, for sockets
