@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -28,6 +29,7 @@ static int	privdir_fail(char *, size_t, const char *, ...)
 		    __attribute__((format(printf, 3, 4)));
 static int	privdir_check(int, const char *, char *, size_t);
 static int	privdir_empty(int, const char *, char *, size_t);
+static int	privdir_parent_ok(int, const char *, char *, size_t);
 static void	privdrop_ids(uid_t, gid_t);
 static void	privdrop_verify(uid_t, gid_t);
 static void	privdrop_limits(void);
@@ -100,7 +102,90 @@ privdir_empty(int fd, const char *dir, char *err, size_t errlen)
 }
 
 /*
- * Master, at start-up.  The parent directory must exist; only the last
+ * One directory above the chroot directory.  Only root may own it, and
+ * nobody else may write to it: whoever can rename an entry in it can
+ * swap the chroot directory for one of their own between this check and
+ * a child's chroot().  A sticky directory (/tmp) is the exception: in it
+ * only an entry's owner may rename or remove the entry, and the entry
+ * below is itself checked to be root's.
+ */
+static int
+privdir_parent_ok(int fd, const char *path, char *err, size_t errlen)
+{
+	struct stat	st;
+
+	if (fstat(fd, &st) == -1)
+		return privdir_fail(err, errlen, "%s: %s", path,
+		    strerror(errno));
+	if (st.st_uid != 0)
+		return privdir_fail(err, errlen, "%s: owner uid %u, not root "
+		    "(a parent of the chroot directory)", path,
+		    (unsigned)st.st_uid);
+	if ((st.st_mode & 022) != 0 && (st.st_mode & S_ISVTX) == 0)
+		return privdir_fail(err, errlen, "%s: mode %04o is group or "
+		    "world writable (a parent of the chroot directory)", path,
+		    (unsigned)(st.st_mode & 07777));
+	return 0;
+}
+
+/*
+ * Every directory from "/" down to dir's parent, opened one component
+ * at a time below the last (O_NOFOLLOW), so what is checked is what the
+ * path leads to.  A symbolic link on the way is refused rather than
+ * followed: its target's parents would need the same checks.
+ */
+int
+privdir_parents(const char *dir, char *err, size_t errlen)
+{
+	char	 path[PATH_MAX], *p, *slash;
+	int	 fd, next;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s", dir) >= sizeof(path))
+		return privdir_fail(err, errlen, "%s: path too long", dir);
+	if ((fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return privdir_fail(err, errlen, "/: %s", strerror(errno));
+	if (privdir_parent_ok(fd, "/", err, errlen) == -1)
+		goto fail;
+	for (p = path + 1; (slash = strchr(p, '/')) != NULL; p = slash + 1) {
+		*slash = '\0';		/* path is now this parent's name */
+		if (*p == '\0' || strcmp(p, ".") == 0) {
+			*slash = '/';
+			continue;
+		}
+		if (strcmp(p, "..") == 0) {
+			privdir_fail(err, errlen, "%s: \"..\" in the chroot "
+			    "path", dir);
+			goto fail;
+		}
+		next = openat(fd, p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+		    O_CLOEXEC);
+		if (next == -1 && errno == ENOENT) {
+			/* mkdir below fails and says so. */
+			close(fd);
+			return 0;
+		}
+		if (next == -1) {
+			privdir_fail(err, errlen, "%s: %s", path,
+			    errno == ELOOP ? "is a symbolic link (give the "
+			    "real path)" : strerror(errno));
+			goto fail;
+		}
+		close(fd);
+		fd = next;
+		if (privdir_parent_ok(fd, path, err, errlen) == -1)
+			goto fail;
+		*slash = '/';
+	}
+	close(fd);
+	return 0;
+fail:
+	close(fd);
+	return -1;
+}
+
+/*
+ * Master, at start-up.  The parent directory must exist and, like every
+ * directory above it, be safe (privdir_parents()); only the last
  * component is created, and only when it is missing (ENOENT).
  */
 int
@@ -112,6 +197,8 @@ privdir_prepare(const char *dir, char *err, size_t errlen)
 	if (dir == NULL || *dir != '/')
 		return privdir_fail(err, errlen, "%s: not an absolute path",
 		    dir == NULL ? "(null)" : dir);
+	if (privdir_parents(dir, err, errlen) == -1)
+		return -1;
 	if (lstat(dir, &st) == -1) {
 		if (errno != ENOENT)
 			return privdir_fail(err, errlen, "%s: %s", dir,

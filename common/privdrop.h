@@ -10,11 +10,22 @@
 /* privdrop.c */
 
 /*
- * Master, at start-up: make sure dir exists (created 0755 root:root if
+ * Master, at start-up: check that every directory above dir is owned by
+ * root and not writable by group or others (sticky excepted), with no
+ * symbolic link on the way; make sure dir exists (created 0755 root:root if
  * missing), is a directory owned by root, not writable by group or others,
  * and empty.  Returns 0, or -1 with the problem in err.
  */
 int	privdir_prepare(const char *dir, char *err, size_t errlen);
+
+/*
+ * The first part of privdir_prepare() alone, which changes nothing:
+ * every directory above dir (which must be absolute) is owned by root and
+ * not writable by group or others unless sticky, with no symbolic link
+ * on the way.  A missing one ends the walk with 0 (mkdir says the rest).
+ * Returns 0, or -1 with the offending path in err.
+ */
+int	privdir_parents(const char *dir, char *err, size_t errlen);
 
 /*
  * Child, before it reads a byte from outside: chroot(root) and chdir("/"),

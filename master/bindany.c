@@ -8,10 +8,21 @@
  * socket bound to that device (and to the link's source address): what it
  * can do with it, it could do with a socket of its own, except choose
  * the interface, which the config already allowed for that link.
+ *
+ * A worker that asks without end is bounded (reqlimit.h): at most
+ * REQLIMIT_MAX_OUTSTANDING answers it has not read yet; beyond that it
+ * gets SOCK_FAIL EAGAIN, which costs the master no descriptor.  Lines
+ * about refusals and failures are logged at most once per
+ * REQLIMIT_LOG_EVERY seconds per worker and kind, with a count of those
+ * left out.
  */
+#include <sys/ioctl.h>
+#include <linux/sockios.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -19,6 +30,60 @@
 #include "../common/util.h"
 #include "../ipc/codec.h"
 #include "master.h"
+#include "reqlimit.h"
+
+/* Per process row; reset when another process takes the row. */
+struct bindany_row {
+	pid_t		pid;
+	struct reqlimit	lim;
+	struct reqlog	refused;	/* over the limit, or not answered */
+	struct reqlog	failed;		/* no socket for the link */
+};
+
+static struct bindany_row bindany_rows[PROC_MAX_ROWS];
+
+static struct bindany_row *bindany_row(const struct proc *);
+static int	bindany_drained(const struct proc *);
+static int	bindany_socket(const struct sl_link *, int);
+static void	bindany_answer(struct proc *, struct bindany_row *,
+		    struct sl_msg *);
+static const char *bindany_more(char *, size_t, uint64_t);
+
+static struct bindany_row *
+bindany_row(const struct proc *c)
+{
+	struct bindany_row	*b;
+	size_t			 i = (size_t)(c - ms->procs);
+
+	if (i >= PROC_MAX_ROWS)
+		fatalx("%s: %s is not in the process table", __func__,
+		    c->name);
+	b = &bindany_rows[i];
+	if (b->pid != c->pid) {
+		b->pid = c->pid;
+		reqlimit_init(&b->lim);
+		reqlog_init(&b->refused);
+		reqlog_init(&b->failed);
+	}
+	return b;
+}
+
+/*
+ * 1 when the worker has read every frame sent to it: nothing waits in
+ * the master's queue and nothing unread is charged to our end of the
+ * socket (SIOCOUTQ counts until the receiver takes the frame).
+ */
+static int
+bindany_drained(const struct proc *c)
+{
+	int	n;
+
+	if (c->chan == NULL || ipc_chan_queued(c->chan) != 0)
+		return 0;
+	if (ioctl(ipc_chan_fd(c->chan), SIOCOUTQ, &n) == -1)
+		return 1;	/* cannot tell: the queue alone decides */
+	return n == 0;
+}
 
 static int
 bindany_socket(const struct sl_link *l, int family)
@@ -49,6 +114,31 @@ bindany_socket(const struct sl_link *l, int family)
 	return fd;
 }
 
+/* " (N more since the last line)", or "" when none were left out. */
+static const char *
+bindany_more(char *buf, size_t len, uint64_t n)
+{
+	if (n == 0)
+		return "";
+	snprintf(buf, len, " (%" PRIu64 " more since the last line)", n);
+	return buf;
+}
+
+/* Send r (and close its fd); a failure is logged, rate-limited. */
+static void
+bindany_answer(struct proc *c, struct bindany_row *b, struct sl_msg *r)
+{
+	uint64_t	n;
+	char		more[64];
+
+	if ((c->chan == NULL || ipc_chan_send(c->chan, r) == -1) &&
+	    reqlog_allow(&b->refused, ev_now(ms->loop), &n))
+		log_warnx("%s: cannot answer a socket request%s", c->name,
+		    bindany_more(more, sizeof(more), n));
+	if (r->fd != -1)
+		close(r->fd);
+}
+
 /*
  * SOCK_REQ from worker c.  Returns -1 when the request itself is bogus
  * (the caller treats that as a protocol violation).
@@ -57,30 +147,36 @@ int
 bindany_request(struct proc *c, const struct sl_msg *m)
 {
 	const struct sl_link	*l;
+	struct bindany_row	*b;
 	struct sl_msg		 r;
-	int			 fd;
+	uint64_t		 n;
+	char			 more[64];
 
 	if (m->u.sock_req.link >= ms->conf->nlinks)
 		return -1;
 	l = &ms->conf->links[m->u.sock_req.link];
 	if (l->proto != SL_LINK_DIRECT || l->interface[0] == '\0')
 		return -1;
+	b = bindany_row(c);
 	memset(&r, 0, sizeof(r));
 	r.id = m->id;
-	fd = bindany_socket(l, m->u.sock_req.family == 4 ? AF_INET : AF_INET6);
-	if (fd == -1) {
-		log_warn("link %s: socket on interface %s", l->name,
-		    l->interface);
-		r.type = SL_MSG_SOCK_FAIL;
-		r.fd = -1;
+	r.type = SL_MSG_SOCK_FAIL;
+	r.fd = -1;
+	if (!reqlimit_admit(&b->lim, bindany_drained(c))) {
+		r.u.sock_fail.err = EAGAIN;
+		if (reqlog_allow(&b->refused, ev_now(ms->loop), &n))
+			log_warnx("%s: %u socket answers unread; refusing "
+			    "more%s", c->name, REQLIMIT_MAX_OUTSTANDING,
+			    bindany_more(more, sizeof(more), n));
+	} else if ((r.fd = bindany_socket(l, m->u.sock_req.family == 4 ?
+	    AF_INET : AF_INET6)) == -1) {
 		r.u.sock_fail.err = (uint32_t)errno;
-	} else {
+		if (reqlog_allow(&b->failed, ev_now(ms->loop), &n))
+			log_warnx("%s: link %s: socket on interface %s: %s%s",
+			    c->name, l->name, l->interface, strerror(errno),
+			    bindany_more(more, sizeof(more), n));
+	} else
 		r.type = SL_MSG_SOCK_FD;
-		r.fd = fd;
-	}
-	if (c->chan == NULL || ipc_chan_send(c->chan, &r) == -1)
-		log_warnx("%s: cannot answer socket request", c->name);
-	if (fd != -1)
-		close(fd);
+	bindany_answer(c, b, &r);
 	return 0;
 }

@@ -7,18 +7,27 @@
  * ceiling as much as the master's.  Dropping CAP_DAC_OVERRIDE and
  * CAP_DAC_READ_SEARCH means the master can afterwards read only files
  * that root owns or that are world-readable: intended.
+ *
+ * Network capabilities are kept only for work the master does after the
+ * drop, and only when the config asks for that work: listeners are bound
+ * before it, Redis sockets are a plain connect.  What is left is
+ * bindany.c, the sockets for links bound to an interface.
  */
 #include <sys/capability.h>
 #include <sys/prctl.h>
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "../common/log.h"
+#include "../common/util.h"
+#include "../policy/config.h"
 #include "caps.h"
 
+/* Every config: the children's privdrop() and signalling them. */
 static const struct {
 	cap_value_t	 cap;
 	const char	*why;
@@ -29,14 +38,31 @@ static const struct {
 	{ CAP_SYS_CHROOT,	"children: chroot into the empty directory" },
 	/* The master itself. */
 	{ CAP_KILL,		"signal children running as another uid" },
-	{ CAP_NET_BIND_SERVICE,	"bind ports below 1024 again on reload" },
-	{ CAP_NET_RAW,		"SO_BINDTODEVICE for interface links" },
-	{ CAP_NET_ADMIN,	"transparent proxying (IP_TRANSPARENT)" },
+};
+
+/*
+ * Kept only when the config needs them (caps_master_plan()).  No
+ * CAP_NET_ADMIN: nothing sets IP_TRANSPARENT or SO_MARK.
+ */
+static struct {
+	cap_value_t	 cap;
+	const char	*name;
+	int		 on;
+	char		 why[160];
+} caps_opt[] = {
+#define OPT_RAW		0
+	{ CAP_NET_RAW,		"CAP_NET_RAW", 0, "" },
+#define OPT_BIND	1
+	{ CAP_NET_BIND_SERVICE,	"CAP_NET_BIND_SERVICE", 0, "" },
 };
 
 #define NKEEP	(sizeof(caps_keep) / sizeof(caps_keep[0]))
+#define NOPT	(sizeof(caps_opt) / sizeof(caps_opt[0]))
 
 static int	caps_kept(cap_value_t);
+static void	caps_want(cap_t, cap_t, cap_value_t, const char *);
+static void	caps_append(char *, size_t, size_t *, const char *, ...)
+		    __attribute__((format(printf, 4, 5)));
 static void	caps_drop_bound(void);
 static void	caps_set_proc(void);
 static void	caps_verify(void);
@@ -49,7 +75,52 @@ caps_kept(cap_value_t c)
 	for (i = 0; i < NKEEP; i++)
 		if (caps_keep[i].cap == c)
 			return 1;
+	for (i = 0; i < NOPT; i++)
+		if (caps_opt[i].on && caps_opt[i].cap == c)
+			return 1;
 	return 0;
+}
+
+/*
+ * What run-time work the config asks of the master.  SO_BINDTODEVICE
+ * needs CAP_NET_RAW (kernels before 5.7 always; later ones to re-bind),
+ * and binding a link's source_port below 1024 at run time needs
+ * CAP_NET_BIND_SERVICE.  Both happen only in bindany.c, for direct links
+ * with an interface; everything else is bound before the drop.
+ */
+void
+caps_master_plan(const struct sl_conf *conf)
+{
+	const struct sl_link	*l;
+	char			*raw = caps_opt[OPT_RAW].why;
+	char			*low = caps_opt[OPT_BIND].why;
+	const size_t		 len = sizeof(caps_opt[0].why);
+	size_t			 i, nraw = 0, nbind = 0;
+	uint16_t		 port;
+
+	raw[0] = low[0] = '\0';
+	for (i = 0; conf != NULL && i < conf->nlinks; i++) {
+		l = &conf->links[i];
+		if (l->proto != SL_LINK_DIRECT || l->interface[0] == '\0')
+			continue;
+		if (nraw++ == 0)
+			snprintf(raw, len, "link %s binds to interface %s",
+			    l->name, l->interface);
+		port = l->sourcelen == 0 ? 0 :
+		    sockaddr_port((const struct sockaddr *)&l->source);
+		if (port == 0 || port >= 1024 || nbind++ != 0)
+			continue;
+		snprintf(low, len, "link %s binds source port %u on "
+		    "interface %s", l->name, (unsigned)port, l->interface);
+	}
+	caps_opt[OPT_RAW].on = nraw != 0;
+	caps_opt[OPT_BIND].on = nbind != 0;
+	if (nraw > 1)
+		snprintf(raw + strlen(raw), len - strlen(raw),
+		    " (and %zu more)", nraw - 1);
+	if (nbind > 1)
+		snprintf(low + strlen(low), len - strlen(low),
+		    " (and %zu more)", nbind - 1);
 }
 
 /*
@@ -70,32 +141,39 @@ caps_drop_bound(void)
 	}
 }
 
+/* Add c to want's permitted and effective sets if cur holds it. */
+static void
+caps_want(cap_t cur, cap_t want, cap_value_t c, const char *why)
+{
+	cap_flag_value_t v;
+
+	if (cap_get_flag(cur, c, CAP_PERMITTED, &v) == -1)
+		fatal("%s: cap_get_flag", __func__);
+	if (v != CAP_SET) {
+		/* A container may withhold it; only a feature fails. */
+		log_warnx("%s: capability %d not held; needed for %s",
+		    __func__, c, why);
+		return;
+	}
+	if (cap_set_flag(want, CAP_PERMITTED, 1, &c, CAP_SET) == -1 ||
+	    cap_set_flag(want, CAP_EFFECTIVE, 1, &c, CAP_SET) == -1)
+		fatal("%s: cap_set_flag", __func__);
+}
+
 /* Permitted = effective = kept and held; inheritable and ambient empty. */
 static void
 caps_set_proc(void)
 {
 	cap_t		cur, want;
-	cap_flag_value_t v;
 	size_t		i;
 
 	if ((cur = cap_get_proc()) == NULL || (want = cap_init()) == NULL)
 		fatal("%s: cap_get_proc/cap_init", __func__);
-	for (i = 0; i < NKEEP; i++) {
-		if (cap_get_flag(cur, caps_keep[i].cap, CAP_PERMITTED,
-		    &v) == -1)
-			fatal("%s: cap_get_flag", __func__);
-		if (v != CAP_SET) {
-			/* A container may withhold it; only a feature fails. */
-			log_warnx("%s: capability %d not held; needed for %s",
-			    __func__, caps_keep[i].cap, caps_keep[i].why);
-			continue;
-		}
-		if (cap_set_flag(want, CAP_PERMITTED, 1, &caps_keep[i].cap,
-		    CAP_SET) == -1 ||
-		    cap_set_flag(want, CAP_EFFECTIVE, 1, &caps_keep[i].cap,
-		    CAP_SET) == -1)
-			fatal("%s: cap_set_flag", __func__);
-	}
+	for (i = 0; i < NKEEP; i++)
+		caps_want(cur, want, caps_keep[i].cap, caps_keep[i].why);
+	for (i = 0; i < NOPT; i++)
+		if (caps_opt[i].on)
+			caps_want(cur, want, caps_opt[i].cap, caps_opt[i].why);
 	if (cap_reset_ambient() == -1 && errno != EINVAL)
 		fatal("%s: cap_reset_ambient", __func__);
 	if (cap_set_proc(want) == -1)
@@ -131,8 +209,9 @@ caps_verify(void)
 }
 
 void
-caps_master_reduce(void)
+caps_master_reduce(const struct sl_conf *conf)
 {
+	caps_master_plan(conf);
 	if (getuid() != 0 || geteuid() != 0) {
 		log_warnx("%s: not running as root, no capabilities to reduce",
 		    __func__);
@@ -143,6 +222,28 @@ caps_master_reduce(void)
 	caps_verify();
 }
 
+/* Append to buf at *off, never past len; a cut stays terminated. */
+static void
+caps_append(char *buf, size_t len, size_t *off, const char *fmt, ...)
+{
+	va_list	ap;
+	int	n;
+
+	if (*off >= len)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(buf + *off, len - *off, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		n = 0;
+	*off = (size_t)n >= len - *off ? len : *off + (size_t)n;
+}
+
+/*
+ * "cap_kill,cap_setgid,...; keeping CAP_NET_RAW: link x binds to
+ * interface eth0", or "...; keeping no network capabilities".  The
+ * reasons are caps_master_plan()'s, shown only for what is held.
+ */
 const char *
 caps_master_describe(char *buf, size_t len)
 {
@@ -150,8 +251,7 @@ caps_master_describe(char *buf, size_t len)
 	cap_value_t	 c, max = (cap_value_t)cap_max_bits();
 	cap_flag_value_t v;
 	char		*name;
-	size_t		 off = 0;
-	int		 n;
+	size_t		 off = 0, i, nnet = 0;
 
 	if (len == 0)
 		return buf;
@@ -160,21 +260,26 @@ caps_master_describe(char *buf, size_t len)
 		snprintf(buf, len, "unknown");
 		return buf;
 	}
-	for (c = 0; c < max && off < len; c++) {
+	for (c = 0; c < max; c++) {
 		if (cap_get_flag(cur, c, CAP_PERMITTED, &v) == -1 ||
-		    v != CAP_SET)
+		    v != CAP_SET || (name = cap_to_name(c)) == NULL)
 			continue;
-		if ((name = cap_to_name(c)) == NULL)
-			continue;
-		n = snprintf(buf + off, len - off, "%s%s", off ? "," : "",
-		    name);
+		caps_append(buf, len, &off, "%s%s", off ? "," : "", name);
 		cap_free(name);
-		if (n < 0)
-			break;
-		off += (size_t)n;
 	}
-	cap_free(cur);
 	if (off == 0)
-		snprintf(buf, len, "none");
+		caps_append(buf, len, &off, "none");
+	for (i = 0; i < NOPT; i++) {
+		if (!caps_opt[i].on || cap_get_flag(cur, caps_opt[i].cap,
+		    CAP_PERMITTED, &v) == -1 || v != CAP_SET)
+			continue;
+		caps_append(buf, len, &off, "; keeping %s: %s",
+		    caps_opt[i].name, caps_opt[i].why);
+		nnet++;
+	}
+	if (nnet == 0)
+		caps_append(buf, len, &off,
+		    "; keeping no network capabilities");
+	cap_free(cur);
 	return buf;
 }

@@ -7,22 +7,35 @@
 
 #include <stddef.h>
 
+struct sl_conf;
+
 /* caps.c */
 
 /*
+ * Decide which network capabilities conf needs at run time (CAP_NET_RAW
+ * for a direct link bound to an interface, CAP_NET_BIND_SERVICE when such
+ * a link binds a source port below 1024) and why; conf NULL: none.
+ * caps_master_reduce() calls it; the reasons go to caps_master_describe().
+ */
+void		 caps_master_plan(const struct sl_conf *conf);
+
+/*
  * Master, at start-up after privdir_prepare() and before anything reads
- * input from outside: drop every capability but the kept list from the
+ * input from outside: drop every capability but the kept list (and what
+ * caps_master_plan() finds conf needs) from the
  * bounding, permitted, effective and inheritable sets, clear the ambient
  * set, and verify the result (fatal if anything is off).  Children are
  * exec'd as root and so start with exactly the bounding set.  A master
  * not running as root has nothing to drop: a warning and no change.
  */
-void		 caps_master_reduce(void);
+void		 caps_master_reduce(const struct sl_conf *conf);
 
 /*
  * The permitted set of the calling process as a comma-separated list of
- * names ("cap_kill,cap_setuid,...", or "none") for the start-up log line.
- * Returns buf.
+ * names ("cap_kill,cap_setuid,...", or "none"), then why each network
+ * capability is kept ("; keeping CAP_NET_RAW: link x binds to interface
+ * eth0", or "; keeping no network capabilities"), for the start-up log
+ * line.  Always terminated, cut to len.  Returns buf.
  */
 const char	*caps_master_describe(char *buf, size_t len);
 

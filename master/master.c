@@ -140,6 +140,49 @@ master_load_config(void)
 	}
 }
 
+/*
+ * -t: the start-up checks that change nothing and need no binding.  The
+ * user was looked up by master_load_config(); here the chroot directory
+ * gets the very check start-up gives it (privdir_prepare() writes only
+ * when the directory is missing).  A missing one start-up would create,
+ * so -t then only checks that its parent is a directory.  Not checked:
+ * that sluiced runs as root (-t is useful to anyone) and the listeners,
+ * which only a bind can tell.
+ */
+static void
+master_check_only(void)
+{
+	struct stat	 st;
+	char		 err[512], parent[sizeof(ms->conf->chroot)], *slash;
+	const char	*dir = ms->conf->chroot;
+	int		 e;
+
+	if (lstat(dir, &st) == -1 && errno == ENOENT) {
+		/* Start-up would make it: its parents must be safe all the same. */
+		if (privdir_parents(dir, err, sizeof(err)) == -1) {
+			fprintf(stderr, "sluiced: %s: chroot: %s\n",
+			    ms->conf_path, err);
+			exit(1);
+		}
+		snprintf(parent, sizeof(parent), "%s", dir);
+		if ((slash = strrchr(parent, '/')) != NULL)
+			slash[slash == parent] = '\0';
+		/* What mkdir(2) at start-up would say. */
+		e = stat(parent, &st) == -1 ? errno : !S_ISDIR(st.st_mode) ?
+		    ENOTDIR : 0;
+		if (e != 0) {
+			fprintf(stderr, "sluiced: %s: chroot: mkdir %s: %s\n",
+			    ms->conf_path, dir, strerror(e));
+			exit(1);
+		}
+	} else if (privdir_prepare(dir, err, sizeof(err)) == -1) {
+		fprintf(stderr, "sluiced: %s: chroot: %s\n", ms->conf_path,
+		    err);
+		exit(1);
+	}
+	printf("sluiced: %s: configuration OK\n", ms->conf_path);
+}
+
 /* While stopping: drain the next stage, or leave once nothing runs. */
 static void
 master_check_done(void)
@@ -283,7 +326,7 @@ master_main(int argc, char *argv[])
 	ms->conf->services = NULL;
 	(void)malloc_trim(0);	/* the parser's garbage, for a big table */
 	if (check_only) {
-		printf("sluiced: %s: configuration OK\n", ms->conf_path);
+		master_check_only();
 		return 0;
 	}
 	log_set_level(ms->conf->log_level);
@@ -291,7 +334,7 @@ master_main(int argc, char *argv[])
 	if ((ms->loop = ev_default_loop(EVBACKEND_EPOLL)) == NULL)
 		fatalx("cannot create the event loop");
 	master_signals();
-	caps_master_reduce();
+	caps_master_reduce(ms->conf);
 	proc_init();
 	proc_start_all();
 	log_info("sluiced %s started: %u workers, %zu listeners, %zu links; "
