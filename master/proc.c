@@ -53,6 +53,8 @@
 #include "../policy/counters.h"
 #include "master.h"
 
+#define PROC_LEFTOVER_MSGS	4096	/* read from a dead child's channel */
+
 struct proc_role {
 	enum sl_proc_id	 id;
 	const char	*name;		/* -P argument; log name */
@@ -77,17 +79,18 @@ static void	proc_reaped_worker(struct proc *);
  * Rows are started in this order: the resolver first, so that workers
  * find it running and get their peer channel with their boot messages.
  * Workers drain first at shutdown; the resolver serves their last
- * lookups and goes when they are all gone.  The registry (only with a
- * "dbbackend") has nothing to finish: it goes with the workers.  Its
- * tables go to the workers through the master (SVC_TABLE, the one fd
- * it may send).
+ * lookups and goes when they are all gone, and so does the registry
+ * (only with a "dbbackend"), whose tables the draining workers still
+ * route by.  Its tables go to the workers through the master
+ * (SVC_TABLE, the one fd it may send).  Killing follows the same order
+ * (proc_kill_all).
  */
 static const struct proc_role proc_roles[] = {
 	{ SL_PROC_RESOLVER, "resolver", 0, 1, SL_PROC_MASTER,
 	    proc_count_one, NULL, NULL, 0, 0 },
 	{ SL_PROC_WORKER, "worker", 1, 0, SL_PROC_RESOLVER,
 	    proc_count_workers, proc_feed_worker, proc_reaped_worker, 1, 0 },
-	{ SL_PROC_REGISTRY, "registry", 0, 0, SL_PROC_MASTER,
+	{ SL_PROC_REGISTRY, "registry", 0, 1, SL_PROC_MASTER,
 	    proc_count_registry, NULL, NULL, 0, 1 },
 };
 
@@ -585,6 +588,29 @@ proc_find(pid_t pid)
 	return NULL;
 }
 
+/*
+ * The last log lines a child wrote before it exited (a worker's session
+ * lines at shutdown) may still wait in its channel when its death is
+ * handled first: log them before the channel goes.  Nothing else is
+ * acted on, as the pid is already reaped and may be reused.
+ */
+static void
+proc_chan_leftovers(struct proc *c)
+{
+	struct sl_msg	 m;
+	const char	*why;
+	int		 i;
+
+	for (i = 0; i < PROC_LEFTOVER_MSGS; i++) {
+		if (ipc_frame_recv(ipc_chan_fd(c->chan), c->role,
+		    c->desc->fds_in, &m, &why, MSG_DONTWAIT) != SL_RECV_OK)
+			break;
+		if (m.type == SL_MSG_LOG)
+			proc_log(c, &m);
+		ipc_close_received(m.fd);
+	}
+}
+
 void
 proc_child_exited(pid_t pid, int status)
 {
@@ -592,6 +618,8 @@ proc_child_exited(pid_t pid, int status)
 
 	if (pid <= 0 || (c = proc_find(pid)) == NULL)
 		return;
+	if (c->chan != NULL)
+		proc_chan_leftovers(c);
 	proc_log_death(c, pid, status);
 	c->pid = 0;
 	c->ready = 0;
@@ -634,6 +662,20 @@ proc_running(void)
 	return n;
 }
 
+/* The lowest stop stage among running rows, or -1 if none runs. */
+static int
+proc_first_stage(void)
+{
+	size_t	i;
+	int	stage = -1;
+
+	for (i = 0; i < ms->nprocs; i++)
+		if (ms->procs[i].pid != 0 && (stage == -1 ||
+		    ms->procs[i].desc->stop_stage < stage))
+			stage = ms->procs[i].desc->stop_stage;
+	return stage;
+}
+
 /* Ask a row to finish its work and exit; it is not respawned. */
 static void
 proc_drain_row(struct proc *c)
@@ -648,16 +690,10 @@ proc_drain_row(struct proc *c)
 size_t
 proc_drain_step(void)
 {
-	size_t	i, running = 0;
-	int	stage = -1;
+	size_t	i, running;
+	int	stage = proc_first_stage();
 
-	for (i = 0; i < ms->nprocs; i++) {
-		if (ms->procs[i].pid == 0)
-			continue;
-		running++;
-		if (stage == -1 || ms->procs[i].desc->stop_stage < stage)
-			stage = ms->procs[i].desc->stop_stage;
-	}
+	running = proc_running();
 	for (i = 0; i < ms->nprocs; i++)
 		if (ms->procs[i].pid != 0 &&
 		    ms->procs[i].desc->stop_stage == stage &&
@@ -678,12 +714,38 @@ proc_stop_all(void)
 	(void)proc_drain_step();
 }
 
+static ev_timer	proc_kill_timer;
+static int	proc_kill_sig;
+
+static void
+proc_kill_next(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)w;
+	(void)revents;
+	proc_kill_all(proc_kill_sig);
+}
+
+/*
+ * Kill in stop order too: the first stage now; the later ones are
+ * drained as usual once it is reaped (proc_drain_step), and killed
+ * PROC_KILL_STAGE_S later if they are still there.
+ */
 void
 proc_kill_all(int sig)
 {
 	size_t	i;
+	int	stage = proc_first_stage();
 
+	if (stage == -1)
+		return;
 	for (i = 0; i < ms->nprocs; i++)
-		if (ms->procs[i].pid != 0)
+		if (ms->procs[i].pid != 0 &&
+		    ms->procs[i].desc->stop_stage == stage)
 			kill(ms->procs[i].pid, sig);
+	proc_kill_sig = sig;
+	ev_timer_stop(ms->loop, &proc_kill_timer);
+	ev_timer_init(&proc_kill_timer, proc_kill_next, PROC_KILL_STAGE_S,
+	    0.);
+	ev_timer_start(ms->loop, &proc_kill_timer);
 }

@@ -26,6 +26,7 @@ enum proc_event {
 };
 
 #define PROC_READY_TIMEOUT	10.0	/* s for a child to confine itself */
+#define PROC_KILL_STAGE_S	1.0	/* s between killing stop stages */
 #define PROC_QUICK_DEATH	10.0	/* s; dying sooner counts as a loop */
 #define PROC_RESPAWN_FIRST	0.05	/* s */
 #define PROC_RESPAWN_MAX	30.0	/* s */

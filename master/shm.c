@@ -69,6 +69,8 @@ shm_log_counters(void)
 
 	log_info("sessions open: %llu", (unsigned long long)shm_sessions(
 	    ms->shm, ms->nworkers, UINT64_C(1) << 32));
+	log_info("sessions in handshake: %llu", (unsigned long long)
+	    shm_handshakes(ms->shm, ms->nworkers, UINT64_C(1) << 32));
 	for (i = 0; i < ms->conf->nlinks; i++) {
 		shm_link_totals(ms->shm, ms->nworkers,
 		    (uint32_t)ms->conf->nlinks, (uint32_t)i, &t);

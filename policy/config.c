@@ -502,7 +502,7 @@ enum {
 	R_RESOLVE, R_NAMESERVERS, R_LISTEN, R_NS_BACKUP, R_BLACKLIST,
 	R_TCPROUTE_BLACKLIST, R_MIN_TTL, R_MAX_TTL, R_NEG_TTL, R_CACHE_SIZE,
 	R_HIJACK_INTERVAL, R_HIJACK_PROBES, R_HAPPY_EYEBALLS, R_ROUTE_CACHE,
-	R_UPSTREAM, R_LISTENERS, R_SERVICES, R_DBBACKEND
+	R_UPSTREAM, R_LISTENERS, R_SERVICES, R_DBBACKEND, R_MAX_HANDSHAKES
 };
 
 /* PythTRT's listen host; numeric only, DNS is not for the master. */
@@ -612,6 +612,8 @@ static const struct keydef root_keys[] = {
 	[R_LISTENERS] = { "listeners", K_FN, r_listeners, 0, 0, 0 },
 	[R_SERVICES] = { "services", K_FN, r_services, 0, 0, 0 },
 	[R_DBBACKEND] = { "dbbackend", K_FN, r_dbbackend, 0, 0, 0 },
+	[R_MAX_HANDSHAKES] = { "max_handshakes", K_UINT, NULL,
+	    ROFF(max_handshakes), 1, CONF_MAX_COUNT },
 };
 
 static struct sl_conf *
@@ -669,6 +671,17 @@ conf_finish(struct ctx *c, uint64_t seen)
 		    "balancer");
 	if (check_ttls(c, (seen & BIT(R_MAX_TTL)) != 0) == -1)
 		return -1;
+	/*
+	 * Half of max_threads: a handshake flood always leaves the other
+	 * half to sessions past their handshake, and a burst of honest
+	 * clients (a thousand opened at once under max_threads 3000) still
+	 * has room.
+	 */
+	if (!(seen & BIT(R_MAX_HANDSHAKES))) {
+		conf->max_handshakes = conf->max_sessions / 2;
+		if (conf->max_handshakes == 0)
+			conf->max_handshakes = 1;
+	}
 	if (c->upstream != NULL && tcproute_links(c, c->upstream) == -1)
 		return -1;
 	if ((seen & BIT(R_LISTEN)) && (seen & (BIT(R_DOMAIN) | BIT(R_PORT))))

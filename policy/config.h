@@ -178,6 +178,7 @@ struct sl_conf {
 	uint32_t		 handshake_timeout_ms;	/* "timeout", 5 s */
 	uint32_t		 idle_timeout_ms;	/* 300 s */
 	uint32_t		 max_sessions;		/* "max_threads", 200 */
+	uint32_t		 max_handshakes;	/* max_threads / 2 */
 	char			 user[64];		/* "nobody" */
 	uint32_t		 workers;		/* 0 = online CPUs */
 	char			 chroot[256];		/* "/var/empty" */

@@ -136,6 +136,17 @@ shm_sessions(void *base, uint32_t nworkers, uint64_t clamp)
 	return sum;
 }
 
+uint64_t
+shm_handshakes(void *base, uint32_t nworkers, uint64_t clamp)
+{
+	uint64_t	sum = 0;
+	uint32_t	w;
+
+	for (w = 0; w < nworkers; w++)
+		sum += ctr_load(&shm_worker(base, w)->handshakes, clamp);
+	return sum;
+}
+
 void
 shm_worker_reset(void *base, uint32_t nworkers, uint32_t nlinks,
     uint32_t worker)
@@ -143,6 +154,7 @@ shm_worker_reset(void *base, uint32_t nworkers, uint32_t nlinks,
 	uint32_t	l;
 
 	atomic_store(&shm_worker(base, worker)->sessions, 0);
+	atomic_store(&shm_worker(base, worker)->handshakes, 0);
 	for (l = 0; l < nlinks; l++)
 		atomic_store(&shm_ctr(base, nworkers, nlinks, worker,
 		    l)->active, 0);

@@ -17,7 +17,7 @@
 
 #define SL_CACHELINE		64
 #define SL_SHM_MAGIC		0x534c5543u	/* "SLUC" */
-#define SL_SHM_VERSION		3
+#define SL_SHM_VERSION		4
 
 struct sl_link_ctr {
 	_Atomic uint64_t	active;		/* open sessions */
@@ -30,6 +30,7 @@ struct sl_link_ctr {
 /* One per worker slot: what the worker holds right now. */
 struct sl_worker_ctr {
 	_Atomic uint64_t	sessions;	/* open client sessions */
+	_Atomic uint64_t	handshakes;	/* of which in their handshake */
 	_Atomic uint64_t	accepted;	/* since start */
 	_Atomic uint64_t	udp_dropped;	/* UDP ASSOCIATE datagrams
 						   dropped: strangers,
@@ -100,6 +101,8 @@ struct sl_route_slot *shm_routes(void *base, uint32_t nworkers,
 	    uint32_t nlinks);
 /* Open sessions over all workers, each row clamped to `clamp`. */
 uint64_t shm_sessions(void *base, uint32_t nworkers, uint64_t clamp);
+/* Sessions in their handshake over all workers, each row clamped. */
+uint64_t shm_handshakes(void *base, uint32_t nworkers, uint64_t clamp);
 /* Zero the live counts of one worker slot (the worker died). */
 void	 shm_worker_reset(void *base, uint32_t nworkers, uint32_t nlinks,
 	    uint32_t worker);

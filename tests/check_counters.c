@@ -85,11 +85,13 @@ START_TEST(t_worker_reset)
 	void *p = region(2, 2);
 
 	atomic_store(&shm_worker(p, 1)->sessions, 5);
+	atomic_store(&shm_worker(p, 1)->handshakes, 3);
 	atomic_store(&shm_ctr(p, 2, 2, 1, 0)->active, 5);
 	atomic_store(&shm_ctr(p, 2, 2, 1, 0)->opened, 8);
 	atomic_store(&shm_ctr(p, 2, 2, 0, 0)->active, 2);
 	shm_worker_reset(p, 2, 2, 1);
 	ck_assert_uint_eq(shm_sessions(p, 2, 100), 0);
+	ck_assert_uint_eq(shm_handshakes(p, 2, 100), 0);
 	ck_assert_uint_eq(shm_link_active(p, 2, 2, 0), 2);
 	/* History survives; only live counts go. */
 	ck_assert_uint_eq(atomic_load(&shm_ctr(p, 2, 2, 1, 0)->opened), 8);
@@ -104,6 +106,26 @@ START_TEST(t_sessions_clamp)
 	atomic_store(&shm_worker(p, 0)->sessions, 10);
 	atomic_store(&shm_worker(p, 1)->sessions, UINT64_MAX);
 	ck_assert_uint_eq(shm_sessions(p, 3, 200), 210);
+	munmap(p, shm_size(3, 1));
+}
+END_TEST
+
+/* Handshakes: their own daemon-wide sum, clamped like the sessions. */
+START_TEST(t_handshakes)
+{
+	void *p = region(3, 1);
+
+	/* Still one cache line per worker row. */
+	ck_assert_uint_eq(sizeof(struct sl_worker_ctr), SL_CACHELINE);
+	atomic_store(&shm_worker(p, 0)->handshakes, 7);
+	atomic_store(&shm_worker(p, 2)->handshakes, 4);
+	atomic_store(&shm_worker(p, 1)->sessions, 40);
+	ck_assert_uint_eq(shm_handshakes(p, 3, 20), 11);
+	ck_assert_uint_eq(shm_sessions(p, 3, 200), 40);
+	atomic_store(&shm_worker(p, 1)->handshakes, UINT64_MAX);
+	ck_assert_uint_eq(shm_handshakes(p, 3, 20), 31);
+	shm_worker_reset(p, 3, 1, 1);
+	ck_assert_uint_eq(shm_handshakes(p, 3, 20), 11);
 	munmap(p, shm_size(3, 1));
 }
 END_TEST
@@ -159,6 +181,7 @@ counters_suite(void)
 	tcase_add_test(tc, t_totals_and_clamp);
 	tcase_add_test(tc, t_worker_reset);
 	tcase_add_test(tc, t_sessions_clamp);
+	tcase_add_test(tc, t_handshakes);
 	tcase_add_test(tc, t_cross_process);
 	suite_add_tcase(s, tc);
 	tcase_add_test(tc, t_health_rows);

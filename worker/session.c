@@ -33,6 +33,12 @@
 #include "worker.h"
 
 #define ACCEPT_BURST		64
+/*
+ * With max_handshakes reached, a handshake this old makes room for a new
+ * client: an honest client speaks within a round trip, so what has been
+ * silent this long is more likely a stalled socket than a slow client.
+ */
+#define HANDSHAKE_EVICT_MS	200
 
 static void	session_client_io(struct ev_loop *, ev_io *, int);
 
@@ -66,6 +72,48 @@ session_log(const struct session *s, const char *outcome)
 	    outcome, s->detail[0] ? ": " : "", s->detail);
 }
 
+static struct sl_worker_ctr *
+session_row(void)
+{
+	return shm_worker(wk->shm, wk->index);
+}
+
+/*
+ * A session is in its handshake while its handshake timer is armed
+ * (running, or expired with its callback still to come): from
+ * session_new until session_quiet, session_timeout or session_close.
+ * Those are counted in the row's `handshakes` and kept at the tail of
+ * wk->sessions, oldest first.
+ */
+static int
+session_in_handshake(struct session *s)
+{
+	return ev_is_active(&s->timer) || ev_is_pending(&s->timer);
+}
+
+static void
+session_handshake_over(struct session *s)
+{
+	if (!session_in_handshake(s))
+		return;
+	ev_timer_stop(wk->loop, &s->timer);
+	atomic_fetch_sub(&session_row()->handshakes, 1);
+}
+
+/* The oldest session of this worker still in its handshake, or NULL. */
+static struct session *
+session_oldest_handshake(void)
+{
+	struct session	*s, *oldest = NULL;
+
+	TAILQ_FOREACH_REVERSE(s, &wk->sessions, session_list, entry) {
+		if (!session_in_handshake(s))
+			break;
+		oldest = s;
+	}
+	return oldest;
+}
+
 static void
 session_release_front(struct session *s)
 {
@@ -81,10 +129,10 @@ session_close(struct session *s, const char *outcome)
 	/* Counters first: whoever reads the log line sees them settled. */
 	if (s->link_active)
 		atomic_fetch_sub(&session_ctr(s)->active, 1);
-	atomic_fetch_sub(&shm_worker(wk->shm, wk->index)->sessions, 1);
+	session_handshake_over(s);
+	atomic_fetch_sub(&session_row()->sessions, 1);
 	session_log(s, outcome);
 	ev_io_stop(wk->loop, &s->cio);
-	ev_timer_stop(wk->loop, &s->timer);
 	dial_cancel(&s->dial);
 	race_cancel(s->race);
 	resolve_cancel(&s->res);
@@ -199,7 +247,12 @@ void
 session_quiet(struct session *s)
 {
 	ev_io_stop(wk->loop, &s->cio);
-	ev_timer_stop(wk->loop, &s->timer);
+	if (!session_in_handshake(s))
+		return;
+	session_handshake_over(s);
+	/* Out of the tail, where only handshakes are. */
+	TAILQ_REMOVE(&wk->sessions, s, entry);
+	TAILQ_INSERT_HEAD(&wk->sessions, s, entry);
 }
 
 void
@@ -592,6 +645,8 @@ session_timeout(struct ev_loop *loop, ev_timer *w, int revents)
 
 	(void)loop;
 	(void)revents;
+	/* The timer has fired, so session_close cannot see it armed. */
+	atomic_fetch_sub(&session_row()->handshakes, 1);
 	snprintf(s->detail, sizeof(s->detail), "no request within %u ms",
 	    s->listener->timeout_ms);
 	session_close(s, "handshake timeout");
@@ -623,8 +678,9 @@ session_new(int fd, const struct sockaddr_storage *ss,
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	TAILQ_INSERT_TAIL(&wk->sessions, s, entry);
 	wk->nsessions++;
-	atomic_fetch_add(&shm_worker(wk->shm, wk->index)->sessions, 1);
-	atomic_fetch_add(&shm_worker(wk->shm, wk->index)->accepted, 1);
+	atomic_fetch_add(&session_row()->sessions, 1);
+	atomic_fetch_add(&session_row()->handshakes, 1);
+	atomic_fetch_add(&session_row()->accepted, 1);
 	ev_io_init(&s->cio, session_client_io, fd, EV_READ);
 	ev_io_start(wk->loop, &s->cio);
 	ev_timer_init(&s->timer, session_timeout,
@@ -655,10 +711,58 @@ session_refuse(int fd, const struct sockaddr_storage *ss, const char *why,
 	close(fd);
 }
 
+/*
+ * Handshakes have a bound of their own, below max_threads, so stalled
+ * sockets cannot take every session slot: with max_handshakes reached,
+ * the oldest handshake of this worker makes room if it is at least
+ * HANDSHAKE_EVICT_MS old, else the newcomer is refused.  The counts are
+ * daemon-wide, read and bumped without a lock: workers accepting at the
+ * same instant may overshoot a limit by one each.
+ */
+static int
+session_admit(int fd, const struct sockaddr_storage *ss)
+{
+	static uint64_t	 last_full, last_hs;
+	const uint32_t	 maxhs = wk->conf->max_handshakes;
+	struct session	*old;
+	char		 why[128], a[SL_ADDRSTRLEN];
+	uint64_t	 now;
+
+	if (shm_handshakes(wk->shm, wk->nworkers, maxhs) >= maxhs) {
+		now = mono_ms();
+		old = session_oldest_handshake();
+		if (wk->draining || old == NULL ||
+		    now - old->t_start < HANDSHAKE_EVICT_MS) {
+			snprintf(why, sizeof(why), "max_handshakes (%u) "
+			    "handshakes in progress", maxhs);
+			session_refuse(fd, ss, why, &last_hs);
+			return -1;
+		}
+		if (now - last_hs >= 1000) {
+			last_hs = now;
+			log_warnx("max_handshakes (%u) reached: closing the "
+			    "handshake of %s, %llu ms old, for a new client",
+			    maxhs, sockaddr_fmt((const void *)
+			    &old->client, a, sizeof(a)),
+			    (unsigned long long)(now - old->t_start));
+		}
+		session_detail(old, "max_handshakes (%u) reached", maxhs);
+		session_close(old, "handshake evicted");
+	}
+	if (shm_sessions(wk->shm, wk->nworkers,
+	    wk->conf->max_sessions) >= wk->conf->max_sessions) {
+		snprintf(why, sizeof(why), "max_threads (%u) sessions open",
+		    wk->conf->max_sessions);
+		session_refuse(fd, ss, why, &last_full);
+		return -1;
+	}
+	return 0;
+}
+
 int
 session_accept(int lfd, const struct sl_listener *l)
 {
-	static uint64_t		last_full, last_client;
+	static uint64_t		last_client;
 	struct sockaddr_storage	ss;
 	socklen_t		len;
 	char			why[128];
@@ -694,14 +798,8 @@ session_accept(int lfd, const struct sl_listener *l)
 			session_refuse(fd, &ss, why, &last_client);
 			continue;
 		}
-		if (shm_sessions(wk->shm, wk->nworkers,
-		    wk->conf->max_sessions) >= wk->conf->max_sessions) {
-			snprintf(why, sizeof(why), "max_threads (%u) sessions "
-			    "open", wk->conf->max_sessions);
-			session_refuse(fd, &ss, why, &last_full);
-			continue;
-		}
-		session_new(fd, &ss, l);
+		if (session_admit(fd, &ss) == 0)
+			session_new(fd, &ss, l);
 	}
 	return i;
 }

@@ -32,6 +32,7 @@
 #include "../common/sandbox.h"
 
 #define DRAIN_ACCEPT_ROUNDS	64	/* x ACCEPT_BURST clients at most */
+#define DRAIN_MARGIN_MS		500	/* cut this much before the kill */
 
 struct worker *wk;
 
@@ -122,13 +123,53 @@ worker_session_gone(void)
 	}
 }
 
+/*
+ * shutdown_timeout after its signal the master kills the workers: cut
+ * what is left a little before, so that every session gets its log line
+ * ("shutdown") and the resolver is still there to be stopped last.
+ */
+static void
+worker_drain_cut(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct session	*s;
+
+	(void)loop;
+	(void)w;
+	(void)revents;
+	log_warnx("shutdown_timeout (%u s) reached, cutting %llu sessions",
+	    wk->conf->shutdown_timeout_s, (unsigned long long)wk->nsessions);
+	/* The last close exits (worker_session_gone). */
+	while ((s = TAILQ_FIRST(&wk->sessions)) != NULL) {
+		session_detail(s, "shutdown_timeout (%u s) reached",
+		    wk->conf->shutdown_timeout_s);
+		session_close(s, "shutdown");
+	}
+	worker_exit(0);
+}
+
+static void
+worker_drain_timer(void)
+{
+	uint64_t	t = (uint64_t)wk->conf->shutdown_timeout_s * 1000;
+	uint64_t	margin = t / 10;
+
+	if (margin > DRAIN_MARGIN_MS)
+		margin = DRAIN_MARGIN_MS;
+	ev_timer_init(&wk->drain_deadline, worker_drain_cut,
+	    (double)(t - margin) / 1000.0, 0.);
+	ev_timer_start(wk->loop, &wk->drain_deadline);
+}
+
 static void
 worker_drain(void)
 {
 	size_t	i;
 	int	n;
 
+	if (wk->draining)
+		return;
 	wk->draining = 1;
+	worker_drain_timer();
 	ev_timer_stop(wk->loop, &wk->accept_retry);
 	for (i = 0; i < wk->nlisteners; i++) {
 		ev_io_stop(wk->loop, &wk->listeners[i].io);

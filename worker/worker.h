@@ -30,11 +30,14 @@ struct worker {
 	struct ipc_chan		*master;
 	struct wk_listener	 listeners[SL_MAX_LISTENERS];
 	size_t			 nlisteners;
+	/* Sessions past their handshake first, then those in it, oldest
+	   first (session.c). */
 	struct session_list	 sessions;
 	uint64_t		 nsessions;
 	uint64_t		 next_id;
 	int			 draining;
 	ev_timer		 accept_retry;
+	ev_timer		 drain_deadline;	/* then cut what is left */
 };
 
 extern struct worker *wk;

@@ -10,7 +10,12 @@ Graceful shutdown.
 2. shutdown_timeout 1 with a session that stays open: after SIGTERM the
    master exits 0 after about 1 s (not sooner than 0.8 s: it did wait, not
    later than 1 s + 3 s margin), the stuck session is closed and no child
-   is left.  The master logs that the timeout was reached.
+   is left.  The log says the timeout was reached (the worker, which
+   cuts its sessions 0.1 s before the master's deadline).
+3. shutdown_timeout 2 with a session that stays open: the worker cuts it
+   just before the deadline and logs it with outcome "shutdown"; the
+   resolver is stopped only after the last worker is gone (the order in
+   which the children's pids disappear from /proc is recorded).
 """
 import os
 import signal
@@ -83,6 +88,57 @@ def main():
     s.close()
     t.check(d2.find_log(r"shutdown_timeout \(1 s\) reached"),
             "no 'shutdown_timeout (1 s) reached' log line")
+
+    case_cut_logged(echo)
+
+
+def gone_order(pids, timeout):
+    """Poll /proc until every pid is gone; {pid: monotonic time gone}."""
+    gone = {}
+    def all_gone():
+        now = time.monotonic()
+        for p in pids:
+            if p not in gone and t.pid_gone(p):
+                gone[p] = now
+        return len(gone) == len(pids)
+    t.wait_until(all_gone, timeout, "children %r to be gone" % (pids,),
+                 interval=0.002)
+    return gone
+
+
+def case_cut_logged(echo):
+    t.step("case 3: a session cut at shutdown_timeout is logged; the "
+           "resolver goes last")
+    d = t.Sluiced(name="cut", workers=2, shutdown_timeout=2).start()
+    workers = d.workers()
+    resolver = d.resolver()
+    t.check(resolver is not None, "no resolver")
+    s = t.s5_tunnel(d.port, "127.0.0.1", echo.port)
+    t.echo_check(s, b"held across SIGTERM\n")
+    t0 = time.monotonic()
+    d.signal(signal.SIGTERM)
+    gone = gone_order(workers + [resolver], 2 + 3)
+    rc = d.wait_exit(3)
+    t.check_eq(rc, 0, "master exit status")
+    order = sorted(gone, key=gone.get)
+    t.step("pids gone in order %s, at %s s after SIGTERM" % (
+        order, ["%.3f" % (gone[p] - t0) for p in order]))
+    last_worker = max(gone[p] for p in workers)
+    t.check(gone[resolver] > last_worker,
+            "the resolver (pid %d) was gone %.3f s after SIGTERM, not "
+            "after the last worker (%.3f s)" % (resolver, gone[resolver] - t0,
+                                              last_worker - t0))
+    t.check(last_worker - t0 >= 1.5, "a worker left %.3f s after SIGTERM, "
+            "before shutdown_timeout (2 s) with a session open"
+            % (last_worker - t0))
+    t.wait_closed(s, 3, "the held session to be closed")
+    s.close()
+    cut = d.wait_sessions(lambda x: x.target == "127.0.0.1:%d" % echo.port
+                          and x.outcome.startswith("shutdown"), 1,
+                          what="the cut session logged 'shutdown'")
+    t.step("logged: %s" % cut[0].line)
+    t.check(not d.find_log(r"killed by"), "a child was killed: the "
+            "worker did not cut its sessions before the master's deadline")
 
 
 t.run(main)
