@@ -141,6 +141,9 @@ int	r_upstream(struct ctx *, const cJSON *it, void *conf);
 int	r_nameservers(struct ctx *, const cJSON *it, void *conf);
 int	r_nameservers_backup(struct ctx *, const cJSON *it, void *conf);
 int	r_ip_blacklist(struct ctx *, const cJSON *it, void *conf);
+int	r_deny_targets(struct ctx *, const cJSON *it, void *conf);
+/* deny_targets absent: link-local and cloud metadata addresses. */
+int	deny_targets_default(struct ctx *);
 int	r_hijack_probes(struct ctx *, const cJSON *it, void *conf);
 int	check_ttls(struct ctx *, int max_given);
 int	tcproute_links(struct ctx *, const cJSON *upstream);

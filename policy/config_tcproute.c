@@ -192,6 +192,43 @@ r_ip_blacklist(struct ctx *c, const cJSON *it, void *dst)
 	return each(c, it, cidr_item, v);
 }
 
+/*
+ * deny_targets replaces the default list, so [] allows link-local
+ * targets again.
+ */
+int
+r_deny_targets(struct ctx *c, const cJSON *it, void *dst)
+{
+	struct sl_conf	*conf = dst;
+
+	if ((conf->deny_targets = new_array(c, it, sizeof(struct sl_cidr),
+	    &conf->ndeny_targets)) == NULL)
+		return -1;
+	return each(c, it, cidr_item, conf->deny_targets);
+}
+
+/*
+ * Link-local addresses hold the cloud metadata service (169.254.169.254,
+ * with the host's credentials) and neighbours that a proxy's clients have
+ * no business reaching through it.
+ */
+int
+deny_targets_default(struct ctx *c)
+{
+	static const char *const def[] = { "169.254.0.0/16", "fe80::/10" };
+	struct sl_conf	*conf = c->conf;
+	size_t		 i;
+
+	if ((conf->deny_targets = alloc_array(c, nitems(def),
+	    sizeof(*conf->deny_targets))) == NULL)
+		return -1;
+	conf->ndeny_targets = nitems(def);
+	for (i = 0; i < nitems(def); i++)
+		if (parse_cidr(def[i], &conf->deny_targets[i]) == -1)
+			return fail(c, "bad built-in deny_targets");
+	return 0;
+}
+
 /* The cache ceiling may not undercut its floor; blame the key given. */
 int
 check_ttls(struct ctx *c, int max_given)

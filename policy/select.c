@@ -576,6 +576,16 @@ policy_blacklisted(const struct sl_conf *conf, const struct sockaddr *sa)
 	return policy_cidrs_match(conf->ip_blacklist, conf->nip_blacklist, sa);
 }
 
+const char *
+policy_target_denied(const struct sl_conf *conf, const struct sockaddr *sa)
+{
+	if (policy_blacklisted(conf, sa))
+		return "ip_blacklist";
+	if (policy_cidrs_match(conf->deny_targets, conf->ndeny_targets, sa))
+		return "deny_targets";
+	return NULL;
+}
+
 int
 policy_cidrs_match(const struct sl_cidr *c, size_t n,
     const struct sockaddr *sa)

@@ -87,10 +87,17 @@ int	policy_needs_addresses(const struct sl_conf *);
 
 /*
  * True when a target address is on the static blacklist (ip_blacklist,
- * TcpRoute's IpBlacklist): sluice never connects to one.  Names are
- * filtered by the resolver, which also knows the learned addresses.
+ * TcpRoute's IpBlacklist): sluice never connects to one.  The resolver
+ * filters names' answers too (it also knows the learned addresses), but
+ * the hosts file answers unfiltered, so a direct dial checks again.
  */
 int	policy_blacklisted(const struct sl_conf *, const struct sockaddr *);
+/*
+ * The key that forbids a direct connection to sa: "ip_blacklist",
+ * "deny_targets", or NULL when none does.
+ */
+const char *policy_target_denied(const struct sl_conf *,
+	    const struct sockaddr *);
 /* True when sa is in one of the n prefixes (a listener's `clients`). */
 int	policy_cidrs_match(const struct sl_cidr *, size_t n,
 	    const struct sockaddr *sa);

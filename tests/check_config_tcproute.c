@@ -296,6 +296,39 @@ START_TEST(test_tcproute_nested_races)
 }
 END_TEST
 
+/*
+ * deny_targets: link-local (cloud metadata) by default; a given list,
+ * even empty, replaces the default rather than adding to it.
+ */
+START_TEST(test_deny_targets)
+{
+	struct sl_conf	*conf;
+
+	conf = must_parse("{}");
+	ck_assert_uint_eq(conf->ndeny_targets, 2);
+	check_cidr(&conf->deny_targets[0], AF_INET, "169.254.0.0", 16);
+	check_cidr(&conf->deny_targets[1], AF_INET6, "fe80::", 10);
+	conf_free(conf);
+
+	conf = must_parse("{'deny_targets': []}");
+	ck_assert_uint_eq(conf->ndeny_targets, 0);
+	conf_free(conf);
+
+	conf = must_parse("{'deny_targets': ['10.1.2.3', 'fd00:ec2::254'],"
+	    " 'ip_blacklist': ['192.0.2.1']}");
+	ck_assert_uint_eq(conf->ndeny_targets, 2);
+	check_cidr(&conf->deny_targets[0], AF_INET, "10.1.2.3", 32);
+	check_cidr(&conf->deny_targets[1], AF_INET6, "fd00:ec2::254", 128);
+	ck_assert_uint_eq(conf->nip_blacklist, 1);
+	conf_free(conf);
+
+	/* TcpRoute's documents get the default too. */
+	conf = must_parse("{'upstream': {'type': 'direct'}}");
+	ck_assert_uint_eq(conf->ndeny_targets, 2);
+	conf_free(conf);
+}
+END_TEST
+
 TCase *
 config_tcproute_tcase(void)
 {
@@ -307,5 +340,6 @@ config_tcproute_tcase(void)
 	tcase_add_test(tc, test_tcproute_log_levels);
 	tcase_add_test(tc, test_tcproute_deep);
 	tcase_add_test(tc, test_tcproute_nested_races);
+	tcase_add_test(tc, test_deny_targets);
 	return tc;
 }

@@ -288,6 +288,48 @@ START_TEST(t_match_clients)
 }
 END_TEST
 
+/*
+ * The keys that forbid direct connections: ip_blacklist first, then
+ * deny_targets, whose default covers link-local addresses in both
+ * families (IPv4-mapped too) and which [] empties.
+ */
+static const char *
+denied(const struct sl_conf *conf, const char *ip)
+{
+	struct sockaddr_storage	ss;
+
+	sa_set(&ss, ip);
+	return policy_target_denied(conf, (const struct sockaddr *)&ss);
+}
+
+START_TEST(t_target_denied)
+{
+	struct sl_conf	*conf;
+
+	conf = parse("{'ip_blacklist': ['169.254.169.254', '127.0.0.99']}");
+	ck_assert_str_eq(denied(conf, "169.254.169.254"), "ip_blacklist");
+	ck_assert_str_eq(denied(conf, "127.0.0.99"), "ip_blacklist");
+	ck_assert_str_eq(denied(conf, "169.254.1.1"), "deny_targets");
+	ck_assert_str_eq(denied(conf, "::ffff:169.254.0.1"), "deny_targets");
+	ck_assert_str_eq(denied(conf, "fe80::1"), "deny_targets");
+	ck_assert_str_eq(denied(conf, "febf:ffff::1"), "deny_targets");
+	ck_assert_ptr_null(denied(conf, "fec0::1"));
+	ck_assert_ptr_null(denied(conf, "169.255.0.1"));
+	ck_assert_ptr_null(denied(conf, "127.0.0.1"));
+	conf_free(conf);
+
+	conf = parse("{'deny_targets': []}");
+	ck_assert_ptr_null(denied(conf, "169.254.169.254"));
+	ck_assert_ptr_null(denied(conf, "fe80::1"));
+	conf_free(conf);
+
+	conf = parse("{'deny_targets': ['10.0.0.0/8']}");
+	ck_assert_ptr_null(denied(conf, "169.254.169.254"));
+	ck_assert_str_eq(denied(conf, "10.9.8.7"), "deny_targets");
+	conf_free(conf);
+}
+END_TEST
+
 /* The listener a client came in by, and the user it authenticated as. */
 START_TEST(t_match_listeners_users)
 {
@@ -390,6 +432,7 @@ policy_matchers_tcase(void)
 	tcase_add_test(tc, t_match_ips);
 	tcase_add_test(tc, t_match_ips_random);
 	tcase_add_test(tc, t_match_clients);
+	tcase_add_test(tc, t_target_denied);
 	tcase_add_test(tc, t_match_listeners_users);
 	tcase_add_test(tc, t_match_alpn);
 	tcase_add_test(tc, t_match_all_keys);

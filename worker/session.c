@@ -569,7 +569,8 @@ session_resolved(struct res_req *rq, int status, const struct sl_msg *ans,
 void
 session_connect(struct session *s)
 {
-	size_t	i;
+	const char	*deny;
+	size_t		 i;
 
 	session_quiet(s);
 #if SL_TEST_HOOKS
@@ -578,10 +579,10 @@ session_connect(struct session *s)
 #endif
 	s->state = S_ROUTING;
 	if (s->target.host[0] == '\0') {
-		if (policy_blacklisted(wk->conf,
-		    (const struct sockaddr *)&s->target.addr)) {
+		if ((deny = policy_target_denied(wk->conf,
+		    (const struct sockaddr *)&s->target.addr)) != NULL) {
 			snprintf(s->detail, sizeof(s->detail),
-			    "refused by ip_blacklist");
+			    "refused by %s", deny);
 			session_reply_err(s, SL_CONN_NOT_ALLOWED);
 			return;
 		}

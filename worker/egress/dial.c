@@ -22,12 +22,20 @@
  * link's connect timeout, which bounds the whole dial, whichever is
  * first.
  *
+ * A direct dial to a name checks every address the name resolved to, as
+ * session_connect() checks an address target (ip_blacklist,
+ * deny_targets): the hosts file answers unfiltered, deny_targets is the
+ * worker's alone, and the worker does not trust the resolver's filtering
+ * more than it must.  Through a socks5 upstream the last hop resolves
+ * the name, out of sluice's sight.
+ *
  * The SOCKS5 negotiation with the hops, on the winning connection, is in
  * dial_s5.c.
  */
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -35,12 +43,14 @@
 
 #include "../../common/log.h"
 #include "../../common/util.h"
+#include "../../policy/select.h"
 #include "dial_priv.h"
 #include "race.h"
 
 static void	dial_resolved(struct res_req *, int, const struct sl_msg *,
 		    void *);
 static void	dial_connect_begin(struct dial *);
+static int	dial_filter_addrs(struct dial *);
 static void	dial_he_next(struct dial *);
 static void	dial_he_stagger(struct dial *);
 static void	dial_try_io(struct ev_loop *, ev_io *, int);
@@ -318,6 +328,10 @@ dial_start(struct dial *d, struct ev_loop *loop, const struct sl_conf *conf,
 		d->naddrs = npre > SL_MAX_ADDRS ? SL_MAX_ADDRS : npre;
 		memcpy(d->addrs, pre, d->naddrs * sizeof(d->addrs[0]));
 		d->port = target->port;
+		if (dial_filter_addrs(d) == -1) {
+			dial_fail_soon(d, SL_CONN_NOT_ALLOWED, d->why);
+			return;
+		}
 		dial_connect_begin(d);
 		return;
 	}
@@ -360,7 +374,57 @@ dial_resolved(struct res_req *r, int status, const struct sl_msg *ans,
 	if (d->naddrs > SL_MAX_ADDRS)
 		d->naddrs = SL_MAX_ADDRS;
 	memcpy(d->addrs, ans->u.res_answer.addrs, d->naddrs * sizeof(d->addrs[0]));
+	if (d->nhops == 0 && dial_filter_addrs(d) == -1) {
+		dial_fail(d, SL_CONN_NOT_ALLOWED, d->why);
+		return;
+	}
 	dial_connect_begin(d);
+}
+
+/*
+ * Drop the addresses of the target's name that no direct connection may
+ * reach, in place.  -1, with d->why naming the keys, when none is left.
+ */
+static int
+dial_filter_addrs(struct dial *d)
+{
+	struct sockaddr_storage	 ss;
+	const char		*deny, *first = NULL, *other = NULL;
+	char			 a[INET6_ADDRSTRLEN];
+	uint32_t		 i, k = 0;
+
+	for (i = 0; i < d->naddrs; i++) {
+		memset(&ss, 0, sizeof(ss));
+		ss.ss_family = d->addrs[i].family == 4 ? AF_INET : AF_INET6;
+		if (ss.ss_family == AF_INET)
+			memcpy(&((struct sockaddr_in *)&ss)->sin_addr,
+			    d->addrs[i].addr, 4);
+		else
+			memcpy(&((struct sockaddr_in6 *)&ss)->sin6_addr,
+			    d->addrs[i].addr, 16);
+		if ((deny = policy_target_denied(d->conf,
+		    (const struct sockaddr *)&ss)) == NULL) {
+			d->addrs[k++] = d->addrs[i];
+			continue;
+		}
+		if (first == NULL)
+			first = deny;
+		else if (deny != first)
+			other = deny;
+		if (inet_ntop(ss.ss_family, d->addrs[i].addr, a,
+		    sizeof(a)) == NULL)
+			snprintf(a, sizeof(a), "?");
+		log_debug("%s: address %s refused by %s", d->target->host, a,
+		    deny);
+	}
+	d->naddrs = k;
+	if (k > 0)
+		return 0;
+	d->link_fault = 0;
+	snprintf(d->why, sizeof(d->why), "refused by %s%s%s (every address "
+	    "of %s)", first != NULL ? first : "policy", other != NULL ?
+	    " and " : "", other != NULL ? other : "", d->target->host);
+	return -1;
 }
 
 /* Happy eyeballs: connecting the first endpoint. */

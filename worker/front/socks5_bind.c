@@ -103,6 +103,7 @@ bind_where(struct session *s, struct sockaddr_storage *ss, socklen_t *len,
 {
 	const struct sl_link	*l;
 	struct sl_route		 r;
+	const char		*key;
 
 	session_route_target(s, &s->target, NULL, 0, &r);
 	if (r.verdict != SL_ROUTE_OK) {
@@ -113,9 +114,9 @@ bind_where(struct session *s, struct sockaddr_storage *ss, socklen_t *len,
 		    S5_REP_FAIL;
 		return -1;
 	}
-	if (s->target.host[0] == '\0' && policy_blacklisted(wk->conf,
-	    (const struct sockaddr *)&s->target.addr)) {
-		session_detail(s, "BIND refused by ip_blacklist");
+	if (s->target.host[0] == '\0' && (key = policy_target_denied(wk->conf,
+	    (const struct sockaddr *)&s->target.addr)) != NULL) {
+		session_detail(s, "BIND refused by %s", key);
 		*rep = S5_REP_NOTALLOWED;
 		return -1;
 	}

@@ -215,8 +215,8 @@ s5u_route(struct s5u *a, struct s5u_dest *d, const struct sl_res_addr *res,
 
 	d->st = D_REFUSED;
 	d->why = DROP_REFUSED;
-	if (d->t.host[0] == '\0' && policy_blacklisted(eg.conf,
-	    (const struct sockaddr *)&d->t.addr))
+	if (d->t.host[0] == '\0' && policy_target_denied(eg.conf,
+	    (const struct sockaddr *)&d->t.addr) != NULL)
 		return;
 	session_route_target(a->s, &d->t, res, nres, &r);
 	if (r.verdict != SL_ROUTE_OK) {
