@@ -101,11 +101,40 @@ master_parse_config(char *err, size_t errlen)
 	return 0;
 }
 
-/* Load, validate, resolve the user.  Exits 1 with the problem. */
+/*
+ * The uid and gid of a configured user (key names it), never root's.
+ * Exits 1 with the problem: the default users come from the install step.
+ */
+static void
+master_user(const char *key, const char *name, uid_t *uid, gid_t *gid)
+{
+	struct passwd	*pw;
+
+	if ((pw = getpwnam(name)) == NULL) {
+		fprintf(stderr, "sluiced: %s: %s: unknown user \"%s\"",
+		    ms->conf_path, key, name);
+		if (strcmp(name, "_sluice") == 0 ||
+		    strcmp(name, "_sluice-resolver") == 0)
+			fprintf(stderr, " (the install step, contrib/deps.sh, "
+			    "creates it: useradd --system --no-create-home "
+			    "--shell /usr/sbin/nologin %s)", name);
+		fputc('\n', stderr);
+		exit(1);
+	}
+	if (pw->pw_uid == 0 || pw->pw_gid == 0) {
+		fprintf(stderr, "sluiced: %s: %s: \"%s\" has uid or gid 0; "
+		    "children must not run as root\n", ms->conf_path, key,
+		    name);
+		exit(1);
+	}
+	*uid = pw->pw_uid;
+	*gid = pw->pw_gid;
+}
+
+/* Load, validate, resolve the users.  Exits 1 with the problem. */
 static void
 master_load_config(void)
 {
-	struct passwd	*pw;
 	char		 err[512];
 
 	ms->conf_text = read_file(ms->conf_path, &ms->conf_len, err,
@@ -118,19 +147,21 @@ master_load_config(void)
 		fprintf(stderr, "sluiced: %s: %s\n", ms->conf_path, err);
 		exit(1);
 	}
-	if ((pw = getpwnam(ms->conf->user)) == NULL) {
-		fprintf(stderr, "sluiced: %s: user: unknown user \"%s\"\n",
-		    ms->conf_path, ms->conf->user);
+	master_user("user", ms->conf->user, &ms->uid, &ms->gid);
+	master_user("resolver_user", ms->conf->resolver_user,
+	    &ms->resolver_uid, &ms->resolver_gid);
+	/*
+	 * One uid for both would let a worker that got code execution
+	 * signal, ptrace or read /proc of the resolver that answers every
+	 * worker's lookups.
+	 */
+	if (ms->resolver_uid == ms->uid) {
+		fprintf(stderr, "sluiced: %s: resolver_user: \"%s\" has the "
+		    "uid of user \"%s\" (%u); the resolver needs a uid of "
+		    "its own\n", ms->conf_path, ms->conf->resolver_user,
+		    ms->conf->user, (unsigned)ms->uid);
 		exit(1);
 	}
-	if (pw->pw_uid == 0 || pw->pw_gid == 0) {
-		fprintf(stderr, "sluiced: %s: user: \"%s\" has uid or gid 0; "
-		    "children must not run as root\n", ms->conf_path,
-		    ms->conf->user);
-		exit(1);
-	}
-	ms->uid = pw->pw_uid;
-	ms->gid = pw->pw_gid;
 	ms->nworkers = ms->conf->workers;
 	if (ms->nworkers == 0) {
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -142,7 +173,7 @@ master_load_config(void)
 
 /*
  * -t: the start-up checks that change nothing and need no binding.  The
- * user was looked up by master_load_config(); here the chroot directory
+ * users were looked up by master_load_config(); here the chroot directory
  * gets the very check start-up gives it (privdir_prepare() writes only
  * when the directory is missing).  A missing one start-up would create,
  * so -t then only checks that its parent is a directory.  Not checked:

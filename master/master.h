@@ -58,8 +58,10 @@ struct master {
 	struct sl_conf	*conf;
 	char		*conf_text;
 	size_t		 conf_len;
-	uid_t		 uid;
+	uid_t		 uid;		/* conf->user: workers, registry */
 	gid_t		 gid;
+	uid_t		 resolver_uid;	/* conf->resolver_user */
+	gid_t		 resolver_gid;
 	uint32_t	 nworkers;
 	uint32_t	 generation;
 	int		 conf_fd;

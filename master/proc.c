@@ -67,6 +67,8 @@ struct proc_role {
 	void		(*reaped)(struct proc *);	/* process gone */
 	int		 tables;	/* gets the service tables */
 	int		 fds_in;	/* may send the master an fd */
+	/* The uid and gid it runs as (-u, -g): a tenant's pool may differ. */
+	void		(*ids)(uint32_t pool, uid_t *, gid_t *);
 };
 
 static uint32_t	proc_count_one(uint32_t);
@@ -74,6 +76,8 @@ static uint32_t	proc_count_workers(uint32_t);
 static uint32_t	proc_count_registry(uint32_t);
 static void	proc_feed_worker(struct proc *);
 static void	proc_reaped_worker(struct proc *);
+static void	proc_ids_user(uint32_t, uid_t *, gid_t *);
+static void	proc_ids_resolver(uint32_t, uid_t *, gid_t *);
 
 /*
  * Rows are started in this order: the resolver first, so that workers
@@ -87,11 +91,12 @@ static void	proc_reaped_worker(struct proc *);
  */
 static const struct proc_role proc_roles[] = {
 	{ SL_PROC_RESOLVER, "resolver", 0, 1, SL_PROC_MASTER,
-	    proc_count_one, NULL, NULL, 0, 0 },
+	    proc_count_one, NULL, NULL, 0, 0, proc_ids_resolver },
 	{ SL_PROC_WORKER, "worker", 1, 0, SL_PROC_RESOLVER,
-	    proc_count_workers, proc_feed_worker, proc_reaped_worker, 1, 0 },
+	    proc_count_workers, proc_feed_worker, proc_reaped_worker, 1, 0,
+	    proc_ids_user },
 	{ SL_PROC_REGISTRY, "registry", 0, 1, SL_PROC_MASTER,
-	    proc_count_registry, NULL, NULL, 0, 1 },
+	    proc_count_registry, NULL, NULL, 0, 1, proc_ids_user },
 };
 
 static void	proc_spawn(struct proc *);
@@ -99,6 +104,27 @@ static void	proc_msg(struct ipc_chan *, struct sl_msg *, void *);
 static void	proc_chan_closed(struct ipc_chan *, const char *, void *);
 
 /* ---- roles ---- */
+
+/* Workers and the registry: "user". */
+static void
+proc_ids_user(uint32_t pool, uid_t *uid, gid_t *gid)
+{
+	(void)pool;
+	*uid = ms->uid;
+	*gid = ms->gid;
+}
+
+/*
+ * The resolver: "resolver_user", never the workers' uid (checked at
+ * load), so that no worker can signal, ptrace or read /proc of it.
+ */
+static void
+proc_ids_resolver(uint32_t pool, uid_t *uid, gid_t *gid)
+{
+	(void)pool;
+	*uid = ms->resolver_uid;
+	*gid = ms->resolver_gid;
+}
 
 static uint32_t
 proc_count_one(uint32_t pool)
@@ -260,12 +286,15 @@ proc_exec(struct proc *c, int fd, int errfd)
 	char	*argv[] = { ms->self_exe, "-P", NULL, "-I", idx, "-N", nw,
 		    "-u", uid, "-g", gid, NULL };
 	sigset_t all;
+	uid_t	u;
+	gid_t	g;
 
 	argv[2] = (char *)c->desc->name;
 	snprintf(idx, sizeof(idx), "%u", c->index);
 	snprintf(nw, sizeof(nw), "%u", proc_pool_slots(c->pool));
-	snprintf(uid, sizeof(uid), "%u", (unsigned)ms->uid);
-	snprintf(gid, sizeof(gid), "%u", (unsigned)ms->gid);
+	c->desc->ids(c->pool, &u, &g);
+	snprintf(uid, sizeof(uid), "%u", (unsigned)u);
+	snprintf(gid, sizeof(gid), "%u", (unsigned)g);
 	sigemptyset(&all);
 	sigprocmask(SIG_SETMASK, &all, NULL);
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1)

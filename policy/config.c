@@ -498,11 +498,13 @@ static const struct keydef balancer_keys[] = {
 
 enum {
 	R_DOMAIN, R_PORT, R_TIMEOUT, R_MAX_THREADS, R_BALANCER, R_USER,
+	R_RESOLVER_USER,
 	R_WORKERS, R_CHROOT, R_SHUTDOWN, R_LOG_LEVEL, R_IDLE, R_SPLICE,
 	R_RESOLVE, R_NAMESERVERS, R_LISTEN, R_NS_BACKUP, R_BLACKLIST,
 	R_TCPROUTE_BLACKLIST, R_MIN_TTL, R_MAX_TTL, R_NEG_TTL, R_CACHE_SIZE,
 	R_HIJACK_INTERVAL, R_HIJACK_PROBES, R_HAPPY_EYEBALLS, R_ROUTE_CACHE,
-	R_UPSTREAM, R_LISTENERS, R_SERVICES, R_DBBACKEND, R_MAX_HANDSHAKES
+	R_UPSTREAM, R_LISTENERS, R_SERVICES, R_DBBACKEND, R_MAX_HANDSHAKES,
+	R_DENY_TARGETS
 };
 
 /* PythTRT's listen host; numeric only, DNS is not for the master. */
@@ -534,19 +536,36 @@ b_walk(struct ctx *c, const cJSON *it, void *dst)
 	return walk(c, it, balancer_keys, nitems(balancer_keys), dst, NULL);
 }
 
+/* A system user name into out[size]; getpwnam() is the master's job. */
+static int
+get_user(struct ctx *c, const cJSON *it, char *out, size_t size)
+{
+	const char	*s;
+	char		 q[80];
+
+	if (get_str(c, it, 1, size - 1, &s) == -1)
+		return -1;
+	if (!valid_word(s))
+		return fail(c, "%s is not a user name", quote(s, q, sizeof(q)));
+	memcpy(out, s, strlen(s) + 1);
+	return 0;
+}
+
 static int
 r_user(struct ctx *c, const cJSON *it, void *dst)
 {
 	struct sl_conf	*conf = dst;
-	const char	*s;
-	char		 q[80];
 
-	if (get_str(c, it, 1, sizeof(conf->user) - 1, &s) == -1)
-		return -1;
-	if (!valid_word(s))
-		return fail(c, "%s is not a user name", quote(s, q, sizeof(q)));
-	memcpy(conf->user, s, strlen(s) + 1);
-	return 0;
+	return get_user(c, it, conf->user, sizeof(conf->user));
+}
+
+static int
+r_resolver_user(struct ctx *c, const cJSON *it, void *dst)
+{
+	struct sl_conf	*conf = dst;
+
+	return get_user(c, it, conf->resolver_user,
+	    sizeof(conf->resolver_user));
 }
 
 static int
@@ -575,6 +594,8 @@ static const struct keydef root_keys[] = {
 	    1, CONF_MAX_COUNT },
 	[R_BALANCER] = { "balancer", K_FN, b_walk, 0, 0, 0 },
 	[R_USER] = { "user", K_FN, r_user, 0, 0, 0 },
+	[R_RESOLVER_USER] = { "resolver_user", K_FN, r_resolver_user, 0, 0,
+	    0 },
 	[R_WORKERS] = { "workers", K_UINT, NULL, ROFF(workers), 0,
 	    SL_MAX_WORKERS },
 	[R_CHROOT] = { "chroot", K_FN, r_chroot, 0, 0, 0 },
@@ -614,6 +635,7 @@ static const struct keydef root_keys[] = {
 	[R_DBBACKEND] = { "dbbackend", K_FN, r_dbbackend, 0, 0, 0 },
 	[R_MAX_HANDSHAKES] = { "max_handshakes", K_UINT, NULL,
 	    ROFF(max_handshakes), 1, CONF_MAX_COUNT },
+	[R_DENY_TARGETS] = { "deny_targets", K_FN, r_deny_targets, 0, 0, 0 },
 };
 
 static struct sl_conf *
@@ -626,7 +648,9 @@ conf_new(void)
 	conf->handshake_timeout_ms = 5 * 1000;
 	conf->idle_timeout_ms = 300 * 1000;
 	conf->max_sessions = 200;
-	snprintf(conf->user, sizeof(conf->user), "nobody");
+	snprintf(conf->user, sizeof(conf->user), "_sluice");
+	snprintf(conf->resolver_user, sizeof(conf->resolver_user),
+	    "_sluice-resolver");
 	snprintf(conf->chroot, sizeof(conf->chroot), "/var/empty");
 	conf->shutdown_timeout_s = 10;
 	conf->log_level = SL_LOG_INFO;
@@ -670,6 +694,8 @@ conf_finish(struct ctx *c, uint64_t seen)
 		return fail_key(c, "upstream", "cannot be combined with "
 		    "balancer");
 	if (check_ttls(c, (seen & BIT(R_MAX_TTL)) != 0) == -1)
+		return -1;
+	if (!(seen & BIT(R_DENY_TARGETS)) && deny_targets_default(c) == -1)
 		return -1;
 	/*
 	 * Half of max_threads: a handshake flood always leaves the other
@@ -762,6 +788,7 @@ conf_free(struct sl_conf *conf)
 	free(conf->nameservers);
 	free(conf->nameservers_backup);
 	free(conf->ip_blacklist);
+	free(conf->deny_targets);
 	free(conf->hijack_probes);
 	listeners_free(conf);
 	services_free(conf->services);

@@ -179,7 +179,8 @@ struct sl_conf {
 	uint32_t		 idle_timeout_ms;	/* 300 s */
 	uint32_t		 max_sessions;		/* "max_threads", 200 */
 	uint32_t		 max_handshakes;	/* max_threads / 2 */
-	char			 user[64];		/* "nobody" */
+	char			 user[64];		/* "_sluice": workers */
+	char			 resolver_user[64];	/* "_sluice-resolver" */
 	uint32_t		 workers;		/* 0 = online CPUs */
 	char			 chroot[256];		/* "/var/empty" */
 	uint32_t		 shutdown_timeout_s;	/* 10 */
@@ -194,6 +195,13 @@ struct sl_conf {
 	size_t			 nnameservers_backup;
 	struct sl_cidr		*ip_blacklist;		/* + TcpRoute IpBlacklist */
 	size_t			 nip_blacklist;
+	/*
+	 * Targets never connected to directly (an address asked for, or any
+	 * address a name resolved to); default link-local and the cloud
+	 * metadata address: 169.254.0.0/16, fe80::/10.
+	 */
+	struct sl_cidr		*deny_targets;
+	size_t			 ndeny_targets;
 	uint32_t		 dns_min_ttl_s;		/* 30: cache floor */
 	uint32_t		 dns_max_ttl_s;		/* 3600: cache ceiling */
 	uint32_t		 dns_negative_ttl_s;	/* 30 */

@@ -151,7 +151,8 @@ check_defaults(const struct sl_conf *conf)
 	ck_assert_uint_eq(conf->handshake_timeout_ms, 5000);
 	ck_assert_uint_eq(conf->idle_timeout_ms, 300000);
 	ck_assert_uint_eq(conf->max_sessions, 200);
-	ck_assert_str_eq(conf->user, "nobody");
+	ck_assert_str_eq(conf->user, "_sluice");
+	ck_assert_str_eq(conf->resolver_user, "_sluice-resolver");
 	ck_assert_uint_eq(conf->workers, 0);
 	ck_assert_str_eq(conf->chroot, "/var/empty");
 	ck_assert_uint_eq(conf->shutdown_timeout_s, 10);

@@ -56,7 +56,8 @@ static const char contrib_copy[] =
 "  ],\n"
 "  \"timeout\": 5,\n"
 "  \"max_threads\": 200,\n"
-"  \"user\": \"nobody\",\n"
+"  \"user\": \"_sluice\",\n"
+"  \"resolver_user\": \"_sluice-resolver\",\n"
 "  \"workers\": 2,\n"
 "  \"chroot\": \"/var/empty\",\n"
 "  \"log_level\": \"info\",\n"
@@ -324,7 +325,8 @@ check_contrib(const char *text, size_t len)
 	ck_assert_uint_eq(conf->listeners[0].nusers, 0);
 	ck_assert_uint_eq(conf->listeners[0].nclients, 0);
 	ck_assert_uint_eq(conf->workers, 2);
-	ck_assert_str_eq(conf->user, "nobody");
+	ck_assert_str_eq(conf->user, "_sluice");
+	ck_assert_str_eq(conf->resolver_user, "_sluice-resolver");
 	ck_assert_int_eq(conf->log_level, SL_LOG_INFO);
 	ck_assert_int_eq(conf->strategy, SL_STRAT_ROUND_ROBIN);
 	ck_assert_uint_eq(conf->nlinks, 1);
