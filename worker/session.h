@@ -95,7 +95,7 @@ struct session {
 
 TAILQ_HEAD(session_list, session);
 
-/* session.c: for the worker */
+/* session_accept.c: for the worker */
 /* Accept up to a burst of clients of listener l; returns how many. */
 int	session_accept(int lfd, const struct sl_listener *l);
 
