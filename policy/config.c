@@ -536,54 +536,6 @@ b_walk(struct ctx *c, const cJSON *it, void *dst)
 	return walk(c, it, balancer_keys, nitems(balancer_keys), dst, NULL);
 }
 
-/* A system user name into out[size]; getpwnam() is the master's job. */
-static int
-get_user(struct ctx *c, const cJSON *it, char *out, size_t size)
-{
-	const char	*s;
-	char		 q[80];
-
-	if (get_str(c, it, 1, size - 1, &s) == -1)
-		return -1;
-	if (!valid_word(s))
-		return fail(c, "%s is not a user name", quote(s, q, sizeof(q)));
-	memcpy(out, s, strlen(s) + 1);
-	return 0;
-}
-
-static int
-r_user(struct ctx *c, const cJSON *it, void *dst)
-{
-	struct sl_conf	*conf = dst;
-
-	return get_user(c, it, conf->user, sizeof(conf->user));
-}
-
-static int
-r_resolver_user(struct ctx *c, const cJSON *it, void *dst)
-{
-	struct sl_conf	*conf = dst;
-
-	return get_user(c, it, conf->resolver_user,
-	    sizeof(conf->resolver_user));
-}
-
-static int
-r_chroot(struct ctx *c, const cJSON *it, void *dst)
-{
-	struct sl_conf	*conf = dst;
-	const char	*s;
-	char		 q[80];
-
-	if (get_str(c, it, 1, sizeof(conf->chroot) - 1, &s) == -1)
-		return -1;
-	if (s[0] != '/')
-		return fail(c, "%s is not an absolute path",
-		    quote(s, q, sizeof(q)));
-	memcpy(conf->chroot, s, strlen(s) + 1);
-	return 0;
-}
-
 #define ROFF(f)		offsetof(struct sl_conf, f)
 static const struct keydef root_keys[] = {
 	[R_DOMAIN] = { "domain", K_FN, r_domain, 0, 0, 0 },

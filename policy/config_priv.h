@@ -106,6 +106,12 @@ void	link_defaults(struct sl_link *l, const char *name);
 int	l_domain(struct ctx *, const cJSON *it, void *link);
 int	l_source(struct ctx *, const cJSON *it, void *link);
 
+/* config_proc.c: "user", "resolver_user", "chroot" */
+
+int	r_user(struct ctx *, const cJSON *it, void *conf);
+int	r_resolver_user(struct ctx *, const cJSON *it, void *conf);
+int	r_chroot(struct ctx *, const cJSON *it, void *conf);
+
 /* config_listen.c */
 
 int	r_listen(struct ctx *, const cJSON *it, void *conf);
