@@ -1,5 +1,6 @@
-# bench/lib.sh: shell functions shared by bench/run.sh and
-# bench/race_bench.sh.  Sourced, not run; it starts nothing by itself.
+# bench/lib.sh: shell functions shared by bench/run.sh,
+# bench/race_bench.sh and bench/sni_bench.sh.  Sourced, not run; it
+# starts nothing by itself.
 #
 # The sourcing script sets PROG (its name, for messages), ROOT, BUILD and
 # PROXY_PORT, and keeps its state in TMP, SERVER_PID, SERVER_PORT,
@@ -35,6 +36,39 @@ stop_pid() {
 	fi
 	wait "$pid" 2>/dev/null
 	return $rc
+}
+
+# The master's descendants, as a load tool's `mem -m` lists them: $MEM_TOOL
+# (slbench or sni_load, set by the sourcing script).
+find_kids() {
+	DAEMON_KIDS=$("$MEM_TOOL" mem -m "$DAEMON_PID" 2>/dev/null |
+	    awk -v m="$DAEMON_PID" '$2 == "pid" && $3 != m { print $3 }')
+}
+
+# Stop the daemon we started: SIGTERM to the master, wait with a deadline,
+# then SIGKILL; then any child of it (recorded earlier) that outlived it.
+stop_daemon() {
+	local i pid
+	[ -n "$DAEMON_PID" ] || return 0
+	if kill -0 "$DAEMON_PID" 2>/dev/null; then
+		find_kids
+		stop_pid "$DAEMON_PID" ||
+		    say "$PROG: sluiced $DAEMON_PID ignored SIGTERM for 15 s; SIGKILL"
+	fi
+	wait "$DAEMON_PID" 2>/dev/null
+	for pid in $DAEMON_KIDS; do
+		for i in $(seq 1 30); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		if kill -0 "$pid" 2>/dev/null &&
+		    grep -q '^sluice' "/proc/$pid/comm" 2>/dev/null; then
+			say "$PROG: child $pid of sluiced outlived it; SIGKILL"
+			kill -KILL "$pid" 2>/dev/null
+		fi
+	done
+	DAEMON_PID=
+	DAEMON_KIDS=
 }
 
 # Configure $BUILD (a release build) unless it already is.

@@ -50,38 +50,6 @@ DAEMON_PID=
 DAEMON_KIDS=
 FAILED=0
 
-# The master's descendants, as slbench mem lists them.
-find_kids() {
-	DAEMON_KIDS=$("$SLBENCH" mem -m "$DAEMON_PID" 2>/dev/null |
-	    awk -v m="$DAEMON_PID" '$2 == "pid" && $3 != m { print $3 }')
-}
-
-# Stop the daemon we started: SIGTERM to the master, wait with a deadline,
-# then SIGKILL; then any child of it (recorded earlier) that outlived it.
-stop_daemon() {
-	local i pid
-	[ -n "$DAEMON_PID" ] || return 0
-	if kill -0 "$DAEMON_PID" 2>/dev/null; then
-		find_kids
-		stop_pid "$DAEMON_PID" ||
-		    say "run.sh: sluiced $DAEMON_PID ignored SIGTERM for 15 s; SIGKILL"
-	fi
-	wait "$DAEMON_PID" 2>/dev/null
-	for pid in $DAEMON_KIDS; do
-		for i in $(seq 1 30); do
-			kill -0 "$pid" 2>/dev/null || break
-			sleep 0.1
-		done
-		if kill -0 "$pid" 2>/dev/null &&
-		    grep -q '^sluice' "/proc/$pid/comm" 2>/dev/null; then
-			say "run.sh: child $pid of sluiced outlived it; SIGKILL"
-			kill -KILL "$pid" 2>/dev/null
-		fi
-	done
-	DAEMON_PID=
-	DAEMON_KIDS=
-}
-
 stop_server() {
 	stop_pid "$SERVER_PID" 50
 	SERVER_PID=
@@ -127,9 +95,11 @@ build() {
 	    grep -q '^bench/slbench:'; then
 		ninja -C "$BUILD" bench/slbench >&2 || fail "building slbench failed"
 		SLBENCH=$BUILD/bench/slbench
+		MEM_TOOL=$SLBENCH
 	else
 		mkdir -p "$BUILD/bench-standalone"
 		SLBENCH=$BUILD/bench-standalone/slbench
+		MEM_TOOL=$SLBENCH
 		if [ ! -x "$SLBENCH" ] || slbench_newer; then
 			${CC:-cc} -std=gnu11 -O2 -D_GNU_SOURCE -Wall -Wextra \
 			    -Werror -Wshadow -Wmissing-prototypes \

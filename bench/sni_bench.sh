@@ -52,38 +52,6 @@ HAP_PID=
 RESULTS=
 
 # ---------------------------------------------------------------- processes
-# The master's descendants, as sni_load mem lists them.
-find_kids() {
-	DAEMON_KIDS=$("$SNI_LOAD" mem -m "$DAEMON_PID" 2>/dev/null |
-	    awk -v m="$DAEMON_PID" '$2 == "pid" && $3 != m { print $3 }')
-}
-
-# SIGTERM to the master we started, then any sluice child of it that
-# outlived it (each with a deadline, then SIGKILL).
-stop_daemon() {
-	local pid i
-	[ -n "$DAEMON_PID" ] || return 0
-	if kill -0 "$DAEMON_PID" 2>/dev/null; then
-		find_kids
-		stop_pid "$DAEMON_PID" ||
-		    say "$PROG: sluiced $DAEMON_PID ignored SIGTERM; SIGKILL"
-	fi
-	wait "$DAEMON_PID" 2>/dev/null
-	for pid in $DAEMON_KIDS; do
-		for i in $(seq 1 30); do
-			kill -0 "$pid" 2>/dev/null || break
-			sleep 0.1
-		done
-		if kill -0 "$pid" 2>/dev/null &&
-		    grep -q '^sluice' "/proc/$pid/comm" 2>/dev/null; then
-			say "$PROG: child $pid of sluiced outlived it; SIGKILL"
-			kill -KILL "$pid" 2>/dev/null
-		fi
-	done
-	DAEMON_PID=
-	DAEMON_KIDS=
-}
-
 stop_haproxy() {
 	stop_pid "$HAP_PID" 100 || say "$PROG: haproxy $HAP_PID killed"
 	HAP_PID=
@@ -113,6 +81,7 @@ build() {
 	fi
 	mkdir -p "$BUILD/bench-standalone" || fail "mkdir $BUILD failed"
 	SNI_LOAD=$BUILD/bench-standalone/sni_load
+	MEM_TOOL=$SNI_LOAD
 	for f in "${SNI_SRC[@]}" "$ROOT/bench/slbench.h"; do
 		[ "$f" -nt "$SNI_LOAD" ] && newer=1
 	done
