@@ -147,15 +147,16 @@ close_from(int lowfd)
  * still there to read.  An escape that does not fit is left out whole.
  */
 void
-str_sanitize(char *d, size_t dlen, const char *s)
+mem_sanitize(char *d, size_t dlen, const char *s, size_t n)
 {
 	static const char	hex[] = "0123456789abcdef";
-	size_t			o = 0;
+	size_t			i, o = 0;
 	unsigned char		c;
 
 	if (dlen == 0)
 		return;
-	for (; (c = (unsigned char)*s) != '\0'; s++) {
+	for (i = 0; i < n; i++) {
+		c = (unsigned char)s[i];
 		if (c >= 0x20 && c < 0x7f) {
 			if (o + 1 >= dlen)
 				break;
@@ -170,4 +171,10 @@ str_sanitize(char *d, size_t dlen, const char *s)
 		d[o++] = hex[c & 0xf];
 	}
 	d[o] = '\0';
+}
+
+void
+str_sanitize(char *d, size_t dlen, const char *s)
+{
+	mem_sanitize(d, dlen, s, strlen(s));
 }

@@ -37,5 +37,7 @@ void		 close_from(int lowfd);
  */
 #define SL_SANITIZE_GROWTH	4
 void		 str_sanitize(char *d, size_t dlen, const char *s);
+/* The same for n bytes that may hold NULs. */
+void		 mem_sanitize(char *d, size_t dlen, const char *s, size_t n);
 
 #endif

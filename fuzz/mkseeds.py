@@ -70,8 +70,8 @@ def socks5():
 
 # enum sl_msg_type in ipc/ipc_msg.h
 (CFG_CONF, CFG_SHM, CFG_PEER, CFG_LISTENER, CFG_END, LOG_LEVEL, DRAIN,
- READY, LOG, RES_QUERY, RES_ANSWER, SOCK_REQ, SOCK_FD, SOCK_FAIL) = \
-    range(1, 15)
+ READY, LOG, RES_QUERY, RES_ANSWER, SOCK_REQ, SOCK_FD, SOCK_FAIL,
+ REDIS_SOCK, MEMFD_REQ, SVC_TABLE, TPROXY_REQ) = range(1, 19)
 MASTER, WORKER, RESOLVER = 0, 1, 2
 ALLOW_FDS, ONE_FD = 0x04, 0x08
 
@@ -97,6 +97,11 @@ def ipc():
         SOCK_REQ: (b"\x92\x00\x04", WORKER, 9, False),
         SOCK_FD: (b"\x90", MASTER, 9, True),
         SOCK_FAIL: (b"\x91\x6f", MASTER, 9, False),
+        # [listener, family, local, port, peer, port]: 192.0.2.77:5353
+        # for 127.0.0.1:40000
+        TPROXY_REQ: (b"\x96\x01\x04\xc4\x04\xc0\x00\x02\x4d\xcd\x14\xe9"
+                     b"\xc4\x04\x7f\x00\x00\x01\xcd\x9c\x40", WORKER, 9,
+                     False),
     }
     for t, (body, peer, ident, fd) in msgs.items():
         write("ipc", "body-%02d" % t, bytes([0, t]) + body)
@@ -106,6 +111,11 @@ def ipc():
     # Regression: an array32 header claiming 0x6d642aff elements, which
     # msgpack-c would allocate for at once (platform.md trap 6).
     write("ipc", "body-trap6", bytes([0, LOG]) + b"\xdd\x6d\x64\x2a\xff")
+    # TPROXY_REQ over IPv6: [2001:db8::77]:5353 for [::1]:40000
+    v6 = bytes.fromhex("960206c41020010db800000000000000000000007735c41000000000000000000000000000000001cd9c40")
+    write("ipc", "body-18-v6", bytes([0, TPROXY_REQ]) + v6)
+    hdr = struct.pack("<IHHI", len(v6), TPROXY_REQ, 0, 9)
+    write("ipc", "frame-18-v6", bytes([1, WORKER | ALLOW_FDS]) + hdr + v6)
 
 
 if __name__ == "__main__":

@@ -34,6 +34,12 @@
  *   SVC_TABLE     [generation uint32,     1 <= size <= SL_MAX_CONF_BYTES,
  *                  size uint64,           count <= size; + the sealed
  *                  count uint32]          memfd holding size bytes
+ *   TPROXY_REQ    [listener uint32,       listener < SL_MAX_LISTENERS,
+ *                  family uint8,          family 4 or 6, each address
+ *                  local bin,             4 bytes for family 4, 16 for
+ *                  local_port uint16,     family 6; ports not 0
+ *                  peer bin,
+ *                  peer_port uint16]
  *
  * Strings are msgpack str (never bin), may be empty, and must not contain
  * NUL: they are handed on as C strings.  An empty RES_QUERY name is legal
@@ -55,6 +61,7 @@
 #include <msgpack.h>
 
 #include "codec.h"
+#include "scan.h"
 #include "../common/log.h"
 
 /*
@@ -63,9 +70,6 @@
  * keeps a liar from making it map something absurd.
  */
 #define CODEC_MAX_SHM		(64u * 1024 * 1024)
-
-/* Deepest layout: RES_ANSWER -> address list -> [family, addr]. */
-#define SCAN_MAX_DEPTH		3
 
 struct wbuf {
 	char	*p;
@@ -80,14 +84,6 @@ struct codec_type {
 		    const char **);
 };
 
-enum scan_kind { SCAN_DATA, SCAN_ARRAY, SCAN_MAP };
-
-struct scan_item {
-	size_t	 hdr;		/* tag and length bytes */
-	uint64_t data;		/* payload bytes after hdr */
-	uint64_t count;		/* objects contained (2 per map entry) */
-};
-
 /* msgpack packer callback: append to a fixed buffer, never allocate. */
 static int
 wbuf_write(void *arg, const char *p, size_t n)
@@ -98,147 +94,6 @@ wbuf_write(void *arg, const char *p, size_t n)
 		return -1;
 	memcpy(w->p + w->len, p, n);
 	w->len += n;
-	return 0;
-}
-
-/*
- * Classify a msgpack tag byte: bytes of length field that follow it,
- * extra fixed header bytes (ext type), fixed payload or inline
- * length/count, and whether the length field counts bytes or elements.
- * Returns -1 for the one byte msgpack never uses (0xc1).
- */
-static int
-scan_tag(unsigned char b, size_t *lenbytes, size_t *extra, uint64_t *n,
-    enum scan_kind *kind)
-{
-	*lenbytes = *extra = 0;
-	*n = 0;
-	*kind = SCAN_DATA;
-	if (b <= 0x7f || b >= 0xe0)		/* fixint */
-		return 0;
-	if (b <= 0x8f) {			/* fixmap */
-		*kind = SCAN_MAP;
-		*n = b & 0x0f;
-		return 0;
-	}
-	if (b <= 0x9f) {			/* fixarray */
-		*kind = SCAN_ARRAY;
-		*n = b & 0x0f;
-		return 0;
-	}
-	if (b <= 0xbf) {			/* fixstr */
-		*n = b & 0x1f;
-		return 0;
-	}
-	switch (b) {
-	case 0xc0: case 0xc2: case 0xc3:	/* nil, false, true */
-		return 0;
-	case 0xc4: case 0xc5: case 0xc6:	/* bin 8/16/32 */
-	case 0xd9: case 0xda: case 0xdb:	/* str 8/16/32 */
-		*lenbytes = (b == 0xc4 || b == 0xd9) ? 1 :
-		    (b == 0xc5 || b == 0xda) ? 2 : 4;
-		return 0;
-	case 0xc7: case 0xc8: case 0xc9:	/* ext 8/16/32 + type byte */
-		*lenbytes = b == 0xc7 ? 1 : b == 0xc8 ? 2 : 4;
-		*extra = 1;
-		return 0;
-	case 0xca: *n = 4; return 0;		/* float32 */
-	case 0xcb: *n = 8; return 0;		/* float64 */
-	case 0xcc: case 0xd0: *n = 1; return 0;	/* (u)int8 */
-	case 0xcd: case 0xd1: *n = 2; return 0;	/* (u)int16 */
-	case 0xce: case 0xd2: *n = 4; return 0;	/* (u)int32 */
-	case 0xcf: case 0xd3: *n = 8; return 0;	/* (u)int64 */
-	case 0xd4: case 0xd5: case 0xd6:	/* fixext 1/2/4 */
-	case 0xd7: case 0xd8:			/* fixext 8/16 */
-		*extra = 1;
-		*n = 1u << (b - 0xd4);
-		return 0;
-	case 0xdc: case 0xdd:			/* array 16/32 */
-		*kind = SCAN_ARRAY;
-		*lenbytes = b == 0xdc ? 2 : 4;
-		return 0;
-	case 0xde: case 0xdf:			/* map 16/32 */
-		*kind = SCAN_MAP;
-		*lenbytes = b == 0xde ? 2 : 4;
-		return 0;
-	}
-	return -1;				/* 0xc1 */
-}
-
-/* Size up the object at p (avail > 0 bytes) without trusting it. */
-static int
-scan_one(const unsigned char *p, size_t avail, struct scan_item *it,
-    const char **why)
-{
-	size_t		 lenbytes, extra, i;
-	uint64_t	 n;
-	enum scan_kind	 kind;
-
-	if (scan_tag(p[0], &lenbytes, &extra, &n, &kind) == -1) {
-		*why = "invalid msgpack tag";
-		return -1;
-	}
-	it->hdr = 1 + lenbytes + extra;
-	if (avail < it->hdr) {
-		*why = "truncated body";
-		return -1;
-	}
-	/* The length field is big-endian. */
-	for (i = 0; i < lenbytes; i++)
-		n = (n << 8) | p[1 + i];
-	it->data = kind == SCAN_DATA ? n : 0;
-	it->count = kind == SCAN_ARRAY ? n : kind == SCAN_MAP ? 2 * n : 0;
-	if (it->data > avail - it->hdr) {
-		*why = "truncated body";
-		return -1;
-	}
-	return 0;
-}
-
-/*
- * Check that p[0..len) is exactly one msgpack object whose containers
- * are plausible: every element still owed needs at least one byte, so
- * the objects msgpack-c will allocate never outnumber the body's bytes.
- */
-static int
-scan_body(const unsigned char *p, size_t len, const char **why)
-{
-	uint64_t		left[SCAN_MAX_DEPTH];
-	uint64_t		owed = 1;
-	size_t			off = 0;
-	int			depth = 0;
-	struct scan_item	it;
-
-	while (owed > 0) {
-		if (off == len) {
-			*why = "truncated body";
-			return -1;
-		}
-		if (scan_one(p + off, len - off, &it, why) == -1)
-			return -1;
-		off += it.hdr + it.data;
-		owed--;
-		if (depth > 0)
-			left[depth - 1]--;
-		if (it.count > 0) {
-			if (depth == SCAN_MAX_DEPTH) {
-				*why = "msgpack nested too deep";
-				return -1;
-			}
-			if (owed + it.count > len - off) {
-				*why = "msgpack container larger than body";
-				return -1;
-			}
-			left[depth++] = it.count;
-			owed += it.count;
-		}
-		while (depth > 0 && left[depth - 1] == 0)
-			depth--;
-	}
-	if (off != len) {
-		*why = "trailing bytes after body";
-		return -1;
-	}
 	return 0;
 }
 
@@ -363,6 +218,22 @@ check_payload(unsigned type, const struct sl_msg *m, const char **why)
 			return -1;
 		}
 		return 0;
+	case SL_MSG_TPROXY_REQ:
+		if (m->u.tproxy_req.family != 4 &&
+		    m->u.tproxy_req.family != 6) {
+			*why = "socket family not 4 or 6";
+			return -1;
+		}
+		if (m->u.tproxy_req.listener >= SL_MAX_LISTENERS) {
+			*why = "listener index out of range";
+			return -1;
+		}
+		if (m->u.tproxy_req.local_port == 0 ||
+		    m->u.tproxy_req.peer_port == 0) {
+			*why = "port 0";
+			return -1;
+		}
+		return 0;
 	}
 	return 0;
 }
@@ -406,6 +277,24 @@ get_str(const msgpack_object *o, char *dst, size_t max, const char **why)
 	}
 	memcpy(dst, o->via.str.ptr, o->via.str.size);
 	dst[o->via.str.size] = '\0';
+	return 0;
+}
+
+/* An address as bin: 4 bytes for family 4, 16 for family 6. */
+static int
+get_addr(const msgpack_object *o, uint64_t family, uint8_t *dst,
+    const char **why)
+{
+	if (o->type != MSGPACK_OBJECT_BIN) {
+		*why = "address is not bin";
+		return -1;
+	}
+	if (!(family == 4 && o->via.bin.size == 4) &&
+	    !(family == 6 && o->via.bin.size == 16)) {
+		*why = "address length does not match family";
+		return -1;
+	}
+	memcpy(dst, o->via.bin.ptr, o->via.bin.size);
 	return 0;
 }
 
@@ -571,19 +460,10 @@ dec_res_addr(struct sl_res_addr *a, const msgpack_object *o,
 		return -1;
 	}
 	f = o->via.array.ptr;
-	if (get_uint(&f[0], UINT8_MAX, &family, why) == -1)
+	if (get_uint(&f[0], UINT8_MAX, &family, why) == -1 ||
+	    get_addr(&f[1], family, a->addr, why) == -1)
 		return -1;
-	if (f[1].type != MSGPACK_OBJECT_BIN) {
-		*why = "address is not bin";
-		return -1;
-	}
-	if (!(family == 4 && f[1].via.bin.size == 4) &&
-	    !(family == 6 && f[1].via.bin.size == 16)) {
-		*why = "address length does not match family";
-		return -1;
-	}
 	a->family = family;
-	memcpy(a->addr, f[1].via.bin.ptr, f[1].via.bin.size);
 	return 0;
 }
 
@@ -690,6 +570,39 @@ dec_svc_table(struct sl_msg *m, const msgpack_object *f, const char **why)
 	return 0;
 }
 
+static int
+enc_tproxy_req(msgpack_packer *pk, const struct sl_msg *m)
+{
+	size_t	alen = m->u.tproxy_req.family == 4 ? 4 : 16;
+
+	if (msgpack_pack_uint32(pk, m->u.tproxy_req.listener) != 0 ||
+	    msgpack_pack_uint8(pk, m->u.tproxy_req.family) != 0 ||
+	    msgpack_pack_bin_with_body(pk, m->u.tproxy_req.local, alen) != 0 ||
+	    msgpack_pack_uint16(pk, m->u.tproxy_req.local_port) != 0 ||
+	    msgpack_pack_bin_with_body(pk, m->u.tproxy_req.peer, alen) != 0)
+		return -1;
+	return msgpack_pack_uint16(pk, m->u.tproxy_req.peer_port);
+}
+
+static int
+dec_tproxy_req(struct sl_msg *m, const msgpack_object *f, const char **why)
+{
+	uint64_t	listener, family, lport, pport;
+
+	if (get_uint(&f[0], UINT32_MAX, &listener, why) == -1 ||
+	    get_uint(&f[1], UINT8_MAX, &family, why) == -1 ||
+	    get_addr(&f[2], family, m->u.tproxy_req.local, why) == -1 ||
+	    get_uint(&f[3], UINT16_MAX, &lport, why) == -1 ||
+	    get_addr(&f[4], family, m->u.tproxy_req.peer, why) == -1 ||
+	    get_uint(&f[5], UINT16_MAX, &pport, why) == -1)
+		return -1;
+	m->u.tproxy_req.listener = (uint32_t)listener;
+	m->u.tproxy_req.family = (uint8_t)family;
+	m->u.tproxy_req.local_port = (uint16_t)lport;
+	m->u.tproxy_req.peer_port = (uint16_t)pport;
+	return 0;
+}
+
 /* Per type: fields, encoder, decoder (NULL: an empty array). */
 static const struct codec_type codec_types[SL_MSG_MAX] = {
 	[SL_MSG_CFG_CONF] =	{ 2, enc_cfg_conf, dec_cfg_conf },
@@ -710,6 +623,7 @@ static const struct codec_type codec_types[SL_MSG_MAX] = {
 	[SL_MSG_REDIS_SOCK] =	{ 0, NULL, NULL },
 	[SL_MSG_MEMFD_REQ] =	{ 1, enc_memfd_req, dec_memfd_req },
 	[SL_MSG_SVC_TABLE] =	{ 3, enc_svc_table, dec_svc_table },
+	[SL_MSG_TPROXY_REQ] =	{ 6, enc_tproxy_req, dec_tproxy_req },
 };
 
 /*

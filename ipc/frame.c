@@ -51,7 +51,7 @@ frame_id_ok(unsigned type, uint32_t id)
 {
 	if (type == SL_MSG_RES_QUERY || type == SL_MSG_RES_ANSWER ||
 	    type == SL_MSG_SOCK_REQ || type == SL_MSG_SOCK_FD ||
-	    type == SL_MSG_SOCK_FAIL)
+	    type == SL_MSG_SOCK_FAIL || type == SL_MSG_TPROXY_REQ)
 		return id != 0;
 	return 1;
 }

@@ -20,6 +20,7 @@
 #define SZ_UINT32	5			/* 0xce + 4 */
 #define SZ_UINT64	9			/* 0xcf + 8 */
 #define SZ_UINT8	2			/* 0xcc + 1 */
+#define SZ_UINT16	3			/* 0xcd + 2 */
 #define SZ_STR(n)	((n) < 32 ? 1 + (n) : (n) < 256 ? 2 + (n) : 3 + (n))
 #define SZ_BIN(n)	(2 + (n))		/* bin8 */
 
@@ -82,6 +83,13 @@ const struct sl_msg_spec sl_msg_specs[SL_MSG_MAX] = {
 	[SL_MSG_SVC_TABLE] = { "SVC_TABLE", SL_FROM_MASTER | SL_FROM_REGISTRY,
 	    SL_FD_REQUIRED, SZ_ARRAY_HDR(3) + SZ_UINT32 + SZ_UINT64 +
 	    SZ_UINT32 },
+	/*
+	 * [listener, family, local, local_port, peer, peer_port]
+	 * = 1 + 5 + 2 + 18 + 3 + 18 + 3
+	 */
+	[SL_MSG_TPROXY_REQ] = { "TPROXY_REQ", SL_FROM_WORKER, SL_FD_FORBIDDEN,
+	    SZ_ARRAY_HDR(6) + SZ_UINT32 + SZ_UINT8 + 2 * (SZ_BIN(16) +
+	    SZ_UINT16) },
 };
 
 _Static_assert(sizeof(struct sl_frame_hdr) == 12,

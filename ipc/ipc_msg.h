@@ -19,7 +19,7 @@
 
 #include "../common/sluice.h"
 
-#define SL_IPC_VERSION		3
+#define SL_IPC_VERSION		4
 #define SL_IPC_MAX_FRAME	8192	/* header + body, any type */
 #define SL_LOG_MAX_TEXT		1024
 
@@ -73,6 +73,13 @@ enum sl_msg_type {
 	 * every ready worker, and to each worker that becomes ready.
 	 */
 	SL_MSG_SVC_TABLE,
+	/*
+	 * worker -> master: a UDP socket with IP_TRANSPARENT bound to a
+	 * tproxy flow's original destination and connected to its client,
+	 * for the replies (master/tproxysock.c); frame id is the request
+	 * id, answered by SOCK_FD or SOCK_FAIL.
+	 */
+	SL_MSG_TPROXY_REQ,
 	SL_MSG_MAX
 };
 
@@ -147,6 +154,16 @@ struct sl_msg {
 		struct {
 			uint32_t err;		/* errno */
 		} sock_fail;
+		/* Addresses in network order, 4 or 16 bytes used; ports
+		   in host order, never 0. */
+		struct {
+			uint32_t listener;	/* SL_LISTEN_TPROXY_UDP */
+			uint8_t	 family;	/* 4 or 6 */
+			uint8_t	 local[16];	/* original destination */
+			uint16_t local_port;
+			uint8_t	 peer[16];	/* the client */
+			uint16_t peer_port;
+		} tproxy_req;
 		struct {
 			uint64_t size;		/* bytes, <= SL_MAX_CONF_BYTES */
 		} memfd_req;

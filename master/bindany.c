@@ -32,33 +32,21 @@
 #include "master.h"
 #include "reqlimit.h"
 
-/* Per process row; reset when another process takes the row. */
-struct bindany_row {
-	pid_t		pid;
-	struct reqlimit	lim;
-	struct reqlog	refused;	/* over the limit, or not answered */
-	struct reqlog	failed;		/* no socket for the link */
-};
+static struct sockans_row bindany_rows[PROC_MAX_ROWS];
 
-static struct bindany_row bindany_rows[PROC_MAX_ROWS];
-
-static struct bindany_row *bindany_row(const struct proc *);
-static int	bindany_drained(const struct proc *);
 static int	bindany_socket(const struct sl_link *, int);
-static void	bindany_answer(struct proc *, struct bindany_row *,
-		    struct sl_msg *);
-static const char *bindany_more(char *, size_t, uint64_t);
 
-static struct bindany_row *
-bindany_row(const struct proc *c)
+/* rows[] is one kind of request's table, a row per process-table row. */
+struct sockans_row *
+sockans_row(struct sockans_row *rows, const struct proc *c)
 {
-	struct bindany_row	*b;
+	struct sockans_row	*b;
 	size_t			 i = (size_t)(c - ms->procs);
 
 	if (i >= PROC_MAX_ROWS)
 		fatalx("%s: %s is not in the process table", __func__,
 		    c->name);
-	b = &bindany_rows[i];
+	b = &rows[i];
 	if (b->pid != c->pid) {
 		b->pid = c->pid;
 		reqlimit_init(&b->lim);
@@ -73,8 +61,8 @@ bindany_row(const struct proc *c)
  * the master's queue and nothing unread is charged to our end of the
  * socket (SIOCOUTQ counts until the receiver takes the frame).
  */
-static int
-bindany_drained(const struct proc *c)
+int
+sockans_drained(const struct proc *c)
 {
 	int	n;
 
@@ -115,8 +103,8 @@ bindany_socket(const struct sl_link *l, int family)
 }
 
 /* " (N more since the last line)", or "" when none were left out. */
-static const char *
-bindany_more(char *buf, size_t len, uint64_t n)
+const char *
+sockans_more(char *buf, size_t len, uint64_t n)
 {
 	if (n == 0)
 		return "";
@@ -125,8 +113,8 @@ bindany_more(char *buf, size_t len, uint64_t n)
 }
 
 /* Send r (and close its fd); a failure is logged, rate-limited. */
-static void
-bindany_answer(struct proc *c, struct bindany_row *b, struct sl_msg *r)
+void
+sockans_answer(struct proc *c, struct sockans_row *b, struct sl_msg *r)
 {
 	uint64_t	n;
 	char		more[64];
@@ -134,7 +122,7 @@ bindany_answer(struct proc *c, struct bindany_row *b, struct sl_msg *r)
 	if ((c->chan == NULL || ipc_chan_send(c->chan, r) == -1) &&
 	    reqlog_allow(&b->refused, ev_now(ms->loop), &n))
 		log_warnx("%s: cannot answer a socket request%s", c->name,
-		    bindany_more(more, sizeof(more), n));
+		    sockans_more(more, sizeof(more), n));
 	if (r->fd != -1)
 		close(r->fd);
 }
@@ -147,7 +135,7 @@ int
 bindany_request(struct proc *c, const struct sl_msg *m)
 {
 	const struct sl_link	*l;
-	struct bindany_row	*b;
+	struct sockans_row	*b;
 	struct sl_msg		 r;
 	uint64_t		 n;
 	char			 more[64];
@@ -157,26 +145,26 @@ bindany_request(struct proc *c, const struct sl_msg *m)
 	l = &ms->conf->links[m->u.sock_req.link];
 	if (l->proto != SL_LINK_DIRECT || l->interface[0] == '\0')
 		return -1;
-	b = bindany_row(c);
+	b = sockans_row(bindany_rows, c);
 	memset(&r, 0, sizeof(r));
 	r.id = m->id;
 	r.type = SL_MSG_SOCK_FAIL;
 	r.fd = -1;
-	if (!reqlimit_admit(&b->lim, bindany_drained(c))) {
+	if (!reqlimit_admit(&b->lim, sockans_drained(c))) {
 		r.u.sock_fail.err = EAGAIN;
 		if (reqlog_allow(&b->refused, ev_now(ms->loop), &n))
 			log_warnx("%s: %u socket answers unread; refusing "
 			    "more%s", c->name, REQLIMIT_MAX_OUTSTANDING,
-			    bindany_more(more, sizeof(more), n));
+			    sockans_more(more, sizeof(more), n));
 	} else if ((r.fd = bindany_socket(l, m->u.sock_req.family == 4 ?
 	    AF_INET : AF_INET6)) == -1) {
 		r.u.sock_fail.err = (uint32_t)errno;
 		if (reqlog_allow(&b->failed, ev_now(ms->loop), &n))
 			log_warnx("%s: link %s: socket on interface %s: %s%s",
 			    c->name, l->name, l->interface, strerror(errno),
-			    bindany_more(more, sizeof(more), n));
+			    sockans_more(more, sizeof(more), n));
 	} else
 		r.type = SL_MSG_SOCK_FD;
-	bindany_answer(c, b, &r);
+	sockans_answer(c, b, &r);
 	return 0;
 }

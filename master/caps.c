@@ -10,8 +10,10 @@
  *
  * Network capabilities are kept only for work the master does after the
  * drop, and only when the config asks for that work: listeners are bound
- * before it, Redis sockets are a plain connect.  What is left is
- * bindany.c, the sockets for links bound to an interface.
+ * before it (with IP_TRANSPARENT for tproxy ones), Redis sockets are a
+ * plain connect.  What is left is bindany.c, the sockets for links bound
+ * to an interface, and tproxysock.c, the transparent UDP sockets tproxy
+ * flows reply from.
  */
 #include <sys/capability.h>
 #include <sys/prctl.h>
@@ -41,8 +43,9 @@ static const struct {
 };
 
 /*
- * Kept only when the config needs them (caps_master_plan()).  No
- * CAP_NET_ADMIN: nothing sets IP_TRANSPARENT or SO_MARK.
+ * Kept only when the config needs them (caps_master_plan()).
+ * CAP_NET_ADMIN only for IP_TRANSPARENT on tproxy UDP reply sockets;
+ * nothing sets SO_MARK.
  */
 static struct {
 	cap_value_t	 cap;
@@ -54,6 +57,8 @@ static struct {
 	{ CAP_NET_RAW,		"CAP_NET_RAW", 0, "" },
 #define OPT_BIND	1
 	{ CAP_NET_BIND_SERVICE,	"CAP_NET_BIND_SERVICE", 0, "" },
+#define OPT_ADMIN	2
+	{ CAP_NET_ADMIN,	"CAP_NET_ADMIN", 0, "" },
 };
 
 #define NKEEP	(sizeof(caps_keep) / sizeof(caps_keep[0]))
@@ -63,6 +68,7 @@ static int	caps_kept(cap_value_t);
 static void	caps_want(cap_t, cap_t, cap_value_t, const char *);
 static void	caps_append(char *, size_t, size_t *, const char *, ...)
 		    __attribute__((format(printf, 4, 5)));
+static void	caps_plan_tproxy(const struct sl_conf *);
 static void	caps_drop_bound(void);
 static void	caps_set_proc(void);
 static void	caps_verify(void);
@@ -81,12 +87,36 @@ caps_kept(cap_value_t c)
 	return 0;
 }
 
+/* CAP_NET_ADMIN when some listener is a tproxy UDP side. */
+static void
+caps_plan_tproxy(const struct sl_conf *conf)
+{
+	char		*why = caps_opt[OPT_ADMIN].why;
+	const size_t	 len = sizeof(caps_opt[0].why);
+	size_t		 i, n = 0;
+
+	why[0] = '\0';
+	for (i = 0; conf != NULL && i < conf->nlisteners; i++) {
+		if (conf->listeners[i].kind != SL_LISTEN_TPROXY_UDP ||
+		    n++ != 0)
+			continue;
+		snprintf(why, len, "listener %s: tproxy UDP replies from "
+		    "original destinations", conf->listeners[i].name);
+	}
+	caps_opt[OPT_ADMIN].on = n != 0;
+	if (n > 1)
+		snprintf(why + strlen(why), len - strlen(why),
+		    " (and %zu more)", n - 1);
+}
+
 /*
  * What run-time work the config asks of the master.  SO_BINDTODEVICE
  * needs CAP_NET_RAW (kernels before 5.7 always; later ones to re-bind),
  * and binding a link's source_port below 1024 at run time needs
  * CAP_NET_BIND_SERVICE.  Both happen only in bindany.c, for direct links
- * with an interface; everything else is bound before the drop.
+ * with an interface; everything else is bound before the drop.  A tproxy
+ * listener's UDP side needs CAP_NET_ADMIN for IP_TRANSPARENT on each
+ * flow's reply socket (tproxysock.c).
  */
 void
 caps_master_plan(const struct sl_conf *conf)
@@ -98,6 +128,7 @@ caps_master_plan(const struct sl_conf *conf)
 	size_t			 i, nraw = 0, nbind = 0;
 	uint16_t		 port;
 
+	caps_plan_tproxy(conf);
 	raw[0] = low[0] = '\0';
 	for (i = 0; conf != NULL && i < conf->nlinks; i++) {
 		l = &conf->links[i];

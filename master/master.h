@@ -13,6 +13,7 @@
 #include "../ipc/chan.h"
 #include "../policy/config.h"
 #include "proc_state.h"
+#include "reqlimit.h"
 
 #define SL_LOG_MAX_TEXT_STDERR	1024
 
@@ -90,8 +91,27 @@ extern struct master *ms;
 /* master.c: "sluiced -c FILE" and its options; never returns an error. */
 int	master_main(int argc, char *argv[]);
 
-/* bindany.c */
+/* bindany.c: sockets the master makes for a child's request */
+/* Per process row; reset when another process takes the row. */
+struct sockans_row {
+	pid_t		pid;
+	struct reqlimit	lim;
+	struct reqlog	refused;	/* over the limit, or not answered */
+	struct reqlog	failed;		/* no socket made */
+};
 int	bindany_request(struct proc *, const struct sl_msg *);
+/* c's row in rows[PROC_MAX_ROWS], reset for a new process. */
+struct sockans_row *sockans_row(struct sockans_row *rows,
+	    const struct proc *c);
+/* 1 when c has read every frame sent to it. */
+int	sockans_drained(const struct proc *c);
+/* " (N more since the last line)", or "". */
+const char *sockans_more(char *buf, size_t len, uint64_t n);
+/* Send r to c (and close r's fd); a failure is logged, rate-limited. */
+void	sockans_answer(struct proc *c, struct sockans_row *,
+	    struct sl_msg *r);
+/* tproxysock.c: TPROXY_REQ; -1 when the request itself is bogus. */
+int	tproxy_request(struct proc *, const struct sl_msg *);
 
 /* svctable.c: the registry's Redis sockets and service tables */
 void	svc_init(void);

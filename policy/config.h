@@ -122,6 +122,12 @@ enum sl_listen_kind {
 	SL_LISTEN_MIXED,	/* all of the above, told by the first byte */
 	SL_LISTEN_SNI,		/* TLS, routed by the ClientHello's server name */
 	SL_LISTEN_HOST,		/* plain HTTP/1.x, routed by its Host */
+	SL_LISTEN_FORWARD,	/* TCP to a fixed "target" */
+	SL_LISTEN_UDP_FORWARD,	/* UDP flows to a fixed "target" */
+	SL_LISTEN_REDIRECT,	/* TCP from netfilter REDIRECT/DNAT */
+	SL_LISTEN_TPROXY,	/* TCP from netfilter TPROXY */
+	SL_LISTEN_TPROXY_UDP,	/* UDP from TPROXY: a tproxy listener's
+				   "udp": true adds one, "NAME.udp" */
 	SL_LISTEN_KIND_MAX
 };
 
@@ -130,6 +136,38 @@ struct sl_user {
 	char			 name[256];		/* 1-255 bytes */
 	char			 password[256];		/* plain, or crypt(3) */
 	int			 hashed;		/* password is "$id$..." */
+};
+
+/*
+ * Taps: what a listener's payload passes through, in order, each
+ * direction (config_taps.c; run by worker/relay/taps.c).
+ */
+enum sl_tap_type {
+	SL_TAP_LOG = 0,		/* sizes and endpoints */
+	SL_TAP_HEXDUMP,		/* the first `bytes` of each chunk */
+	SL_TAP_REPLACE,		/* search -> replace */
+	SL_TAP_DROP,		/* a direction, or what matches `match` */
+	SL_TAP_THROTTLE,	/* `rate` bytes/s per session */
+	SL_TAP_LUA,		/* a script's handle(data, info) */
+	SL_TAP_TYPE_MAX
+};
+#define SL_TAP_UP		0x1	/* client -> target */
+#define SL_TAP_DOWN		0x2	/* target -> client */
+#define SL_MAX_TAPS		16	/* per listener */
+
+struct sl_tap {
+	enum sl_tap_type	 type;
+	uint8_t			 dirs;			/* SL_TAP_UP|DOWN */
+	uint8_t			*search;		/* replace; drop's match */
+	size_t			 nsearch;
+	uint8_t			*replace;		/* may be empty */
+	size_t			 nreplace;
+	uint32_t		 bytes;			/* hexdump, 64 */
+	uint64_t		 rate;			/* throttle, bytes/s */
+	char			*script;		/* lua: path */
+	uint32_t		 max_instructions;	/* lua: per call */
+	uint32_t		 max_memory;		/* lua: bytes, state */
+	void			*rt;			/* worker: loaded script */
 };
 
 struct sl_listener {
@@ -151,7 +189,26 @@ struct sl_listener {
 	int			 proxy_protocol;	/* PROXY v1/v2 expected */
 	struct sl_cidr		*proxy_from;		/* "proxy_protocol_from" */
 	size_t			 nproxy_from;
+	/* forward, udp_forward: "target" (a name is resolved per session) */
+	char			 target_host[SL_MAX_NAME + 1];
+	uint16_t		 target_port;
+	struct sockaddr_storage	 target_addr;		/* an address target */
+	socklen_t		 target_addrlen;	/* 0: a name */
+	/* UDP flows (udp_forward) */
+	uint32_t		 udp_idle_ms;		/* "udp_idle_timeout", 60 s */
+	uint32_t		 max_flows;		/* per listener, 4096 */
+	uint32_t		 max_flows_per_client;	/* per address, 64 */
+	struct sl_tap		*taps;			/* none: splice relay */
+	size_t			 ntaps;
+	int			 udp;			/* tproxy: UDP too */
+	int			 borrowed;		/* a tproxy's UDP twin:
+							   its arrays are the
+							   TCP listener's */
 };
+
+/* A listener on a UDP socket (udp_forward, the UDP side of tproxy). */
+#define SL_LISTENER_UDP(l)	((l)->kind == SL_LISTEN_UDP_FORWARD || \
+				    (l)->kind == SL_LISTEN_TPROXY_UDP)
 
 /* tcprouter's key-value store of services (only Redis exists). */
 struct sl_dbbackend {

@@ -11,6 +11,8 @@
  * without users or client limits.
  */
 #include <sys/socket.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <crypt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +29,11 @@ static const char *const kind_names[SL_LISTEN_KIND_MAX] = {
 	[SL_LISTEN_MIXED] = "mixed",
 	[SL_LISTEN_SNI] = "sni",
 	[SL_LISTEN_HOST] = "host",
+	[SL_LISTEN_FORWARD] = "forward",
+	[SL_LISTEN_UDP_FORWARD] = "udp_forward",
+	[SL_LISTEN_REDIRECT] = "redirect",
+	[SL_LISTEN_TPROXY] = "tproxy",
+	[SL_LISTEN_TPROXY_UDP] = "tproxy_udp",
 };
 
 const char *
@@ -53,6 +60,9 @@ listener_defaults(struct sl_listener *l, size_t i)
 	l->kind = SL_LISTEN_SOCKS5;
 	l->udp_timeout_ms = 60 * 1000;
 	l->bind_timeout_ms = 60 * 1000;
+	l->udp_idle_ms = 60 * 1000;
+	l->max_flows = 4096;
+	l->max_flows_per_client = 64;
 }
 
 /* "ip:port" or "[ipv6]:port"; numeric only, DNS is not for the master. */
@@ -175,7 +185,8 @@ user_item(struct ctx *c, const cJSON *it, void *arg, size_t i)
 
 enum {
 	LS_NAME, LS_KIND, LS_LISTEN, LS_USERS, LS_CLIENTS, LS_UDP_TIMEOUT,
-	LS_BIND_TIMEOUT, LS_TIMEOUT, LS_PROXY, LS_PROXY_FROM
+	LS_BIND_TIMEOUT, LS_TIMEOUT, LS_PROXY, LS_PROXY_FROM, LS_TARGET,
+	LS_UDP_IDLE, LS_MAX_FLOWS, LS_MAX_FLOWS_CLIENT, LS_TAPS, LS_UDP
 };
 
 static int
@@ -200,7 +211,8 @@ ls_kind(struct ctx *c, const cJSON *it, void *dst)
 	struct sl_listener	*l = dst;
 	int			 v;
 
-	if (get_enum(c, it, kind_names, nitems(kind_names), 0, &v) == -1)
+	/* The last kind, tproxy's UDP side, is made by "udp": true. */
+	if (get_enum(c, it, kind_names, SL_LISTEN_TPROXY_UDP, 0, &v) == -1)
 		return -1;
 	l->kind = (enum sl_listen_kind)v;
 	return 0;
@@ -255,6 +267,62 @@ ls_proxy_from(struct ctx *c, const cJSON *it, void *dst)
 	return each(c, it, cidr_item, l->proxy_from);
 }
 
+/* "name:port" into l's target; -1 when it is not one. */
+static int
+target_name(const char *s, struct sl_listener *l)
+{
+	const char	*colon = strrchr(s, ':');
+	char		*end;
+	unsigned long	 port;
+	size_t		 hl;
+
+	if (colon == NULL || (hl = (size_t)(colon - s)) == 0 ||
+	    hl >= sizeof(l->target_host) || colon[1] < '0' || colon[1] > '9')
+		return -1;
+	port = strtoul(colon + 1, &end, 10);
+	if (*end != '\0' || port == 0 || port > 65535)
+		return -1;
+	memcpy(l->target_host, s, hl);
+	l->target_host[hl] = '\0';
+	if (!valid_hostname(l->target_host))
+		return -1;
+	l->target_port = (uint16_t)port;
+	return 0;
+}
+
+/* forward/udp_forward: "host:port", a name or an address. */
+static int
+ls_target(struct ctx *c, const cJSON *it, void *dst)
+{
+	struct sl_listener	*l = dst;
+	struct sockaddr_storage	 ss;
+	socklen_t		 sl;
+	const char		*s;
+	char			 q[80];
+
+	if (get_str(c, it, 1, SIZE_MAX, &s) == -1)
+		return -1;
+	if (parse_hostport(s, 0, l->target_host, sizeof(l->target_host),
+	    &ss, &sl) == 0) {
+		l->target_port = ntohs(ss.ss_family == AF_INET ?
+		    ((struct sockaddr_in *)&ss)->sin_port :
+		    ((struct sockaddr_in6 *)&ss)->sin6_port);
+		l->target_addr = ss;
+		l->target_addrlen = sl;
+		if (l->target_port != 0)
+			return 0;
+	} else if (target_name(s, l) == 0)
+		return 0;
+	return fail(c, "%s is not a host and port (name:port, ip:port or "
+	    "[ipv6]:port)", quote(s, q, sizeof(q)));
+}
+
+static int
+ls_taps(struct ctx *c, const cJSON *it, void *dst)
+{
+	return r_taps(c, it, dst);
+}
+
 #define LSOFF(f)	offsetof(struct sl_listener, f)
 static const struct keydef listener_keys[] = {
 	[LS_NAME] = { "name", K_FN, ls_name, 0, 0, 0 },
@@ -271,7 +339,54 @@ static const struct keydef listener_keys[] = {
 	    0, 0 },
 	[LS_PROXY_FROM] = { "proxy_protocol_from", K_FN, ls_proxy_from, 0, 0,
 	    0 },
+	[LS_TARGET] = { "target", K_FN, ls_target, 0, 0, 0 },
+	[LS_UDP_IDLE] = { "udp_idle_timeout", K_MS, NULL, LSOFF(udp_idle_ms),
+	    0, 0 },
+	[LS_MAX_FLOWS] = { "max_flows", K_UINT, NULL, LSOFF(max_flows), 1,
+	    1000000 },
+	[LS_MAX_FLOWS_CLIENT] = { "max_flows_per_client", K_UINT, NULL,
+	    LSOFF(max_flows_per_client), 1, 1000000 },
+	[LS_TAPS] = { "taps", K_FN, ls_taps, 0, 0, 0 },
+	[LS_UDP] = { "udp", K_BOOL, NULL, LSOFF(udp), 0, 0 },
 };
+
+/* What only some kinds take, and what some kinds need. */
+static int
+listener_kind_check(struct ctx *c, const struct sl_listener *l,
+    uint64_t seen)
+{
+	int	fwd = l->kind == SL_LISTEN_FORWARD ||
+		    l->kind == SL_LISTEN_UDP_FORWARD;
+
+	if (fwd && !(seen & BIT(LS_TARGET)))
+		return fail_key(c, "target", "required (host:port) for a "
+		    "forward or udp_forward listener");
+	if (!fwd && (seen & BIT(LS_TARGET)))
+		return fail_key(c, "target", "only forward and udp_forward "
+		    "listeners have a fixed target");
+	if (l->kind != SL_LISTEN_UDP_FORWARD && !l->udp &&
+	    (seen & (BIT(LS_UDP_IDLE) | BIT(LS_MAX_FLOWS) |
+	    BIT(LS_MAX_FLOWS_CLIENT))))
+		return fail_key(c, (seen & BIT(LS_UDP_IDLE)) ?
+		    "udp_idle_timeout" : (seen & BIT(LS_MAX_FLOWS)) ?
+		    "max_flows" : "max_flows_per_client", "only for "
+		    "udp_forward listeners and tproxy with \"udp\": true");
+	if (l->kind != SL_LISTEN_TPROXY && (seen & BIT(LS_UDP)))
+		return fail_key(c, "udp", "only for tproxy listeners");
+	if (l->kind >= SL_LISTEN_FORWARD && l->nusers > 0)
+		return fail_key(c, "users", "a listener of this kind cannot "
+		    "ask for credentials");
+	if ((l->kind == SL_LISTEN_UDP_FORWARD || l->udp) &&
+	    l->proxy_protocol)
+		return fail_key(c, "proxy_protocol", "not for UDP");
+	if ((l->kind == SL_LISTEN_TPROXY || l->kind == SL_LISTEN_REDIRECT) &&
+	    l->proxy_protocol)
+		return fail_key(c, "proxy_protocol", "a transparent listener "
+		    "learns the destination from the kernel, not a header");
+	if (l->max_flows_per_client > l->max_flows)
+		return fail_key(c, "max_flows_per_client", "above max_flows");
+	return 0;
+}
 
 static int
 listener_item(struct ctx *c, const cJSON *it, void *arg, size_t i)
@@ -283,8 +398,8 @@ listener_item(struct ctx *c, const cJSON *it, void *arg, size_t i)
 	if (walk(c, it, listener_keys, nitems(listener_keys), l, &seen) == -1)
 		return -1;
 	if (!(seen & BIT(LS_KIND)))
-		return fail_key(c, "kind", "required (socks5, http, mixed, sni "
-		    "or host)");
+		return fail_key(c, "kind", "required (socks5, http, mixed, sni, "
+		    "host, forward, udp_forward, redirect or tproxy)");
 	if (!(seen & BIT(LS_LISTEN)))
 		return fail_key(c, "listen", "required (ip:port)");
 	if (l->proxy_protocol && l->nproxy_from == 0)
@@ -297,6 +412,39 @@ listener_item(struct ctx *c, const cJSON *it, void *arg, size_t i)
 	    l->nusers > 0)
 		return fail_key(c, "users", "a listener of kind sni or host "
 		    "cannot ask for credentials");
+	return listener_kind_check(c, l, seen);
+}
+
+/*
+ * A tproxy listener with "udp": true gets a UDP twin on the same address,
+ * "NAME.udp", which borrows its arrays (clients, taps).
+ */
+static int
+listeners_twins(struct ctx *c, struct sl_conf *conf)
+{
+	size_t	i, n = conf->nlisteners;
+
+	for (i = 0; i < n; i++) {
+		struct sl_listener *l = &conf->listeners[i], *u;
+
+		if (l->kind != SL_LISTEN_TPROXY || !l->udp)
+			continue;
+		if (conf->nlisteners == SL_MAX_LISTENERS)
+			return fail(c, "with the UDP side of tproxy listeners, "
+			    "more than %d listeners", SL_MAX_LISTENERS);
+		u = &conf->listeners[conf->nlisteners++];
+		*u = *l;
+		u->kind = SL_LISTEN_TPROXY_UDP;
+		u->borrowed = 1;
+		u->users = NULL;
+		u->nusers = 0;
+		u->proxy_from = NULL;
+		u->nproxy_from = 0;
+		if (strlen(l->name) + 4 >= sizeof(u->name))
+			return fail(c, "listener name %s: too long for its "
+			    "UDP side (\"%s.udp\")", l->name, l->name);
+		snprintf(u->name, sizeof(u->name), "%s.udp", l->name);
+	}
 	return 0;
 }
 
@@ -309,7 +457,9 @@ r_listeners(struct ctx *c, const cJSON *it, void *dst)
 	if ((n = listeners_count(c, it)) == 0)
 		return -1;
 	conf->nlisteners = n;
-	return each(c, it, listener_item, conf->listeners);
+	if (each(c, it, listener_item, conf->listeners) == -1)
+		return -1;
+	return listeners_twins(c, conf);
 }
 
 /* Every listener has its own name and its own address. */
@@ -333,6 +483,7 @@ listeners_check(struct ctx *c, const char *key)
 				rc = fail_key(c, "name", "used by another "
 				    "listener");
 			else if (o->addrlen == l->addrlen &&
+			    SL_LISTENER_UDP(o) == SL_LISTENER_UDP(l) &&
 			    memcmp(&o->addr, &l->addr, l->addrlen) == 0)
 				rc = fail(c, "\"%s\" is already listed",
 				    sockaddr_fmt((const void *)&l->addr, q,
@@ -394,11 +545,15 @@ listeners_free(struct sl_conf *conf)
 	size_t	i;
 
 	for (i = 0; i < SL_MAX_LISTENERS; i++) {
+		if (conf->listeners[i].borrowed)
+			continue;
 		if (conf->listeners[i].users != NULL)
 			explicit_bzero(conf->listeners[i].users,
 			    conf->listeners[i].nusers * sizeof(struct sl_user));
 		free(conf->listeners[i].users);
 		free(conf->listeners[i].clients);
 		free(conf->listeners[i].proxy_from);
+		taps_conf_free(conf->listeners[i].taps,
+		    conf->listeners[i].ntaps);
 	}
 }

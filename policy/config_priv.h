@@ -122,6 +122,11 @@ int	listeners_check_routed(struct ctx *, const char *key);
 void	listener_implicit(struct sl_conf *, uint16_t port);
 void	listeners_free(struct sl_conf *);
 
+/* config_taps.c: a listener's "taps" */
+
+int	r_taps(struct ctx *, const cJSON *it, void *listener);
+void	taps_conf_free(struct sl_tap *, size_t n);
+
 /* config_match.c */
 
 extern const char *const policy_names[SL_POLICY_DEPRIORITIZE + 1];

@@ -83,6 +83,14 @@ fill(struct sl_msg *m, unsigned type, int big)
 		m->u.svc_table.size = big ? SL_MAX_CONF_BYTES : 812;
 		m->u.svc_table.count = big ? SL_MAX_CONF_BYTES : 9;
 		break;
+	case SL_MSG_TPROXY_REQ:
+		m->u.tproxy_req.listener = big ? SL_MAX_LISTENERS - 1 : 1;
+		m->u.tproxy_req.family = big ? 6 : 4;
+		memset(m->u.tproxy_req.local, big ? 0xff : 0xc0, big ? 16 : 4);
+		memset(m->u.tproxy_req.peer, big ? 0xfe : 0x7f, big ? 16 : 4);
+		m->u.tproxy_req.local_port = big ? UINT16_MAX : 53;
+		m->u.tproxy_req.peer_port = big ? UINT16_MAX : 40000;
+		break;
 	}
 }
 
@@ -189,6 +197,8 @@ START_TEST(t_spec_table)
 	    SL_FROM_REGISTRY);
 	ck_assert_uint_eq(sl_msg_specs[SL_MSG_SVC_TABLE].from,
 	    SL_FROM_MASTER | SL_FROM_REGISTRY);
+	ck_assert_uint_eq(sl_msg_specs[SL_MSG_TPROXY_REQ].from,
+	    SL_FROM_WORKER);
 }
 END_TEST
 

@@ -224,6 +224,10 @@ START_TEST(t_frame_sender)
 	fill(&m, SL_MSG_DRAIN, 0);
 	n = ipc_frame_build(&m, f, sizeof(f));
 	BAD_FRAME_WHY(f, n, 0, SL_PROC_WORKER, 1, "not allowed");
+	fill(&m, SL_MSG_TPROXY_REQ, 0);
+	n = ipc_frame_build(&m, f, sizeof(f));
+	BAD_FRAME_WHY(f, n, 0, SL_PROC_RESOLVER, 0, "not allowed");
+	BAD_FRAME_WHY(f, n, 0, SL_PROC_MASTER, 1, "not allowed");
 }
 END_TEST
 
@@ -371,6 +375,12 @@ START_TEST(t_frame_flags_id)
 	n = ipc_frame_build(&m, f, sizeof(f));
 	h->id = 0;
 	BAD_FRAME_WHY(f, n, 0, SL_PROC_RESOLVER, 0, "request id");
+	fill(&m, SL_MSG_TPROXY_REQ, 0);
+	n = ipc_frame_build(&m, f, sizeof(f));
+	h->id = 0;
+	BAD_FRAME_WHY(f, n, 0, SL_PROC_WORKER, 0, "request id");
+	m.id = 0;
+	ck_assert_int_eq(ipc_frame_build(&m, f, sizeof(f)), -1);
 	/* A bad body behind a good header. */
 	fill(&m, SL_MSG_LOG_LEVEL, 0);
 	n = ipc_frame_build(&m, f, sizeof(f));

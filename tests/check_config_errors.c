@@ -151,12 +151,74 @@ static const struct bad bad[] = {
 	{ "{'listeners': {}}", "listeners: expected an array, got object" },
 	{ "{'listeners': []}", "listeners: expected 1-16 entries, got 0" },
 	{ "{'listeners': [{'listen': '127.0.0.1:1'}]}",
-	    "listeners[0].kind: required (socks5, http, mixed, sni or host)" },
+	    "listeners[0].kind: required (socks5, http, mixed, sni, host, "
+	    "forward, udp_forward, redirect or tproxy)" },
 	{ "{'listeners': [{'kind': 'socks5'}]}",
 	    "listeners[0].listen: required (ip:port)" },
 	{ "{'listeners': [{'kind': 'socks6', 'listen': '127.0.0.1:1'}]}",
 	    "listeners[0].kind: \"socks6\" is not one of socks5, http, mixed, "
-	    "sni, host" },
+	    "sni, host, forward, udp_forward, redirect, tproxy" },
+	/* forward, udp_forward, redirect, tproxy (issue 11) */
+	{ "{'listeners': [{'kind': 'tproxy_udp', 'listen': '127.0.0.1:1'}]}",
+	    "listeners[0].kind: \"tproxy_udp\" is not one of socks5, http, "
+	    "mixed, sni, host, forward, udp_forward, redirect, tproxy" },
+	{ "{'listeners': [{'kind': 'forward', 'listen': '127.0.0.1:1'}]}",
+	    "listeners[0].target: required (host:port) for a forward or "
+	    "udp_forward listener" },
+	{ "{'listeners': [{'kind': 'socks5', 'listen': '127.0.0.1:1', "
+	    "'target': '127.0.0.1:2'}]}",
+	    "listeners[0].target: only forward and udp_forward listeners have "
+	    "a fixed target" },
+	{ "{'listeners': [{'kind': 'forward', 'listen': '127.0.0.1:1', "
+	    "'target': 'a b:2'}]}",
+	    "listeners[0].target: \"a b:2\" is not a host and port (name:port, "
+	    "ip:port or [ipv6]:port)" },
+	{ "{'listeners': [{'kind': 'forward', 'listen': '127.0.0.1:1', "
+	    "'target': 'example.org:0'}]}",
+	    "listeners[0].target: \"example.org:0\" is not a host and port "
+	    "(name:port, ip:port or [ipv6]:port)" },
+	{ "{'listeners': [{'kind': 'forward', 'listen': '127.0.0.1:1', "
+	    "'target': 'example.org'}]}",
+	    "listeners[0].target: \"example.org\" is not a host and port "
+	    "(name:port, ip:port or [ipv6]:port)" },
+	{ "{'listeners': [{'kind': 'forward', 'listen': '127.0.0.1:1', "
+	    "'target': '127.0.0.1:2', 'max_flows': 10}]}",
+	    "listeners[0].max_flows: only for udp_forward listeners and tproxy "
+	    "with \"udp\": true" },
+	{ "{'listeners': [{'kind': 'udp_forward', 'listen': '127.0.0.1:1', "
+	    "'target': '127.0.0.1:2', 'max_flows': 10, "
+	    "'max_flows_per_client': 11}]}",
+	    "listeners[0].max_flows_per_client: above max_flows" },
+	{ "{'listeners': [{'kind': 'udp_forward', 'listen': '127.0.0.1:1', "
+	    "'target': '127.0.0.1:2', 'max_flows': 0}]}",
+	    "listeners[0].max_flows: 0 is out of range (1-1000000)" },
+	{ "{'listeners': [{'kind': 'udp_forward', 'listen': '127.0.0.1:1', "
+	    "'target': '127.0.0.1:2', 'proxy_protocol': true, "
+	    "'proxy_protocol_from': ['127.0.0.1']}]}",
+	    "listeners[0].proxy_protocol: not for UDP" },
+	{ "{'listeners': [{'kind': 'redirect', 'listen': '127.0.0.1:1', "
+	    "'proxy_protocol': true, 'proxy_protocol_from': ['127.0.0.1']}]}",
+	    "listeners[0].proxy_protocol: a transparent listener learns the "
+	    "destination from the kernel, not a header" },
+	{ "{'listeners': [{'kind': 'redirect', 'listen': '127.0.0.1:1', "
+	    "'udp': true}]}",
+	    "listeners[0].udp: only for tproxy listeners" },
+	{ "{'listeners': [{'kind': 'forward', 'listen': '127.0.0.1:1', "
+	    "'target': '127.0.0.1:2', 'users': [{'username': 'a', "
+	    "'password': 'b'}]}]}",
+	    "listeners[0].users: a listener of this kind cannot ask for "
+	    "credentials" },
+	{ "{'listeners': [{'kind': 'udp_forward', 'listen': '127.0.0.1:1', "
+	    "'target': '127.0.0.1:2'}, {'kind': 'udp_forward', "
+	    "'listen': '127.0.0.1:1', 'target': '127.0.0.1:3'}]}",
+	    "listeners[1]: \"127.0.0.1:1\" is already listed" },
+	{ "{'listeners': [{'kind': 'tproxy', 'udp': true, 'listen': "
+	    "'127.0.0.1:1', 'name': 'abcdefghijabcdefghijabcdefghijabcdefghij"
+	    "abcdefghijabcdefghijab'}]}",
+	    "listeners: listener name abcdefghijabcdefghijabcdefghijabcdefghij"
+	    "abcdefghijabcdefghijab: too long for its UDP side "
+	    "(\"abcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghijab"
+	    ".udp\")" },
 	{ "{'listeners': [{'kind': 'http', 'listen': 'localhost:1'}]}",
 	    "listeners[0].listen: \"localhost:1\" is not an address and port "
 	    "(ip:port or [ipv6]:port)" },

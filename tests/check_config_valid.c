@@ -408,6 +408,52 @@ START_TEST(test_listen_domain)
 }
 END_TEST
 
+/* forward, udp_forward, redirect, tproxy (issue 11). */
+START_TEST(test_forwarding_listeners)
+{
+	struct sl_conf			*conf;
+	const struct sl_listener	*l;
+
+	conf = must_parse("{'listeners': ["
+	    "{'name': 'f', 'kind': 'forward', 'listen': '127.0.0.1:1', "
+	    "'target': 'Example.org:443'},"
+	    "{'name': 'u', 'kind': 'udp_forward', 'listen': '127.0.0.1:1', "
+	    "'target': '[::1]:53', 'udp_idle_timeout': 2.5, 'max_flows': 10, "
+	    "'max_flows_per_client': 3},"
+	    "{'name': 'r', 'kind': 'redirect', 'listen': '0.0.0.0:2'},"
+	    "{'name': 'tp', 'kind': 'tproxy', 'listen': '0.0.0.0:3', "
+	    "'udp': true, 'clients': ['10.0.0.0/8']}]}");
+	ck_assert_uint_eq(conf->nlisteners, 5);
+	l = &conf->listeners[0];
+	ck_assert_int_eq(l->kind, SL_LISTEN_FORWARD);
+	ck_assert_str_eq(l->target_host, "Example.org");
+	ck_assert_uint_eq(l->target_port, 443);
+	ck_assert_uint_eq(l->target_addrlen, 0);
+	/* Same address as f, but UDP: allowed. */
+	l = &conf->listeners[1];
+	ck_assert_int_eq(l->kind, SL_LISTEN_UDP_FORWARD);
+	check_addr(&l->target_addr, l->target_addrlen, AF_INET6, "::1", 53);
+	ck_assert_uint_eq(l->udp_idle_ms, 2500);
+	ck_assert_uint_eq(l->max_flows, 10);
+	ck_assert_uint_eq(l->max_flows_per_client, 3);
+	ck_assert_int_eq(conf->listeners[2].kind, SL_LISTEN_REDIRECT);
+	ck_assert_uint_eq(conf->listeners[2].max_flows, 4096);
+	ck_assert_uint_eq(conf->listeners[2].max_flows_per_client, 64);
+	ck_assert_uint_eq(conf->listeners[2].udp_idle_ms, 60000);
+	/* tproxy's UDP side: a twin at the end, borrowing its arrays. */
+	ck_assert_int_eq(conf->listeners[3].kind, SL_LISTEN_TPROXY);
+	l = &conf->listeners[4];
+	ck_assert_int_eq(l->kind, SL_LISTEN_TPROXY_UDP);
+	ck_assert_str_eq(l->name, "tp.udp");
+	ck_assert_int_eq(l->borrowed, 1);
+	ck_assert_ptr_eq(l->clients, conf->listeners[3].clients);
+	ck_assert_uint_eq(l->nclients, 1);
+	ck_assert_int_eq(SL_LISTENER_UDP(l), 1);
+	ck_assert_int_eq(SL_LISTENER_UDP(&conf->listeners[3]), 0);
+	conf_free(conf);	/* LSan: the borrowed arrays freed once */
+}
+END_TEST
+
 START_TEST(test_nameservers)
 {
 	struct sl_conf	*conf;
@@ -683,6 +729,7 @@ config_valid_tcase(void)
 	tcase_add_test(tc, test_pythtrt_example);
 	tcase_add_test(tc, test_empty_object);
 	tcase_add_test(tc, test_empty_links);
+	tcase_add_test(tc, test_forwarding_listeners);
 	tcase_add_test(tc, test_full);
 	tcase_add_test(tc, test_contrib_copy);
 	tcase_add_test(tc, test_contrib_file);

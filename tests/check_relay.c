@@ -12,7 +12,8 @@
  * (and closes the relay's fds), which is what a session does: under ASan
  * any touch of the relay after its callback is a use-after-free.
  *
- * Every case runs in copy mode (_i even) and splice mode (_i odd).
+ * Every case runs in copy mode (_i even) and splice mode (_i odd); the
+ * tap cases ask for splice too and must get copy mode.
  *
  * The harness (peers, pairs, deadline, done callback) is in
  * check_relay_harness.c; this file holds the tests and main().
@@ -369,6 +370,171 @@ START_TEST(splice_emfile_fallback)
 }
 END_TEST
 
+/* Taps: a chain in the relay forces copy mode and sees every chunk. */
+
+static struct sl_tap
+tap_replace(const char *search, const char *replace)
+{
+	struct sl_tap	t;
+
+	memset(&t, 0, sizeof(t));
+	t.type = SL_TAP_REPLACE;
+	t.dirs = SL_TAP_UP | SL_TAP_DOWN;
+	t.search = (uint8_t *)search;
+	t.nsearch = strlen(search);
+	t.replace = (uint8_t *)replace;
+	t.nreplace = strlen(replace);
+	return t;
+}
+
+/*
+ * transmitm's /api -> /forbidden through real sockets: early bytes,
+ * a match across two reads, and a partial match let go by the flush
+ * timer when nothing more comes (so a late "i" is not replaced).
+ */
+START_TEST(tap_replace_relay)
+{
+	static const char	 want[] = "early /forbidden/v1 GET /forbidden/x\n"
+				     "tail /api";
+	struct harness		*h = h_new(0);
+	struct sl_tap		 t[2];
+	struct taps		*tp;
+
+	t[0] = tap_replace("/api", "/forbidden");
+	memset(&t[1], 0, sizeof(t[1]));
+	t[1].type = SL_TAP_LOG;
+	t[1].dirs = SL_TAP_UP;
+	tp = taps_new(t, 2, NULL);
+	ck_assert_ptr_nonnull(tp);
+	h->cl.rx_on = h->tg.rx_on = 1;
+	h->tg.tx_shut = 1;
+	h->want_eofs = 1;
+	ck_assert_int_eq(h_start_taps(h, "early /a", 8, _i, 10000, tp), 0);
+	ck_assert_int_eq(h->r->splice, 0);
+	peer_go(&h->cl);
+	peer_go(&h->tg);
+	h_run_for(h, 0.02);
+	ck_assert_uint_eq(h->tg.headlen, 6);	/* "early ", "/a" held */
+	h_send(h, "pi/v1 GET /ap");
+	h_run_for(h, 0.02);
+	h_send(h, "i/x\n");
+	h_run_for(h, 0.02);
+	h_send(h, "tail /ap");
+	h_run_for(h, 0.02);
+	/* All but "/ap", held until more comes or TAPS_FLUSH_MS. */
+	ck_assert_uint_eq(h->tg.headlen, strlen(want) - 4);
+	h_run_for(h, 0.3);
+	ck_assert_uint_eq(h->tg.headlen, strlen(want) - 1);
+	h_send(h, "i");
+	ck_assert_int_eq(shutdown(h->cl.fd, SHUT_WR), 0);
+	h_run(h);
+	ck_assert_int_eq(h->end, RELAY_END_DONE);
+	ck_assert_uint_eq(h->tg.headlen, strlen(want));
+	ck_assert_mem_eq(h->tg.head, want, strlen(want));
+	ck_assert_uint_eq(h->up_bytes, strlen(want));
+	ck_assert_uint_eq(atomic_load(&h->ctr_up), strlen(want));
+	h_free(h);
+	taps_free(tp);
+}
+END_TEST
+
+/* Bulk both ways through a replace that rewrites a pattern to itself. */
+START_TEST(tap_bulk_intact)
+{
+	struct harness	*h = h_new(0);
+	struct sl_tap	 t = tap_replace("\x01\x02", "\x01\x02");
+	struct taps	*tp = taps_new(&t, 1, NULL);
+
+	ck_assert_ptr_nonnull(tp);
+	h->cl.tx_total = h->tg.tx_total = 4 * MiB;
+	h->cl.tx_shut = h->tg.tx_shut = 1;
+	h->cl.rx_on = h->tg.rx_on = 1;
+	h->want_eofs = 1;
+	ck_assert_int_eq(h_start_taps(h, NULL, 0, _i, 10000, tp), 0);
+	ck_assert_int_eq(h->r->splice, 0);
+	peer_go(&h->cl);
+	peer_go(&h->tg);
+	h_run(h);
+	assert_streams(h);
+	ck_assert_uint_eq(h->up_bytes, 4 * MiB);
+	h_free(h);
+	taps_free(tp);
+}
+END_TEST
+
+/* A 1 MiB/s throttle on a fast sender moves about 1 MiB/s. */
+START_TEST(tap_throttle_rate)
+{
+	struct harness	*h = h_new(0);
+	struct sl_tap	 t;
+	struct taps	*tp;
+	ev_tstamp	 start;
+	double		 rate;
+
+	memset(&t, 0, sizeof(t));
+	t.type = SL_TAP_THROTTLE;
+	t.dirs = SL_TAP_UP;
+	t.rate = MiB;
+	tp = taps_new(&t, 1, NULL);
+	ck_assert_ptr_nonnull(tp);
+	h->cl.tx_total = 5 * MiB / 4;
+	h->tg.tx_total = 2 * MiB;	/* the other way is not throttled */
+	h->cl.tx_shut = h->tg.tx_shut = 1;
+	h->cl.rx_on = h->tg.rx_on = 1;
+	h->want_eofs = 1;
+	ck_assert_int_eq(h_start_taps(h, NULL, 0, 0, 10000, tp), 0);
+	ev_now_update(h->loop);
+	start = ev_now(h->loop);
+	peer_go(&h->cl);
+	peer_go(&h->tg);
+	h_run(h);
+	assert_streams(h);
+	rate = (double)(5 * MiB / 4) / (h->t_end - start);
+	ck_assert_msg(rate > 0.8 * MiB && rate < 1.2 * MiB,
+	    "%.0f bytes/s over %.2f s", rate, h->t_end - start);
+	h_free(h);
+	taps_free(tp);
+}
+END_TEST
+
+/* _i 0: a drop match across two reads; 1: in the early bytes. */
+START_TEST(tap_drop_ends)
+{
+	struct harness	*h = h_new(0);
+	struct sl_tap	 t;
+	struct taps	*tp;
+
+	memset(&t, 0, sizeof(t));
+	t.type = SL_TAP_DROP;
+	t.dirs = SL_TAP_UP;
+	t.search = (uint8_t *)"DELETE ";
+	t.nsearch = 7;
+	tp = taps_new(&t, 1, NULL);
+	ck_assert_ptr_nonnull(tp);
+	h->cl.rx_on = h->tg.rx_on = 1;
+	if (_i == 0) {
+		ck_assert_int_eq(h_start_taps(h, NULL, 0, 1, 10000, tp), 0);
+		peer_go(&h->cl);
+		peer_go(&h->tg);
+		h_send(h, "GET / DEL");
+		h_run_for(h, 0.02);
+		ck_assert_int_eq(h->ncb, 0);
+		h_send(h, "ETE /x");
+	} else {
+		ck_assert_int_eq(h_start_taps(h, "DELETE /x", 9, 1, 10000, tp),
+		    0);
+		peer_go(&h->cl);
+		peer_go(&h->tg);
+	}
+	h_run(h);
+	ck_assert_int_eq(h->end, RELAY_END_TAP);
+	ck_assert_str_eq(taps_why(tp), "tap drop: matched \"DELETE \"");
+	ck_assert_uint_le(h->tg.rx_bytes, _i == 0 ? 9 : 0);
+	h_free(h);
+	taps_free(tp);
+}
+END_TEST
+
 static Suite *
 relay_suite(void)
 {
@@ -387,6 +553,10 @@ relay_suite(void)
 	tcase_add_loop_test(tc, reset, 0, 4);
 	tcase_add_loop_test(tc, reset_before_start, 0, 2);
 	tcase_add_test(tc, splice_emfile_fallback);
+	tcase_add_loop_test(tc, tap_replace_relay, 0, 2);
+	tcase_add_loop_test(tc, tap_bulk_intact, 0, 2);
+	tcase_add_test(tc, tap_throttle_rate);
+	tcase_add_loop_test(tc, tap_drop_ends, 0, 2);
 	suite_add_tcase(s, tc);
 	return s;
 }

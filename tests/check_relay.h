@@ -2,6 +2,7 @@
  * Private header of the check_relay executable (the "relay" suite),
  * built from check_relay.c (the tests, main) and check_relay_harness.c
  * (two libev test peers around a relay over real TCP loopback pairs).
+ * The tap cases run a real chain (worker/relay/taps.c) in the relay.
  */
 #ifndef SL_TESTS_CHECK_RELAY_H
 #define SL_TESTS_CHECK_RELAY_H
@@ -24,6 +25,7 @@
 #include <ev.h>
 
 #include "worker/relay/stream.h"
+#include "worker/relay/taps.h"
 
 #define MiB		(1024 * 1024)
 #define KiB		1024
@@ -80,6 +82,10 @@ void		 peer_tx(struct peer *);
 void		 peer_go(struct peer *);
 struct harness	*h_new(int);
 int		 h_start(struct harness *, const void *, size_t, int, uint32_t);
+int		 h_start_taps(struct harness *, const void *, size_t, int,
+		    uint32_t, struct taps *);
+void		 h_run_for(struct harness *, double);
+void		 h_send(struct harness *, const char *);
 void		 h_run(struct harness *);
 void		 h_free(struct harness *);
 void		 assert_streams(struct harness *);

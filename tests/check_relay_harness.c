@@ -301,12 +301,48 @@ int
 h_start(struct harness *h, const void *early, size_t nearly, int splice,
     uint32_t idle_ms)
 {
+	return h_start_taps(h, early, nearly, splice, idle_ms, NULL);
+}
+
+/* The same with a tap chain (not owned: free it after h_run). */
+int
+h_start_taps(struct harness *h, const void *early, size_t nearly,
+    int splice, uint32_t idle_ms, struct taps *taps)
+{
 	int	rv;
 
 	rv = relay_start(h->r, h->loop, h->rfd_client, h->rfd_target, early,
-	    nearly, splice, idle_ms, &h->ctr_up, &h->ctr_down, done_cb, h);
+	    nearly, splice, idle_ms, taps, &h->ctr_up, &h->ctr_down, done_cb,
+	    h);
 	ck_assert_int_eq(h->ncb, 0);	/* never from relay_start() */
 	return rv;
+}
+
+static void
+run_for_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	ev_break(loop, EVBREAK_ONE);
+}
+
+/* Let the loop run for secs (peers and relay do their work). */
+void
+h_run_for(struct harness *h, double secs)
+{
+	ev_timer	t;
+
+	ev_now_update(h->loop);
+	ev_timer_init(&t, run_for_cb, secs, 0.0);
+	ev_timer_start(h->loop, &t);
+	ev_run(h->loop, 0);
+	ev_timer_stop(h->loop, &t);
+}
+
+/* A few bytes from the client application, at once. */
+void
+h_send(struct harness *h, const char *s)
+{
+	ck_assert_int_eq(send(h->cl.fd, s, strlen(s), MSG_NOSIGNAL),
+	    (ssize_t)strlen(s));
 }
 
 /* Run until h_check() is satisfied or the deadline passes. */

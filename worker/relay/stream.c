@@ -38,6 +38,21 @@
  * holding the struct relay, so nothing here touches `r` after calling it.
  * relay_start() does no I/O at all, so it has nothing to report
  * synchronously except allocation failure.
+ *
+ * Tapped relays (a session whose listener has taps): both directions
+ * copy, and every chunk read goes through the chain (taps_stream); what
+ * it returns (the read buffer or the chain's own output buffer, valid
+ * until the chain's next call in that direction, which cannot come
+ * before it was written since we do not read while len > 0) is what
+ * len counts and dir_write sends.  Early bytes pass through it too.  At
+ * EOF the chain is flushed and its last bytes written before the
+ * shutdown.  When the chain holds a partial match after a read, a
+ * TAPS_FLUSH_MS timer lets it go if nothing more comes.  A throttle is a
+ * token bucket per direction (a twentieth of a second's rate deep):
+ * reads take at most the tokens there are and, with none left, the
+ * direction stops reading until a timer says they are back.  That
+ * state lives in a heap struct (struct relay_tapped, in idle.data) made
+ * only for tapped relays, so untapped ones do not grow.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -50,6 +65,7 @@
 #include <unistd.h>
 
 #include "stream.h"
+#include "taps.h"
 
 #define RELAY_BURST	(4 * RELAY_BUFSZ)	/* bytes per callback */
 #define RELAY_SPINS	16			/* syscalls per callback */
@@ -68,7 +84,27 @@ enum io_res {
 	IO_BLOCK,	/* EAGAIN: wait for the watcher */
 	IO_RETRY,	/* EINTR */
 	IO_FAIL,	/* errno is set */
+	IO_TAP,		/* the tap chain failed: taps_why() */
 };
+
+/* A tapped relay's extra state per direction. */
+struct relay_tdir {
+	struct relay_dir	*d;
+	ev_timer		 flush;		/* let a held match go */
+	ev_timer		 wait;		/* throttle: tokens are back */
+	const uint8_t		*out;		/* what len counts, from off */
+	uint64_t		 rate;		/* bytes/s; 0: no throttle */
+	double			 tokens, burst;
+	ev_tstamp		 last;		/* tokens counted up to */
+	int			 paused;	/* waiting for tokens */
+};
+
+struct relay_tapped {
+	struct relay_tdir	 dir[2];	/* [TAP_UP], [TAP_DOWN] */
+	int			 failed;	/* on the early bytes */
+};
+
+#define RELAY_TAP_BURST_DIV	20	/* bucket: 1/20 s of the rate */
 
 static int
 would_block(int e)
@@ -92,6 +128,27 @@ dir_other(struct relay_dir *d)
 	return d == &d->r->up ? &d->r->down : &d->r->up;
 }
 
+static enum tap_dir
+dir_tapdir(const struct relay_dir *d)
+{
+	return d == &d->r->up ? TAP_UP : TAP_DOWN;
+}
+
+/* The direction's tap state; only for a relay with taps. */
+static struct relay_tdir *
+dir_tap(const struct relay_dir *d)
+{
+	struct relay_tapped	*tx = d->r->idle.data;
+
+	return &tx->dir[dir_tapdir(d)];
+}
+
+static int
+dir_paused(const struct relay_dir *d)
+{
+	return d->r->taps != NULL && dir_tap(d)->paused;
+}
+
 /* Start/stop this direction's watchers to match its state. */
 static void
 dir_arm(struct relay_dir *d)
@@ -101,7 +158,7 @@ dir_arm(struct relay_dir *d)
 	if (d->len > 0) {
 		ev_io_stop(loop, &d->rd);
 		ev_io_start(loop, &d->wr);
-	} else if (!d->eof) {
+	} else if (!d->eof && !dir_paused(d)) {
 		ev_io_stop(loop, &d->wr);
 		ev_io_start(loop, &d->rd);
 	} else {
@@ -182,25 +239,105 @@ dir_release_io(struct relay_dir *d)
 	}
 }
 
+/*
+ * The throttle's say on the next read: 0 with *want cut to the tokens
+ * there are, or -1: none left, the direction pauses until the wait
+ * timer says enough are back for a useful read.
+ */
+static int
+dir_tokens(struct relay_dir *d, size_t *want)
+{
+	struct relay_tdir	*td = dir_tap(d);
+	ev_tstamp		 now = ev_now(d->r->loop);
+	double			 need;
+
+	if (td->rate == 0)
+		return 0;
+	td->tokens += (now - td->last) * (double)td->rate;
+	if (td->tokens > td->burst)
+		td->tokens = td->burst;
+	td->last = now;
+	if (td->tokens >= 1.0) {
+		if ((double)*want > td->tokens)
+			*want = (size_t)td->tokens;
+		return 0;
+	}
+	need = (td->burst < RELAY_BUFSZ ? td->burst : RELAY_BUFSZ) -
+	    td->tokens;
+	td->paused = 1;
+	ev_timer_set(&td->wait, need / (double)td->rate, 0.0);
+	ev_timer_start(d->r->loop, &td->wait);
+	return -1;
+}
+
+/* Run a chunk just read (n bytes in buf) through the chain. */
+static enum io_res
+dir_tap_chunk(struct relay_dir *d, size_t n)
+{
+	struct relay_tdir	*td = dir_tap(d);
+	const uint8_t		*out;
+	size_t			 outlen;
+
+	td->tokens -= (double)n;
+	if (taps_stream(d->r->taps, dir_tapdir(d), (const uint8_t *)d->buf,
+	    n, &out, &outlen) == -1)
+		return IO_TAP;
+	td->out = out;
+	d->off = 0;
+	d->len = outlen;
+	/* New input: a held partial match waits another TAPS_FLUSH_MS. */
+	ev_timer_stop(d->r->loop, &td->flush);
+	if (taps_held(d->r->taps, dir_tapdir(d)) > 0) {
+		ev_timer_set(&td->flush, TAPS_FLUSH_MS / 1000.0, 0.0);
+		ev_timer_start(d->r->loop, &td->flush);
+	}
+	dir_moved(d);
+	return IO_MOVED;
+}
+
+/* EOF or a quiet spell: what the chain held goes out now. */
+static enum io_res
+dir_tap_flush(struct relay_dir *d)
+{
+	struct relay_tdir	*td = dir_tap(d);
+	const uint8_t		*out;
+	size_t			 outlen;
+
+	ev_timer_stop(d->r->loop, &td->flush);
+	if (taps_stream_flush(d->r->taps, dir_tapdir(d), &out, &outlen) == -1)
+		return IO_TAP;
+	td->out = out;
+	d->off = 0;
+	d->len = outlen;
+	return IO_MOVED;
+}
+
 /* Fill the empty buffer or pipe from `from`. */
 static enum io_res
 dir_read(struct relay_dir *d)
 {
+	size_t	want = RELAY_BUFSZ;
 	ssize_t	n;
 
+	if (d->r->taps != NULL && dir_tokens(d, &want) == -1)
+		return IO_BLOCK;
 	if (dir_acquire(d) == -1)
 		return IO_FAIL;
 	if (d->pipe[0] != -1)
 		n = splice(d->from, NULL, d->pipe[1], NULL, RELAY_BUFSZ,
 		    RELAY_SPLICE_F);
 	else
-		n = recv(d->from, d->buf, RELAY_BUFSZ, 0);
+		n = recv(d->from, d->buf, want, 0);
 	if (n == -1)
 		return io_errno();
 	if (n == 0) {
 		d->eof = 1;
+		if (d->r->taps != NULL && dir_tap_flush(d) == IO_TAP)
+			return IO_TAP;
 		return IO_EOF;
 	}
+	if (d->r->taps != NULL)
+		return dir_tap_chunk(d, (size_t)n);
 	d->off = 0;
 	d->len = (size_t)n;
 	dir_moved(d);
@@ -213,7 +350,10 @@ dir_write(struct relay_dir *d)
 {
 	ssize_t	n;
 
-	if (d->buf != NULL)
+	if (d->r->taps != NULL)
+		n = send(d->to, dir_tap(d)->out + d->off, d->len,
+		    MSG_NOSIGNAL);
+	else if (d->buf != NULL)
 		n = send(d->to, d->buf + d->off, d->len, MSG_NOSIGNAL);
 	else
 		n = splice(d->pipe[0], NULL, d->to, NULL, d->len,
@@ -289,6 +429,10 @@ dir_pump(struct relay_dir *d)
 			relay_finish(d->r, RELAY_END_ERROR, errno);
 			return;
 		}
+		if (res == IO_TAP) {
+			relay_finish(d->r, RELAY_END_TAP, 0);
+			return;
+		}
 		if (res == IO_BLOCK) {
 			/* Nothing came: an idle direction holds nothing. */
 			if (d->len == 0)
@@ -346,6 +490,111 @@ idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	ev_timer_start(loop, w);
 }
 
+/* Nothing came for TAPS_FLUSH_MS: let the held partial match go. */
+static void
+tap_flush_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct relay_tdir	*td = container_of(w, struct relay_tdir, flush);
+	struct relay_dir	*d = td->d;
+	struct relay_tapped	*tx = d->r->idle.data;
+
+	if (tx->failed) {
+		relay_finish(d->r, RELAY_END_TAP, 0);
+		return;
+	}
+	if (d->eof)
+		return;		/* dir_read flushed at EOF */
+	if (d->len > 0) {
+		/* Still writing the chain's output: not now. */
+		ev_timer_set(w, TAPS_FLUSH_MS / 1000.0, 0.0);
+		ev_timer_start(loop, w);
+		return;
+	}
+	if (dir_tap_flush(d) == IO_TAP) {
+		relay_finish(d->r, RELAY_END_TAP, 0);
+		return;
+	}
+	dir_arm(d);
+}
+
+/* The throttle's tokens are back: read again. */
+static void
+tap_wait_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct relay_tdir	*td = container_of(w, struct relay_tdir, wait);
+
+	td->paused = 0;
+	dir_arm(td->d);
+}
+
+/* The heap state of a relay with taps. */
+static int
+relay_tap_init(struct relay *r)
+{
+	struct relay_tapped	*tx;
+	struct relay_tdir	*td;
+	int			 i;
+
+	if ((tx = calloc(1, sizeof(*tx))) == NULL)
+		return -1;
+	for (i = 0; i < 2; i++) {
+		td = &tx->dir[i];
+		td->d = i == TAP_UP ? &r->up : &r->down;
+		ev_timer_init(&td->flush, tap_flush_cb, 0.0, 0.0);
+		ev_timer_init(&td->wait, tap_wait_cb, 0.0, 0.0);
+		td->rate = taps_rate(r->taps, (enum tap_dir)i);
+		td->burst = (double)td->rate / RELAY_TAP_BURST_DIV;
+		if (td->burst < 1.0)
+			td->burst = 1.0;
+		td->tokens = td->burst;
+		td->last = ev_now(r->loop);
+	}
+	r->idle.data = tx;
+	return 0;
+}
+
+static void
+relay_tap_stop(struct relay *r)
+{
+	struct relay_tapped	*tx = r->idle.data;
+	int			 i;
+
+	if (tx == NULL)
+		return;
+	for (i = 0; i < 2; i++) {
+		ev_timer_stop(r->loop, &tx->dir[i].flush);
+		ev_timer_stop(r->loop, &tx->dir[i].wait);
+	}
+	free(tx);
+	r->idle.data = NULL;
+}
+
+/*
+ * Early bytes of a tapped relay go through the chain like any chunk,
+ * from the up buffer.  A chain failure cannot be reported from here
+ * (never from relay_start()): a zero timer ends the relay from the loop.
+ */
+static int
+relay_early_tapped(struct relay *r, const uint8_t *early, size_t nearly)
+{
+	struct relay_tapped	*tx = r->idle.data;
+	struct relay_dir	*d = &r->up;
+
+	if (nearly == 0)
+		return 0;
+	if (dir_acquire(d) == -1)
+		return -1;
+	memcpy(d->buf, early, nearly);
+	dir_tap(d)->tokens += (double)nearly;	/* not the throttle's */
+	if (dir_tap_chunk(d, nearly) == IO_TAP) {
+		tx->failed = 1;
+		ev_timer_stop(r->loop, &tx->dir[TAP_UP].flush);
+		ev_timer_set(&tx->dir[TAP_UP].flush, 0.0, 0.0);
+		ev_timer_start(r->loop, &tx->dir[TAP_UP].flush);
+	}
+	return 0;
+}
+
 static void
 dir_init(struct relay_dir *d, struct relay *r, int from, int to,
     _Atomic uint64_t *ctr)
@@ -400,10 +649,10 @@ relay_early(struct relay *r, const uint8_t *early, size_t nearly)
 int
 relay_start(struct relay *r, struct ev_loop *loop, int client, int target,
     const void *early, size_t nearly, int use_splice, uint32_t idle_ms,
-    _Atomic uint64_t *ctr_up, _Atomic uint64_t *ctr_down,
+    struct taps *taps, _Atomic uint64_t *ctr_up, _Atomic uint64_t *ctr_down,
     relay_done_cb cb, void *arg)
 {
-	int	save;
+	int	save, rc;
 
 	memset(r, 0, sizeof(*r));
 	r->loop = loop;
@@ -422,14 +671,22 @@ relay_start(struct relay *r, struct ev_loop *loop, int client, int target,
 		errno = EMSGSIZE;
 		return -1;
 	}
-	r->splice = use_splice != 0;
-	if (relay_early(r, early, nearly) == -1) {
+	/* A tap chain needs the bytes in hand: copy mode. */
+	r->splice = use_splice != 0 && taps == NULL;
+	r->taps = taps;
+	if (taps != NULL && relay_tap_init(r) == -1)
+		return -1;	/* errno: ENOMEM */
+	rc = taps != NULL ? relay_early_tapped(r, early, nearly) :
+	    relay_early(r, early, nearly);
+	if (rc == -1) {
 		save = errno;
 		relay_stop(r);
 		errno = save;
 		return -1;
 	}
 	r->last_io = ev_now(loop);
+	if (taps != NULL && ((struct relay_tapped *)r->idle.data)->failed)
+		return 0;	/* ends from the loop: tap_flush_cb */
 	dir_arm(&r->up);
 	dir_arm(&r->down);
 	if (idle_ms > 0) {
@@ -460,6 +717,7 @@ relay_stop(struct relay *r)
 	ev_io_stop(r->loop, &r->down.rd);
 	ev_io_stop(r->loop, &r->down.wr);
 	ev_timer_stop(r->loop, &r->idle);
+	relay_tap_stop(r);
 	/*
 	 * A pipe that still holds bytes cannot be lent again; a buffer
 	 * can (its stale bytes are never read: len says what is valid).

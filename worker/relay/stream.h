@@ -22,7 +22,10 @@ enum relay_end {
 	RELAY_END_DONE = 0,	/* both directions reached EOF and flushed */
 	RELAY_END_ERROR,	/* a socket error; err holds errno */
 	RELAY_END_IDLE,		/* no byte moved for idle_ms */
+	RELAY_END_TAP,		/* a tap ended it: taps_why() says why */
 };
+
+struct taps;
 
 struct relay;
 typedef void (*relay_done_cb)(struct relay *, enum relay_end, int err,
@@ -46,13 +49,16 @@ struct relay {
 	struct ev_loop		*loop;
 	struct relay_dir	 up;		/* client -> target */
 	struct relay_dir	 down;		/* target -> client */
-	ev_timer		 idle;
+	ev_timer		 idle;		/* idle.data: a tapped relay's
+						   timers and token buckets
+						   (stream.c), else NULL */
 	uint32_t		 idle_ms;
 	ev_tstamp		 last_io;
 	int			 splice;
 	int			 done;
 	relay_done_cb		 cb;
 	void			*arg;
+	struct taps		*taps;		/* not owned; NULL: none */
 };
 
 /* relay.c */
@@ -66,8 +72,13 @@ struct relay {
  * back to copy mode when pipes cannot be made).  cb is called exactly
  * once, from the loop, never from relay_start().
  */
+/*
+ * taps (not owned, may be NULL): the session's tap chain; with one, both
+ * directions copy (no splice) and every chunk passes through it.
+ */
 int	relay_start(struct relay *, struct ev_loop *, int client, int target,
 	    const void *early, size_t nearly, int use_splice, uint32_t idle_ms,
+	    struct taps *taps,
 	    _Atomic uint64_t *ctr_up, _Atomic uint64_t *ctr_down,
 	    relay_done_cb cb, void *arg);
 /* Stop watchers and release buffers and pipes (fds are not closed). */

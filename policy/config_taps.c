@@ -1,0 +1,382 @@
+/*
+ * A listener's "taps": the ordered chain its payload passes through,
+ * each direction on its own (run by worker/relay/taps.c).
+ *
+ *   "taps": [ { "type": "replace", "search": "/api",
+ *               "replace": "/forbidden" },
+ *             { "type": "log", "direction": "up" } ]
+ *
+ * Byte strings come as JSON strings taken as their bytes ("search") or
+ * as hex ("search_hex"), exactly one of the two.  A Lua script is only
+ * named here: policy/ does no I/O, the master's check and the worker
+ * read it (taps_load).
+ */
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config_priv.h"
+
+#define TAP_MAX_SEARCH		4096
+#define TAP_MAX_REPLACE		65536
+#define TAP_MAX_HEXDUMP		4096
+#define TAP_MAX_RATE		10000000000.0	/* 10^10 bytes/s */
+#define TAP_MAX_SCRIPT		1024		/* path length */
+
+static const char *const type_names[SL_TAP_TYPE_MAX] = {
+	[SL_TAP_LOG] = "log",
+	[SL_TAP_HEXDUMP] = "hexdump",
+	[SL_TAP_REPLACE] = "replace",
+	[SL_TAP_DROP] = "drop",
+	[SL_TAP_THROTTLE] = "throttle",
+	[SL_TAP_LUA] = "lua",
+};
+
+static const char *const dir_names[] = { "up", "down", "both" };
+
+enum {
+	T_TYPE, T_DIRECTION, T_BYTES, T_SEARCH, T_SEARCH_HEX, T_REPLACE,
+	T_REPLACE_HEX, T_MATCH, T_MATCH_HEX, T_RATE, T_SCRIPT, T_MAX_INSN,
+	T_MAX_MEM
+};
+
+/* Keys each type takes besides "type" and "direction". */
+static const uint64_t type_keys[SL_TAP_TYPE_MAX] = {
+	[SL_TAP_LOG] = 0,
+	[SL_TAP_HEXDUMP] = BIT(T_BYTES),
+	[SL_TAP_REPLACE] = BIT(T_SEARCH) | BIT(T_SEARCH_HEX) |
+	    BIT(T_REPLACE) | BIT(T_REPLACE_HEX),
+	[SL_TAP_DROP] = BIT(T_MATCH) | BIT(T_MATCH_HEX),
+	[SL_TAP_THROTTLE] = BIT(T_RATE),
+	[SL_TAP_LUA] = BIT(T_SCRIPT) | BIT(T_MAX_INSN) | BIT(T_MAX_MEM),
+};
+
+/* A tap being read: the type is known only once the whole object is. */
+struct tap_read {
+	struct sl_tap	*t;
+	int		 type;
+};
+
+static int
+hexval(int ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	ch = tolower((unsigned char)ch);
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	return -1;
+}
+
+/*
+ * A byte string, as text or as hex (two digits a byte, no separators),
+ * min..max bytes, into *p (replacing what an earlier key put there).
+ */
+static int
+get_bytes(struct ctx *c, const cJSON *it, int hex, size_t min, size_t max,
+    uint8_t **p, size_t *n)
+{
+	const char	*s;
+	uint8_t		*b;
+	size_t		 len, i;
+	int		 hi, lo;
+
+	if (get_str(c, it, 0, SIZE_MAX, &s) == -1)
+		return -1;
+	len = strlen(s);
+	if (hex && len % 2 != 0)
+		return fail(c, "odd number of hex digits");
+	if (hex)
+		len /= 2;
+	if (len < min)
+		return fail(c, "empty");
+	if (len > max)
+		return fail(c, "longer than %zu bytes", max);
+	if ((b = malloc(len > 0 ? len : 1)) == NULL)
+		return fail(c, "out of memory");
+	for (i = 0; i < len; i++) {
+		if (!hex) {
+			b[i] = (uint8_t)s[i];
+			continue;
+		}
+		hi = hexval(s[2 * i]);
+		lo = hexval(s[2 * i + 1]);
+		if (hi == -1 || lo == -1) {
+			free(b);
+			return fail(c, "not hex (two digits 0-9a-f a byte)");
+		}
+		b[i] = (uint8_t)(hi << 4 | lo);
+	}
+	free(*p);
+	*p = b;
+	*n = len;
+	return 0;
+}
+
+/* An integer lo..hi that may not fit 32 bits. */
+static int
+get_u64(struct ctx *c, const cJSON *it, double lo, double hi, uint64_t *out)
+{
+	double	d;
+
+	if (!cJSON_IsNumber(it))
+		return type_err(c, it, "a number");
+	d = it->valuedouble;
+	if (isfinite(d) && d != floor(d))
+		return fail(c, "%g is not an integer", d);
+	if (!(d >= lo && d <= hi))
+		return fail(c, "%.17g is out of range (%.0f-%.0f)", d, lo, hi);
+	*out = (uint64_t)d;
+	return 0;
+}
+
+static int
+t_type(struct ctx *c, const cJSON *it, void *dst)
+{
+	struct tap_read	*r = dst;
+
+	return get_enum(c, it, type_names, nitems(type_names), 0, &r->type);
+}
+
+static int
+t_direction(struct ctx *c, const cJSON *it, void *dst)
+{
+	struct tap_read	*r = dst;
+	int		 v;
+
+	if (get_enum(c, it, dir_names, nitems(dir_names), 0, &v) == -1)
+		return -1;
+	r->t->dirs = v == 0 ? SL_TAP_UP : v == 1 ? SL_TAP_DOWN :
+	    SL_TAP_UP | SL_TAP_DOWN;
+	return 0;
+}
+
+static int
+t_bytes(struct ctx *c, const cJSON *it, void *dst)
+{
+	struct tap_read	*r = dst;
+	uint64_t	 v = 0;
+
+	if (get_u64(c, it, 1, TAP_MAX_HEXDUMP, &v) == -1)
+		return -1;
+	r->t->bytes = (uint32_t)v;
+	return 0;
+}
+
+static int
+t_search(struct ctx *c, const cJSON *it, void *dst)
+{
+	struct tap_read	*r = dst;
+
+	return get_bytes(c, it, 0, 1, TAP_MAX_SEARCH, &r->t->search,
+	    &r->t->nsearch);
+}
+
+static int
+t_search_hex(struct ctx *c, const cJSON *it, void *dst)
+{
+	struct tap_read	*r = dst;
+
+	return get_bytes(c, it, 1, 1, TAP_MAX_SEARCH, &r->t->search,
+	    &r->t->nsearch);
+}
+
+static int
+t_replace(struct ctx *c, const cJSON *it, void *dst)
+{
+	struct tap_read	*r = dst;
+
+	return get_bytes(c, it, 0, 0, TAP_MAX_REPLACE, &r->t->replace,
+	    &r->t->nreplace);
+}
+
+static int
+t_replace_hex(struct ctx *c, const cJSON *it, void *dst)
+{
+	struct tap_read	*r = dst;
+
+	return get_bytes(c, it, 1, 0, TAP_MAX_REPLACE, &r->t->replace,
+	    &r->t->nreplace);
+}
+
+static int
+t_rate(struct ctx *c, const cJSON *it, void *dst)
+{
+	struct tap_read	*r = dst;
+
+	return get_u64(c, it, 1, TAP_MAX_RATE, &r->t->rate);
+}
+
+/* Read later, before lockdown; here only its form is checked. */
+static int
+t_script(struct ctx *c, const cJSON *it, void *dst)
+{
+	struct tap_read	*r = dst;
+	const char	*s;
+
+	if (get_str(c, it, 1, TAP_MAX_SCRIPT, &s) == -1)
+		return -1;
+	if (s[0] != '/')
+		return fail(c, "not an absolute path");
+	free(r->t->script);
+	if ((r->t->script = strdup(s)) == NULL)
+		return fail(c, "out of memory");
+	return 0;
+}
+
+static int
+t_max_insn(struct ctx *c, const cJSON *it, void *dst)
+{
+	struct tap_read	*r = dst;
+	uint64_t	 v = 0;
+
+	if (get_u64(c, it, 1000, 1000000000, &v) == -1)
+		return -1;
+	r->t->max_instructions = (uint32_t)v;
+	return 0;
+}
+
+static int
+t_max_mem(struct ctx *c, const cJSON *it, void *dst)
+{
+	struct tap_read	*r = dst;
+	uint64_t	 v = 0;
+
+	if (get_u64(c, it, 64 * 1024, 1024 * 1024 * 1024, &v) == -1)
+		return -1;
+	r->t->max_memory = (uint32_t)v;
+	return 0;
+}
+
+/* Key T_X is at tap_keys[T_X]: the seen bits index both. */
+static const struct keydef tap_keys[] = {
+	[T_TYPE] = { "type", K_FN, t_type, 0, 0, 0 },
+	[T_DIRECTION] = { "direction", K_FN, t_direction, 0, 0, 0 },
+	[T_BYTES] = { "bytes", K_FN, t_bytes, 0, 0, 0 },
+	[T_SEARCH] = { "search", K_FN, t_search, 0, 0, 0 },
+	[T_SEARCH_HEX] = { "search_hex", K_FN, t_search_hex, 0, 0, 0 },
+	[T_REPLACE] = { "replace", K_FN, t_replace, 0, 0, 0 },
+	[T_REPLACE_HEX] = { "replace_hex", K_FN, t_replace_hex, 0, 0, 0 },
+	[T_MATCH] = { "match", K_FN, t_search, 0, 0, 0 },
+	[T_MATCH_HEX] = { "match_hex", K_FN, t_search_hex, 0, 0, 0 },
+	[T_RATE] = { "rate", K_FN, t_rate, 0, 0, 0 },
+	[T_SCRIPT] = { "script", K_FN, t_script, 0, 0, 0 },
+	[T_MAX_INSN] = { "max_instructions", K_FN, t_max_insn, 0, 0, 0 },
+	[T_MAX_MEM] = { "max_memory", K_FN, t_max_mem, 0, 0, 0 },
+};
+
+/* Exactly one of key and key_hex; required says whether none is fine. */
+static int
+one_form(struct ctx *c, uint64_t seen, int k, int khex, int required)
+{
+	char	msg[128];
+
+	if ((seen & BIT(k)) && (seen & BIT(khex))) {
+		snprintf(msg, sizeof(msg), "give \"%s\" or \"%s\", not both",
+		    tap_keys[k].name, tap_keys[khex].name);
+		return fail_key(c, tap_keys[khex].name, msg);
+	}
+	if (required && !(seen & (BIT(k) | BIT(khex)))) {
+		snprintf(msg, sizeof(msg), "required (or \"%s\")",
+		    tap_keys[khex].name);
+		return fail_key(c, tap_keys[k].name, msg);
+	}
+	return 0;
+}
+
+/* What the type needs, once every key was read. */
+static int
+tap_check(struct ctx *c, const struct sl_tap *t, uint64_t seen)
+{
+	uint64_t	 extra;
+	char		 msg[96];
+	size_t		 k;
+
+	extra = seen & ~(BIT(T_TYPE) | BIT(T_DIRECTION) | type_keys[t->type]);
+	for (k = 0; k < nitems(tap_keys); k++)
+		if (extra & BIT(k)) {
+			snprintf(msg, sizeof(msg), "not a key of a \"%s\" tap",
+			    type_names[t->type]);
+			return fail_key(c, tap_keys[k].name, msg);
+		}
+	switch (t->type) {
+	case SL_TAP_REPLACE:
+		if (one_form(c, seen, T_SEARCH, T_SEARCH_HEX, 1) == -1)
+			return -1;
+		return one_form(c, seen, T_REPLACE, T_REPLACE_HEX, 1);
+	case SL_TAP_DROP:
+		if (one_form(c, seen, T_MATCH, T_MATCH_HEX, 0) == -1)
+			return -1;
+		if (!(seen & (BIT(T_MATCH) | BIT(T_MATCH_HEX) |
+		    BIT(T_DIRECTION))))
+			return fail_key(c, "direction", "required (\"up\", "
+			    "\"down\" or \"both\"), or a \"match\"");
+		return 0;
+	case SL_TAP_THROTTLE:
+		if (!(seen & BIT(T_RATE)))
+			return fail_key(c, "rate", "required (bytes/s)");
+		return 0;
+	case SL_TAP_LUA:
+		if (!(seen & BIT(T_SCRIPT)))
+			return fail_key(c, "script", "required (an absolute "
+			    "path)");
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+static int
+tap_item(struct ctx *c, const cJSON *it, void *arg, size_t i)
+{
+	struct sl_tap	*t = (struct sl_tap *)arg + i;
+	struct tap_read	 r = { t, -1 };
+	uint64_t	 seen = 0;
+
+	t->dirs = SL_TAP_UP | SL_TAP_DOWN;
+	t->bytes = 64;
+	t->max_instructions = 1000000;
+	t->max_memory = 16 * 1024 * 1024;
+	if (walk(c, it, tap_keys, nitems(tap_keys), &r, &seen) == -1)
+		return -1;
+	if (r.type == -1)
+		return fail_key(c, "type", "required (log, hexdump, replace, "
+		    "drop, throttle or lua)");
+	t->type = (enum sl_tap_type)r.type;
+	return tap_check(c, t, seen);
+}
+
+int
+r_taps(struct ctx *c, const cJSON *it, void *dst)
+{
+	struct sl_listener	*l = dst;
+	size_t			 n;
+
+	if (get_array(c, it, SL_MAX_TAPS, &n) == -1)
+		return -1;
+	if (n == 0)
+		return fail(c, "empty: leave \"taps\" out for none");
+	if ((l->taps = alloc_array(c, n, sizeof(*l->taps))) == NULL)
+		return -1;
+	/* Counted before they are read so that conf_free() frees them. */
+	l->ntaps = n;
+	return each(c, it, tap_item, l->taps);
+}
+
+/* The worker's loaded scripts (rt) are taps_unload()'s, not ours. */
+void
+taps_conf_free(struct sl_tap *t, size_t n)
+{
+	size_t	i;
+
+	if (t == NULL)
+		return;
+	for (i = 0; i < n; i++) {
+		free(t[i].search);
+		free(t[i].replace);
+		free(t[i].script);
+	}
+	free(t);
+}

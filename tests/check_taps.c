@@ -1,0 +1,803 @@
+/*
+ * Taps: the "taps" configuration (policy/config_taps.c) and the chain
+ * (worker/relay/taps.c) without sockets.  The relay with a chain over
+ * real sockets is in check_relay.c.
+ *
+ * Configurations are written with single quotes (turned into double
+ * quotes here) inside a minimal forward listener.
+ */
+#include <sys/socket.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "policy/config.h"
+#include "worker/relay/taps.h"
+
+#define DOC_HEAD	"{'listeners':[{'kind':'forward','listen':" \
+			"'127.0.0.1:1','target':'127.0.0.1:2','taps':"
+#define DOC_TAIL	"}],'upstream':{'type':'direct'}}"
+
+/* Parse a document whose listener has taps `taps`; NULL with err. */
+static struct sl_conf *
+parse_taps(const char *taps, char *err, size_t errlen)
+{
+	struct sl_conf	*conf = NULL;
+	size_t		 len, i;
+	char		*doc;
+
+	len = strlen(DOC_HEAD) + strlen(taps) + strlen(DOC_TAIL);
+	doc = malloc(len + 1);
+	ck_assert_ptr_nonnull(doc);
+	snprintf(doc, len + 1, "%s%s%s", DOC_HEAD, taps, DOC_TAIL);
+	for (i = 0; i < len; i++)
+		if (doc[i] == '\'')
+			doc[i] = '"';
+	err[0] = '\0';
+	if (conf_parse(doc, len, &conf, err, errlen) == -1)
+		conf = NULL;
+	free(doc);
+	return conf;
+}
+
+static struct sl_conf *
+must_taps(const char *taps)
+{
+	struct sl_conf	*conf;
+	char		 err[512];
+
+	conf = parse_taps(taps, err, sizeof(err));
+	ck_assert_msg(conf != NULL, "%s: %s", taps, err);
+	return conf;
+}
+
+static void
+fail_taps(const char *taps, const char *want)
+{
+	struct sl_conf	*conf;
+	char		 err[512];
+
+	conf = parse_taps(taps, err, sizeof(err));
+	ck_assert_msg(conf == NULL, "%s parsed", taps);
+	ck_assert_str_eq(err, want);
+}
+
+START_TEST(conf_valid)
+{
+	struct sl_conf		*conf;
+	const struct sl_tap	*t;
+
+	conf = must_taps("[{'type':'log'},"
+	    "{'type':'hexdump','bytes':16,'direction':'down'},"
+	    "{'type':'replace','search':'/api','replace':'/forbidden'},"
+	    "{'type':'replace','search_hex':'00ff','replace':''},"
+	    "{'type':'drop','direction':'down'},"
+	    "{'type':'drop','match':'DELETE '},"
+	    "{'type':'drop','match_hex':'DEADbeef','direction':'up'},"
+	    "{'type':'throttle','rate':10000000000},"
+	    "{'type':'lua','script':'/etc/sluice/upper.lua'},"
+	    "{'type':'lua','script':'/x.lua','max_instructions':1000,"
+	    "'max_memory':65536},"
+	    "{'type':'hexdump'}]");
+	ck_assert_uint_eq(conf->listeners[0].ntaps, 11);
+	t = conf->listeners[0].taps;
+	ck_assert_int_eq(t[0].type, SL_TAP_LOG);
+	ck_assert_uint_eq(t[0].dirs, SL_TAP_UP | SL_TAP_DOWN);
+	ck_assert_int_eq(t[1].type, SL_TAP_HEXDUMP);
+	ck_assert_uint_eq(t[1].bytes, 16);
+	ck_assert_uint_eq(t[1].dirs, SL_TAP_DOWN);
+	ck_assert_uint_eq(t[10].bytes, 64);
+	ck_assert_int_eq(t[2].type, SL_TAP_REPLACE);
+	ck_assert_uint_eq(t[2].nsearch, 4);
+	ck_assert_mem_eq(t[2].search, "/api", 4);
+	ck_assert_uint_eq(t[2].nreplace, 10);
+	ck_assert_mem_eq(t[2].replace, "/forbidden", 10);
+	ck_assert_uint_eq(t[3].nsearch, 2);
+	ck_assert_mem_eq(t[3].search, "\x00\xff", 2);
+	ck_assert_uint_eq(t[3].nreplace, 0);
+	ck_assert_int_eq(t[4].type, SL_TAP_DROP);
+	ck_assert_ptr_null(t[4].search);
+	ck_assert_uint_eq(t[4].dirs, SL_TAP_DOWN);
+	ck_assert_mem_eq(t[5].search, "DELETE ", 7);
+	ck_assert_mem_eq(t[6].search, "\xde\xad\xbe\xef", 4);
+	ck_assert_uint_eq(t[6].dirs, SL_TAP_UP);
+	ck_assert_int_eq(t[7].type, SL_TAP_THROTTLE);
+	ck_assert(t[7].rate == 10000000000ULL);
+	ck_assert_int_eq(t[8].type, SL_TAP_LUA);
+	ck_assert_str_eq(t[8].script, "/etc/sluice/upper.lua");
+	ck_assert_uint_eq(t[8].max_instructions, 1000000);
+	ck_assert_uint_eq(t[8].max_memory, 16 * 1024 * 1024);
+	ck_assert_ptr_null(t[8].rt);
+	ck_assert_uint_eq(t[9].max_instructions, 1000);
+	ck_assert_uint_eq(t[9].max_memory, 65536);
+	conf_free(conf);
+}
+END_TEST
+
+static const struct {
+	const char	*taps, *want;
+} bad_taps[] = {
+	{ "{}", "listeners[0].taps: expected an array, got object" },
+	{ "[]", "listeners[0].taps: empty: leave \"taps\" out for none" },
+	{ "[{'type':'log'},{'type':'log'},{'type':'log'},{'type':'log'},"
+	  "{'type':'log'},{'type':'log'},{'type':'log'},{'type':'log'},"
+	  "{'type':'log'},{'type':'log'},{'type':'log'},{'type':'log'},"
+	  "{'type':'log'},{'type':'log'},{'type':'log'},{'type':'log'},"
+	  "{'type':'log'}]",
+	  "listeners[0].taps: too many entries (max 16)" },
+	{ "['log']", "listeners[0].taps[0]: expected an object, got string" },
+	{ "[{'direction':'up'}]", "listeners[0].taps[0].type: required (log, "
+	  "hexdump, replace, drop, throttle or lua)" },
+	{ "[{'type':'pcap2'}]", "listeners[0].taps[0].type: \"pcap2\" is not "
+	  "one of log, hexdump, replace, drop, throttle, lua" },
+	{ "[{'type':'log','colour':1}]",
+	  "listeners[0].taps[0].colour: unknown key" },
+	{ "[{'type':'log','rate':5}]",
+	  "listeners[0].taps[0].rate: not a key of a \"log\" tap" },
+	{ "[{'type':'throttle','rate':5,'search':'a'}]",
+	  "listeners[0].taps[0].search: not a key of a \"throttle\" tap" },
+	{ "[{'type':'log','direction':'sideways'}]",
+	  "listeners[0].taps[0].direction: \"sideways\" is not one of up, "
+	  "down, both" },
+	{ "[{'type':'log','direction':1}]",
+	  "listeners[0].taps[0].direction: expected a string, got number" },
+	{ "[{'type':'log'},{'type':'replace','search':'','replace':'x'}]",
+	  "listeners[0].taps[1].search: empty" },
+	{ "[{'type':'replace','search_hex':'abc','replace':'x'}]",
+	  "listeners[0].taps[0].search_hex: odd number of hex digits" },
+	{ "[{'type':'replace','search_hex':'zz','replace':'x'}]",
+	  "listeners[0].taps[0].search_hex: not hex (two digits 0-9a-f a "
+	  "byte)" },
+	{ "[{'type':'replace','search':'a','search_hex':'61','replace':'x'}]",
+	  "listeners[0].taps[0].search_hex: give \"search\" or \"search_hex\", "
+	  "not both" },
+	{ "[{'type':'replace','replace':'x'}]",
+	  "listeners[0].taps[0].search: required (or \"search_hex\")" },
+	{ "[{'type':'replace','search':'x'}]",
+	  "listeners[0].taps[0].replace: required (or \"replace_hex\")" },
+	{ "[{'type':'replace','search':'x','replace':1}]",
+	  "listeners[0].taps[0].replace: expected a string, got number" },
+	{ "[{'type':'drop'}]", "listeners[0].taps[0].direction: required "
+	  "(\"up\", \"down\" or \"both\"), or a \"match\"" },
+	{ "[{'type':'drop','match':''}]", "listeners[0].taps[0].match: empty" },
+	{ "[{'type':'drop','match':'a','match_hex':'61'}]",
+	  "listeners[0].taps[0].match_hex: give \"match\" or \"match_hex\", "
+	  "not both" },
+	{ "[{'type':'drop','search':'a'}]",
+	  "listeners[0].taps[0].search: not a key of a \"drop\" tap" },
+	{ "[{'type':'hexdump','bytes':0}]",
+	  "listeners[0].taps[0].bytes: 0 is out of range (1-4096)" },
+	{ "[{'type':'hexdump','bytes':4097}]",
+	  "listeners[0].taps[0].bytes: 4097 is out of range (1-4096)" },
+	{ "[{'type':'hexdump','bytes':1.5}]",
+	  "listeners[0].taps[0].bytes: 1.5 is not an integer" },
+	{ "[{'type':'throttle'}]",
+	  "listeners[0].taps[0].rate: required (bytes/s)" },
+	{ "[{'type':'throttle','rate':0}]",
+	  "listeners[0].taps[0].rate: 0 is out of range (1-10000000000)" },
+	{ "[{'type':'throttle','rate':10000000001}]",
+	  "listeners[0].taps[0].rate: 10000000001 is out of range "
+	  "(1-10000000000)" },
+	{ "[{'type':'throttle','rate':'fast'}]",
+	  "listeners[0].taps[0].rate: expected a number, got string" },
+	{ "[{'type':'lua'}]",
+	  "listeners[0].taps[0].script: required (an absolute path)" },
+	{ "[{'type':'lua','script':'upper.lua'}]",
+	  "listeners[0].taps[0].script: not an absolute path" },
+	{ "[{'type':'lua','script':''}]",
+	  "listeners[0].taps[0].script: must not be empty" },
+	{ "[{'type':'lua','script':'/a','max_instructions':999}]",
+	  "listeners[0].taps[0].max_instructions: 999 is out of range "
+	  "(1000-1000000000)" },
+	{ "[{'type':'lua','script':'/a','max_memory':65535}]",
+	  "listeners[0].taps[0].max_memory: 65535 is out of range "
+	  "(65536-1073741824)" },
+	{ "[{'type':'lua','script':'/a','max_memory':1073741825}]",
+	  "listeners[0].taps[0].max_memory: 1073741825 is out of range "
+	  "(65536-1073741824)" },
+	{ "[{'type':'log','type':'log'}]",
+	  "listeners[0].taps[0].type: duplicate key" },
+};
+
+/* One test for all: a forked test each costs more than the parse. */
+START_TEST(conf_errors)
+{
+	size_t	i;
+
+	for (i = 0; i < sizeof(bad_taps) / sizeof(bad_taps[0]); i++)
+		fail_taps(bad_taps[i].taps, bad_taps[i].want);
+}
+END_TEST
+
+/* Long byte strings: search 4096 is fine, 4097 is not; replace 65536. */
+START_TEST(conf_lengths)
+{
+	struct sl_conf	*conf;
+	char		*taps, *p;
+	size_t		 cap = 200000;
+	char		 err[512];
+
+	taps = malloc(cap);
+	ck_assert_ptr_nonnull(taps);
+	p = taps + sprintf(taps, "[{'type':'replace','search':'");
+	memset(p, 'a', 4096 + _i);
+	p += 4096 + _i;
+	p += sprintf(p, "','replace_hex':'");
+	memset(p, 'b', 2 * 65536 + 2 * _i);
+	p += 2 * 65536 + 2 * _i;
+	sprintf(p, "'}]");
+	conf = parse_taps(taps, err, sizeof(err));
+	if (_i == 0) {
+		ck_assert_msg(conf != NULL, "%s", err);
+		ck_assert_uint_eq(conf->listeners[0].taps[0].nsearch, 4096);
+		ck_assert_uint_eq(conf->listeners[0].taps[0].nreplace, 65536);
+		conf_free(conf);
+	} else {
+		ck_assert_ptr_null(conf);
+		ck_assert_str_eq(err, "listeners[0].taps[0].search: longer "
+		    "than 4096 bytes");
+	}
+	free(taps);
+}
+END_TEST
+
+/* Chains from hand-made taps. */
+
+static struct sl_tap
+mk_replace(const char *search, const char *replace, uint8_t dirs)
+{
+	struct sl_tap	t;
+
+	memset(&t, 0, sizeof(t));
+	t.type = SL_TAP_REPLACE;
+	t.dirs = dirs;
+	t.search = (uint8_t *)search;
+	t.nsearch = strlen(search);
+	t.replace = (uint8_t *)replace;
+	t.nreplace = strlen(replace);
+	return t;
+}
+
+static struct sl_tap
+mk_tap(enum sl_tap_type type, uint8_t dirs)
+{
+	struct sl_tap	t;
+
+	memset(&t, 0, sizeof(t));
+	t.type = type;
+	t.dirs = dirs;
+	t.bytes = 64;
+	return t;
+}
+
+static struct taps *
+mk_chain(const struct sl_tap *t, size_t n)
+{
+	struct sockaddr_in	sin;
+	struct tap_info		info;
+	struct taps		*tp;
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons(40000);
+	sin.sin_addr.s_addr = htonl(0x7f000001);
+	memset(&info, 0, sizeof(info));
+	info.session = 7;
+	info.listener = "fwd";
+	info.proto = "tcp";
+	info.client = (struct sockaddr *)&sin;
+	info.target = "127.0.0.1:8080";
+	tp = taps_new(t, n, &info);
+	ck_assert_ptr_nonnull(tp);
+	return tp;
+}
+
+/* A growing byte string. */
+struct bytes {
+	uint8_t	p[1 << 16];
+	size_t	len;
+};
+
+/*
+ * The loops below make many thousands of checks: Check writes a
+ * checkpoint to a file on every ck_assert, so they test with plain ifs.
+ */
+static void
+bytes_add(struct bytes *b, const uint8_t *p, size_t n)
+{
+	if (b->len + n > sizeof(b->p))
+		ck_abort_msg("bytes_add: %zu + %zu", b->len, n);
+	memcpy(b->p + b->len, p, n);
+	b->len += n;
+}
+
+/* The reference: one-shot, left to right, non-overlapping. */
+static void
+replace_ref(const uint8_t *in, size_t len, const char *s, const char *r,
+    struct bytes *out)
+{
+	size_t	ns = strlen(s), i = 0;
+
+	out->len = 0;
+	while (i < len) {
+		if (len - i >= ns && memcmp(in + i, s, ns) == 0) {
+			bytes_add(out, (const uint8_t *)r, strlen(r));
+			i += ns;
+		} else
+			bytes_add(out, in + i++, 1);
+	}
+}
+
+/* Feed in as chunks cut at cuts[], then flush; all output in out. */
+static void
+feed(struct taps *tp, enum tap_dir dir, const uint8_t *in, size_t len,
+    const size_t *cuts, size_t ncuts, struct bytes *out)
+{
+	const uint8_t	*o;
+	size_t		 olen, i, from = 0, to;
+
+	out->len = 0;
+	for (i = 0; i <= ncuts; i++) {
+		to = i < ncuts ? cuts[i] : len;
+		if (taps_stream(tp, dir, in + from, to - from, &o, &olen) != 0)
+			ck_abort_msg("taps_stream: %s", taps_why(tp));
+		bytes_add(out, o, olen);
+		from = to;
+	}
+	if (taps_stream_flush(tp, dir, &o, &olen) != 0)
+		ck_abort_msg("taps_stream_flush: %s", taps_why(tp));
+	bytes_add(out, o, olen);
+	if (taps_held(tp, dir) != 0)
+		ck_abort_msg("held after a flush");
+}
+
+/* got is want, or fail naming the input and the cuts. */
+static void
+same(const struct bytes *got, const struct bytes *want, const uint8_t *in,
+    size_t len, const size_t *cuts, size_t ncuts)
+{
+	char	c[64];
+	size_t	i, o = 0;
+
+	if (got->len == want->len && memcmp(got->p, want->p, want->len) == 0)
+		return;
+	for (i = 0; i < ncuts && o < sizeof(c) - 12; i++)
+		o += (size_t)snprintf(c + o, sizeof(c) - o, " %zu", cuts[i]);
+	c[o] = '\0';
+	ck_abort_msg("\"%.*s\" cut at%s: got \"%.*s\", want \"%.*s\"",
+	    (int)len, (const char *)in, c, (int)got->len,
+	    (const char *)got->p, (int)want->len, (const char *)want->p);
+}
+
+static const char http_req[] = "GET /api/users HTTP/1.1\r\nHost: a/ap\r\n"
+    "X: /a/ap/api//api/apii/ap\r\n\r\n/api";
+
+/* transmitm's /api -> /forbidden, cut in two and in three everywhere. */
+START_TEST(replace_every_split)
+{
+	struct sl_tap	t = mk_replace("/api", "/forbidden", 3);
+	const uint8_t	*in = (const uint8_t *)http_req;
+	size_t		 len = strlen(http_req), cuts[2];
+	struct bytes	*want = malloc(sizeof(*want));
+	struct bytes	*got = malloc(sizeof(*got));
+	struct taps	*tp = mk_chain(&t, 1);
+
+	ck_assert_ptr_nonnull(want);
+	ck_assert_ptr_nonnull(got);
+	replace_ref(in, len, "/api", "/forbidden", want);
+	ck_assert_ptr_nonnull(memmem(want->p, want->len, "GET /forbidden/users",
+	    20));
+	for (cuts[0] = 0; cuts[0] <= len; cuts[0]++) {
+		feed(tp, TAP_UP, in, len, cuts, 1, got);
+		same(got, want, in, len, cuts, 1);
+		for (cuts[1] = cuts[0]; cuts[1] <= len; cuts[1]++) {
+			feed(tp, TAP_DOWN, in, len, cuts, 2, got);
+			same(got, want, in, len, cuts, 2);
+		}
+	}
+	taps_free(tp);
+	free(want);
+	free(got);
+}
+END_TEST
+
+/* Random streams over a small alphabet, self-overlapping patterns. */
+START_TEST(replace_property)
+{
+	static const char *const pats[][2] = {
+		{ "/api", "/forbidden" }, { "aab", "" }, { "aaa", "b" },
+		{ "abab", "ba" }, { "a", "aa" }, { "ab", "abab" },
+	};
+	struct sl_tap	t = mk_replace(pats[_i][0], pats[_i][1], 3);
+	struct bytes	*want = malloc(sizeof(*want));
+	struct bytes	*got = malloc(sizeof(*got));
+	struct taps	*tp = mk_chain(&t, 1);
+	uint8_t		 in[200];
+	size_t		 cuts[8], len, i, k, run;
+	unsigned int	 seed = 1234 + (unsigned)_i;
+
+	ck_assert_ptr_nonnull(want);
+	ck_assert_ptr_nonnull(got);
+	for (run = 0; run < 3000; run++) {
+		len = (size_t)rand_r(&seed) % sizeof(in);
+		for (i = 0; i < len; i++)
+			in[i] = (uint8_t)"ab/pi"[rand_r(&seed) % 5];
+		k = (size_t)rand_r(&seed) % 8;
+		for (i = 0; i < k; i++)
+			cuts[i] = len > 0 ? (size_t)rand_r(&seed) % (len + 1) :
+			    0;
+		/* Sorted cuts (insertion sort, k < 8). */
+		for (i = 1; i < k; i++) {
+			size_t v = cuts[i], j = i;
+
+			for (; j > 0 && cuts[j - 1] > v; j--)
+				cuts[j] = cuts[j - 1];
+			cuts[j] = v;
+		}
+		replace_ref(in, len, pats[_i][0], pats[_i][1], want);
+		feed(tp, TAP_UP, in, len, cuts, k, got);
+		same(got, want, in, len, cuts, k);
+	}
+	taps_free(tp);
+	free(want);
+	free(got);
+}
+END_TEST
+
+/* A partial match is held, plain traffic is not, a flush lets go. */
+START_TEST(replace_carry_flush)
+{
+	struct sl_tap	 t = mk_replace("/api", "/forbidden", SL_TAP_UP);
+	struct taps	*tp = mk_chain(&t, 1);
+	const uint8_t	*o;
+	size_t		 olen;
+
+	ck_assert_int_eq(taps_stream(tp, TAP_UP, (const uint8_t *)"hello", 5,
+	    &o, &olen), 0);
+	ck_assert_uint_eq(olen, 5);
+	ck_assert_mem_eq(o, "hello", 5);
+	ck_assert_uint_eq(taps_held(tp, TAP_UP), 0);
+	ck_assert_int_eq(taps_stream(tp, TAP_UP, (const uint8_t *)"GET /ap",
+	    7, &o, &olen), 0);
+	ck_assert_uint_eq(olen, 4);
+	ck_assert_mem_eq(o, "GET ", 4);
+	ck_assert_uint_eq(taps_held(tp, TAP_UP), 3);
+	ck_assert_int_eq(taps_stream_flush(tp, TAP_UP, &o, &olen), 0);
+	ck_assert_uint_eq(olen, 3);
+	ck_assert_mem_eq(o, "/ap", 3);
+	ck_assert_uint_eq(taps_held(tp, TAP_UP), 0);
+	/* Flushed: the next "i" does not complete the old match. */
+	ck_assert_int_eq(taps_stream(tp, TAP_UP, (const uint8_t *)"i", 1, &o,
+	    &olen), 0);
+	ck_assert_uint_eq(olen, 1);
+	/* A held match completed by the next read. */
+	ck_assert_int_eq(taps_stream(tp, TAP_UP, (const uint8_t *)"x/", 2, &o,
+	    &olen), 0);
+	ck_assert_uint_eq(olen, 1);
+	ck_assert_int_eq(taps_stream(tp, TAP_UP, (const uint8_t *)"api!", 4,
+	    &o, &olen), 0);
+	ck_assert_uint_eq(olen, 11);
+	ck_assert_mem_eq(o, "/forbidden!", 11);
+	/* Not a direction of this tap: untouched, nothing held. */
+	ck_assert_int_eq(taps_stream(tp, TAP_DOWN, (const uint8_t *)"/ap", 3,
+	    &o, &olen), 0);
+	ck_assert_uint_eq(olen, 3);
+	ck_assert_uint_eq(taps_held(tp, TAP_DOWN), 0);
+	taps_free(tp);
+	taps_free(NULL);
+}
+END_TEST
+
+/* Two rewrites in a row: the second sees the first's output. */
+START_TEST(chain_order)
+{
+	struct sl_tap	 t[3];
+	struct taps	*tp;
+	struct bytes	*got = malloc(sizeof(*got));
+	size_t		 cut = 3;
+
+	ck_assert_ptr_nonnull(got);
+	t[0] = mk_replace("a", "bb", 3);
+	t[1] = mk_replace("bbb", "c", 3);
+	t[2] = mk_replace("cb", "[cb]", 3);
+	tp = mk_chain(t, 3);
+	feed(tp, TAP_UP, (const uint8_t *)"abab", 4, &cut, 1, got);
+	/* abab -> bbbbbb -> cc... : bbbbbb holds "bbb" twice -> "cc" */
+	ck_assert_uint_eq(got->len, 2);
+	ck_assert_mem_eq(got->p, "cc", 2);
+	feed(tp, TAP_UP, (const uint8_t *)"ab", 2, NULL, 0, got);
+	/* ab -> bbb -> c -> c */
+	ck_assert_uint_eq(got->len, 1);
+	feed(tp, TAP_UP, (const uint8_t *)"aabx", 4, NULL, 0, got);
+	/* aabx -> bbbbbx -> cbbx -> [cb]bx */
+	ck_assert_uint_eq(got->len, 6);
+	ck_assert_mem_eq(got->p, "[cb]bx", 6);
+	taps_free(tp);
+	free(got);
+}
+END_TEST
+
+START_TEST(drop_direction)
+{
+	struct sl_tap	 t[2];
+	struct taps	*tp;
+	const uint8_t	*o;
+	size_t		 olen;
+
+	t[0] = mk_tap(SL_TAP_DROP, SL_TAP_DOWN);
+	t[1] = mk_tap(SL_TAP_LOG, 3);
+	tp = mk_chain(t, 2);
+	ck_assert_int_eq(taps_stream(tp, TAP_UP, (const uint8_t *)"up", 2, &o,
+	    &olen), 0);
+	ck_assert_uint_eq(olen, 2);
+	ck_assert_int_eq(taps_stream(tp, TAP_DOWN, (const uint8_t *)"down", 4,
+	    &o, &olen), 0);
+	ck_assert_uint_eq(olen, 0);
+	ck_assert_int_eq(taps_datagram(tp, TAP_DOWN, (const uint8_t *)"dg", 2,
+	    &o, &olen), 0);
+	ck_assert_int_eq(taps_datagram(tp, TAP_DOWN, o, 0, &o, &olen), 0);
+	ck_assert_int_eq(taps_datagram(tp, TAP_UP, (const uint8_t *)"dg", 2,
+	    &o, &olen), 1);
+	ck_assert_uint_eq(olen, 2);
+	taps_free(tp);
+}
+END_TEST
+
+/* _i: where "DELETE " is cut (0: in one read). */
+START_TEST(drop_match_across_reads)
+{
+	struct sl_tap	 t = mk_tap(SL_TAP_DROP, SL_TAP_UP);
+	const char	*req = "xx DELETE /a";
+	struct taps	*tp;
+	const uint8_t	*o;
+	size_t		 olen, cut = 3 + (size_t)_i;
+
+	t.search = (uint8_t *)"DELETE ";
+	t.nsearch = 7;
+	tp = mk_chain(&t, 1);
+	/* Harmless bytes, and the window does not hold them back. */
+	ck_assert_int_eq(taps_stream(tp, TAP_UP, (const uint8_t *)"DELET",
+	    5, &o, &olen), 0);
+	ck_assert_uint_eq(olen, 5);
+	ck_assert_int_eq(taps_stream(tp, TAP_UP, (const uint8_t *)"Ex", 2, &o,
+	    &olen), 0);
+	ck_assert_uint_eq(olen, 2);
+	ck_assert_uint_eq(taps_held(tp, TAP_UP), 0);
+	if (_i == 0)
+		ck_assert_int_eq(taps_stream(tp, TAP_UP,
+		    (const uint8_t *)req, strlen(req), &o, &olen), -1);
+	else {
+		ck_assert_int_eq(taps_stream(tp, TAP_UP,
+		    (const uint8_t *)req, cut, &o, &olen), 0);
+		ck_assert_int_eq(taps_stream(tp, TAP_UP,
+		    (const uint8_t *)req + cut, strlen(req) - cut, &o, &olen),
+		    -1);
+	}
+	ck_assert_str_eq(taps_why(tp), "tap drop: matched \"DELETE \"");
+	/* The other direction is not watched. */
+	ck_assert_int_eq(taps_stream(tp, TAP_DOWN, (const uint8_t *)req,
+	    strlen(req), &o, &olen), 0);
+	taps_free(tp);
+}
+END_TEST
+
+/* Datagrams stand alone: no carry, replace within, drop, throttle. */
+START_TEST(datagram_mode)
+{
+	struct sl_tap	 t[3];
+	struct taps	*tp;
+	const uint8_t	*o;
+	size_t		 olen;
+	uint8_t		 big[600];
+
+	t[0] = mk_replace("/api", "/forbidden", 3);
+	t[1] = mk_tap(SL_TAP_DROP, 3);
+	t[1].search = (uint8_t *)"\x00\x01";
+	t[1].nsearch = 2;
+	t[2] = mk_tap(SL_TAP_THROTTLE, SL_TAP_UP);
+	t[2].rate = 1000;
+	tp = mk_chain(t, 3);
+	ck_assert_int_eq(taps_datagram(tp, TAP_DOWN, (const uint8_t *)"a/ap",
+	    4, &o, &olen), 1);
+	ck_assert_uint_eq(olen, 4);
+	ck_assert_mem_eq(o, "a/ap", 4);
+	ck_assert_int_eq(taps_datagram(tp, TAP_DOWN, (const uint8_t *)"i/api",
+	    5, &o, &olen), 1);
+	ck_assert_uint_eq(olen, 11);
+	ck_assert_mem_eq(o, "i/forbidden", 11);
+	ck_assert_uint_eq(taps_held(tp, TAP_DOWN), 0);
+	ck_assert_int_eq(taps_datagram(tp, TAP_DOWN,
+	    (const uint8_t *)"ab\x00\x01z", 5, &o, &olen), 0);
+	/* Throttle: a one-second burst of 1000 bytes, then drops. */
+	memset(big, 'x', sizeof(big));
+	ck_assert_int_eq(taps_datagram(tp, TAP_UP, big, sizeof(big), &o,
+	    &olen), 1);
+	ck_assert_int_eq(taps_datagram(tp, TAP_UP, big, sizeof(big), &o,
+	    &olen), 0);
+	ck_assert_int_eq(taps_datagram(tp, TAP_UP, big, 100, &o, &olen), 1);
+	ck_assert_int_eq(taps_datagram(tp, TAP_DOWN, big, sizeof(big), &o,
+	    &olen), 1);
+	ck_assert_uint_eq(taps_rate(tp, TAP_UP), 1000);
+	ck_assert_uint_eq(taps_rate(tp, TAP_DOWN), 0);
+	taps_free(tp);
+}
+END_TEST
+
+/* A tap that grows data past TAPS_OUT_MAX fails the session. */
+START_TEST(output_cap)
+{
+	static uint8_t	 rep[65536];
+	struct sl_tap	 t = mk_replace("a", "", 3);
+	struct taps	*tp;
+	const uint8_t	*o;
+	size_t		 olen;
+	uint8_t		 in[17];
+
+	memset(rep, 'b', sizeof(rep));
+	t.replace = rep;
+	t.nreplace = sizeof(rep);
+	tp = mk_chain(&t, 1);
+	memset(in, 'a', sizeof(in));
+	/* 16 x 64 KiB = 1 MiB exactly: fine. */
+	ck_assert_int_eq(taps_stream(tp, TAP_UP, in, 16, &o, &olen), 0);
+	ck_assert_uint_eq(olen, TAPS_OUT_MAX);
+	ck_assert_int_eq(taps_stream(tp, TAP_UP, in, 17, &o, &olen), -1);
+	ck_assert_str_eq(taps_why(tp), "tap output over 1 MiB");
+	ck_assert_int_eq(taps_datagram(tp, TAP_DOWN, in, 17, &o, &olen), -1);
+	taps_free(tp);
+}
+END_TEST
+
+/* log and hexdump only look: the very bytes come back. */
+START_TEST(observers_pass_bytes)
+{
+	struct sl_tap	 t[4];
+	struct taps	*tp;
+	const uint8_t	*o;
+	uint8_t		 in[5000];
+	size_t		 olen, i;
+
+	for (i = 0; i < sizeof(in); i++)
+		in[i] = (uint8_t)(i * 7);
+	t[0] = mk_tap(SL_TAP_LOG, 3);
+	t[1] = mk_tap(SL_TAP_HEXDUMP, 3);
+	t[1].bytes = 40;
+	t[2] = mk_tap(SL_TAP_THROTTLE, SL_TAP_DOWN);
+	t[2].rate = 5000;
+	t[3] = mk_tap(SL_TAP_THROTTLE, 3);
+	t[3].rate = 9000;
+	tp = mk_chain(t, 4);
+	ck_assert_int_eq(taps_stream(tp, TAP_UP, in, sizeof(in), &o, &olen),
+	    0);
+	ck_assert_ptr_eq(o, in);
+	ck_assert_uint_eq(olen, sizeof(in));
+	ck_assert_int_eq(taps_stream(tp, TAP_DOWN, in, 3, &o, &olen), 0);
+	ck_assert_mem_eq(o, in, 3);
+	ck_assert_int_eq(taps_datagram(tp, TAP_UP, in, 100, &o, &olen), 1);
+	ck_assert_mem_eq(o, in, 100);
+	ck_assert_uint_eq(taps_rate(tp, TAP_DOWN), 5000);
+	ck_assert_uint_eq(taps_rate(tp, TAP_UP), 9000);
+	ck_assert_uint_eq(taps_rate(NULL, TAP_UP), 0);
+	taps_free(tp);
+}
+END_TEST
+
+/* Lua taps load before lockdown; a failure names the tap. */
+START_TEST(load_names_tap)
+{
+	struct sl_conf	*conf;
+	char		 err[600];
+
+	conf = must_taps("[{'type':'log'},{'type':'lua',"
+	    "'script':'/nonexistent/sluice-test.lua'}]");
+	ck_assert_int_eq(taps_load(conf, err, sizeof(err)), -1);
+	ck_assert_msg(strncmp(err, "listeners[0].taps[1]: ", 22) == 0, "%s",
+	    err);
+	ck_assert_ptr_null(conf->listeners[0].taps[1].rt);
+	taps_unload(conf);
+	conf_free(conf);
+}
+END_TEST
+
+/*
+ * A real script in the chain: its output (the script's memory, shared by
+ * every session) feeds the next tap and what is returned is the chain's.
+ */
+START_TEST(lua_in_chain)
+{
+	struct sl_conf	*conf;
+	struct taps	*tp;
+	const char	*src = getenv("SL_SRCDIR");
+	const uint8_t	*o;
+	size_t		 olen;
+	char		 taps[1200], err[600];
+
+	if (src == NULL || strlen(src) > 1000)
+		return;		/* run by hand: nothing to load */
+	snprintf(taps, sizeof(taps), "[{'type':'lua','script':"
+	    "'%s/tests/data/lua/upper.lua'},{'type':'replace',"
+	    "'search':'/API','replace':'/x'}]", src);
+	conf = must_taps(taps);
+	ck_assert_msg(taps_load(conf, err, sizeof(err)) == 0, "%s", err);
+	tp = taps_new(conf->listeners[0].taps, 2, NULL);
+	ck_assert_ptr_nonnull(tp);
+	ck_assert_int_eq(taps_stream(tp, TAP_UP, (const uint8_t *)"get /a", 6,
+	    &o, &olen), 0);
+	ck_assert_uint_eq(olen, 4);
+	ck_assert_mem_eq(o, "GET ", 4);
+	ck_assert_int_eq(taps_stream(tp, TAP_UP, (const uint8_t *)"pi ok", 5,
+	    &o, &olen), 0);
+	ck_assert_uint_eq(olen, 5);
+	ck_assert_mem_eq(o, "/x OK", 5);
+	ck_assert_int_eq(taps_datagram(tp, TAP_DOWN, (const uint8_t *)"abc", 3,
+	    &o, &olen), 1);
+	ck_assert_mem_eq(o, "ABC", 3);
+	taps_free(tp);
+	taps_unload(conf);
+	conf_free(conf);
+}
+END_TEST
+
+/* A lua tap that was never loaded fails the session, not the worker. */
+START_TEST(lua_unloaded)
+{
+	struct sl_tap	 t = mk_tap(SL_TAP_LUA, 3);
+	struct taps	*tp;
+	const uint8_t	*o;
+	size_t		 olen;
+
+	t.script = "/x.lua";
+	tp = mk_chain(&t, 1);
+	ck_assert_int_eq(taps_stream(tp, TAP_UP, (const uint8_t *)"x", 1, &o,
+	    &olen), -1);
+	ck_assert_str_eq(taps_why(tp), "tap lua: /x.lua not loaded");
+	taps_free(tp);
+}
+END_TEST
+
+static Suite *
+taps_suite(void)
+{
+	Suite	*s = suite_create("taps");
+	TCase	*tc = tcase_create("conf");
+	TCase	*tch = tcase_create("chain");
+
+	tcase_add_test(tc, conf_valid);
+	tcase_add_test(tc, conf_errors);
+	tcase_add_loop_test(tc, conf_lengths, 0, 2);
+	tcase_add_test(tc, load_names_tap);
+	suite_add_tcase(s, tc);
+	tcase_set_timeout(tch, 60);
+	tcase_add_test(tch, replace_every_split);
+	tcase_add_loop_test(tch, replace_property, 0, 6);
+	tcase_add_test(tch, replace_carry_flush);
+	tcase_add_test(tch, chain_order);
+	tcase_add_test(tch, drop_direction);
+	tcase_add_loop_test(tch, drop_match_across_reads, 0, 7);
+	tcase_add_test(tch, datagram_mode);
+	tcase_add_test(tch, output_cap);
+	tcase_add_test(tch, observers_pass_bytes);
+	tcase_add_test(tch, lua_unloaded);
+	tcase_add_test(tch, lua_in_chain);
+	suite_add_tcase(s, tch);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner	*sr;
+	int	 nf;
+
+	log_init("check_taps", SL_LOG_WARN);
+	sr = srunner_create(taps_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	nf = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return nf == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
