@@ -14,6 +14,7 @@ struct sandbox_opts {
 	int	splice;		/* allow splice/pipe2 for the splice relay */
 	int	bind;		/* some link binds a source address */
 	int	socks;		/* a SOCKS listener: BIND, UDP ASSOCIATE */
+	int	redirect;	/* a redirect listener: SO_ORIGINAL_DST */
 };
 
 /* Values of SL_SECCOMP_MODE (sl_build.h). */

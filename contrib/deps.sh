@@ -14,7 +14,7 @@ apt-get install -y -q --no-install-recommends \
 	python3 python3-socks curl ncat proxychains4 whois iproute2 procps \
 	node-socks clang libclang-rt-14-dev \
 	g++ libhiredis-dev libtomlplusplus-dev redis-server redis-tools \
-	openssl \
+	openssl liblua5.4-dev tcpdump socat nftables iptables \
 	ca-certificates
 # sluiced's own users: workers run as _sluice, the resolver as
 # _sluice-resolver, so a compromised worker shares no uid with the resolver.

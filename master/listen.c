@@ -16,6 +16,10 @@
  * the probe; a lock would close that window only against other sluiced
  * instances, so the probe alone is kept, as the simplest check that
  * covers every listener.
+ *
+ * A udp_forward listener is a group of SOCK_DGRAM sockets: the kernel
+ * hashes each client's 4-tuple to one worker's socket, so a flow stays
+ * in one worker.
  */
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -32,11 +36,40 @@
  * someone does).  See the top of the file.
  */
 static int
+listen_type(const struct sl_listener *l)
+{
+	return SL_LISTENER_UDP(l) ? SOCK_DGRAM : SOCK_STREAM;
+}
+
+/*
+ * tproxy: IP_TRANSPARENT lets the socket take connections and datagrams
+ * for addresses that are not this host's (needs CAP_NET_ADMIN, held
+ * until the listeners are open); its UDP side also asks for each
+ * datagram's original destination.
+ */
+static int
+listen_transparent(int fd, const struct sl_listener *l)
+{
+	int	one = 1, v6 = l->addr.ss_family == AF_INET6;
+
+	if (l->kind != SL_LISTEN_TPROXY && l->kind != SL_LISTEN_TPROXY_UDP)
+		return 0;
+	if (setsockopt(fd, v6 ? SOL_IPV6 : SOL_IP, v6 ? IPV6_TRANSPARENT :
+	    IP_TRANSPARENT, &one, sizeof(one)) == -1)
+		return -1;
+	if (l->kind == SL_LISTEN_TPROXY_UDP && setsockopt(fd, v6 ? SOL_IPV6 :
+	    SOL_IP, v6 ? IPV6_RECVORIGDSTADDR : IP_RECVORIGDSTADDR, &one,
+	    sizeof(one)) == -1)
+		return -1;
+	return 0;
+}
+
+static int
 listen_probe(const struct sl_listener *l)
 {
 	int	fd, one = 1, rc = -1, saved;
 
-	fd = socket(l->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	fd = socket(l->addr.ss_family, listen_type(l) | SOCK_CLOEXEC, 0);
 	if (fd == -1)
 		return -1;
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == 0 &&
@@ -67,7 +100,7 @@ listen_open(const struct sl_listener *l, char *err, size_t errlen)
 {
 	int	fd, one = 1, saved;
 
-	fd = socket(l->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
+	fd = socket(l->addr.ss_family, listen_type(l) | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, 0);
 	if (fd == -1)
 		goto fail;
@@ -77,8 +110,10 @@ listen_open(const struct sl_listener *l, char *err, size_t errlen)
 	if (l->addr.ss_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6,
 	    IPV6_V6ONLY, &one, sizeof(one)) == -1)
 		goto fail;
+	if (listen_transparent(fd, l) == -1)
+		goto fail;
 	if (bind(fd, (const struct sockaddr *)&l->addr, l->addrlen) == -1 ||
-	    listen(fd, SOMAXCONN) == -1)
+	    (listen_type(l) == SOCK_STREAM && listen(fd, SOMAXCONN) == -1))
 		goto fail;
 	return fd;
 fail:

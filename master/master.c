@@ -26,6 +26,7 @@
 #include "caps.h"
 #include "../policy/services.h"
 #include "master.h"
+#include "scripts.h"
 
 struct master *ms;
 
@@ -143,7 +144,8 @@ master_load_config(void)
 		fprintf(stderr, "sluiced: %s: %s\n", ms->conf_path, err);
 		exit(1);
 	}
-	if (master_parse_config(err, sizeof(err)) == -1) {
+	if (master_parse_config(err, sizeof(err)) == -1 ||
+	    scripts_check(ms->conf, err, sizeof(err)) == -1) {
 		fprintf(stderr, "sluiced: %s: %s\n", ms->conf_path, err);
 		exit(1);
 	}

@@ -24,7 +24,7 @@
  */
 #include "check_sandbox.h"
 
-const struct sandbox_opts worker_opts = { 1, 1, 1 };
+const struct sandbox_opts worker_opts = { 1, 1, 1, 0 };
 
 /* Sanitizer builds add rules: no golden comparison there. */
 #ifdef SL_ASAN

@@ -91,7 +91,7 @@ golden_path(char *buf, size_t len)
 
 START_TEST(t_pfc_export)
 {
-	static const struct sandbox_opts minimal = { 0, 0, 0 };
+	static const struct sandbox_opts minimal = { 0, 0, 0, 0 };
 	char	*full, *min;
 
 	full = pfc_text(&worker_opts);
@@ -121,7 +121,7 @@ END_TEST
  */
 START_TEST(t_pfc_golden)
 {
-	static const struct sandbox_opts dflt = { 1, 0, 1 };
+	static const struct sandbox_opts dflt = { 1, 0, 1, 0 };
 	const struct scmp_version *v = seccomp_version();
 	char	 path[PATH_MAX], *text, *norm, *want;
 	size_t	 len;

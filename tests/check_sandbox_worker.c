@@ -510,7 +510,7 @@ END_TEST
 static void
 load_worker_minimal(void)
 {
-	static const struct sandbox_opts o = { 0, 0, 0 };
+	static const struct sandbox_opts o = { 0, 0, 0, 0 };
 
 	sandbox_worker(&o);
 }

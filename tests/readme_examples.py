@@ -32,6 +32,10 @@ failed = 0
 with tempfile.TemporaryDirectory() as d:
     for what, body, ext in configs:
         path = os.path.join(d, "example" + ext)
+        # Lua tap examples name /etc/sluice/X.lua: check contrib/X.lua.
+        body = re.sub(r'"/etc/sluice/([\w-]+\.lua)"',
+                      lambda m: '"%s"' % os.path.join(contrib, m.group(1)),
+                      body)
         with open(path, "w") as f:
             f.write(body)
         r = subprocess.run([sluiced, "-t", "-c", path], capture_output=True,

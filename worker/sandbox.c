@@ -16,6 +16,14 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <linux/netfilter_ipv4.h>
+/*
+ * <linux/netfilter_ipv6/ip6_tables.h> clashes with <net/if.h>; the one
+ * constant it would give is part of the kernel ABI.
+ */
+#ifndef IP6T_SO_ORIGINAL_DST
+#define IP6T_SO_ORIGINAL_DST	80
+#endif
 
 #include <seccomp.h>
 
@@ -24,7 +32,7 @@
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 
 static void	worker_sb_sockets(struct sandbox *, const struct sandbox_opts *);
-static void	worker_sb_sockopts(struct sandbox *);
+static void	worker_sb_sockopts(struct sandbox *, const struct sandbox_opts *);
 static void	worker_sb_io(struct sandbox *, const struct sandbox_opts *);
 
 /*
@@ -50,12 +58,12 @@ worker_sb_sockets(struct sandbox *sb, const struct sandbox_opts *o)
 	if (o->socks)
 		sandbox_allow(sb, SCMP_SYS(listen),
 		    "socks5: BIND waits for its peer");
-	worker_sb_sockopts(sb);
+	worker_sb_sockopts(sb, o);
 }
 
 /* Socket options: exact (level, name) pairs. */
 static void
-worker_sb_sockopts(struct sandbox *sb)
+worker_sb_sockopts(struct sandbox *sb, const struct sandbox_opts *o)
 {
 	static const struct {
 		unsigned long	 level, name;
@@ -83,6 +91,16 @@ worker_sb_sockopts(struct sandbox *sb)
 	a[1] = (struct sandbox_arg){ 2, SANDBOX_EQ, SO_ERROR, 0 };
 	sandbox_allow_args(sb, SCMP_SYS(getsockopt), a, 2,
 	    "dial: result of a non-blocking connect");
+	if (!o->redirect)
+		return;
+	a[0] = (struct sandbox_arg){ 1, SANDBOX_EQ, SOL_IP, 0 };
+	a[1] = (struct sandbox_arg){ 2, SANDBOX_EQ, SO_ORIGINAL_DST, 0 };
+	sandbox_allow_args(sb, SCMP_SYS(getsockopt), a, 2,
+	    "redirect: a client's original destination (IPv4)");
+	a[0] = (struct sandbox_arg){ 1, SANDBOX_EQ, SOL_IPV6, 0 };
+	a[1] = (struct sandbox_arg){ 2, SANDBOX_EQ, IP6T_SO_ORIGINAL_DST, 0 };
+	sandbox_allow_args(sb, SCMP_SYS(getsockopt), a, 2,
+	    "redirect: a client's original destination (IPv6)");
 }
 
 /* Moving bytes: relay, UDP (IPC is shared); fd flags. */

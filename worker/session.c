@@ -30,6 +30,7 @@
 #include "../policy/select.h"
 #include "egress/health.h"
 #include "front/front.h"
+#include "relay/taps.h"
 #include "session_priv.h"
 #include "worker.h"
 
@@ -132,6 +133,7 @@ session_close(struct session *s, const char *outcome)
 	resolve_cancel(&s->res);
 	if (s->state == S_RELAY)
 		relay_stop(&s->relay);
+	taps_free(s->taps);
 	session_release_front(s);
 	session_svc_free(s);
 	if (s->tfd != -1)
@@ -174,8 +176,40 @@ session_relay_done(struct relay *r, enum relay_end end, int err, void *arg)
 	(void)r;
 	if (end == RELAY_END_ERROR)
 		snprintf(s->detail, sizeof(s->detail), "%s", strerror(err));
+	else if (end == RELAY_END_TAP)
+		snprintf(s->detail, sizeof(s->detail), "%s",
+		    taps_why(s->taps));
 	session_close(s, end == RELAY_END_DONE ? "done" :
-	    end == RELAY_END_IDLE ? "idle timeout" : "relay error");
+	    end == RELAY_END_IDLE ? "idle timeout" : end == RELAY_END_TAP ?
+	    "tap" : "relay error");
+}
+
+/* The listener's tap chain for this session; -1 when out of memory. */
+static int
+session_taps_start(struct session *s)
+{
+	struct sockaddr_storage	 local;
+	socklen_t		 len = sizeof(local);
+	struct tap_info		 info;
+	char			 target[SL_MAX_NAME + 16];
+
+	if (s->listener->ntaps == 0)
+		return 0;
+	sl_target_fmt(&s->target, target, sizeof(target));
+	memset(&info, 0, sizeof(info));
+	info.session = s->id;
+	info.listener = s->listener->name;
+	info.proto = "tcp";
+	info.client = (const struct sockaddr *)&s->client;
+	if (getsockname(s->cfd, (struct sockaddr *)&local, &len) == 0) {
+		sockaddr_unmap(&local, &len);
+		info.local = (const struct sockaddr *)&local;
+	}
+	info.target = target;
+	if ((s->taps = taps_new(s->listener->taps, s->listener->ntaps,
+	    &info)) == NULL)
+		return -1;
+	return 0;
 }
 
 static void
@@ -194,10 +228,16 @@ session_start_relay(struct session *s)
 		session_close(s, "error");
 		return;
 	}
+	if (session_taps_start(s) == -1) {
+		free(freeme);
+		snprintf(s->detail, sizeof(s->detail), "taps: out of memory");
+		session_close(s, "error");
+		return;
+	}
 	s->state = S_RELAY;
 	/* A target the front-end found itself (BIND) has no link to count. */
 	rc = relay_start(&s->relay, wk->loop, s->cfd, s->tfd, early, nearly,
-	    wk->conf->splice, wk->conf->idle_timeout_ms,
+	    wk->conf->splice, wk->conf->idle_timeout_ms, s->taps,
 	    s->link >= 0 ? &session_ctr(s)->bytes_up : NULL,
 	    s->link >= 0 ? &session_ctr(s)->bytes_down : NULL,
 	    session_relay_done, s);
@@ -616,8 +656,16 @@ session_client_read(struct session *s)
 		return;
 	}
 	s->inlen += (size_t)n;
-	if (s->pp_in && (session_pp_read(s) <= 0 || s->inlen == 0))
-		return;
+	if (s->pp_in) {
+		if (session_pp_read(s) <= 0)
+			return;
+		if (s->front->connect_first != NULL) {
+			s->front->connect_first(s);
+			return;
+		}
+		if (s->inlen == 0)
+			return;
+	}
 	s->front->input(s);
 }
 
@@ -683,10 +731,14 @@ session_new(int fd, const struct sockaddr_storage *ss,
 	ev_timer_start(wk->loop, &s->timer);
 	if (s->front->start != NULL)
 		s->front->start(s);
+	if (s->front->connect_first != NULL && !s->pp_in) {
+		s->front->connect_first(s);
+		return;
+	}
 	/*
-	 * Every front-end's client speaks first, and its first bytes are
-	 * often here already: read now rather than after one more turn of
-	 * the loop (EAGAIN just leaves the watcher to wait).
+	 * The other front-ends' clients speak first, and their first bytes
+	 * are often here already: read now rather than after one more turn
+	 * of the loop (EAGAIN just leaves the watcher to wait).
 	 */
 	session_client_read(s);
 }

@@ -86,6 +86,7 @@ struct session {
 	int			 from_cache;	/* link from the route cache */
 	uint64_t		 t_dial;	/* when the dial started, ms */
 	struct relay		 relay;
+	struct taps		*taps;		/* the listener's, or NULL */
 	uint64_t		 t_start;
 	struct session_svc	*svc;		/* routed by a service, or NULL */
 	uint8_t			 pp_in;		/* a PROXY header comes first */

@@ -27,6 +27,8 @@
 #include "egress/health.h"
 #include "egress/resolve.h"
 #include "egress/sockreq.h"
+#include "front/front.h"
+#include "relay/taps.h"
 #include "service.h"
 #include "worker.h"
 #include "../common/sandbox.h"
@@ -173,6 +175,12 @@ worker_drain(void)
 	ev_timer_stop(wk->loop, &wk->accept_retry);
 	for (i = 0; i < wk->nlisteners; i++) {
 		ev_io_stop(wk->loop, &wk->listeners[i].io);
+		/* UDP has no connection to finish: its flows end now. */
+		if (wk->listeners[i].udp != NULL) {
+			udp_forward_stop(&wk->listeners[i]);
+			close(wk->listeners[i].fd);
+			continue;
+		}
 		/*
 		 * Clients already queued on this socket would be reset by
 		 * the close: take them in (bounded) and serve them.
@@ -302,9 +310,14 @@ worker_setup(struct child_boot *b)
 			    l->index);
 		l->conf = &wk->conf->listeners[l->index];
 		ev_io_init(&l->io, worker_listen_cb, l->fd, EV_READ);
+		if (SL_LISTENER_UDP(l->conf) && udp_forward_start(l) == -1)
+			fatalx("%s: udp_forward: out of memory", __func__);
 		ev_io_start(wk->loop, &l->io);
 	}
 	wk->nlisteners = b->nlisteners;
+	/* Lua taps are read and compiled now, before chroot and seccomp. */
+	if (taps_load(wk->conf, err, sizeof(err)) == -1)
+		fatalx("%s", err);
 	ev_timer_init(&wk->accept_retry, worker_accept_resume, 1., 0.);
 	/*
 	 * Relay buffers are mapped, not carved from the heap: freed, they
@@ -321,6 +334,18 @@ worker_needs_bind(const struct sl_conf *conf)
 
 	for (i = 0; i < conf->nlinks; i++)
 		if (conf->links[i].sourcelen != 0)
+			return 1;
+	return 0;
+}
+
+/* Whether a listener of this kind is in the config. */
+static int
+worker_has_kind(const struct sl_conf *conf, enum sl_listen_kind kind)
+{
+	size_t	i;
+
+	for (i = 0; i < conf->nlisteners; i++)
+		if (conf->listeners[i].kind == kind)
 			return 1;
 	return 0;
 }
@@ -360,6 +385,7 @@ worker_main(int argc, char *argv[])
 	cs.sb.splice = wk->conf->splice;
 	cs.sb.bind = worker_needs_bind(wk->conf);
 	cs.sb.socks = worker_serves_socks(wk->conf);
+	cs.sb.redirect = worker_has_kind(wk->conf, SL_LISTEN_REDIRECT);
 	child_confine(&cs, wk->conf->chroot, wk->master);
 
 	if (wk->index == 0)

@@ -19,6 +19,7 @@ struct wk_listener {
 	uint32_t			 index;
 	const struct sl_listener	*conf;
 	ev_io				 io;
+	struct udp_fwd			*udp;	/* udp_forward's flows */
 };
 
 struct worker {

@@ -705,12 +705,12 @@ class TCPServer:
     Records the peer addresses it accepted and any handler exception.
     """
 
-    def __init__(self, handler, host="127.0.0.1"):
+    def __init__(self, handler, host="127.0.0.1", port=0):
         fam = socket.AF_INET6 if ":" in host else socket.AF_INET
         self.handler = handler
         self.lsock = socket.socket(fam, socket.SOCK_STREAM)
         self.lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.lsock.bind((host, 0))
+        self.lsock.bind((host, port))
         self.lsock.listen(128)
         self.host = host
         self.port = self.lsock.getsockname()[1]

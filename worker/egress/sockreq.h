@@ -7,6 +7,7 @@
 #ifndef SL_SOCKREQ_H
 #define SL_SOCKREQ_H
 
+#include <sys/socket.h>
 #include <stdint.h>
 
 #include "../../ipc/ipc_msg.h"
@@ -24,6 +25,18 @@ struct sock_req {
 
 /* sockreq.c */
 int	sockreq_start(struct sock_req *, uint32_t link, int family,
+	    sock_req_cb, void *arg);
+/*
+ * For a flow of tproxy listener `listener` (its UDP side, kind
+ * SL_LISTEN_TPROXY_UDP): a non-blocking UDP socket with IP_TRANSPARENT
+ * (IPV6_TRANSPARENT), bound to `local` (the flow's original destination,
+ * usually not an address of this host) and connected to `peer` (the
+ * client), so replies leave from the address the client wrote to and the
+ * client's next datagrams arrive on it.  Same family for both, that of
+ * the listener.  0 when asked (cb runs once, later), -1 if not.
+ */
+int	sockreq_tproxy_start(struct sock_req *, uint32_t listener,
+	    const struct sockaddr *local, const struct sockaddr *peer,
 	    sock_req_cb, void *arg);
 void	sockreq_cancel(struct sock_req *);
 /* SOCK_FD or SOCK_FAIL from the master. */

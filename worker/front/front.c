@@ -9,6 +9,9 @@ static const struct front_ops *const fronts[SL_LISTEN_KIND_MAX] = {
 	[SL_LISTEN_MIXED] = &front_mixed,
 	[SL_LISTEN_SNI] = &front_sni,
 	[SL_LISTEN_HOST] = &front_host,
+	[SL_LISTEN_FORWARD] = &front_forward,
+	[SL_LISTEN_REDIRECT] = &front_redirect,
+	[SL_LISTEN_TPROXY] = &front_tproxy,
 };
 
 const struct front_ops *

@@ -18,6 +18,14 @@ struct front_ops {
 	/* A client was accepted (may be NULL). */
 	void		(*start)(struct session *);
 	/*
+	 * The client was accepted and its PROXY header, if any, read: a
+	 * front-end that knows the target without reading the client
+	 * (forward, redirect) sets it and calls session_connect() here.
+	 * Bytes the client sent meanwhile go to the target first.  When
+	 * set, input is never called.
+	 */
+	void		(*connect_first)(struct session *);
+	/*
 	 * s->in[0..s->inlen) holds new bytes: parse, then call
 	 * session_consume(), session_send() and at last session_connect()
 	 * (or session_finish() on bad input).
@@ -45,6 +53,28 @@ struct front_ops {
 /* The front-end of a listener kind. */
 const struct front_ops *front_for(enum sl_listen_kind);
 
+/* forward.c, for the front-ends with a target the client does not name */
+/* s->target := the listener's fixed target. */
+void	front_fixed_target(struct session *);
+/* Make the client's close a reset (TCP's only way to say "failed"). */
+void	front_reset_client(struct session *);
+
+/* transparent.c */
+/*
+ * Why a transparent client's original destination dst would lead back
+ * to this sluiced ("" if it would not); self is the address it reached
+ * (redirect), unused for tproxy.
+ */
+const char *transparent_loop(const struct sockaddr_storage *dst,
+	    const struct sockaddr_storage *self, int tproxy);
+
+/* udp_forward.c: the datagram front-end, per listener */
+struct wk_listener;
+/* Take over wl (its io watcher reads datagrams); 0 or -1 (ENOMEM). */
+int	udp_forward_start(struct wk_listener *);
+/* End every flow and free what udp_forward_start made. */
+void	udp_forward_stop(struct wk_listener *);
+
 /* http_proxy.c, for every front-end that answers in HTTP (host.c too). */
 /* Answer status (a constant response), log why, close. */
 void	http_fail(struct session *, int status, const char *why);
@@ -56,5 +86,8 @@ extern const struct front_ops front_http;
 extern const struct front_ops front_mixed;
 extern const struct front_ops front_sni;
 extern const struct front_ops front_host;
+extern const struct front_ops front_forward;
+extern const struct front_ops front_redirect;
+extern const struct front_ops front_tproxy;
 
 #endif
