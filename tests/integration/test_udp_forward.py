@@ -12,7 +12,11 @@
 - A flood from 10,000 source ports stays within max_flows: the flows
   logged never exceed it, the drops are logged naming the limit, and a
   client afterwards is served once the flows expire.
+- Through a socks5 link whose upstream is a second sluiced: the flow
+  leaves by UDP ASSOCIATE, the echo comes back byte-exact, A's flow line
+  names the link and B relayed the datagrams.
 """
+import os
 import re
 import socket
 import threading
@@ -154,6 +158,34 @@ def limits(echo):
     d.cleanup()
 
 
+def upstream(echo):
+    t.step("udp_forward over a socks5 link (a second sluiced upstream)")
+    b = t.Sluiced(name="B", workers=1).start()
+    ls = t.with_free_ports([
+        {"name": "tcp", "kind": "socks5", "listen": "127.0.0.1:0"},
+        {"name": "u", "kind": "udp_forward", "listen": "127.0.0.1:0",
+         "target": "127.0.0.1:%d" % echo.port, "udp_idle_timeout": 1}])
+    a = t.Sluiced(name="A", workers=1, listeners=ls, balancer={
+        "links": [{"name": "up", "protocol": "socks5",
+                   "domain": "127.0.0.1", "port": b.port}]}).start()
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(5)
+    for n in (1, 1400, 8000):
+        payload = os.urandom(n)
+        s.sendto(payload, ("127.0.0.1", a.port_of["u"]))
+        got, src = s.recvfrom(65535)
+        t.check_eq(got, payload, "echo of %d bytes via the upstream" % n)
+    s.close()
+    m = t.wait_until(lambda: FLOW_RE.search(a.log()), 10, "A's flow line")
+    t.check_eq(m.group(3), "up", "the flow's link")
+    t.check_eq((m.group(4), m.group(6)), ("3", "3"), "datagrams each way")
+    b.wait_log(r"session \d+: socks5 .*via direct", what="B's session")
+    a.check_alive()
+    b.check_alive()
+    a.cleanup()
+    b.cleanup()
+
+
 def _try(port):
     try:
         return roundtrip(port, b"after", timeout=0.5)[0]
@@ -166,6 +198,7 @@ def main():
     echo6 = UDPEcho("::1") if t.have_ipv6() else None
     readme_udp(echo, echo6)
     limits(echo)
+    upstream(echo)
 
 
 if __name__ == "__main__":
