@@ -114,6 +114,27 @@ START_TEST(t_pfc_export)
 END_TEST
 
 /*
+ * SO_ORIGINAL_DST (80) is asked for at level SOL_IP (0) and SOL_IPV6
+ * (41) only when a redirect listener exists; SO_ERROR stays either way.
+ */
+START_TEST(t_pfc_redirect)
+{
+	static const struct sandbox_opts plain = { 1, 0, 1, 0 };
+	static const struct sandbox_opts redir = { 1, 0, 1, 1 };
+	char	*p, *r;
+
+	p = pfc_text(&plain);
+	r = pfc_text(&redir);
+	ck_assert_ptr_null(strstr(p, "if ($a2.lo32 == 80)"));
+	ck_assert_ptr_nonnull(strstr(r, "if ($a2.lo32 == 80)"));
+	ck_assert_ptr_nonnull(strstr(r, "if ($a1.lo32 == 41)"));
+	ck_assert_ptr_nonnull(strstr(p, "if ($a2.lo32 == 4)"));
+	free(p);
+	free(r);
+}
+END_TEST
+
+/*
  * The golden file is the default worker filter (splice on, no source
  * address, a SOCKS listener) of
  * a plain kill-mode build with libseccomp 2.5.4; other builds print
@@ -194,6 +215,7 @@ sandbox_filter_tcase(void)
 
 	tc = tcase_create("filter");
 	tcase_add_test(tc, t_pfc_export);
+	tcase_add_test(tc, t_pfc_redirect);
 	tcase_add_test(tc, t_pfc_golden);
 	tcase_add_test(tc, t_rule_reasons);
 	tcase_add_test(tc, t_rule_needs_reason);
