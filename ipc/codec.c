@@ -40,6 +40,11 @@
  *                  local_port uint16,     family 6; ports not 0
  *                  peer bin,
  *                  peer_port uint16]
+ *   PCAP_REC      [file uint32,           file < SL_PCAP_MAX_FILES,
+ *                  ts_sec uint32,         ts_usec < 1000000,
+ *                  ts_usec uint32,        1 <= packet bytes <=
+ *                  packet bin]            SL_PCAP_MAX_PKT; the packet
+ *                                         itself is not looked at
  *
  * Strings are msgpack str (never bin), may be empty, and must not contain
  * NUL: they are handed on as C strings.  An empty RES_QUERY name is legal
@@ -218,6 +223,17 @@ check_payload(unsigned type, const struct sl_msg *m, const char **why)
 			return -1;
 		}
 		return 0;
+	case SL_MSG_PCAP_REC:
+		if (m->u.pcap_rec.file >= SL_PCAP_MAX_FILES) {
+			*why = "pcap file index out of range";
+			return -1;
+		}
+		if (m->u.pcap_rec.ts_usec >= 1000000) {
+			*why = "pcap microseconds out of range";
+			return -1;
+		}
+		return check_range(m->u.pcap_rec.len, 1, SL_PCAP_MAX_PKT,
+		    "pcap packet length out of range", why);
 	case SL_MSG_TPROXY_REQ:
 		if (m->u.tproxy_req.family != 4 &&
 		    m->u.tproxy_req.family != 6) {
@@ -603,6 +619,42 @@ dec_tproxy_req(struct sl_msg *m, const msgpack_object *f, const char **why)
 	return 0;
 }
 
+static int
+enc_pcap_rec(msgpack_packer *pk, const struct sl_msg *m)
+{
+	if (msgpack_pack_uint32(pk, m->u.pcap_rec.file) != 0 ||
+	    msgpack_pack_uint32(pk, m->u.pcap_rec.ts_sec) != 0 ||
+	    msgpack_pack_uint32(pk, m->u.pcap_rec.ts_usec) != 0)
+		return -1;
+	return msgpack_pack_bin_with_body(pk, m->u.pcap_rec.pkt,
+	    m->u.pcap_rec.len);
+}
+
+static int
+dec_pcap_rec(struct sl_msg *m, const msgpack_object *f, const char **why)
+{
+	uint64_t	file, sec, usec;
+
+	if (get_uint(&f[0], UINT32_MAX, &file, why) == -1 ||
+	    get_uint(&f[1], UINT32_MAX, &sec, why) == -1 ||
+	    get_uint(&f[2], UINT32_MAX, &usec, why) == -1)
+		return -1;
+	if (f[3].type != MSGPACK_OBJECT_BIN) {
+		*why = "packet is not bin";
+		return -1;
+	}
+	if (f[3].via.bin.size == 0 || f[3].via.bin.size > SL_PCAP_MAX_PKT) {
+		*why = "pcap packet length out of range";
+		return -1;
+	}
+	memcpy(m->u.pcap_rec.pkt, f[3].via.bin.ptr, f[3].via.bin.size);
+	m->u.pcap_rec.len = f[3].via.bin.size;
+	m->u.pcap_rec.file = (uint32_t)file;
+	m->u.pcap_rec.ts_sec = (uint32_t)sec;
+	m->u.pcap_rec.ts_usec = (uint32_t)usec;
+	return 0;
+}
+
 /* Per type: fields, encoder, decoder (NULL: an empty array). */
 static const struct codec_type codec_types[SL_MSG_MAX] = {
 	[SL_MSG_CFG_CONF] =	{ 2, enc_cfg_conf, dec_cfg_conf },
@@ -624,6 +676,7 @@ static const struct codec_type codec_types[SL_MSG_MAX] = {
 	[SL_MSG_MEMFD_REQ] =	{ 1, enc_memfd_req, dec_memfd_req },
 	[SL_MSG_SVC_TABLE] =	{ 3, enc_svc_table, dec_svc_table },
 	[SL_MSG_TPROXY_REQ] =	{ 6, enc_tproxy_req, dec_tproxy_req },
+	[SL_MSG_PCAP_REC] =	{ 4, enc_pcap_rec, dec_pcap_rec },
 };
 
 /*

@@ -23,6 +23,7 @@
 #define SZ_UINT16	3			/* 0xcd + 2 */
 #define SZ_STR(n)	((n) < 32 ? 1 + (n) : (n) < 256 ? 2 + (n) : 3 + (n))
 #define SZ_BIN(n)	(2 + (n))		/* bin8 */
+#define SZ_BIN16(n)	(3 + (n))		/* bin16 */
 
 /* [family, bin16] */
 #define SZ_RES_ADDR	(SZ_ARRAY_HDR(2) + SZ_UINT8 + SZ_BIN(16))
@@ -90,7 +91,14 @@ const struct sl_msg_spec sl_msg_specs[SL_MSG_MAX] = {
 	[SL_MSG_TPROXY_REQ] = { "TPROXY_REQ", SL_FROM_WORKER, SL_FD_FORBIDDEN,
 	    SZ_ARRAY_HDR(6) + SZ_UINT32 + SZ_UINT8 + 2 * (SZ_BIN(16) +
 	    SZ_UINT16) },
+	/* [file, ts_sec, ts_usec, packet] = 1 + 3 * 5 + 3 + 8000 */
+	[SL_MSG_PCAP_REC] = { "PCAP_REC", SL_FROM_WORKER, SL_FD_FORBIDDEN,
+	    SZ_ARRAY_HDR(4) + 3 * SZ_UINT32 + SZ_BIN16(SL_PCAP_MAX_PKT) },
 };
+
+_Static_assert(sizeof(struct sl_frame_hdr) + SZ_ARRAY_HDR(4) +
+    3 * SZ_UINT32 + SZ_BIN16(SL_PCAP_MAX_PKT) <= SL_IPC_MAX_FRAME,
+    "a PCAP_REC of the largest packet must fit a frame");
 
 _Static_assert(sizeof(struct sl_frame_hdr) == 12,
     "frame header must have no padding");

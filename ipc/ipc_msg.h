@@ -19,9 +19,14 @@
 
 #include "../common/sluice.h"
 
-#define SL_IPC_VERSION		4
+#define SL_IPC_VERSION		5
 #define SL_IPC_MAX_FRAME	8192	/* header + body, any type */
 #define SL_LOG_MAX_TEXT		1024
+/* A PCAP_REC's packet: a TCP segment of 7680 payload bytes over IPv6
+   fits, and so does the frame (ipc_msg.c). */
+#define SL_PCAP_MAX_PKT		8000
+/* Every pcap tap of a config, an upper bound for the codec. */
+#define SL_PCAP_MAX_FILES	(SL_MAX_LISTENERS * 16)
 
 enum sl_msg_type {
 	SL_MSG_NONE = 0,
@@ -80,6 +85,12 @@ enum sl_msg_type {
 	 * id, answered by SOCK_FD or SOCK_FAIL.
 	 */
 	SL_MSG_TPROXY_REQ,
+	/*
+	 * worker -> master: one packet a pcap tap made, for the master to
+	 * append to that tap's file (master/pcap.c) behind a record header
+	 * of its own; the worker cannot open files.
+	 */
+	SL_MSG_PCAP_REC,
 	SL_MSG_MAX
 };
 
@@ -167,6 +178,13 @@ struct sl_msg {
 		struct {
 			uint64_t size;		/* bytes, <= SL_MAX_CONF_BYTES */
 		} memfd_req;
+		struct {
+			uint32_t file;		/* pcap tap's sl_tap.pcap_index */
+			uint32_t ts_sec;	/* CLOCK_REALTIME */
+			uint32_t ts_usec;	/* < 1000000 */
+			uint32_t len;		/* 1..SL_PCAP_MAX_PKT */
+			uint8_t	 pkt[SL_PCAP_MAX_PKT];	/* raw IPv4/IPv6 */
+		} pcap_rec;
 		struct {
 			uint32_t generation;	/* increases per table */
 			uint64_t size;		/* bytes of JSON in the memfd */

@@ -323,6 +323,10 @@ master_setup(void)
 		fprintf(stderr, "sluiced: %s\n", err);
 		exit(1);
 	}
+	if (pcap_open_all(err, sizeof(err)) == -1) {
+		fprintf(stderr, "sluiced: %s: %s\n", ms->conf_path, err);
+		exit(1);
+	}
 	if (shm_create() == -1)
 		fatal("%s: shared counters", __func__);
 	if ((ms->conf_fd = conf_memfd(ms->conf_text, ms->conf_len)) == -1)

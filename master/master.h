@@ -124,6 +124,12 @@ int	svc_table_in(struct proc *, struct sl_msg *);
 /* The newest table, if any, to one row. */
 void	svc_table_send(struct proc *);
 
+/* pcap.c: pcap taps' files */
+/* Open each (truncated) and write its header; -1 with err. */
+int	pcap_open_all(char *err, size_t errlen);
+/* PCAP_REC from a worker; -1 when the message itself is bogus. */
+int	pcap_record(struct proc *, const struct sl_msg *);
+
 /* listen.c */
 int	listen_open_all(char *err, size_t errlen);
 void	listen_close_all(void);

@@ -525,6 +525,10 @@ proc_msg(struct ipc_chan *chan, struct sl_msg *m, void *arg)
 		if (tproxy_request(c, m) == -1)
 			proc_kill_bogus(c, "tproxy socket request");
 		break;
+	case SL_MSG_PCAP_REC:
+		if (pcap_record(c, m) == -1)
+			proc_kill_bogus(c, "pcap record");
+		break;
 	case SL_MSG_REDIS_SOCK:
 		if (svc_sock_request(c, m) == -1)
 			proc_kill_bogus(c, "socket request");

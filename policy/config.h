@@ -149,6 +149,7 @@ enum sl_tap_type {
 	SL_TAP_DROP,		/* a direction, or what matches `match` */
 	SL_TAP_THROTTLE,	/* `rate` bytes/s per session */
 	SL_TAP_LUA,		/* a script's handle(data, info) */
+	SL_TAP_PCAP,		/* both directions to a pcap `file` */
 	SL_TAP_TYPE_MAX
 };
 #define SL_TAP_UP		0x1	/* client -> target */
@@ -168,6 +169,11 @@ struct sl_tap {
 	uint32_t		 max_instructions;	/* lua: per call */
 	uint32_t		 max_memory;		/* lua: bytes, state */
 	void			*rt;			/* worker: loaded script */
+	char			*file;			/* pcap: absolute path */
+	uint64_t		 max_bytes;		/* pcap: file size cap */
+	uint32_t		 pcap_index;		/* pcap: among every pcap
+							   tap, listener order
+							   then tap order */
 };
 
 struct sl_listener {

@@ -9,7 +9,9 @@
  * Byte strings come as JSON strings taken as their bytes ("search") or
  * as hex ("search_hex"), exactly one of the two.  A Lua script is only
  * named here: policy/ does no I/O, the master's check and the worker
- * read it (taps_load).
+ * read it (taps_load).  A pcap tap's file is opened by the master at
+ * start-up (master/pcap.c); every pcap tap gets its pcap_index here, the
+ * number both the worker and the master call it by.
  */
 #include <ctype.h>
 #include <math.h>
@@ -24,6 +26,10 @@
 #define TAP_MAX_HEXDUMP		4096
 #define TAP_MAX_RATE		10000000000.0	/* 10^10 bytes/s */
 #define TAP_MAX_SCRIPT		1024		/* path length */
+#define TAP_MAX_PCAP_FILE	255		/* path length */
+#define TAP_PCAP_MIN_BYTES	24		/* the global header */
+#define TAP_PCAP_MAX_BYTES	1099511627776.0	/* 2^40 */
+#define TAP_PCAP_DEF_BYTES	(100ull * 1024 * 1024)
 
 static const char *const type_names[SL_TAP_TYPE_MAX] = {
 	[SL_TAP_LOG] = "log",
@@ -32,6 +38,7 @@ static const char *const type_names[SL_TAP_TYPE_MAX] = {
 	[SL_TAP_DROP] = "drop",
 	[SL_TAP_THROTTLE] = "throttle",
 	[SL_TAP_LUA] = "lua",
+	[SL_TAP_PCAP] = "pcap",
 };
 
 static const char *const dir_names[] = { "up", "down", "both" };
@@ -39,7 +46,7 @@ static const char *const dir_names[] = { "up", "down", "both" };
 enum {
 	T_TYPE, T_DIRECTION, T_BYTES, T_SEARCH, T_SEARCH_HEX, T_REPLACE,
 	T_REPLACE_HEX, T_MATCH, T_MATCH_HEX, T_RATE, T_SCRIPT, T_MAX_INSN,
-	T_MAX_MEM
+	T_MAX_MEM, T_FILE, T_MAX_BYTES
 };
 
 /* Keys each type takes besides "type" and "direction". */
@@ -51,6 +58,7 @@ static const uint64_t type_keys[SL_TAP_TYPE_MAX] = {
 	[SL_TAP_DROP] = BIT(T_MATCH) | BIT(T_MATCH_HEX),
 	[SL_TAP_THROTTLE] = BIT(T_RATE),
 	[SL_TAP_LUA] = BIT(T_SCRIPT) | BIT(T_MAX_INSN) | BIT(T_MAX_MEM),
+	[SL_TAP_PCAP] = BIT(T_FILE) | BIT(T_MAX_BYTES),
 };
 
 /* A tap being read: the type is known only once the whole object is. */
@@ -250,6 +258,32 @@ t_max_mem(struct ctx *c, const cJSON *it, void *dst)
 	return 0;
 }
 
+/* Opened by the master at start-up; here only its form is checked. */
+static int
+t_file(struct ctx *c, const cJSON *it, void *dst)
+{
+	struct tap_read	*r = dst;
+	const char	*s;
+
+	if (get_str(c, it, 1, TAP_MAX_PCAP_FILE, &s) == -1)
+		return -1;
+	if (s[0] != '/')
+		return fail(c, "not an absolute path");
+	free(r->t->file);
+	if ((r->t->file = strdup(s)) == NULL)
+		return fail(c, "out of memory");
+	return 0;
+}
+
+static int
+t_max_bytes(struct ctx *c, const cJSON *it, void *dst)
+{
+	struct tap_read	*r = dst;
+
+	return get_u64(c, it, TAP_PCAP_MIN_BYTES, TAP_PCAP_MAX_BYTES,
+	    &r->t->max_bytes);
+}
+
 /* Key T_X is at tap_keys[T_X]: the seen bits index both. */
 static const struct keydef tap_keys[] = {
 	[T_TYPE] = { "type", K_FN, t_type, 0, 0, 0 },
@@ -265,6 +299,8 @@ static const struct keydef tap_keys[] = {
 	[T_SCRIPT] = { "script", K_FN, t_script, 0, 0, 0 },
 	[T_MAX_INSN] = { "max_instructions", K_FN, t_max_insn, 0, 0, 0 },
 	[T_MAX_MEM] = { "max_memory", K_FN, t_max_mem, 0, 0, 0 },
+	[T_FILE] = { "file", K_FN, t_file, 0, 0, 0 },
+	[T_MAX_BYTES] = { "max_bytes", K_FN, t_max_bytes, 0, 0, 0 },
 };
 
 /* Exactly one of key and key_hex; required says whether none is fine. */
@@ -323,9 +359,60 @@ tap_check(struct ctx *c, const struct sl_tap *t, uint64_t seen)
 			return fail_key(c, "script", "required (an absolute "
 			    "path)");
 		return 0;
+	case SL_TAP_PCAP:
+		if (!(seen & BIT(T_FILE)))
+			return fail_key(c, "file", "required (an absolute "
+			    "path)");
+		return 0;
 	default:
 		return 0;
 	}
+}
+
+/*
+ * A pcap tap's number among all of them, and no file twice: two taps
+ * appending to one file would interleave records of unrelated flows.
+ * The listeners before this one are read whole; this one's taps up to
+ * t.  A tproxy's UDP twin shares its TCP listener's taps (and their
+ * numbers); twins are made after every listener is read.
+ */
+static int
+pcap_number(struct ctx *c, struct sl_tap *base, struct sl_tap *t)
+{
+	const struct sl_listener	*l;
+	const struct sl_tap		*o;
+	char				 msg[128];
+	size_t				 i, j, n = 0;
+
+	for (i = 0; c->conf != NULL && i < c->conf->nlisteners; i++) {
+		l = &c->conf->listeners[i];
+		if (l->taps == base)
+			break;
+		for (j = 0; l->taps != NULL && j < l->ntaps; j++) {
+			o = &l->taps[j];
+			if (o->type != SL_TAP_PCAP || o->file == NULL)
+				continue;
+			if (strcmp(o->file, t->file) == 0) {
+				snprintf(msg, sizeof(msg), "%s is already "
+				    "listeners[%zu].taps[%zu]'s file",
+				    t->file, i, j);
+				return fail_key(c, "file", msg);
+			}
+			n++;
+		}
+	}
+	for (o = base; o < t; o++) {
+		if (o->type != SL_TAP_PCAP || o->file == NULL)
+			continue;
+		if (strcmp(o->file, t->file) == 0) {
+			snprintf(msg, sizeof(msg), "%s is already taps[%zu]'s "
+			    "file", t->file, (size_t)(o - base));
+			return fail_key(c, "file", msg);
+		}
+		n++;
+	}
+	t->pcap_index = (uint32_t)n;
+	return 0;
 }
 
 static int
@@ -339,13 +426,16 @@ tap_item(struct ctx *c, const cJSON *it, void *arg, size_t i)
 	t->bytes = 64;
 	t->max_instructions = 1000000;
 	t->max_memory = 16 * 1024 * 1024;
+	t->max_bytes = TAP_PCAP_DEF_BYTES;
 	if (walk(c, it, tap_keys, nitems(tap_keys), &r, &seen) == -1)
 		return -1;
 	if (r.type == -1)
 		return fail_key(c, "type", "required (log, hexdump, replace, "
-		    "drop, throttle or lua)");
+		    "drop, throttle, lua or pcap)");
 	t->type = (enum sl_tap_type)r.type;
-	return tap_check(c, t, seen);
+	if (tap_check(c, t, seen) == -1)
+		return -1;
+	return t->type == SL_TAP_PCAP ? pcap_number(c, arg, t) : 0;
 }
 
 int
@@ -377,6 +467,7 @@ taps_conf_free(struct sl_tap *t, size_t n)
 		free(t[i].search);
 		free(t[i].replace);
 		free(t[i].script);
+		free(t[i].file);
 	}
 	free(t);
 }

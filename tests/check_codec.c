@@ -91,6 +91,13 @@ fill(struct sl_msg *m, unsigned type, int big)
 		m->u.tproxy_req.local_port = big ? UINT16_MAX : 53;
 		m->u.tproxy_req.peer_port = big ? UINT16_MAX : 40000;
 		break;
+	case SL_MSG_PCAP_REC:
+		m->u.pcap_rec.file = big ? SL_PCAP_MAX_FILES - 1 : 2;
+		m->u.pcap_rec.ts_sec = big ? UINT32_MAX : 1700000000;
+		m->u.pcap_rec.ts_usec = big ? 999999 : 250000;
+		m->u.pcap_rec.len = big ? SL_PCAP_MAX_PKT : 40;
+		memset(m->u.pcap_rec.pkt, 0x45, m->u.pcap_rec.len);
+		break;
 	}
 }
 
@@ -356,6 +363,7 @@ codec_suite(void)
 	suite_add_tcase(s, tc);
 
 	suite_add_tcase(s, codec_body_tcase());
+	suite_add_tcase(s, codec_req_tcase());
 	suite_add_tcase(s, codec_frame_tcase());
 	suite_add_tcase(s, codec_chan_tcase());
 
@@ -365,6 +373,47 @@ codec_suite(void)
 	tcase_add_test(tc, t_random_frames);
 	suite_add_tcase(s, tc);
 	return s;
+}
+
+/* Hand-made msgpack bodies (the body and request tests). */
+static int
+tb_write(void *arg, const char *p, size_t n)
+{
+	struct tb	*t = arg;
+
+	if (n > sizeof(t->buf) - t->len)
+		return -1;
+	memcpy(t->buf + t->len, p, n);
+	t->len += n;
+	return 0;
+}
+
+void
+tb_init(struct tb *t, msgpack_packer *pk)
+{
+	t->len = 0;
+	msgpack_packer_init(pk, t, tb_write);
+}
+
+void
+tb_raw(struct tb *t, const char *bytes, size_t n)
+{
+	memcpy(t->buf, bytes, n);
+	t->len = n;
+}
+
+/* Decode t as type; return NULL on success, the reason otherwise. */
+const char *
+dec_why(unsigned type, const struct tb *t)
+{
+	struct sl_msg	 m;
+	const char	*why = NULL;
+
+	memset(&m, 0, sizeof(m));
+	if (ipc_body_decode(&m, type, t->buf, t->len, &why) == 0)
+		return NULL;
+	ck_assert_ptr_nonnull(why);
+	return why;
 }
 
 int

@@ -38,8 +38,33 @@ void		 seqpair(int [2]);
 size_t		 mkframe(char *, uint32_t, unsigned, unsigned, uint32_t,
 		    const void *, size_t);
 
+/* A fixed buffer for hand-made msgpack bodies (check_codec.c). */
+struct tb {
+	char	buf[16384];
+	size_t	len;
+};
+void		 tb_init(struct tb *, msgpack_packer *);
+void		 tb_raw(struct tb *, const char *, size_t);
+/* Decode t as type; NULL on success, the reason otherwise. */
+const char	*dec_why(unsigned type, const struct tb *t);
+
+#define BAD_BODY(type, t) do {						\
+	const char *w_ = dec_why((type), (t));				\
+	ck_assert_msg(w_ != NULL, "%s body accepted (line %d)",		\
+	    ipc_msg_name(type), __LINE__);				\
+} while (0)
+
+#define BAD_BODY_WHY(type, t, frag) do {				\
+	const char *w_ = dec_why((type), (t));				\
+	ck_assert_msg(w_ != NULL, "%s body accepted (line %d)",		\
+	    ipc_msg_name(type), __LINE__);				\
+	ck_assert_msg(strstr(w_, (frag)) != NULL,			\
+	    "why \"%s\" lacks \"%s\" (line %d)", w_, (frag), __LINE__);	\
+} while (0)
+
 /* The suite's test cases, in the order check_codec.c adds them. */
 TCase		*codec_body_tcase(void);	/* check_codec_body.c */
+TCase		*codec_req_tcase(void);		/* check_codec_req.c */
 TCase		*codec_frame_tcase(void);	/* check_codec_frame.c */
 TCase		*codec_chan_tcase(void);	/* check_codec_chan.c */
 

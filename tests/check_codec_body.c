@@ -6,65 +6,6 @@
  */
 #include "check_codec.h"
 
-/* A fixed buffer for hand-made msgpack bodies. */
-struct tb {
-	char	buf[16384];
-	size_t	len;
-};
-
-static int
-tb_write(void *arg, const char *p, size_t n)
-{
-	struct tb	*t = arg;
-
-	if (n > sizeof(t->buf) - t->len)
-		return -1;
-	memcpy(t->buf + t->len, p, n);
-	t->len += n;
-	return 0;
-}
-
-static void
-tb_init(struct tb *t, msgpack_packer *pk)
-{
-	t->len = 0;
-	msgpack_packer_init(pk, t, tb_write);
-}
-
-static void
-tb_raw(struct tb *t, const char *bytes, size_t n)
-{
-	memcpy(t->buf, bytes, n);
-	t->len = n;
-}
-
-/* Decode t as type; return NULL on success, the reason otherwise. */
-static const char *
-dec_why(unsigned type, const struct tb *t)
-{
-	struct sl_msg	 m;
-	const char	*why = NULL;
-
-	memset(&m, 0, sizeof(m));
-	if (ipc_body_decode(&m, type, t->buf, t->len, &why) == 0)
-		return NULL;
-	ck_assert_ptr_nonnull(why);
-	return why;
-}
-
-#define BAD_BODY(type, t) do {						\
-	const char *w_ = dec_why((type), (t));				\
-	ck_assert_msg(w_ != NULL, "%s body accepted (line %d)",		\
-	    ipc_msg_name(type), __LINE__);				\
-} while (0)
-
-#define BAD_BODY_WHY(type, t, frag) do {				\
-	const char *w_ = dec_why((type), (t));				\
-	ck_assert_msg(w_ != NULL, "%s body accepted (line %d)",		\
-	    ipc_msg_name(type), __LINE__);				\
-	ck_assert_msg(strstr(w_, (frag)) != NULL,			\
-	    "why \"%s\" lacks \"%s\" (line %d)", w_, (frag), __LINE__);	\
-} while (0)
 
 
 START_TEST(t_body_roundtrip)
@@ -635,116 +576,6 @@ START_TEST(t_body_registry)
 }
 END_TEST
 
-/* TPROXY_REQ [listener, family, local, lport, peer, pport] */
-static void
-pack_tproxy(struct tb *t, uint64_t listener, uint64_t family, size_t llen,
-    uint64_t lport, size_t plen, uint64_t pport)
-{
-	static const char	addr[17] = "\xc0\x00\x02\x4d\x20\x01\x0d\xb8";
-	msgpack_packer		pk;
-
-	tb_init(t, &pk);
-	msgpack_pack_array(&pk, 6);
-	msgpack_pack_uint64(&pk, listener);
-	msgpack_pack_uint64(&pk, family);
-	msgpack_pack_bin_with_body(&pk, addr, llen);
-	msgpack_pack_uint64(&pk, lport);
-	msgpack_pack_bin_with_body(&pk, addr, plen);
-	msgpack_pack_uint64(&pk, pport);
-}
-
-START_TEST(t_body_tproxy)
-{
-	msgpack_packer	 pk;
-	struct sl_msg	 m;
-	struct tb	 t;
-	char		 buf[SL_IPC_MAX_FRAME];
-	const char	*why = NULL;
-
-	pack_tproxy(&t, 2, 4, 4, 5353, 4, 40000);
-	memset(&m, 0, sizeof(m));
-	ck_assert_int_eq(ipc_body_decode(&m, SL_MSG_TPROXY_REQ, t.buf, t.len,
-	    &why), 0);
-	ck_assert_uint_eq(m.u.tproxy_req.listener, 2);
-	ck_assert_uint_eq(m.u.tproxy_req.family, 4);
-	ck_assert_mem_eq(m.u.tproxy_req.local, "\xc0\x00\x02\x4d", 4);
-	ck_assert_mem_eq(m.u.tproxy_req.local + 4, "\0\0\0\0", 4);
-	ck_assert_uint_eq(m.u.tproxy_req.local_port, 5353);
-	ck_assert_uint_eq(m.u.tproxy_req.peer_port, 40000);
-	pack_tproxy(&t, SL_MAX_LISTENERS - 1, 6, 16, 65535, 16, 1);
-	ck_assert_ptr_null(dec_why(SL_MSG_TPROXY_REQ, &t));
-	/* Listener, family, address lengths, ports. */
-	pack_tproxy(&t, SL_MAX_LISTENERS, 4, 4, 53, 4, 53);
-	BAD_BODY_WHY(SL_MSG_TPROXY_REQ, &t, "listener index");
-	pack_tproxy(&t, 1ull << 32, 4, 4, 53, 4, 53);
-	BAD_BODY_WHY(SL_MSG_TPROXY_REQ, &t, "out of range");
-	pack_tproxy(&t, 0, 5, 4, 53, 4, 53);
-	BAD_BODY(SL_MSG_TPROXY_REQ, &t);
-	pack_tproxy(&t, 0, 0, 4, 53, 4, 53);
-	BAD_BODY(SL_MSG_TPROXY_REQ, &t);
-	pack_tproxy(&t, 0, 256, 4, 53, 4, 53);
-	BAD_BODY_WHY(SL_MSG_TPROXY_REQ, &t, "out of range");
-	pack_tproxy(&t, 0, 4, 16, 53, 4, 53);
-	BAD_BODY_WHY(SL_MSG_TPROXY_REQ, &t, "does not match");
-	pack_tproxy(&t, 0, 4, 4, 53, 16, 53);
-	BAD_BODY_WHY(SL_MSG_TPROXY_REQ, &t, "does not match");
-	pack_tproxy(&t, 0, 6, 4, 53, 16, 53);
-	BAD_BODY_WHY(SL_MSG_TPROXY_REQ, &t, "does not match");
-	pack_tproxy(&t, 0, 6, 16, 53, 17, 53);
-	BAD_BODY_WHY(SL_MSG_TPROXY_REQ, &t, "does not match");
-	pack_tproxy(&t, 0, 4, 0, 53, 4, 53);
-	BAD_BODY_WHY(SL_MSG_TPROXY_REQ, &t, "does not match");
-	pack_tproxy(&t, 0, 4, 4, 0, 4, 53);
-	BAD_BODY_WHY(SL_MSG_TPROXY_REQ, &t, "port 0");
-	pack_tproxy(&t, 0, 4, 4, 53, 4, 0);
-	BAD_BODY_WHY(SL_MSG_TPROXY_REQ, &t, "port 0");
-	pack_tproxy(&t, 0, 4, 4, 65536, 4, 53);
-	BAD_BODY_WHY(SL_MSG_TPROXY_REQ, &t, "out of range");
-	pack_tproxy(&t, 0, 4, 4, 53, 4, 65536);
-	BAD_BODY_WHY(SL_MSG_TPROXY_REQ, &t, "out of range");
-	/* An address as str, a port as a signed integer, five fields. */
-	tb_init(&t, &pk);
-	msgpack_pack_array(&pk, 6);
-	msgpack_pack_uint32(&pk, 0);
-	msgpack_pack_uint8(&pk, 4);
-	msgpack_pack_str_with_body(&pk, "abcd", 4);
-	msgpack_pack_uint16(&pk, 53);
-	msgpack_pack_bin_with_body(&pk, "abcd", 4);
-	msgpack_pack_uint16(&pk, 53);
-	BAD_BODY_WHY(SL_MSG_TPROXY_REQ, &t, "not bin");
-	tb_init(&t, &pk);
-	msgpack_pack_array(&pk, 6);
-	msgpack_pack_uint32(&pk, 0);
-	msgpack_pack_uint8(&pk, 4);
-	msgpack_pack_bin_with_body(&pk, "abcd", 4);
-	msgpack_pack_int16(&pk, -53);
-	msgpack_pack_bin_with_body(&pk, "abcd", 4);
-	msgpack_pack_uint16(&pk, 53);
-	BAD_BODY_WHY(SL_MSG_TPROXY_REQ, &t, "unsigned");
-	tb_init(&t, &pk);
-	msgpack_pack_array(&pk, 5);
-	msgpack_pack_uint32(&pk, 0);
-	msgpack_pack_uint8(&pk, 4);
-	msgpack_pack_bin_with_body(&pk, "abcd", 4);
-	msgpack_pack_uint16(&pk, 53);
-	msgpack_pack_bin_with_body(&pk, "abcd", 4);
-	BAD_BODY_WHY(SL_MSG_TPROXY_REQ, &t, "number of fields");
-	/* The encoder refuses the same. */
-	fill(&m, SL_MSG_TPROXY_REQ, 0);
-	m.u.tproxy_req.local_port = 0;
-	ck_assert_int_eq(ipc_body_encode(&m, buf, sizeof(buf)), -1);
-	fill(&m, SL_MSG_TPROXY_REQ, 0);
-	m.u.tproxy_req.peer_port = 0;
-	ck_assert_int_eq(ipc_body_encode(&m, buf, sizeof(buf)), -1);
-	fill(&m, SL_MSG_TPROXY_REQ, 0);
-	m.u.tproxy_req.family = 5;
-	ck_assert_int_eq(ipc_body_encode(&m, buf, sizeof(buf)), -1);
-	fill(&m, SL_MSG_TPROXY_REQ, 0);
-	m.u.tproxy_req.listener = SL_MAX_LISTENERS;
-	ck_assert_int_eq(ipc_body_encode(&m, buf, sizeof(buf)), -1);
-}
-END_TEST
-
 START_TEST(t_body_bad_type)
 {
 	struct tb	t;
@@ -776,6 +607,5 @@ codec_body_tcase(void)
 	tcase_add_test(tc, t_body_hostile);
 	tcase_add_test(tc, t_body_bad_type);
 	tcase_add_test(tc, t_body_registry);
-	tcase_add_test(tc, t_body_tproxy);
 	return tc;
 }

@@ -132,9 +132,9 @@ static const struct {
 	  "listeners[0].taps: too many entries (max 16)" },
 	{ "['log']", "listeners[0].taps[0]: expected an object, got string" },
 	{ "[{'direction':'up'}]", "listeners[0].taps[0].type: required (log, "
-	  "hexdump, replace, drop, throttle or lua)" },
+	  "hexdump, replace, drop, throttle, lua or pcap)" },
 	{ "[{'type':'pcap2'}]", "listeners[0].taps[0].type: \"pcap2\" is not "
-	  "one of log, hexdump, replace, drop, throttle, lua" },
+	  "one of log, hexdump, replace, drop, throttle, lua, pcap" },
 	{ "[{'type':'log','colour':1}]",
 	  "listeners[0].taps[0].colour: unknown key" },
 	{ "[{'type':'log','rate':5}]",

@@ -35,6 +35,10 @@
 
 #define DRAIN_ACCEPT_ROUNDS	64	/* x ACCEPT_BURST clients at most */
 #define DRAIN_MARGIN_MS		500	/* cut this much before the kill */
+/* Frames queued to the master past which pcap packets are dropped
+   (about 256 KiB of packets): a capture never grows the worker. */
+#define PCAP_MAX_QUEUED		32
+#define PCAP_DROP_LOG_S		10	/* a drop line at most this often */
 
 struct worker *wk;
 
@@ -78,6 +82,43 @@ worker_svc_table(const struct sl_msg *m)
 	buf[len] = '\0';
 	service_table_update(buf, len, m->u.svc_table.generation);
 	free(buf);
+}
+
+/*
+ * A pcap tap's packet to the master, which appends it to the tap's file
+ * (master/pcap.c).  Dropped when the master lags; drops are counted and
+ * logged at most every PCAP_DROP_LOG_S seconds.
+ */
+static int
+worker_pcap_send(uint32_t file, const struct timespec *ts, const void *pkt,
+    size_t len)
+{
+	static struct sl_msg	m;	/* 8 KiB: not on the stack */
+	static uint64_t		dropped, last_log;
+	uint64_t		now;
+
+	if (wk->master == NULL || len == 0 || len > sizeof(m.u.pcap_rec.pkt))
+		return -1;
+	if (ipc_chan_queued(wk->master) < PCAP_MAX_QUEUED) {
+		m.type = SL_MSG_PCAP_REC;
+		m.id = 0;
+		m.fd = -1;
+		m.u.pcap_rec.file = file;
+		m.u.pcap_rec.ts_sec = (uint32_t)ts->tv_sec;
+		m.u.pcap_rec.ts_usec = (uint32_t)(ts->tv_nsec / 1000);
+		m.u.pcap_rec.len = (uint32_t)len;
+		memcpy(m.u.pcap_rec.pkt, pkt, len);
+		if (ipc_chan_send(wk->master, &m) == 0)
+			return 0;
+	}
+	dropped++;
+	now = mono_ms();
+	if (last_log == 0 || now - last_log >= PCAP_DROP_LOG_S * 1000) {
+		log_warnx("pcap: master lags, %llu packets dropped so far",
+		    (unsigned long long)dropped);
+		last_log = now;
+	}
+	return -1;
 }
 
 static void
@@ -318,6 +359,7 @@ worker_setup(struct child_boot *b)
 	/* Lua taps are read and compiled now, before chroot and seccomp. */
 	if (taps_load(wk->conf, err, sizeof(err)) == -1)
 		fatalx("%s", err);
+	taps_set_pcap_sink(worker_pcap_send);
 	ev_timer_init(&wk->accept_retry, worker_accept_resume, 1., 0.);
 	/*
 	 * Relay buffers are mapped, not carved from the heap: freed, they

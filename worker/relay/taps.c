@@ -20,6 +20,12 @@
  *  - drop by match keeps the last match length - 1 bytes it passed on
  *    as a window, so a match across reads ends the session too.
  * Datagrams stand alone: no carry-over, no window.
+ *
+ * A pcap tap records the bytes as they are at its place in the chain
+ * and passes them on unchanged.  A TCP session's packets start with a
+ * made-up handshake (SYN, SYN-ACK, ACK) at its first bytes and end with
+ * FINs when the chain is freed, so that "Follow TCP stream" works; a
+ * chunk larger than PCAP_SEG becomes several packets.
  */
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -32,6 +38,7 @@
 #include "../../common/log.h"
 #include "../../common/util.h"
 #include "tap_lua.h"
+#include "tap_pcap.h"
 #include "taps.h"
 
 #define TAPS_BUF_MIN		(16 * 1024)
@@ -43,6 +50,7 @@ struct tap_state {
 	size_t		 nhold[2];
 	double		 tokens[2];	/* datagram throttle */
 	uint64_t	 last_ms[2];
+	struct pcap_flow *pcap;		/* pcap: NULL until the first bytes */
 };
 
 struct taps_buf {
@@ -72,6 +80,14 @@ struct cursor {
 };
 
 static const char *const dir_names[2] = { "up", "down" };
+
+static taps_pcap_sink	pcap_sink;
+
+void
+taps_set_pcap_sink(taps_pcap_sink sink)
+{
+	pcap_sink = sink;
+}
 
 static int
 tap_covers(const struct sl_tap *t, enum tap_dir dir)
@@ -326,6 +342,74 @@ tap_lua_run(struct taps *tp, const struct sl_tap *t, enum tap_dir dir,
 	return 1;
 }
 
+/* One packet of flow f to the sink, stamped now. */
+static void
+pcap_emit(const struct sl_tap *t, struct pcap_flow *f, enum pcap_side from,
+    uint8_t flags, const uint8_t *p, size_t len)
+{
+	uint8_t		pkt[PCAP_PKT_MAX];
+	struct timespec	ts;
+	size_t		n;
+
+	if ((n = pcap_packet(f, from, flags, p, len, pkt)) == 0)
+		return;
+	(void)clock_gettime(CLOCK_REALTIME, &ts);
+	(void)pcap_sink(t->pcap_index, &ts, pkt, n);
+}
+
+/* The bytes in dir as packets of the session's flow. */
+static int
+tap_pcap_run(struct taps *tp, size_t i, enum tap_dir dir,
+    const struct cursor *c, int stream)
+{
+	const struct sl_tap	*t = &tp->conf[i];
+	struct tap_state	*st = &tp->st[i];
+	enum pcap_side		 from = dir == TAP_UP ? PCAP_CLIENT :
+				    PCAP_SERVER;
+	size_t			 off = 0, n;
+
+	if (pcap_sink == NULL)
+		return 1;
+	if (st->pcap == NULL) {
+		if ((st->pcap = malloc(sizeof(*st->pcap))) == NULL)
+			return taps_fail(tp, "tap pcap: out of memory");
+		pcap_flow_init(st->pcap, !stream, tp->info.client,
+		    tp->target);
+		if (stream) {
+			pcap_emit(t, st->pcap, PCAP_CLIENT, PCAP_SYN, NULL, 0);
+			pcap_emit(t, st->pcap, PCAP_SERVER, PCAP_SYN | PCAP_ACK,
+			    NULL, 0);
+			pcap_emit(t, st->pcap, PCAP_CLIENT, PCAP_ACK, NULL, 0);
+		}
+	}
+	do {
+		n = c->len - off > PCAP_SEG ? PCAP_SEG : c->len - off;
+		pcap_emit(t, st->pcap, from, stream ? PCAP_PSH | PCAP_ACK : 0,
+		    c->p + off, n);
+		off += n;
+	} while (off < c->len);
+	return 1;
+}
+
+/* A TCP session's end, for each pcap tap that saw any of it. */
+static void
+taps_pcap_close(struct taps *tp)
+{
+	struct pcap_flow	*f;
+	size_t			 i;
+
+	for (i = 0; i < tp->n; i++) {
+		if ((f = tp->st[i].pcap) == NULL || f->udp ||
+		    pcap_sink == NULL)
+			continue;
+		pcap_emit(&tp->conf[i], f, PCAP_CLIENT, PCAP_FIN | PCAP_ACK,
+		    NULL, 0);
+		pcap_emit(&tp->conf[i], f, PCAP_SERVER, PCAP_FIN | PCAP_ACK,
+		    NULL, 0);
+		pcap_emit(&tp->conf[i], f, PCAP_CLIENT, PCAP_ACK, NULL, 0);
+	}
+}
+
 /*
  * One tap over the cursor.  1: go on, 0: the bytes are dropped (a
  * datagram is not sent; a stream passes on nothing), -1: fail.
@@ -375,6 +459,8 @@ tap_step(struct taps *tp, size_t i, enum tap_dir dir, struct cursor *c,
 		return stream ? 1 : throttle_admit(t, st, dir, c->len);
 	case SL_TAP_LUA:
 		return tap_lua_run(tp, t, dir, c);
+	case SL_TAP_PCAP:
+		return tap_pcap_run(tp, i, dir, c, stream);
 	default:
 		return 1;
 	}
@@ -560,9 +646,13 @@ taps_free(struct taps *tp)
 
 	if (tp == NULL)
 		return;
-	for (i = 0; tp->st != NULL && i < tp->n; i++)
+	if (tp->st != NULL)
+		taps_pcap_close(tp);
+	for (i = 0; tp->st != NULL && i < tp->n; i++) {
 		for (d = 0; d < 2; d++)
 			free(tp->st[i].hold[d]);
+		free(tp->st[i].pcap);
+	}
 	for (d = 0; d < 2; d++)
 		for (k = 0; k < 2; k++)
 			free(tp->buf[d][k].p);

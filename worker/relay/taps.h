@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "../../policy/config.h"
 
@@ -70,6 +71,17 @@ int	taps_datagram(struct taps *, enum tap_dir, const uint8_t *in,
 uint64_t taps_rate(const struct taps *, enum tap_dir);
 /* Why the last call failed. */
 const char *taps_why(const struct taps *);
+
+/*
+ * Where pcap taps' packets go (tap_pcap.h): file is the tap's
+ * sl_tap.pcap_index, ts the time it saw the bytes, pkt a raw IP packet
+ * of at most PCAP_PKT_MAX bytes; 0, or -1 when the packet was dropped.
+ * The worker installs one that sends them to the master; without one
+ * pcap taps pass the bytes on and record nothing.
+ */
+typedef int	(*taps_pcap_sink)(uint32_t file, const struct timespec *ts,
+		    const void *pkt, size_t len);
+void	taps_set_pcap_sink(taps_pcap_sink);
 
 /*
  * Worker start-up, before lockdown: load and compile every Lua tap of
