@@ -17,31 +17,38 @@
 #include "../worker/relay/tap_lua.h"
 #include "scripts.h"
 
+struct scripts_ctx {
+	char	*err;
+	size_t	 errlen;
+};
+
+static int
+scripts_chain(struct sl_tap *t, size_t n, const char *path, void *arg)
+{
+	struct scripts_ctx	*x = arg;
+	struct lua_tap		*lt;
+	char			 why[512];
+	size_t			 j;
+
+	for (j = 0; j < n; j++) {
+		if (t[j].type != SL_TAP_LUA)
+			continue;
+		lt = lua_tap_load(t[j].script, t[j].max_instructions,
+		    t[j].max_memory, why, sizeof(why));
+		if (lt == NULL) {
+			snprintf(x->err, x->errlen, "%s[%zu].script: %s", path,
+			    j, why);
+			return -1;
+		}
+		lua_tap_free(lt);
+	}
+	return 0;
+}
+
 int
 scripts_check(const struct sl_conf *conf, char *err, size_t errlen)
 {
-	const struct sl_listener	*l;
-	const struct sl_tap		*t;
-	struct lua_tap			*lt;
-	char				 why[512];
-	size_t				 i, j;
+	struct scripts_ctx	x = { err, errlen };
 
-	for (i = 0; i < conf->nlisteners; i++) {
-		l = &conf->listeners[i];
-		for (j = 0; j < l->ntaps; j++) {
-			t = &l->taps[j];
-			if (t->type != SL_TAP_LUA)
-				continue;
-			lt = lua_tap_load(t->script, t->max_instructions,
-			    t->max_memory, why, sizeof(why));
-			if (lt == NULL) {
-				snprintf(err, errlen,
-				    "listeners[%zu].taps[%zu].script: %s",
-				    i, j, why);
-				return -1;
-			}
-			lua_tap_free(lt);
-		}
-	}
-	return 0;
+	return conf_each_taps(conf, scripts_chain, &x);
 }

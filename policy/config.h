@@ -310,6 +310,16 @@ const char *conf_strategy_name(enum sl_strategy);
 const char *conf_listen_kind_name(enum sl_listen_kind);
 /* The listener's index by name, or -1. */
 int	conf_listener_find(const struct sl_conf *, const char *name);
+/*
+ * config_taps.c: call fn for every tap chain (a listener's, a service's)
+ * with its JSON path ("listeners[0].taps"); the first non-zero return
+ * stops the walk and is returned.
+ */
+typedef int (*conf_taps_fn)(struct sl_tap *, size_t n, const char *path,
+    void *arg);
+int	conf_each_taps(const struct sl_conf *, conf_taps_fn, void *arg);
+/* Free a tap chain's config (not a worker's loaded scripts). */
+void	taps_conf_free(struct sl_tap *, size_t n);
 const char *conf_policy_name(enum sl_policy);
 
 #endif

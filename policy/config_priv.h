@@ -125,7 +125,9 @@ void	listeners_free(struct sl_conf *);
 /* config_taps.c: a listener's "taps" */
 
 int	r_taps(struct ctx *, const cJSON *it, void *listener);
-void	taps_conf_free(struct sl_tap *, size_t n);
+/* A "taps" array into *tp, *np (freed by taps_conf_free even on error). */
+int	taps_read(struct ctx *, const cJSON *it, struct sl_tap **tp,
+	    size_t *np);
 
 /* config_match.c */
 

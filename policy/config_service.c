@@ -28,7 +28,7 @@ static const char *const svc_strategy_names[] = {
 
 enum {
 	SV_ADDR, SV_TLSPORT, SV_HTTPPORT, SV_LINK, SV_LINKS, SV_STRATEGY,
-	SV_PROXY, SV_CLIENTSECRET
+	SV_PROXY, SV_CLIENTSECRET, SV_TAPS
 };
 
 struct svc_build {
@@ -232,6 +232,32 @@ sv_clientsecret(struct ctx *c, const cJSON *it, void *dst)
 	    "not supported yet (reverse tunnels)");
 }
 
+/*
+ * The service's own tap chain, used instead of the listener's.  Only in
+ * the config: a Lua script is compiled at start, so the registry's table
+ * cannot name one; a pcap file is opened at start, by listener.
+ */
+static int
+sv_taps(struct ctx *c, const cJSON *it, void *dst)
+{
+	struct sl_service	*s = dst;
+	size_t			 n = 0, i, old;
+	int			 rc;
+
+	if (c->conf == NULL)
+		return fail(c, "taps are not allowed in the registry's table");
+	rc = taps_read(c, it, &s->taps, &n);
+	s->ntaps = (uint16_t)n;
+	for (i = 0; rc == 0 && i < n; i++)
+		if (s->taps[i].type == SL_TAP_PCAP) {
+			old = push_index(c, i);
+			rc = fail_key(c, "type", "pcap taps belong to "
+			    "listeners");
+			pop(c, old);
+		}
+	return rc;
+}
+
 static const struct keydef service_keys[] = {
 	[SV_ADDR] = { "addr", K_FN, sv_addr, 0, 0, 0 },
 	[SV_TLSPORT] = { "tlsport", K_FN, sv_tlsport, 0, 0, 0 },
@@ -241,6 +267,7 @@ static const struct keydef service_keys[] = {
 	[SV_STRATEGY] = { "strategy", K_FN, sv_strategy, 0, 0, 0 },
 	[SV_PROXY] = { "proxy_protocol", K_FN, sv_proxy, 0, 0, 0 },
 	[SV_CLIENTSECRET] = { "clientsecret", K_FN, sv_clientsecret, 0, 0, 0 },
+	[SV_TAPS] = { "taps", K_FN, sv_taps, 0, 0, 0 },
 };
 
 /* "CATCH_ALL", "*.domain" or a host name; lower case, no trailing dot. */

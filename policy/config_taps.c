@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "config_priv.h"
+#include "services.h"
 
 #define TAP_MAX_SEARCH		4096
 #define TAP_MAX_REPLACE		65536
@@ -439,20 +440,27 @@ tap_item(struct ctx *c, const cJSON *it, void *arg, size_t i)
 }
 
 int
-r_taps(struct ctx *c, const cJSON *it, void *dst)
+taps_read(struct ctx *c, const cJSON *it, struct sl_tap **tp, size_t *np)
 {
-	struct sl_listener	*l = dst;
-	size_t			 n;
+	size_t	n;
 
 	if (get_array(c, it, SL_MAX_TAPS, &n) == -1)
 		return -1;
 	if (n == 0)
 		return fail(c, "empty: leave \"taps\" out for none");
-	if ((l->taps = alloc_array(c, n, sizeof(*l->taps))) == NULL)
+	if ((*tp = alloc_array(c, n, sizeof(**tp))) == NULL)
 		return -1;
 	/* Counted before they are read so that conf_free() frees them. */
-	l->ntaps = n;
-	return each(c, it, tap_item, l->taps);
+	*np = n;
+	return each(c, it, tap_item, *tp);
+}
+
+int
+r_taps(struct ctx *c, const cJSON *it, void *dst)
+{
+	struct sl_listener	*l = dst;
+
+	return taps_read(c, it, &l->taps, &l->ntaps);
 }
 
 /* The worker's loaded scripts (rt) are taps_unload()'s, not ours. */
@@ -470,4 +478,37 @@ taps_conf_free(struct sl_tap *t, size_t n)
 		free(t[i].file);
 	}
 	free(t);
+}
+
+/*
+ * Every tap chain of conf: each listener's (a tproxy's UDP twin shares
+ * its listener's, and is skipped) and each config service's.
+ */
+int
+conf_each_taps(const struct sl_conf *conf, conf_taps_fn fn, void *arg)
+{
+	const struct sl_service	*sv;
+	char			 path[SL_MAX_NAME + 32];
+	size_t			 i, n;
+	int			 rc;
+
+	for (i = 0; i < conf->nlisteners; i++) {
+		if (conf->listeners[i].borrowed ||
+		    conf->listeners[i].ntaps == 0)
+			continue;
+		snprintf(path, sizeof(path), "listeners[%zu].taps", i);
+		if ((rc = fn(conf->listeners[i].taps,
+		    conf->listeners[i].ntaps, path, arg)) != 0)
+			return rc;
+	}
+	n = conf->services != NULL ? services_count(conf->services) : 0;
+	for (i = 0; i < n; i++) {
+		sv = services_at(conf->services, i);
+		if (sv->ntaps == 0)
+			continue;
+		snprintf(path, sizeof(path), "services.%s.taps", sv->name);
+		if ((rc = fn(sv->taps, sv->ntaps, path, arg)) != 0)
+			return rc;
+	}
+	return 0;
 }

@@ -161,6 +161,7 @@ svc_entry_free(struct sl_service *s)
 		free(s->backends[i].host);
 	free(s->backends);
 	free(s->links);
+	taps_conf_free(s->taps, s->ntaps);
 	free(s->name);
 	memset(s, 0, sizeof(*s));
 }

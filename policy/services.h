@@ -62,6 +62,9 @@ struct sl_service {
 	uint8_t			 proxy_protocol;	/* 0, 1 or 2 */
 	uint16_t		 nlinks;
 	uint16_t		*links;		/* link indexes; none: any */
+	uint16_t		 ntaps;
+	struct sl_tap		*taps;		/* config only; none: the
+						   listener's */
 };
 
 struct sl_services;

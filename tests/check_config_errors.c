@@ -159,6 +159,14 @@ static const struct bad bad[] = {
 	    "listeners[0].kind: \"socks6\" is not one of socks5, http, mixed, "
 	    "sni, host, forward, udp_forward, redirect, tproxy" },
 	/* forward, udp_forward, redirect, tproxy (issue 11) */
+	{ "{'listeners': [{'kind': 'host', 'listen': '127.0.0.1:1'}], "
+	    "'services': {'a.test': {'addr': '127.0.0.1', 'taps': [{'type': "
+	    "'pcap', 'file': '/tmp/x.pcap'}]}}}",
+	    "services.a.test.taps[0].type: pcap taps belong to "
+	    "listeners" },
+	{ "{'listeners': [{'kind': 'host', 'listen': '127.0.0.1:1'}], "
+	    "'services': {'a.test': {'addr': '127.0.0.1', 'taps': []}}}",
+	    "services.a.test.taps: empty: leave \"taps\" out for none" },
 	{ "{'listeners': [{'kind': 'tproxy_udp', 'listen': '127.0.0.1:1'}]}",
 	    "listeners[0].kind: \"tproxy_udp\" is not one of socks5, http, "
 	    "mixed, sni, host, forward, udp_forward, redirect, tproxy" },

@@ -221,6 +221,15 @@ START_TEST(test_services_load_lenient)
 	ck_assert_uint_eq(services_count(t), 0);
 	ck_assert_ptr_null(services_find(t, "a.test"));
 	services_free(t);
+	/* A Lua script is compiled at start: Redis cannot name one. */
+	nskipped = 0;
+	ck_assert_int_eq(services_load("{\"t.test\": {\"addr\": \"10.0.0.1\", "
+	    "\"taps\": [{\"type\": \"log\"}]}}", 59, &t, count_skip, NULL), 0);
+	ck_assert_uint_eq(services_count(t), 0);
+	ck_assert_uint_eq(nskipped, 1);
+	ck_assert_ptr_nonnull(strstr(last_skip, "taps are not allowed in the "
+	    "registry's table"));
+	services_free(t);
 }
 END_TEST
 

@@ -192,8 +192,15 @@ session_taps_start(struct session *s)
 	socklen_t		 len = sizeof(local);
 	struct tap_info		 info;
 	char			 target[SL_MAX_NAME + 16];
+	const struct sl_tap	*taps;
+	size_t			 ntaps;
 
-	if (s->listener->ntaps == 0)
+	/* A service's chain, when it has one, instead of the listener's. */
+	if ((taps = session_service_taps(s, &ntaps)) == NULL) {
+		taps = s->listener->taps;
+		ntaps = s->listener->ntaps;
+	}
+	if (ntaps == 0)
 		return 0;
 	sl_target_fmt(&s->target, target, sizeof(target));
 	memset(&info, 0, sizeof(info));
@@ -206,8 +213,7 @@ session_taps_start(struct session *s)
 		info.local = (const struct sockaddr *)&local;
 	}
 	info.target = target;
-	if ((s->taps = taps_new(s->listener->taps, s->listener->ntaps,
-	    &info)) == NULL)
+	if ((s->taps = taps_new(taps, ntaps, &info)) == NULL)
 		return -1;
 	return 0;
 }

@@ -153,6 +153,8 @@ void	session_route_target(const struct session *,
 int	session_connect_service(struct session *, const char *name);
 /* The dial of one address failed for good: try the next (1) or not (0). */
 int	session_next_backend(struct session *);
+/* The service's own tap chain (NULL: none, the listener's applies). */
+const struct sl_tap *session_service_taps(const struct session *, size_t *n);
 /* The links the service allows (NULL: any). */
 const uint16_t *session_service_links(const struct session *, size_t *n);
 /* Read a PROXY header from s->in: 1 done, 0 need more, -1 closed. */

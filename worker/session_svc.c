@@ -28,6 +28,8 @@ struct session_svc {
 	char			 name[SL_MAX_NAME + 1];	/* for the log */
 	uint16_t		 only[SL_SVC_MAX_LINKS];
 	size_t			 nonly;
+	const struct sl_tap	*taps;		/* the config service's */
+	size_t			 ntaps;
 	size_t			 n, i;		/* targets, the one dialed */
 	struct sl_target	 t[];
 };
@@ -158,6 +160,9 @@ session_connect_service(struct session *s, const char *name)
 	snprintf(ss->name, sizeof(ss->name), "%s", sv->name);
 	ss->nonly = sv->nlinks;
 	memcpy(ss->only, sv->links, sv->nlinks * sizeof(ss->only[0]));
+	/* Only config services have taps: they live as long as the conf. */
+	ss->taps = sv->taps;
+	ss->ntaps = sv->ntaps;
 	order_targets(ss, sv->strategy);
 	session_svc_free(s);
 	s->svc = ss;
@@ -194,6 +199,13 @@ session_svc_connected(struct session *s)
 {
 	if (s->svc != NULL)
 		session_detail(s, "service %s", s->svc->name);
+}
+
+const struct sl_tap *
+session_service_taps(const struct session *s, size_t *n)
+{
+	*n = s->svc != NULL ? s->svc->ntaps : 0;
+	return *n > 0 ? s->svc->taps : NULL;
 }
 
 const uint16_t *

@@ -15,6 +15,9 @@ Taps on real sessions (issue 11 item 4).
   64 KiB/s makes 256 KiB take at least 3 s (a lower bound only: timing
   goals live in bench/).
 - UDP: a replace tap rewrites datagrams of a udp_forward flow both ways.
+- A service's own taps (a `host` listener): requests for that service are
+  rewritten by its chain, requests for another service are not; a bad
+  Lua script in a service is refused by -t with the service's path.
 """
 import os
 import socket
@@ -176,6 +179,46 @@ def udp_cases():
     d.cleanup()
 
 
+def service_cases(origin):
+    ls = t.with_free_ports([{"name": "web", "kind": "host",
+                             "listen": "127.0.0.1:0"}])
+    services = {
+        "tapped.test": {"addr": "127.0.0.1", "httpport": origin.port,
+                        "taps": [{"type": "replace", "search": "/api",
+                                  "replace": "/small"}]},
+        "plain.test": {"addr": "127.0.0.1", "httpport": origin.port},
+    }
+    d = t.Sluiced(listeners=ls, services=services).start()
+    port = d.port_of["web"]
+    t.step("a service's taps rewrite its requests only")
+    body = t.curl_ok(["-H", "Host: tapped.test",
+                      "http://127.0.0.1:%d/api" % port], "GET tapped.test")
+    t.check_eq(body, b"small\n", "tapped.test's /api became /small")
+    r = t.curl(["-H", "Host: plain.test", "-o", "/dev/null", "-w",
+                "%{http_code}", "http://127.0.0.1:%d/api" % port])
+    t.check_eq(r.stdout, b"404", "plain.test's /api untouched")
+    d.check_alive()
+    d.cleanup()
+
+    t.step("a service's bad Lua script: -t names the service's tap")
+    tmp = t.mkdtemp()
+    bad = os.path.join(tmp, "bad.lua")
+    with open(bad, "w") as f:
+        f.write("function handle(d)\n  return d +\nend\n")
+    conf = os.path.join(tmp, "c.json")
+    import json
+    with open(conf, "w") as f:
+        json.dump({"listeners": [{"kind": "host", "listen": "127.0.0.1:1"}],
+                   "services": {"x.test": {"addr": "127.0.0.1", "taps": [
+                       {"type": "lua", "script": bad}]}},
+                   "user": "nobody", "chroot": os.path.join(tmp, "e")}, f)
+    r = subprocess.run([t.sluiced_path(), "-t", "-c", conf],
+                       capture_output=True, text=True)
+    t.check_eq(r.returncode, 1, "exit status")
+    t.check('services.x.test.taps[0].script: ' in r.stderr and
+            "bad.lua:3:" in r.stderr, "message: %r" % r.stderr)
+
+
 def sink_handler(c, a, srv):
     c.settimeout(5)
     while True:
@@ -198,6 +241,7 @@ def main():
     lua_cases(echo)
     builtin_cases(echo, sink)
     udp_cases()
+    service_cases(t.Origin(size=1024))
 
 
 if __name__ == "__main__":

@@ -660,27 +660,54 @@ taps_free(struct taps *tp)
 	free(tp);
 }
 
+struct taps_load_ctx {
+	char	*err;
+	size_t	 errlen;
+};
+
+static int
+taps_load_chain(struct sl_tap *t, size_t n, const char *path, void *arg)
+{
+	struct taps_load_ctx	*x = arg;
+	char			 e[512];
+	size_t			 j;
+
+	for (j = 0; j < n; j++) {
+		if (t[j].type != SL_TAP_LUA || t[j].rt != NULL)
+			continue;
+		e[0] = '\0';
+		t[j].rt = lua_tap_load(t[j].script, t[j].max_instructions,
+		    t[j].max_memory, e, sizeof(e));
+		if (t[j].rt == NULL) {
+			snprintf(x->err, x->errlen, "%s[%zu]: %s", path, j, e);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int
 taps_load(struct sl_conf *conf, char *err, size_t errlen)
 {
-	struct sl_tap	*t;
-	char		 e[512];
-	size_t		 i, j;
+	struct taps_load_ctx	x = { err, errlen };
 
-	for (i = 0; i < conf->nlisteners; i++)
-		for (j = 0; j < conf->listeners[i].ntaps; j++) {
-			t = &conf->listeners[i].taps[j];
-			if (t->type != SL_TAP_LUA || t->rt != NULL)
-				continue;
-			e[0] = '\0';
-			t->rt = lua_tap_load(t->script, t->max_instructions,
-			    t->max_memory, e, sizeof(e));
-			if (t->rt == NULL) {
-				snprintf(err, errlen, "listeners[%zu].taps[%zu]:"
-				    " %s", i, j, e);
-				taps_unload(conf);
-				return -1;
-			}
+	if (conf_each_taps(conf, taps_load_chain, &x) == 0)
+		return 0;
+	taps_unload(conf);
+	return -1;
+}
+
+static int
+taps_unload_chain(struct sl_tap *t, size_t n, const char *path, void *arg)
+{
+	size_t	j;
+
+	(void)path;
+	(void)arg;
+	for (j = 0; j < n; j++)
+		if (t[j].type == SL_TAP_LUA && t[j].rt != NULL) {
+			lua_tap_free(t[j].rt);
+			t[j].rt = NULL;
 		}
 	return 0;
 }
@@ -688,15 +715,5 @@ taps_load(struct sl_conf *conf, char *err, size_t errlen)
 void
 taps_unload(struct sl_conf *conf)
 {
-	struct sl_tap	*t;
-	size_t		 i, j;
-
-	for (i = 0; i < conf->nlisteners; i++)
-		for (j = 0; j < conf->listeners[i].ntaps; j++) {
-			t = &conf->listeners[i].taps[j];
-			if (t->type == SL_TAP_LUA && t->rt != NULL) {
-				lua_tap_free(t->rt);
-				t->rt = NULL;
-			}
-		}
+	(void)conf_each_taps(conf, taps_unload_chain, NULL);
 }
