@@ -159,7 +159,8 @@ session_connect_service(struct session *s, const char *name)
 	}
 	snprintf(ss->name, sizeof(ss->name), "%s", sv->name);
 	ss->nonly = sv->nlinks;
-	memcpy(ss->only, sv->links, sv->nlinks * sizeof(ss->only[0]));
+	if (sv->nlinks > 0)	/* links is NULL then: memcpy's UB */
+		memcpy(ss->only, sv->links, sv->nlinks * sizeof(ss->only[0]));
 	/* Only config services have taps: they live as long as the conf. */
 	ss->taps = sv->taps;
 	ss->ntaps = sv->ntaps;
