@@ -1,8 +1,11 @@
 /*
  * udp_bench: datagrams per second through a SOCKS5 UDP ASSOCIATE versus
- * straight to the echo server, on loopback.
+ * straight to the echo server, on loopback; or to any address that echoes.
  *
  *   udp_bench [-n COUNT] [-T SECS] [-s SIZE] [-w WINDOW] [PROXYPORT]
+ *   udp_bench -E PORTFILE [-T SECS]
+ *   udp_bench -t [127.x.y.z:]PORT [-L LABEL] [-n COUNT] [-T SECS] [-s SIZE]
+ *	[-w WINDOW]
  *
  * A forked echo server on 127.0.0.1 (recvmmsg/sendmmsg batches) sends
  * every datagram back.  The client keeps WINDOW datagrams of SIZE bytes
@@ -13,13 +16,22 @@
  * authentication) the same run goes through it: the client does UDP
  * ASSOCIATE and puts the 10-byte SOCKS5 header in front of each payload.
  *
+ * -E runs only the echo server, for a proxy whose target is fixed before
+ * the run (bench/forward_bench.sh's udp_forward and socat): it writes its
+ * port to PORTFILE and serves until its parent exits or SECS (default
+ * 3600) have passed.  -t sends plain datagrams to that address, a
+ * forwarder in front of such an echo server, and counts what comes back,
+ * reported as mode LABEL (default "target").
+ *
  * Output: a human line per run and one line
- *   RESULT mode=direct|sluiced dgrams=N secs=S dps=D mbps=M lost=L
+ *   RESULT mode=direct|sluiced|LABEL dgrams=N secs=S dps=D mbps=M lost=L
+ *	size=B
  * where mbps is payload megabits per second each way.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <arpa/inet.h>
@@ -184,7 +196,95 @@ report(const char *mode, const struct result *r, size_t payload)
 	    "%7.1f Mbit/s each way, %ld lost\n", mode, r->echoed, payload,
 	    r->secs, dps, mbps, r->lost);
 	printf("RESULT mode=%s dgrams=%ld secs=%.3f dps=%.0f mbps=%.1f "
-	    "lost=%ld\n", mode, r->echoed, r->secs, dps, mbps, r->lost);
+	    "lost=%ld size=%zu\n", mode, r->echoed, r->secs, dps, mbps,
+	    r->lost, payload);
+}
+
+/* "PORT" (127.0.0.1) or "127.x.y.z:PORT": loopback only, as slbench. */
+static void
+parse_target(const char *s, struct sockaddr_in *sa)
+{
+	char		 host[64] = "127.0.0.1";
+	const char	*colon = strrchr(s, ':'), *port = s;
+	long		 p;
+	char		*end;
+
+	if (colon != NULL) {
+		if ((size_t)(colon - s) >= sizeof(host))
+			goto bad;
+		memcpy(host, s, (size_t)(colon - s));
+		host[colon - s] = '\0';
+		port = colon + 1;
+	}
+	memset(sa, 0, sizeof(*sa));
+	sa->sin_family = AF_INET;
+	p = strtol(port, &end, 10);
+	if (end == port || *end != '\0' || p < 1 || p > 65535 ||
+	    inet_pton(AF_INET, host, &sa->sin_addr) != 1 ||
+	    (ntohl(sa->sin_addr.s_addr) >> 24) != 127)
+		goto bad;
+	sa->sin_port = htons((uint16_t)p);
+	return;
+bad:
+	fprintf(stderr, "udp_bench: -t %s: not PORT or 127.x.y.z:PORT\n", s);
+	exit(2);
+}
+
+/*
+ * -E: the echo server alone.  The port goes to a temporary file renamed
+ * into place, so a reader never sees half of it.  SIGKILL when the parent
+ * goes, SIGALRM's default action after tmax: it never outlives the run.
+ */
+static void
+echo_only(const char *portfile, double tmax)
+{
+	struct sockaddr_in	 esa;
+	char			 tmp[4096];
+	FILE			*f;
+	int			 efd;
+
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1)
+		die("prctl");
+	if (getppid() == 1)
+		exit(1);
+	efd = udp_on(&esa);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", portfile);
+	if ((f = fopen(tmp, "w")) == NULL)
+		die(tmp);
+	fprintf(f, "%d\n", ntohs(esa.sin_port));
+	if (fclose(f) != 0 || rename(tmp, portfile) == -1)
+		die(portfile);
+	alarm((unsigned)tmax + 1);
+	echo_loop(efd);
+}
+
+/* -t: plain datagrams to a forwarder, the echoes counted. */
+static void
+to_target(const char *target, const char *label, const uint8_t *msg,
+    size_t size, long count, double tmax, int window)
+{
+	struct sockaddr_in	csa, tsa;
+	struct result		r;
+	int			cfd;
+
+	parse_target(target, &tsa);
+	cfd = udp_on(&csa);
+	if (connect(cfd, (struct sockaddr *)&tsa, sizeof(tsa)) == -1)
+		die("connect");
+	run(cfd, msg, size, count, tmax, window, &r);
+	report(label, &r, size);
+	close(cfd);
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: udp_bench [-n COUNT] [-T SECS] [-s SIZE] "
+	    "[-w WINDOW] [PROXYPORT]\n"
+	    "       udp_bench -E PORTFILE [-T SECS]\n"
+	    "       udp_bench -t [127.x.y.z:]PORT [-L LABEL] [-n COUNT] "
+	    "[-T SECS] [-s SIZE] [-w WINDOW]\n");
+	exit(2);
 }
 
 int
@@ -193,24 +293,31 @@ main(int argc, char *argv[])
 	static uint8_t		msg[MAXSIZE + 10];
 	struct sockaddr_in	esa, csa, relay;
 	struct result		r;
+	const char		*portfile = NULL, *target = NULL;
+	const char		*label = "target";
 	long			count = 200000;
-	double			tmax = 10;
+	double			tmax = -1;
 	size_t			size = 1400;
 	int			window = 32, ch, efd, cfd, ctl, port = 0;
 	pid_t			echo;
 
-	while ((ch = getopt(argc, argv, "n:T:s:w:")) != -1) {
+	while ((ch = getopt(argc, argv, "n:T:s:w:E:t:L:")) != -1) {
 		switch (ch) {
 		case 'n': count = atol(optarg); break;
 		case 'T': tmax = atof(optarg); break;
 		case 's': size = (size_t)atol(optarg); break;
 		case 'w': window = atoi(optarg); break;
+		case 'E': portfile = optarg; break;
+		case 't': target = optarg; break;
+		case 'L': label = optarg; break;
 		default:
-			fprintf(stderr, "usage: udp_bench [-n COUNT] [-T SECS] "
-			    "[-s SIZE] [-w WINDOW] [PROXYPORT]\n");
-			return 2;
+			usage();
 		}
 	}
+	if (tmax < 0)
+		tmax = portfile != NULL ? 3600 : 10;
+	if (portfile != NULL && tmax > 0 && tmax <= 86400)
+		echo_only(portfile, tmax);
 	if (optind < argc)
 		port = atoi(argv[optind]);
 	if (count < 1 || count > 100000000 || tmax <= 0 || tmax > 600 ||
@@ -219,13 +326,17 @@ main(int argc, char *argv[])
 		fprintf(stderr, "udp_bench: argument out of range\n");
 		return 2;
 	}
+	memset(msg, 0xa5, sizeof(msg));
+	if (target != NULL) {
+		to_target(target, label, msg, size, count, tmax, window);
+		return 0;
+	}
 	efd = udp_on(&esa);
 	if ((echo = fork()) == -1)
 		die("fork");
 	if (echo == 0)
 		echo_loop(efd);
 	close(efd);
-	memset(msg, 0xa5, sizeof(msg));
 
 	cfd = udp_on(&csa);
 	if (connect(cfd, (struct sockaddr *)&esa, sizeof(esa)) == -1)

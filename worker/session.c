@@ -51,6 +51,9 @@ session_log(const struct session *s, const char *outcome)
 	uint64_t	 ms = mono_ms() - s->t_start;
 	uint64_t	 up = 0, down = 0;
 
+	/* The formatting below costs more than the check (issue 15). */
+	if (log_get_level() < SL_LOG_INFO)
+		return;
 	if (s->state == S_RELAY) {
 		up = s->relay.up.bytes;
 		down = s->relay.down.bytes;

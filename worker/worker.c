@@ -239,6 +239,7 @@ worker_drain(void)
 }
 
 static void	worker_resolver_closed(struct ipc_chan *, const char *, void *);
+static int	worker_has_lua(const struct sl_conf *);
 
 static void
 worker_set_resolver(int fd)
@@ -363,9 +364,13 @@ worker_setup(struct child_boot *b)
 	ev_timer_init(&wk->accept_retry, worker_accept_resume, 1., 0.);
 	/*
 	 * Relay buffers are mapped, not carved from the heap: freed, they
-	 * go back to the kernel instead of pinning a fragmented heap.
+	 * go back to the kernel instead of pinning a fragmented heap.  Not
+	 * with Lua taps: each call makes a Lua string of a whole read (just
+	 * over 64 KiB) and frees it, and an mmap/munmap pair per call cost
+	 * 10-20 times the tap itself (bench/forward_bench.sh, fwdlua).
 	 */
-	(void)mallopt(M_MMAP_THRESHOLD, RELAY_BUFSZ);
+	(void)mallopt(M_MMAP_THRESHOLD, worker_has_lua(wk->conf) ?
+	    8 * RELAY_BUFSZ : RELAY_BUFSZ);
 	srandom((unsigned)getpid() ^ (unsigned)mono_ms());
 }
 
@@ -378,6 +383,26 @@ worker_needs_bind(const struct sl_conf *conf)
 		if (conf->links[i].sourcelen != 0)
 			return 1;
 	return 0;
+}
+
+static int
+worker_lua_chain(struct sl_tap *t, size_t n, const char *path, void *arg)
+{
+	size_t	i;
+
+	(void)path;
+	(void)arg;
+	for (i = 0; i < n; i++)
+		if (t[i].type == SL_TAP_LUA)
+			return 1;
+	return 0;
+}
+
+/* Some tap chain runs a Lua script. */
+static int
+worker_has_lua(const struct sl_conf *conf)
+{
+	return conf_each_taps(conf, worker_lua_chain, NULL) == 1;
 }
 
 /* Whether a listener of this kind is in the config. */

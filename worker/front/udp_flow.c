@@ -124,23 +124,33 @@ udpf_error(void *arg, int err)
 	fl->icmp_logged = 1;
 }
 
-void
-udpf_flow_end(struct udp_flow *fl, const char *why)
+/* The flow's line (formatted only when it will be written). */
+static void
+udpf_flow_log(const struct udp_flow *fl, const char *why)
 {
-	struct udp_fwd	*u = fl->u;
 	uint64_t	 ms = mono_ms() - fl->t_start;
 	char		 c[SL_ADDRSTRLEN];
 
+	if (log_get_level() < SL_LOG_INFO)
+		return;
 	log_info("flow %llu: %s %s -> %s via %s: up %llu/%llu down "
 	    "%llu/%llu datagrams/bytes, %llu.%03llu s, %s",
-	    (unsigned long long)fl->id, u->tproxy ? "tproxy" : "udp_forward",
-	    sockaddr_fmt((const void *)&fl->f.client, c, sizeof(c)),
-	    fl->target, fl->out.link >= 0 ?
+	    (unsigned long long)fl->id, fl->u->tproxy ? "tproxy" :
+	    "udp_forward", sockaddr_fmt((const void *)&fl->f.client, c,
+	    sizeof(c)), fl->target, fl->out.link >= 0 ?
 	    wk->conf->links[fl->out.link].name : "-",
 	    (unsigned long long)fl->up, (unsigned long long)fl->up_bytes,
 	    (unsigned long long)fl->down, (unsigned long long)fl->down_bytes,
 	    (unsigned long long)(ms / 1000), (unsigned long long)(ms % 1000),
 	    why);
+}
+
+void
+udpf_flow_end(struct udp_flow *fl, const char *why)
+{
+	struct udp_fwd	*u = fl->u;
+
+	udpf_flow_log(fl, why);
 	resolve_cancel(&fl->res);
 	sockreq_cancel(&fl->sreq);
 	if (fl->cfd != -1) {

@@ -271,6 +271,8 @@ tap_hexdump(const struct taps *tp, const struct sl_tap *t, enum tap_dir dir,
 	char	line[96];
 	size_t	n = len < t->bytes ? len : t->bytes, off, i, o;
 
+	if (log_get_level() < SL_LOG_INFO)
+		return;		/* nothing to format for */
 	log_info("tap hexdump: %s %zu bytes, session %llu: %s %s %s",
 	    dir_names[dir], len, (unsigned long long)tp->info.session,
 	    tp->client_s, dir == TAP_UP ? "->" : "<-", tp->target);
