@@ -15,12 +15,15 @@ Taps on real sessions (issue 11 item 4).
   64 KiB/s makes 256 KiB take at least 3 s (a lower bound only: timing
   goals live in bench/).
 - UDP: a replace tap rewrites datagrams of a udp_forward flow both ways.
+- SOCKS5 UDP ASSOCIATE datagrams pass the socks5 listener's taps both
+  ways, and a CONNECT stream through the same listener too.
 - A service's own taps (a `host` listener): requests for that service are
   rewritten by its chain, requests for another service are not; a bad
   Lua script in a service is refused by -t with the service's path.
 """
 import os
 import socket
+import struct
 import subprocess
 import threading
 import time
@@ -166,6 +169,10 @@ def udp_cases():
          "target": "127.0.0.1:%d" % srv.getsockname()[1],
          "taps": [{"type": "replace", "search": "/api",
                    "replace": "/forbidden"}]}])
+    ls += t.with_free_ports([
+        {"name": "s5", "kind": "socks5", "listen": "127.0.0.1:0",
+         "taps": [{"type": "replace", "search": "/api",
+                   "replace": "/forbidden"}]}])
     d = t.Sluiced(listeners=ls).start()
     t.step("UDP: replace rewrites each datagram both ways")
     c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -175,6 +182,21 @@ def udp_cases():
     c.close()
     t.check_eq(seen[-1], b"GET /forbidden/x", "what the server got")
     t.check_eq(got, b"GET /forbidden/x /forbidden back", "the reply")
+
+    t.step("SOCKS5 UDP ASSOCIATE: the listener's taps on datagrams")
+    ctl, rep, bnd = t.s5_connect(d.port_of["s5"], "0.0.0.0", 0, cmd=3)
+    t.check_eq(rep, 0, "UDP ASSOCIATE reply")
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.settimeout(5)
+    sport = srv.getsockname()[1]
+    hdr = b"\x00\x00\x00\x01\x7f\x00\x00\x01" + struct.pack("!H", sport)
+    u.sendto(hdr + b"PUT /api/y", bnd)
+    got, _ = u.recvfrom(65535)
+    u.close()
+    ctl.close()
+    t.check_eq(seen[-1], b"PUT /forbidden/y", "what the server got")
+    t.check_eq(got[10:], b"PUT /forbidden/y /forbidden back",
+               "the reply, after its SOCKS5 header")
     d.check_alive()
     d.cleanup()
 

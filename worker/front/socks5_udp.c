@@ -45,11 +45,13 @@
 #include "../egress/udp.h"
 #include "../proto/socks5_wire.h"
 #include "../relay/datagram.h"
+#include "../relay/taps.h"
 #include "socks5.h"
 #include "socks5_udp.h"
 
 static const char *const drop_names[DROP_MAX] = {
 	"stranger", "fragment", "malformed", "refused", "no link", "busy",
+	"tap",
 };
 
 struct sl_link_ctr *
@@ -191,6 +193,38 @@ s5u_dispatch(struct s5u *a, struct s5u_dest *d, uint8_t *p, size_t n)
 		    out.data, out.len);
 }
 
+/*
+ * The listener's taps on one datagram's payload (*p, *n), in place: the
+ * result must fit the pump's buffer from *p on.  0 to send it, -1 to
+ * drop it.  A failing tap drops the datagram (logged once): the
+ * association lives as long as its TCP connection, not its taps.
+ */
+static int
+s5u_tap(struct s5u *a, enum tap_dir dir, uint8_t *p, size_t *n)
+{
+	const uint8_t	*out;
+	size_t		 outlen, room;
+	int		 rc;
+
+	if (a->taps == NULL)
+		return 0;
+	room = (size_t)(a->dg.buf + DGRAM_HEADROOM + DGRAM_MAX - p);
+	rc = taps_datagram(a->taps, dir, p, *n, &out, &outlen);
+	if (rc == 1 && outlen <= room) {
+		if (out != p)
+			memmove(p, out, outlen);
+		*n = outlen;
+		return 0;
+	}
+	if (rc == -1 && !a->tap_failed) {
+		a->tap_failed = 1;
+		log_warnx("session %llu: UDP: %s; dropping what it fails on",
+		    (unsigned long long)a->s->id, taps_why(a->taps));
+	}
+	s5u_drop(a, DROP_TAP);
+	return -1;
+}
+
 static enum dgram_verdict
 s5u_client_dgram(void *arg, const struct sockaddr *from, socklen_t fromlen,
     uint8_t *data, size_t len, struct dgram_out *out)
@@ -215,7 +249,10 @@ s5u_client_dgram(void *arg, const struct sockaddr *from, socklen_t fromlen,
 	if (d->st == D_FREE || (d->st != D_RESOLVING &&
 	    mono_ms() >= d->expires))
 		s5u_dest_new(a, d, &t);
-	return s5u_route_dgram(a, d, data + n, len - (size_t)n, out);
+	len -= (size_t)n;
+	if (s5u_tap(a, TAP_UP, data + n, &len) == -1)
+		return DGRAM_DROP;
+	return s5u_route_dgram(a, d, data + n, len, out);
 }
 
 /* Put the client's header naming the sender in front of *p. */
@@ -280,6 +317,8 @@ s5u_peer_dgram(void *arg, int peer, const struct sockaddr *from,
 		memset(&who, 0, sizeof(who));
 		sl_target_set_addr(&who, from, fromlen);
 	}
+	if (s5u_tap(a, TAP_DOWN, data, &len) == -1)
+		return DGRAM_DROP;
 	if (s5u_wrap(&data, &len, &who) == -1) {
 		s5u_drop(a, DROP_BAD);
 		return DGRAM_DROP;
@@ -402,6 +441,7 @@ s5u_release(struct session *s)
 		resolve_cancel(&a->dests[i].res);
 	if (a->ufd != -1)
 		close(a->ufd);
+	taps_free(a->taps);
 	free(a->held);
 	free(a);
 	s->fstate = NULL;
@@ -465,6 +505,29 @@ s5u_socket(int cfd, struct sockaddr_storage *bound)
 	return fd;
 }
 
+/* The listener's tap chain for the association's datagrams; 0 or -1. */
+static int
+s5u_taps(struct s5u *a, const struct sockaddr_storage *bound)
+{
+	const struct sl_listener	*l = a->s->listener;
+	struct tap_info			 info;
+
+	if (l->ntaps == 0)
+		return 0;
+	memset(&info, 0, sizeof(info));
+	info.session = a->s->id;
+	info.listener = l->name;
+	info.proto = "udp";
+	info.client = (const struct sockaddr *)&a->s->client;
+	info.local = (const struct sockaddr *)bound;
+	info.target = "UDP ASSOCIATE";
+	if ((a->taps = taps_new(l->taps, l->ntaps, &info)) == NULL) {
+		errno = ENOMEM;
+		return -1;
+	}
+	return 0;
+}
+
 static struct s5u *
 s5u_new(struct session *s, struct sockaddr_storage *bound)
 {
@@ -494,7 +557,9 @@ s5u_new(struct session *s, struct sockaddr_storage *bound)
 			    htons(s->target.port);
 	}
 	if (datagram_start(&a->dg, eg.loop, a->ufd,
-	    s->listener->udp_timeout_ms, &s5u_ops, a) == -1) {
+	    s->listener->udp_timeout_ms, &s5u_ops, a) == -1 ||
+	    s5u_taps(a, bound) == -1) {
+		datagram_stop(&a->dg);
 		close(a->ufd);
 		free(a);
 		return NULL;

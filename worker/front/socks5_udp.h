@@ -26,6 +26,8 @@ enum s5u_drop {
 	DROP_REFUSED,
 	DROP_NOLINK,
 	DROP_BUSY,		/* waiting for a lookup or an upstream */
+	DROP_TAP,		/* a tap dropped it, failed, or grew it
+				   past a datagram */
 	DROP_MAX
 };
 
@@ -71,6 +73,8 @@ struct s5u {
 	size_t			 heldlen;	/* 0: none (or an empty one) */
 	int			 held_dest;	/* -1: none */
 	uint64_t		 drops[DROP_MAX];
+	struct taps		*taps;		/* the listener's, or NULL */
+	int			 tap_failed;	/* logged once */
 	char			 why[SL_MAX_NAME + 96];	/* a link failed */
 };
 
