@@ -213,6 +213,10 @@ master_check_only(void)
 		    err);
 		exit(1);
 	}
+	if (pcap_check_all(err, sizeof(err)) == -1) {
+		fprintf(stderr, "sluiced: %s: %s\n", ms->conf_path, err);
+		exit(1);
+	}
 	printf("sluiced: %s: configuration OK\n", ms->conf_path);
 }
 

@@ -127,6 +127,8 @@ void	svc_table_send(struct proc *);
 /* pcap.c: pcap taps' files */
 /* Open each (truncated) and write its header; -1 with err. */
 int	pcap_open_all(char *err, size_t errlen);
+/* -t: the checks pcap_open_all() would fail, creating nothing. */
+int	pcap_check_all(char *err, size_t errlen);
 /* PCAP_REC from a worker; -1 when the message itself is bogus. */
 int	pcap_record(struct proc *, const struct sl_msg *);
 

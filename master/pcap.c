@@ -10,7 +10,9 @@
  * (ftruncate) and ends the file's capture, for the same reason.
  */
 #include <sys/types.h>
+#include <sys/stat.h>
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,6 +74,45 @@ pcap_count(const struct sl_conf *conf)
 			if (conf->listeners[i].taps[j].type == SL_TAP_PCAP)
 				n++;
 	return n;
+}
+
+/*
+ * -t: what opening would say, without creating anything: the file's
+ * directory must be a directory, and the file, if there, not a link.
+ */
+int
+pcap_check_all(char *err, size_t errlen)
+{
+	const struct sl_listener	*l;
+	const struct sl_tap		*t;
+	struct stat			 st;
+	char				 dir[PATH_MAX], *slash;
+	size_t				 i, j;
+	int				 e;
+
+	for (i = 0; i < ms->conf->nlisteners; i++) {
+		l = &ms->conf->listeners[i];
+		for (j = 0; !l->borrowed && j < l->ntaps; j++) {
+			t = &l->taps[j];
+			if (t->type != SL_TAP_PCAP)
+				continue;
+			snprintf(dir, sizeof(dir), "%s", t->file);
+			if ((slash = strrchr(dir, '/')) != NULL)
+				slash[slash == dir] = '\0';
+			e = stat(dir, &st) == -1 ? errno :
+			    !S_ISDIR(st.st_mode) ? ENOTDIR : 0;
+			if (e == 0 && lstat(t->file, &st) == 0 &&
+			    S_ISLNK(st.st_mode))
+				e = ELOOP;	/* what O_NOFOLLOW says */
+			if (e != 0) {
+				snprintf(err, errlen, "listeners[%zu].taps[%zu]"
+				    ".file: %s: %s", i, j, t->file,
+				    strerror(e));
+				return -1;
+			}
+		}
+	}
+	return 0;
 }
 
 int

@@ -297,6 +297,17 @@ def open_errors():
     t.check_eq(r.returncode, 1, "-t exit status")
     t.check("listeners[0].taps[1].file: /tmp/same.pcap is already "
             "taps[0]'s file" in r.stderr, "the message: %r" % r.stderr)
+    t.step("-t says what start-up would: a missing directory, a link")
+    r = run_conf(tmp, [{"type": "pcap", "file": missing}], "-t")
+    t.check_eq(r.returncode, 1, "-t exit status with a missing directory")
+    t.check(("listeners[0].taps[0].file: %s: No such file or directory"
+             % missing) in r.stderr, "the message: %r" % r.stderr)
+    link = os.path.join(tmp, "link.pcap")
+    os.symlink(os.path.join(tmp, "elsewhere"), link)
+    r = run_conf(tmp, [{"type": "pcap", "file": link}], "-t")
+    t.check_eq(r.returncode, 1, "-t exit status with a symbolic link")
+    t.check("listeners[0].taps[0].file: %s: " % link in r.stderr,
+            "the message: %r" % r.stderr)
     t.step("a file the master cannot open stops the start")
     r = run_conf(tmp, [{"type": "log"}, {"type": "pcap", "file": missing}])
     t.check_eq(r.returncode, 1, "exit status")
