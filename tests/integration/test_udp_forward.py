@@ -12,12 +12,15 @@
 - A flood from 10,000 source ports stays within max_flows: the flows
   logged never exceed it, the drops are logged naming the limit, and a
   client afterwards is served once the flows expire.
+- A worker SIGKILLed while it holds a flow: its respawn serves new
+  datagrams on the same UDP socket (the master keeps its copy).
 - Through a socks5 link whose upstream is a second sluiced: the flow
   leaves by UDP ASSOCIATE, the echo comes back byte-exact, A's flow line
   names the link and B relayed the datagrams.
 """
 import os
 import re
+import signal
 import socket
 import threading
 
@@ -158,6 +161,31 @@ def limits(echo):
     d.cleanup()
 
 
+def respawn(echo):
+    t.step("a worker is SIGKILLed: its respawn takes the same UDP socket")
+    ls = t.with_free_ports([
+        {"name": "tcp", "kind": "socks5", "listen": "127.0.0.1:0"},
+        {"name": "u", "kind": "udp_forward", "listen": "127.0.0.1:0",
+         "target": "127.0.0.1:%d" % echo.port}])
+    d = t.Sluiced(listeners=ls, workers=1).start()
+    port = d.port_of["u"]
+    got, _ = roundtrip(port, b"before")
+    t.check_eq(got, b"before", "echo before the kill")
+    victim = d.workers()[0]
+    m = d.mark()
+    os.kill(victim, signal.SIGKILL)
+    d.wait_log(r"worker 0 \(pid %d\) killed by SIGKILL" % victim, mark=m,
+               what="the master saw the worker die")
+    t.wait_until(lambda: d.workers() and d.workers()[0] != victim and
+                 t.seccomp_mode(d.workers()[0]) == 2, 15,
+                 "a new confined worker")
+    got = t.wait_until(lambda: _try(port, b"after respawn"), 10,
+                       "an echo from the respawned worker")
+    t.check_eq(got, b"after respawn", "echo after the respawn")
+    d.check_alive()
+    d.cleanup()
+
+
 def upstream(echo):
     t.step("udp_forward over a socks5 link (a second sluiced upstream)")
     b = t.Sluiced(name="B", workers=1).start()
@@ -186,9 +214,9 @@ def upstream(echo):
     b.cleanup()
 
 
-def _try(port):
+def _try(port, payload=b"after"):
     try:
-        return roundtrip(port, b"after", timeout=0.5)[0]
+        return roundtrip(port, payload, timeout=0.5)[0]
     except socket.timeout:
         return None
 
@@ -198,6 +226,7 @@ def main():
     echo6 = UDPEcho("::1") if t.have_ipv6() else None
     readme_udp(echo, echo6)
     limits(echo)
+    respawn(echo)
     upstream(echo)
 
 
