@@ -163,14 +163,7 @@ cc_tool() {
 }
 
 build() {
-	if [ -n "${SLUICED:-}" ]; then
-		[ -x "$SLUICED" ] || fail "SLUICED=$SLUICED is not executable"
-	else
-		meson_setup
-		ninja -C "$BUILD" sluiced >&2 ||
-		    fail "building sluiced in $BUILD failed (SLUICED=path uses a daemon built elsewhere)"
-		SLUICED=$BUILD/sluiced
-	fi
+	build_sluiced
 	mkdir -p "$BUILD/bench-standalone" || fail "mkdir $BUILD failed"
 	SLBENCH=$BUILD/bench-standalone/slbench
 	UDP_BENCH=$BUILD/bench-standalone/udp_bench

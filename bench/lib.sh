@@ -155,3 +155,15 @@ KV_AWK='
 			if (p > 0) F[substr(a[i], 1, p - 1)] = substr(a[i], p + 1)
 		}
 	}'
+
+# SLUICED as given, or built in $BUILD (meson_setup, then ninja).
+build_sluiced() {
+	if [ -n "${SLUICED:-}" ]; then
+		[ -x "$SLUICED" ] || fail "SLUICED=$SLUICED is not executable"
+	else
+		meson_setup
+		ninja -C "$BUILD" sluiced >&2 ||
+		    fail "building sluiced in $BUILD failed (SLUICED=path uses a daemon built elsewhere)"
+		SLUICED=$BUILD/sluiced
+	fi
+}

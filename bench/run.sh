@@ -81,14 +81,7 @@ slbench_newer() {
 }
 
 build() {
-	if [ -n "${SLUICED:-}" ]; then
-		[ -x "$SLUICED" ] || fail "SLUICED=$SLUICED is not executable"
-	else
-		meson_setup
-		ninja -C "$BUILD" sluiced >&2 ||
-		    fail "building sluiced in $BUILD failed (SLUICED=path uses a daemon built elsewhere)"
-		SLUICED=$BUILD/sluiced
-	fi
+	build_sluiced
 	# slbench: through meson when bench/ is part of the build, else
 	# directly with the project's warning flags.
 	if ninja -C "$BUILD" -t targets all 2>/dev/null |

@@ -71,14 +71,7 @@ SNI_SRC=("$ROOT/bench/sni_load.c" "$ROOT/bench/slbench_proc.c")
 
 build() {
 	local f newer=0
-	if [ -n "${SLUICED:-}" ]; then
-		[ -x "$SLUICED" ] || fail "SLUICED=$SLUICED is not executable"
-	else
-		meson_setup
-		ninja -C "$BUILD" sluiced >&2 ||
-		    fail "building sluiced in $BUILD failed (SLUICED=path uses a daemon built elsewhere)"
-		SLUICED=$BUILD/sluiced
-	fi
+	build_sluiced
 	mkdir -p "$BUILD/bench-standalone" || fail "mkdir $BUILD failed"
 	SNI_LOAD=$BUILD/bench-standalone/sni_load
 	MEM_TOOL=$SNI_LOAD

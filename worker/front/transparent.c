@@ -37,26 +37,9 @@
 #include <string.h>
 
 #include "../../common/util.h"
+#include "../egress/udp.h"
 #include "../worker.h"
 #include "front.h"
-
-/* Same address (and port, when port is set); both unmapped. */
-static int
-same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b,
-    int port)
-{
-	const struct sockaddr_in	*a4 = (const void *)a, *b4 = (const void *)b;
-	const struct sockaddr_in6	*a6 = (const void *)a, *b6 = (const void *)b;
-
-	if (a->ss_family != b->ss_family)
-		return 0;
-	if (a->ss_family == AF_INET)
-		return a4->sin_addr.s_addr == b4->sin_addr.s_addr &&
-		    (!port || a4->sin_port == b4->sin_port);
-	return a->ss_family == AF_INET6 &&
-	    memcmp(&a6->sin6_addr, &b6->sin6_addr, 16) == 0 &&
-	    (!port || a6->sin6_port == b6->sin6_port);
-}
 
 static int
 wildcard(const struct sockaddr_storage *a)
@@ -102,16 +85,16 @@ transparent_loop(const struct sockaddr_storage *dst,
 	socklen_t		 len;
 	size_t			 i;
 
-	if (!tproxy && same_addr(dst, self, 1))
+	if (!tproxy && udp_same_addr((const void *)dst, self, 1))
 		return "the client reached this listener itself";
 	for (i = 0; i < conf->nlisteners; i++) {
 		la = conf->listeners[i].addr;
 		len = conf->listeners[i].addrlen;
 		sockaddr_unmap(&la, &len);
-		if (same_addr(dst, &la, 1) || (wildcard(&la) &&
+		if (udp_same_addr((const void *)dst, &la, 1) || (wildcard(&la) &&
 		    la.ss_family == dst->ss_family &&
 		    port_of(&la) == port_of(dst) &&
-		    (loopback(dst) || (!tproxy && same_addr(dst, self, 0)))))
+		    (loopback(dst) || (!tproxy && udp_same_addr((const void *)dst, self, 0)))))
 			return "the original destination is a listener of "
 			    "this sluiced";
 	}
