@@ -38,6 +38,13 @@ log_set_level(int level)
 		log_level = level;
 }
 
+/* Placeholder: the JSON format is not there yet. */
+void
+log_set_json(int on)
+{
+	(void)on;
+}
+
 int
 log_get_level(void)
 {

@@ -26,6 +26,8 @@ void	log_init(const char *procname, int level);
 void	log_set_level(int level);
 int	log_get_level(void);
 void	log_set_sink(sl_log_sink, void *);
+/* Lines as one JSON object each ("log_format": "json"), or text. */
+void	log_set_json(int);
 const char *log_procname(void);
 int	log_level_parse(const char *);		/* -1 if unknown */
 const char *log_level_name(int);

@@ -66,6 +66,7 @@
 #include <msgpack.h>
 
 #include "codec.h"
+#include "codec_priv.h"
 #include "scan.h"
 #include "../common/log.h"
 
@@ -234,6 +235,12 @@ check_payload(unsigned type, const struct sl_msg *m, const char **why)
 		}
 		return check_range(m->u.pcap_rec.len, 1, SL_PCAP_MAX_PKT,
 		    "pcap packet length out of range", why);
+	case SL_MSG_CTL_QUERY:
+	case SL_MSG_CTL_ROW:
+	case SL_MSG_CTL_DONE:
+	case SL_MSG_CTL_ALLOW:
+	case SL_MSG_ACCESS:
+		return codec_ctl_check(type, m, why);
 	case SL_MSG_TPROXY_REQ:
 		if (m->u.tproxy_req.family != 4 &&
 		    m->u.tproxy_req.family != 6) {
@@ -254,8 +261,8 @@ check_payload(unsigned type, const struct sl_msg *m, const char **why)
 	return 0;
 }
 
-static int
-get_uint(const msgpack_object *o, uint64_t max, uint64_t *v,
+int
+codec_get_uint(const msgpack_object *o, uint64_t max, uint64_t *v,
     const char **why)
 {
 	if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
@@ -271,8 +278,8 @@ get_uint(const msgpack_object *o, uint64_t max, uint64_t *v,
 }
 
 /* Copy a msgpack str of at most max bytes into dst[max + 1]. */
-static int
-get_str(const msgpack_object *o, char *dst, size_t max, const char **why)
+int
+codec_get_str(const msgpack_object *o, char *dst, size_t max, const char **why)
 {
 	if (o->type != MSGPACK_OBJECT_STR) {
 		*why = "field is not a string";
@@ -297,8 +304,8 @@ get_str(const msgpack_object *o, char *dst, size_t max, const char **why)
 }
 
 /* An address as bin: 4 bytes for family 4, 16 for family 6. */
-static int
-get_addr(const msgpack_object *o, uint64_t family, uint8_t *dst,
+int
+codec_get_addr(const msgpack_object *o, uint64_t family, uint8_t *dst,
     const char **why)
 {
 	if (o->type != MSGPACK_OBJECT_BIN) {
@@ -327,10 +334,10 @@ dec_cfg_conf(struct sl_msg *m, const msgpack_object *f, const char **why)
 {
 	uint64_t	v;
 
-	if (get_uint(&f[0], UINT32_MAX, &v, why) == -1)
+	if (codec_get_uint(&f[0], UINT32_MAX, &v, why) == -1)
 		return -1;
 	m->u.cfg_conf.generation = v;
-	if (get_uint(&f[1], UINT64_MAX, &v, why) == -1)
+	if (codec_get_uint(&f[1], UINT64_MAX, &v, why) == -1)
 		return -1;
 	m->u.cfg_conf.size = v;
 	return 0;
@@ -345,7 +352,7 @@ enc_cfg_shm(msgpack_packer *pk, const struct sl_msg *m)
 static int
 dec_cfg_shm(struct sl_msg *m, const msgpack_object *f, const char **why)
 {
-	return get_uint(&f[0], UINT64_MAX, &m->u.cfg_shm.size, why);
+	return codec_get_uint(&f[0], UINT64_MAX, &m->u.cfg_shm.size, why);
 }
 
 static int
@@ -359,7 +366,7 @@ dec_cfg_peer(struct sl_msg *m, const msgpack_object *f, const char **why)
 {
 	uint64_t	v;
 
-	if (get_uint(&f[0], UINT32_MAX, &v, why) == -1)
+	if (codec_get_uint(&f[0], UINT32_MAX, &v, why) == -1)
 		return -1;
 	m->u.cfg_peer.index = v;
 	return 0;
@@ -377,7 +384,7 @@ dec_cfg_listener(struct sl_msg *m, const msgpack_object *f,
 {
 	uint64_t	v;
 
-	if (get_uint(&f[0], UINT32_MAX, &v, why) == -1)
+	if (codec_get_uint(&f[0], UINT32_MAX, &v, why) == -1)
 		return -1;
 	m->u.cfg_listener.index = v;
 	return 0;
@@ -394,7 +401,7 @@ dec_log_level(struct sl_msg *m, const msgpack_object *f, const char **why)
 {
 	uint64_t	v;
 
-	if (get_uint(&f[0], UINT32_MAX, &v, why) == -1)
+	if (codec_get_uint(&f[0], UINT32_MAX, &v, why) == -1)
 		return -1;
 	m->u.log_level.level = v;
 	return 0;
@@ -416,10 +423,10 @@ dec_log(struct sl_msg *m, const msgpack_object *f, const char **why)
 {
 	uint64_t	v;
 
-	if (get_uint(&f[0], UINT32_MAX, &v, why) == -1)
+	if (codec_get_uint(&f[0], UINT32_MAX, &v, why) == -1)
 		return -1;
 	m->u.log.level = v;
-	return get_str(&f[1], m->u.log.text, SL_LOG_MAX_TEXT, why);
+	return codec_get_str(&f[1], m->u.log.text, SL_LOG_MAX_TEXT, why);
 }
 
 static int
@@ -437,10 +444,10 @@ dec_res_query(struct sl_msg *m, const msgpack_object *f, const char **why)
 {
 	uint64_t	v;
 
-	if (get_uint(&f[0], UINT8_MAX, &v, why) == -1)
+	if (codec_get_uint(&f[0], UINT8_MAX, &v, why) == -1)
 		return -1;
 	m->u.res_query.family = v;
-	return get_str(&f[1], m->u.res_query.name, SL_MAX_NAME, why);
+	return codec_get_str(&f[1], m->u.res_query.name, SL_MAX_NAME, why);
 }
 
 static int
@@ -476,8 +483,8 @@ dec_res_addr(struct sl_res_addr *a, const msgpack_object *o,
 		return -1;
 	}
 	f = o->via.array.ptr;
-	if (get_uint(&f[0], UINT8_MAX, &family, why) == -1 ||
-	    get_addr(&f[1], family, a->addr, why) == -1)
+	if (codec_get_uint(&f[0], UINT8_MAX, &family, why) == -1 ||
+	    codec_get_addr(&f[1], family, a->addr, why) == -1)
 		return -1;
 	a->family = family;
 	return 0;
@@ -490,10 +497,10 @@ dec_res_answer(struct sl_msg *m, const msgpack_object *f, const char **why)
 	uint64_t			 v;
 	uint32_t			 i;
 
-	if (get_uint(&f[0], UINT8_MAX, &v, why) == -1)
+	if (codec_get_uint(&f[0], UINT8_MAX, &v, why) == -1)
 		return -1;
 	m->u.res_answer.status = v;
-	if (get_uint(&f[1], UINT32_MAX, &v, why) == -1)
+	if (codec_get_uint(&f[1], UINT32_MAX, &v, why) == -1)
 		return -1;
 	m->u.res_answer.ttl = v;
 	if (f[2].type != MSGPACK_OBJECT_ARRAY) {
@@ -526,8 +533,8 @@ dec_sock_req(struct sl_msg *m, const msgpack_object *f, const char **why)
 {
 	uint64_t	link, family;
 
-	if (get_uint(&f[0], UINT32_MAX, &link, why) == -1 ||
-	    get_uint(&f[1], UINT8_MAX, &family, why) == -1)
+	if (codec_get_uint(&f[0], UINT32_MAX, &link, why) == -1 ||
+	    codec_get_uint(&f[1], UINT8_MAX, &family, why) == -1)
 		return -1;
 	m->u.sock_req.link = (uint32_t)link;
 	m->u.sock_req.family = (uint8_t)family;
@@ -545,7 +552,7 @@ dec_sock_fail(struct sl_msg *m, const msgpack_object *f, const char **why)
 {
 	uint64_t	v;
 
-	if (get_uint(&f[0], UINT32_MAX, &v, why) == -1)
+	if (codec_get_uint(&f[0], UINT32_MAX, &v, why) == -1)
 		return -1;
 	m->u.sock_fail.err = (uint32_t)v;
 	return 0;
@@ -560,7 +567,7 @@ enc_memfd_req(msgpack_packer *pk, const struct sl_msg *m)
 static int
 dec_memfd_req(struct sl_msg *m, const msgpack_object *f, const char **why)
 {
-	return get_uint(&f[0], UINT64_MAX, &m->u.memfd_req.size, why);
+	return codec_get_uint(&f[0], UINT64_MAX, &m->u.memfd_req.size, why);
 }
 
 static int
@@ -577,9 +584,9 @@ dec_svc_table(struct sl_msg *m, const msgpack_object *f, const char **why)
 {
 	uint64_t	gen, count;
 
-	if (get_uint(&f[0], UINT32_MAX, &gen, why) == -1 ||
-	    get_uint(&f[1], UINT64_MAX, &m->u.svc_table.size, why) == -1 ||
-	    get_uint(&f[2], UINT32_MAX, &count, why) == -1)
+	if (codec_get_uint(&f[0], UINT32_MAX, &gen, why) == -1 ||
+	    codec_get_uint(&f[1], UINT64_MAX, &m->u.svc_table.size, why) == -1 ||
+	    codec_get_uint(&f[2], UINT32_MAX, &count, why) == -1)
 		return -1;
 	m->u.svc_table.generation = (uint32_t)gen;
 	m->u.svc_table.count = (uint32_t)count;
@@ -605,12 +612,12 @@ dec_tproxy_req(struct sl_msg *m, const msgpack_object *f, const char **why)
 {
 	uint64_t	listener, family, lport, pport;
 
-	if (get_uint(&f[0], UINT32_MAX, &listener, why) == -1 ||
-	    get_uint(&f[1], UINT8_MAX, &family, why) == -1 ||
-	    get_addr(&f[2], family, m->u.tproxy_req.local, why) == -1 ||
-	    get_uint(&f[3], UINT16_MAX, &lport, why) == -1 ||
-	    get_addr(&f[4], family, m->u.tproxy_req.peer, why) == -1 ||
-	    get_uint(&f[5], UINT16_MAX, &pport, why) == -1)
+	if (codec_get_uint(&f[0], UINT32_MAX, &listener, why) == -1 ||
+	    codec_get_uint(&f[1], UINT8_MAX, &family, why) == -1 ||
+	    codec_get_addr(&f[2], family, m->u.tproxy_req.local, why) == -1 ||
+	    codec_get_uint(&f[3], UINT16_MAX, &lport, why) == -1 ||
+	    codec_get_addr(&f[4], family, m->u.tproxy_req.peer, why) == -1 ||
+	    codec_get_uint(&f[5], UINT16_MAX, &pport, why) == -1)
 		return -1;
 	m->u.tproxy_req.listener = (uint32_t)listener;
 	m->u.tproxy_req.family = (uint8_t)family;
@@ -635,9 +642,9 @@ dec_pcap_rec(struct sl_msg *m, const msgpack_object *f, const char **why)
 {
 	uint64_t	file, sec, usec;
 
-	if (get_uint(&f[0], UINT32_MAX, &file, why) == -1 ||
-	    get_uint(&f[1], UINT32_MAX, &sec, why) == -1 ||
-	    get_uint(&f[2], UINT32_MAX, &usec, why) == -1)
+	if (codec_get_uint(&f[0], UINT32_MAX, &file, why) == -1 ||
+	    codec_get_uint(&f[1], UINT32_MAX, &sec, why) == -1 ||
+	    codec_get_uint(&f[2], UINT32_MAX, &usec, why) == -1)
 		return -1;
 	if (f[3].type != MSGPACK_OBJECT_BIN) {
 		*why = "packet is not bin";
@@ -677,6 +684,11 @@ static const struct codec_type codec_types[SL_MSG_MAX] = {
 	[SL_MSG_SVC_TABLE] =	{ 3, enc_svc_table, dec_svc_table },
 	[SL_MSG_TPROXY_REQ] =	{ 6, enc_tproxy_req, dec_tproxy_req },
 	[SL_MSG_PCAP_REC] =	{ 4, enc_pcap_rec, dec_pcap_rec },
+	[SL_MSG_CTL_QUERY] =	{ 9, codec_enc_ctl_query, codec_dec_ctl_query },
+	[SL_MSG_CTL_ROW] =	{ 13, codec_enc_ctl_row, codec_dec_ctl_row },
+	[SL_MSG_CTL_DONE] =	{ 3, codec_enc_ctl_done, codec_dec_ctl_done },
+	[SL_MSG_CTL_ALLOW] =	{ 2, codec_enc_ctl_allow, codec_dec_ctl_allow },
+	[SL_MSG_ACCESS] =	{ 14, codec_enc_access, codec_dec_access },
 };
 
 /*

@@ -25,6 +25,9 @@
 #define SZ_BIN(n)	(2 + (n))		/* bin8 */
 #define SZ_BIN16(n)	(3 + (n))		/* bin16 */
 
+/* [family, bin, prefix]: a CIDR of the control messages */
+#define SZ_CIDR		(SZ_ARRAY_HDR(3) + SZ_UINT8 + SZ_BIN(16) + SZ_UINT8)
+
 /* [family, bin16] */
 #define SZ_RES_ADDR	(SZ_ARRAY_HDR(2) + SZ_UINT8 + SZ_BIN(16))
 
@@ -94,7 +97,42 @@ const struct sl_msg_spec sl_msg_specs[SL_MSG_MAX] = {
 	/* [file, ts_sec, ts_usec, packet] = 1 + 3 * 5 + 3 + 8000 */
 	[SL_MSG_PCAP_REC] = { "PCAP_REC", SL_FROM_WORKER, SL_FD_FORBIDDEN,
 	    SZ_ARRAY_HDR(4) + 3 * SZ_UINT32 + SZ_BIN16(SL_PCAP_MAX_PKT) },
+	/*
+	 * [op, after, max, serial, listener, link, client, target, user]
+	 * = 1 + 2 + 9 + 5 + 9 + 5 + 5 + SZ_CIDR + str(263) + str(63)
+	 */
+	[SL_MSG_CTL_QUERY] = { "CTL_QUERY", SL_FROM_MASTER, SL_FD_FORBIDDEN,
+	    SZ_ARRAY_HDR(9) + SZ_UINT8 + 2 * SZ_UINT64 + 3 * SZ_UINT32 +
+	    SZ_CIDR + SZ_STR(SL_CTL_TARGET_MAX) + SZ_STR(SL_CTL_USER_MAX) },
+	/*
+	 * [serial, listener, link, state, family, addr, port, up, down,
+	 * age, idle, target, user]
+	 */
+	[SL_MSG_CTL_ROW] = { "CTL_ROW", SL_FROM_WORKER, SL_FD_FORBIDDEN,
+	    SZ_ARRAY_HDR(13) + 5 * SZ_UINT64 + 2 * SZ_UINT32 +
+	    2 * SZ_UINT8 + SZ_BIN(16) + SZ_UINT16 +
+	    SZ_STR(SL_CTL_TARGET_MAX) + SZ_STR(SL_CTL_USER_MAX) },
+	/* [matched, killed, more] */
+	[SL_MSG_CTL_DONE] = { "CTL_DONE", SL_FROM_WORKER, SL_FD_FORBIDDEN,
+	    SZ_ARRAY_HDR(3) + 2 * SZ_UINT32 + SZ_UINT8 },
+	/* [listener, [cidr x 256]] = 1 + 5 + 3 + 256 * 24 */
+	[SL_MSG_CTL_ALLOW] = { "CTL_ALLOW", SL_FROM_MASTER, SL_FD_FORBIDDEN,
+	    SZ_ARRAY_HDR(2) + SZ_UINT32 + SZ_ARRAY_HDR(SL_CTL_MAX_ALLOW) +
+	    SL_CTL_MAX_ALLOW * SZ_CIDR },
+	/*
+	 * [serial, listener, link, family, addr, port, up, down, ms, front,
+	 * target, user, outcome, detail]
+	 */
+	[SL_MSG_ACCESS] = { "ACCESS", SL_FROM_WORKER, SL_FD_FORBIDDEN,
+	    SZ_ARRAY_HDR(14) + 4 * SZ_UINT64 + 2 * SZ_UINT32 + SZ_UINT8 +
+	    SZ_BIN(16) + SZ_UINT16 + SZ_STR(SL_CTL_FRONT_MAX) +
+	    SZ_STR(SL_CTL_TARGET_MAX) + SZ_STR(SL_CTL_USER_MAX) +
+	    SZ_STR(SL_CTL_OUTCOME_MAX) + SZ_STR(SL_CTL_DETAIL_MAX) },
 };
+
+_Static_assert(sizeof(struct sl_frame_hdr) + SZ_ARRAY_HDR(2) + SZ_UINT32 +
+    SZ_ARRAY_HDR(SL_CTL_MAX_ALLOW) + SL_CTL_MAX_ALLOW * SZ_CIDR <=
+    SL_IPC_MAX_FRAME, "a CTL_ALLOW of the longest list must fit a frame");
 
 _Static_assert(sizeof(struct sl_frame_hdr) + SZ_ARRAY_HDR(4) +
     3 * SZ_UINT32 + SZ_BIN16(SL_PCAP_MAX_PKT) <= SL_IPC_MAX_FRAME,

@@ -19,7 +19,7 @@
 
 #include "../common/sluice.h"
 
-#define SL_IPC_VERSION		5
+#define SL_IPC_VERSION		6
 #define SL_IPC_MAX_FRAME	8192	/* header + body, any type */
 #define SL_LOG_MAX_TEXT		1024
 /* A PCAP_REC's packet: a TCP segment of 7680 payload bytes over IPv6
@@ -91,7 +91,46 @@ enum sl_msg_type {
 	 * of its own; the worker cannot open files.
 	 */
 	SL_MSG_PCAP_REC,
+	/*
+	 * master -> worker: list or kill sessions for the control socket
+	 * (master/control.c); frame id is the request id.  Answered by
+	 * CTL_ROW frames (list), then one CTL_DONE.
+	 */
+	SL_MSG_CTL_QUERY,
+	/* worker -> master: one session of a list; id echoes */
+	SL_MSG_CTL_ROW,
+	/* worker -> master: the end of an answer; id echoes */
+	SL_MSG_CTL_DONE,
+	/*
+	 * master -> worker: a listener's `clients`, in full, as changed at
+	 * run time (`sluicectl allow`); sent again to a worker that starts.
+	 */
+	SL_MSG_CTL_ALLOW,
+	/* worker -> master: a session's access-log record */
+	SL_MSG_ACCESS,
 	SL_MSG_MAX
+};
+
+/* CTL_QUERY operations */
+enum sl_ctl_op {
+	SL_CTL_LIST = 0,
+	SL_CTL_KILL,
+	SL_CTL_OP_MAX
+};
+#define SL_CTL_ANY		UINT32_MAX	/* listener, link: no filter */
+#define SL_CTL_MAX_ROWS		256	/* rows per CTL_QUERY answer */
+#define SL_CTL_MAX_ALLOW	256	/* a listener's clients at run time */
+#define SL_CTL_USER_MAX		63	/* bytes of a user name */
+#define SL_CTL_TARGET_MAX	(SL_MAX_NAME + 8)	/* "name:port" */
+#define SL_CTL_OUTCOME_MAX	31
+#define SL_CTL_DETAIL_MAX	383
+#define SL_CTL_FRONT_MAX	15
+
+/* A client CIDR of a filter or an allow list; family 0: none. */
+struct sl_ctl_cidr {
+	uint8_t		family;		/* 0, 4 or 6 */
+	uint8_t		addr[16];	/* network order */
+	uint8_t		prefix;		/* <= 32 or 128 */
 };
 
 enum sl_fd_rule {
@@ -190,6 +229,56 @@ struct sl_msg {
 			uint64_t size;		/* bytes of JSON in the memfd */
 			uint32_t count;		/* services in it */
 		} svc_table;
+		/* Every filter given must match; kill takes what matches. */
+		struct {
+			uint8_t	 op;		/* enum sl_ctl_op */
+			uint64_t after;		/* list: serials > after */
+			uint32_t max;		/* list: <= SL_CTL_MAX_ROWS */
+			uint64_t serial;	/* 0: any */
+			uint32_t listener;	/* SL_CTL_ANY: any */
+			uint32_t link;		/* SL_CTL_ANY: any */
+			struct sl_ctl_cidr client;	/* family 0: any */
+			char	 target[SL_CTL_TARGET_MAX + 1];	/* substring */
+			char	 user[SL_CTL_USER_MAX + 1];	/* exact */
+		} ctl_query;
+		struct {
+			uint64_t serial;	/* the worker's session id */
+			uint32_t listener;
+			uint32_t link;		/* SL_CTL_ANY: none yet */
+			uint8_t	 state;		/* enum session_state */
+			uint8_t	 family;	/* 4 or 6: the client */
+			uint8_t	 addr[16];
+			uint16_t port;
+			uint64_t up, down;	/* bytes */
+			uint64_t age_ms, idle_ms;
+			char	 target[SL_CTL_TARGET_MAX + 1];
+			char	 user[SL_CTL_USER_MAX + 1];
+		} ctl_row;
+		struct {
+			uint32_t matched;	/* sessions the filter took */
+			uint32_t killed;
+			uint8_t	 more;		/* list: rows left past max */
+		} ctl_done;
+		struct {
+			uint32_t listener;
+			uint32_t n;		/* <= SL_CTL_MAX_ALLOW; 0: all */
+			struct sl_ctl_cidr cidrs[SL_CTL_MAX_ALLOW];
+		} ctl_allow;
+		struct {
+			uint64_t serial;
+			uint32_t listener;
+			uint32_t link;		/* SL_CTL_ANY: none */
+			uint8_t	 family;	/* 4 or 6: the client */
+			uint8_t	 addr[16];
+			uint16_t port;
+			uint64_t up, down;	/* bytes */
+			uint64_t ms;		/* the session's life */
+			char	 front[SL_CTL_FRONT_MAX + 1];
+			char	 target[SL_CTL_TARGET_MAX + 1];
+			char	 user[SL_CTL_USER_MAX + 1];
+			char	 outcome[SL_CTL_OUTCOME_MAX + 1];
+			char	 detail[SL_CTL_DETAIL_MAX + 1];
+		} access;
 		struct {
 			uint8_t	 status;	/* enum sl_res_status */
 			uint32_t ttl;		/* seconds the answer may be kept */

@@ -504,7 +504,8 @@ enum {
 	R_TCPROUTE_BLACKLIST, R_MIN_TTL, R_MAX_TTL, R_NEG_TTL, R_CACHE_SIZE,
 	R_HIJACK_INTERVAL, R_HIJACK_PROBES, R_HAPPY_EYEBALLS, R_ROUTE_CACHE,
 	R_UPSTREAM, R_LISTENERS, R_SERVICES, R_DBBACKEND, R_MAX_HANDSHAKES,
-	R_DENY_TARGETS
+	R_DENY_TARGETS, R_CONTROL, R_CONTROL_GROUP, R_LOG_FORMAT,
+	R_ACCESS_LOG
 };
 
 /* PythTRT's listen host; numeric only, DNS is not for the master. */
@@ -588,6 +589,11 @@ static const struct keydef root_keys[] = {
 	[R_MAX_HANDSHAKES] = { "max_handshakes", K_UINT, NULL,
 	    ROFF(max_handshakes), 1, CONF_MAX_COUNT },
 	[R_DENY_TARGETS] = { "deny_targets", K_FN, r_deny_targets, 0, 0, 0 },
+	[R_CONTROL] = { "control", K_FN, r_control, 0, 0, 0 },
+	[R_CONTROL_GROUP] = { "control_group", K_FN, r_control_group, 0, 0,
+	    0 },
+	[R_LOG_FORMAT] = { "log_format", K_FN, r_log_format, 0, 0, 0 },
+	[R_ACCESS_LOG] = { "access_log", K_FN, r_access_log, 0, 0, 0 },
 };
 
 static struct sl_conf *

@@ -126,8 +126,10 @@ enum sl_listen_kind {
 	SL_LISTEN_UDP_FORWARD,	/* UDP flows to a fixed "target" */
 	SL_LISTEN_REDIRECT,	/* TCP from netfilter REDIRECT/DNAT */
 	SL_LISTEN_TPROXY,	/* TCP from netfilter TPROXY */
+	SL_LISTEN_METRICS,	/* Prometheus text on GET /metrics */
 	SL_LISTEN_TPROXY_UDP,	/* UDP from TPROXY: a tproxy listener's
-				   "udp": true adds one, "NAME.udp" */
+				   "udp": true adds one, "NAME.udp"; last,
+				   as no config names it */
 	SL_LISTEN_KIND_MAX
 };
 
@@ -248,6 +250,11 @@ struct sl_conf {
 	char			 chroot[256];		/* "/var/empty" */
 	uint32_t		 shutdown_timeout_s;	/* 10 */
 	int			 log_level;		/* SL_LOG_INFO */
+	/* Operations (master/control.c, master/accesslog.c). */
+	char			 control[108];		/* socket path; "": none */
+	char			 control_group[64];	/* may use it; "": root */
+	int			 log_json;		/* "log_format": "json" */
+	char			 access_log[256];	/* file; "": main log */
 	int			 splice;		/* 1 */
 	uint32_t		 resolve_timeout_ms;	/* 5 s */
 	int			 nameservers_system;	/* 1 */

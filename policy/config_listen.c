@@ -34,6 +34,7 @@ static const char *const kind_names[SL_LISTEN_KIND_MAX] = {
 	[SL_LISTEN_REDIRECT] = "redirect",
 	[SL_LISTEN_TPROXY] = "tproxy",
 	[SL_LISTEN_TPROXY_UDP] = "tproxy_udp",
+	[SL_LISTEN_METRICS] = "metrics",
 };
 
 const char *
@@ -385,6 +386,8 @@ listener_kind_check(struct ctx *c, const struct sl_listener *l,
 		    "learns the destination from the kernel, not a header");
 	if (l->max_flows_per_client > l->max_flows)
 		return fail_key(c, "max_flows_per_client", "above max_flows");
+	if (l->kind == SL_LISTEN_METRICS && (seen & BIT(LS_TAPS)))
+		return fail_key(c, "taps", "a metrics listener relays nothing");
 	return 0;
 }
 
@@ -399,7 +402,8 @@ listener_item(struct ctx *c, const cJSON *it, void *arg, size_t i)
 		return -1;
 	if (!(seen & BIT(LS_KIND)))
 		return fail_key(c, "kind", "required (socks5, http, mixed, sni, "
-		    "host, forward, udp_forward, redirect or tproxy)");
+		    "host, forward, udp_forward, redirect, tproxy or "
+		    "metrics)");
 	if (!(seen & BIT(LS_LISTEN)))
 		return fail_key(c, "listen", "required (ip:port)");
 	if (l->proxy_protocol && l->nproxy_from == 0)

@@ -111,6 +111,11 @@ int	l_source(struct ctx *, const cJSON *it, void *link);
 int	r_user(struct ctx *, const cJSON *it, void *conf);
 int	r_resolver_user(struct ctx *, const cJSON *it, void *conf);
 int	r_chroot(struct ctx *, const cJSON *it, void *conf);
+/* config_proc.c: "control", "control_group", "log_format", "access_log" */
+int	r_control(struct ctx *, const cJSON *it, void *conf);
+int	r_control_group(struct ctx *, const cJSON *it, void *conf);
+int	r_log_format(struct ctx *, const cJSON *it, void *conf);
+int	r_access_log(struct ctx *, const cJSON *it, void *conf);
 
 /* config_listen.c */
 

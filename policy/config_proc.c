@@ -3,6 +3,9 @@
  * the registry), "resolver_user" (a uid of its own) and "chroot".  The
  * names are only checked for form here; the master looks them up
  * (getpwnam) and checks the directory, at start-up and for -t.
+ *
+ * And how the daemon is operated: "control" (the control socket's
+ * path), "control_group", "log_format" and "access_log".
  */
 #include <string.h>
 
@@ -40,18 +43,65 @@ r_resolver_user(struct ctx *c, const cJSON *it, void *dst)
 	    sizeof(conf->resolver_user));
 }
 
-int
-r_chroot(struct ctx *c, const cJSON *it, void *dst)
+/* An absolute path of at most size - 1 bytes into out. */
+static int
+get_path(struct ctx *c, const cJSON *it, char *out, size_t size)
 {
-	struct sl_conf	*conf = dst;
 	const char	*s;
 	char		 q[80];
 
-	if (get_str(c, it, 1, sizeof(conf->chroot) - 1, &s) == -1)
+	if (get_str(c, it, 1, size - 1, &s) == -1)
 		return -1;
 	if (s[0] != '/')
 		return fail(c, "%s is not an absolute path",
 		    quote(s, q, sizeof(q)));
-	memcpy(conf->chroot, s, strlen(s) + 1);
+	memcpy(out, s, strlen(s) + 1);
 	return 0;
+}
+
+int
+r_chroot(struct ctx *c, const cJSON *it, void *dst)
+{
+	struct sl_conf	*conf = dst;
+
+	return get_path(c, it, conf->chroot, sizeof(conf->chroot));
+}
+
+/* sun_path holds 108 bytes with the NUL. */
+int
+r_control(struct ctx *c, const cJSON *it, void *dst)
+{
+	struct sl_conf	*conf = dst;
+
+	return get_path(c, it, conf->control, sizeof(conf->control));
+}
+
+int
+r_control_group(struct ctx *c, const cJSON *it, void *dst)
+{
+	struct sl_conf	*conf = dst;
+
+	return get_user(c, it, conf->control_group,
+	    sizeof(conf->control_group));
+}
+
+int
+r_log_format(struct ctx *c, const cJSON *it, void *dst)
+{
+	static const char *const names[] = { "text", "json" };
+	struct sl_conf	*conf = dst;
+	int		 v;
+
+	if (get_enum(c, it, names, nitems(names), 1, &v) == -1)
+		return -1;
+	conf->log_json = v == 1;
+	return 0;
+}
+
+int
+r_access_log(struct ctx *c, const cJSON *it, void *dst)
+{
+	struct sl_conf	*conf = dst;
+
+	return get_path(c, it, conf->access_log, sizeof(conf->access_log));
 }

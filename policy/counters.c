@@ -10,14 +10,35 @@
 #include "counters.h"
 
 #define SL_CTR_CLAMP	(UINT64_C(1) << 48)
+/* Rows of worker and link counters: the workers', then the carried one. */
+#define SL_ROWS(nworkers)	((size_t)(nworkers) + 1)
+
+const uint32_t sl_connect_bounds_ms[SL_CONNECT_BUCKETS] = {
+	1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000,
+};
+
+const char *const sl_ferr_names[SL_FERR_MAX] = {
+	[SL_FERR_TIMEOUT] = "handshake_timeout",
+	[SL_FERR_BAD_REQUEST] = "bad_request",
+	[SL_FERR_AUTH] = "auth_failed",
+	[SL_FERR_REFUSED] = "refused",
+	[SL_FERR_NO_SERVICE] = "no_service",
+	[SL_FERR_NOT_ALLOWED] = "not_allowed",
+	[SL_FERR_UNREACHABLE] = "unreachable",
+	[SL_FERR_CONN_REFUSED] = "connection_refused",
+	[SL_FERR_CONN_TIMEOUT] = "connect_timeout",
+	[SL_FERR_UPSTREAM] = "upstream_failed",
+	[SL_FERR_CLIENT] = "client_error",
+	[SL_FERR_OTHER] = "other",
+};
 
 size_t
 shm_size(uint32_t nworkers, uint32_t nlinks)
 {
 	return sizeof(struct sl_shm_hdr) +
-	    (size_t)nworkers * sizeof(struct sl_worker_ctr) +
+	    SL_ROWS(nworkers) * sizeof(struct sl_worker_ctr) +
 	    (size_t)nlinks * sizeof(struct sl_link_health) +
-	    (size_t)nworkers * nlinks * sizeof(struct sl_link_ctr) +
+	    SL_ROWS(nworkers) * nlinks * sizeof(struct sl_link_ctr) +
 	    SL_ROUTE_SLOTS * sizeof(struct sl_route_slot);
 }
 
@@ -61,7 +82,7 @@ shm_health(void *base, uint32_t nworkers, uint32_t link)
 	struct sl_link_health *rows;
 
 	rows = (void *)((char *)base + sizeof(struct sl_shm_hdr) +
-	    (size_t)nworkers * sizeof(struct sl_worker_ctr));
+	    SL_ROWS(nworkers) * sizeof(struct sl_worker_ctr));
 	return &rows[link];
 }
 
@@ -72,7 +93,7 @@ shm_ctr(void *base, uint32_t nworkers, uint32_t nlinks, uint32_t worker,
 	struct sl_link_ctr *rows;
 
 	rows = (void *)((char *)base + sizeof(struct sl_shm_hdr) +
-	    (size_t)nworkers * sizeof(struct sl_worker_ctr) +
+	    SL_ROWS(nworkers) * sizeof(struct sl_worker_ctr) +
 	    (size_t)nlinks * sizeof(struct sl_link_health));
 	return &rows[(size_t)worker * nlinks + link];
 }
@@ -81,9 +102,9 @@ struct sl_route_slot *
 shm_routes(void *base, uint32_t nworkers, uint32_t nlinks)
 {
 	return (void *)((char *)base + sizeof(struct sl_shm_hdr) +
-	    (size_t)nworkers * sizeof(struct sl_worker_ctr) +
+	    SL_ROWS(nworkers) * sizeof(struct sl_worker_ctr) +
 	    (size_t)nlinks * sizeof(struct sl_link_health) +
-	    (size_t)nworkers * nlinks * sizeof(struct sl_link_ctr));
+	    SL_ROWS(nworkers) * nlinks * sizeof(struct sl_link_ctr));
 }
 
 static uint64_t
@@ -99,17 +120,70 @@ shm_link_totals(void *base, uint32_t nworkers, uint32_t nlinks,
     uint32_t link, struct sl_link_totals *t)
 {
 	struct sl_link_ctr	*c;
-	uint32_t		 w;
+	uint32_t		 w, b;
 
 	memset(t, 0, sizeof(*t));
-	for (w = 0; w < nworkers; w++) {
+	for (w = 0; w < SL_ROWS(nworkers); w++) {
 		c = shm_ctr(base, nworkers, nlinks, w, link);
 		t->active += ctr_load(&c->active, SL_CTR_CLAMP);
 		t->opened += ctr_load(&c->opened, SL_CTR_CLAMP);
 		t->failed += ctr_load(&c->failed, SL_CTR_CLAMP);
 		t->bytes_up += ctr_load(&c->bytes_up, SL_CTR_CLAMP);
 		t->bytes_down += ctr_load(&c->bytes_down, SL_CTR_CLAMP);
+		t->connects += ctr_load(&c->connects, SL_CTR_CLAMP);
+		t->connect_ms_sum += ctr_load(&c->connect_ms_sum,
+		    SL_CTR_CLAMP);
+		for (b = 0; b < SL_CONNECT_BUCKETS; b++)
+			t->connect_hist[b] += ctr_load(&c->connect_hist[b],
+			    SL_CTR_CLAMP);
 	}
+}
+
+void
+shm_listener_totals(void *base, uint32_t nworkers, uint32_t listener,
+    struct sl_listener_totals *t)
+{
+	struct sl_listener_ctr	*c;
+	uint32_t		 w, e;
+
+	memset(t, 0, sizeof(*t));
+	if (listener >= SL_MAX_LISTENERS)
+		return;
+	for (w = 0; w < SL_ROWS(nworkers); w++) {
+		c = &shm_worker(base, w)->listeners[listener];
+		t->active += ctr_load(&c->active, SL_CTR_CLAMP);
+		t->opened += ctr_load(&c->opened, SL_CTR_CLAMP);
+		for (e = 0; e < SL_FERR_MAX; e++)
+			t->errors[e] += ctr_load(&c->errors[e], SL_CTR_CLAMP);
+	}
+}
+
+void
+shm_connect_time(struct sl_link_ctr *c, uint64_t ms)
+{
+	uint32_t	b;
+
+	atomic_fetch_add_explicit(&c->connects, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&c->connect_ms_sum, ms,
+	    memory_order_relaxed);
+	for (b = 0; b < SL_CONNECT_BUCKETS; b++)
+		if (ms <= sl_connect_bounds_ms[b]) {
+			atomic_fetch_add_explicit(&c->connect_hist[b], 1,
+			    memory_order_relaxed);
+			break;
+		}
+}
+
+struct sl_global_ctr *
+shm_global(void *base)
+{
+	return &((struct sl_shm_hdr *)base)->global;
+}
+
+struct sl_resolver_ctr *
+shm_resolver(void *base)
+{
+	return &((struct sl_shm_hdr *)base)->resolver;
 }
 
 uint64_t
@@ -155,6 +229,8 @@ shm_worker_reset(void *base, uint32_t nworkers, uint32_t nlinks,
 
 	atomic_store(&shm_worker(base, worker)->sessions, 0);
 	atomic_store(&shm_worker(base, worker)->handshakes, 0);
+	for (l = 0; l < SL_MAX_LISTENERS; l++)
+		atomic_store(&shm_worker(base, worker)->listeners[l].active, 0);
 	for (l = 0; l < nlinks; l++)
 		atomic_store(&shm_ctr(base, nworkers, nlinks, worker,
 		    l)->active, 0);

@@ -15,9 +15,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../common/sluice.h"
+
 #define SL_CACHELINE		64
 #define SL_SHM_MAGIC		0x534c5543u	/* "SLUC" */
-#define SL_SHM_VERSION		4
+#define SL_SHM_VERSION		5
+
+/*
+ * Upper bounds (ms) of the connect-time histogram's buckets; a connect
+ * slower than the last one is counted in `connects` only (the +Inf
+ * bucket).  Buckets are not cumulative in the region; readers add up.
+ */
+#define SL_CONNECT_BUCKETS	11
+extern const uint32_t sl_connect_bounds_ms[SL_CONNECT_BUCKETS];
 
 struct sl_link_ctr {
 	_Atomic uint64_t	active;		/* open sessions */
@@ -25,6 +35,37 @@ struct sl_link_ctr {
 	_Atomic uint64_t	failed;		/* connect failures */
 	_Atomic uint64_t	bytes_up;	/* client -> target */
 	_Atomic uint64_t	bytes_down;	/* target -> client */
+	_Atomic uint64_t	connects;	/* connect times counted */
+	_Atomic uint64_t	connect_ms_sum;
+	_Atomic uint64_t	connect_hist[SL_CONNECT_BUCKETS];
+} __attribute__((aligned(SL_CACHELINE)));
+
+/*
+ * Why a session failed before its relay, per listener: the
+ * `sluice_frontend_errors_total{reason=...}` of the metrics.
+ */
+enum sl_ferr {
+	SL_FERR_TIMEOUT = 0,	/* handshake timeout */
+	SL_FERR_BAD_REQUEST,	/* the client broke its protocol */
+	SL_FERR_AUTH,		/* authentication failed */
+	SL_FERR_REFUSED,	/* admission: clients, limits, overload */
+	SL_FERR_NO_SERVICE,	/* sni/host: no service for the name */
+	SL_FERR_NOT_ALLOWED,	/* policy, blacklist, deny_targets */
+	SL_FERR_UNREACHABLE,	/* network, host or name unreachable */
+	SL_FERR_CONN_REFUSED,	/* the target refused */
+	SL_FERR_CONN_TIMEOUT,	/* connect or an upstream hop timed out */
+	SL_FERR_UPSTREAM,	/* any other connect failure */
+	SL_FERR_CLIENT,		/* the client's socket failed */
+	SL_FERR_OTHER,		/* no memory, shutdown, ... */
+	SL_FERR_MAX
+};
+extern const char *const sl_ferr_names[SL_FERR_MAX];
+
+/* One listener's sessions, in one worker row. */
+struct sl_listener_ctr {
+	_Atomic uint64_t	active;		/* open sessions */
+	_Atomic uint64_t	opened;		/* accepted since start */
+	_Atomic uint64_t	errors[SL_FERR_MAX];
 } __attribute__((aligned(SL_CACHELINE)));
 
 /* One per worker slot: what the worker holds right now. */
@@ -35,6 +76,7 @@ struct sl_worker_ctr {
 	_Atomic uint64_t	udp_dropped;	/* UDP ASSOCIATE datagrams
 						   dropped: strangers,
 						   fragments, refused, ... */
+	struct sl_listener_ctr	listeners[SL_MAX_LISTENERS];
 } __attribute__((aligned(SL_CACHELINE)));
 
 /*
@@ -51,15 +93,42 @@ struct sl_link_health {
 } __attribute__((aligned(SL_CACHELINE)));
 
 /*
- * Layout: header, nworkers worker rows, nlinks health rows, nworkers
- * rows of nlinks link counters, then SL_ROUTE_SLOTS route cache slots.
+ * Layout: header, nworkers + 1 worker rows, nlinks health rows,
+ * nworkers + 1 rows of nlinks link counters, then SL_ROUTE_SLOTS route
+ * cache slots.  The extra row (index nworkers, SL_ROW_CARRIED) is the
+ * master's: what earlier generations counted, carried over a reload
+ * (master/reload.c), so that totals never go down.  Its live counts
+ * (active, sessions) stay 0.
  */
+#define SL_ROW_CARRIED(nworkers)	(nworkers)
+
+/* What the master and the resolver count, for the metrics. */
+struct sl_global_ctr {
+	_Atomic uint64_t	reloads;	/* generations started after the
+						   first */
+	_Atomic uint64_t	reload_failures;
+	_Atomic uint64_t	worker_restarts;	/* respawns, any role */
+	_Atomic uint64_t	generation;
+	_Atomic uint64_t	started_unix;	/* the master's start */
+	_Atomic uint64_t	reloaded_unix;	/* the last good reload */
+} __attribute__((aligned(SL_CACHELINE)));
+
+/* Written by the resolver only. */
+struct sl_resolver_ctr {
+	_Atomic uint64_t	lookups;	/* queries from workers */
+	_Atomic uint64_t	cache_hits;	/* answered from the cache
+						   (or the hosts file) */
+	_Atomic uint64_t	failures;	/* not OK: NXDOMAIN, timeout, ... */
+} __attribute__((aligned(SL_CACHELINE)));
+
 struct sl_shm_hdr {
 	uint32_t		magic;
 	uint32_t		version;
 	uint32_t		nworkers;
 	uint32_t		nlinks;
 	_Atomic uint64_t	rr_next;	/* shared round-robin cursor */
+	struct sl_global_ctr	global;
+	struct sl_resolver_ctr	resolver;
 } __attribute__((aligned(SL_CACHELINE)));
 
 /*
@@ -77,9 +146,17 @@ struct sl_route_slot {
 	uint32_t		pad;
 };
 
-/* Sums of a link's counters over all worker rows. */
+/* Sums of a link's counters over all worker rows (and the carried). */
 struct sl_link_totals {
 	uint64_t	active, opened, failed, bytes_up, bytes_down;
+	uint64_t	connects, connect_ms_sum;
+	uint64_t	connect_hist[SL_CONNECT_BUCKETS];	/* per bucket */
+};
+
+/* Sums of a listener's counters over all worker rows. */
+struct sl_listener_totals {
+	uint64_t	active, opened;
+	uint64_t	errors[SL_FERR_MAX];
 };
 
 /* counters.c */
@@ -103,6 +180,13 @@ struct sl_route_slot *shm_routes(void *base, uint32_t nworkers,
 uint64_t shm_sessions(void *base, uint32_t nworkers, uint64_t clamp);
 /* Sessions in their handshake over all workers, each row clamped. */
 uint64_t shm_handshakes(void *base, uint32_t nworkers, uint64_t clamp);
+void	 shm_listener_totals(void *base, uint32_t nworkers,
+	    uint32_t listener, struct sl_listener_totals *);
+/* Count one connect time (ms) in a link counter row. */
+void	 shm_connect_time(struct sl_link_ctr *, uint64_t ms);
+/* The header's counters: the master's and the resolver's. */
+struct sl_global_ctr *shm_global(void *base);
+struct sl_resolver_ctr *shm_resolver(void *base);
 /* Zero the live counts of one worker slot (the worker died). */
 void	 shm_worker_reset(void *base, uint32_t nworkers, uint32_t nlinks,
 	    uint32_t worker);

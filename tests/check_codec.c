@@ -98,6 +98,9 @@ fill(struct sl_msg *m, unsigned type, int big)
 		m->u.pcap_rec.len = big ? SL_PCAP_MAX_PKT : 40;
 		memset(m->u.pcap_rec.pkt, 0x45, m->u.pcap_rec.len);
 		break;
+	default:
+		fill_ctl(m, type, big);
+		break;
 	}
 }
 
@@ -422,6 +425,7 @@ main(void)
 	SRunner	*sr = srunner_create(codec_suite());
 	int	 failed;
 
+	srunner_add_suite(sr, ctl_suite());
 	srunner_run_all(sr, CK_ENV);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

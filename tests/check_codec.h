@@ -31,6 +31,9 @@
 
 /* Shared fixtures, in check_codec.c. */
 void		 fill(struct sl_msg *, unsigned, int);
+/* check_codec_ctl.c: fill() of the control and access messages */
+void		 fill_ctl(struct sl_msg *, unsigned, int);
+Suite		*ctl_suite(void);
 void		 assert_same(const struct sl_msg *, const struct sl_msg *);
 int		 lowest_free_fd(void);
 int		 count_fds(void);

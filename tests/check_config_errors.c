@@ -152,12 +152,12 @@ static const struct bad bad[] = {
 	{ "{'listeners': []}", "listeners: expected 1-16 entries, got 0" },
 	{ "{'listeners': [{'listen': '127.0.0.1:1'}]}",
 	    "listeners[0].kind: required (socks5, http, mixed, sni, host, "
-	    "forward, udp_forward, redirect or tproxy)" },
+	    "forward, udp_forward, redirect, tproxy or metrics)" },
 	{ "{'listeners': [{'kind': 'socks5'}]}",
 	    "listeners[0].listen: required (ip:port)" },
 	{ "{'listeners': [{'kind': 'socks6', 'listen': '127.0.0.1:1'}]}",
 	    "listeners[0].kind: \"socks6\" is not one of socks5, http, mixed, "
-	    "sni, host, forward, udp_forward, redirect, tproxy" },
+	    "sni, host, forward, udp_forward, redirect, tproxy, metrics" },
 	/* forward, udp_forward, redirect, tproxy (issue 11) */
 	{ "{'listeners': [{'kind': 'host', 'listen': '127.0.0.1:1'}], "
 	    "'services': {'a.test': {'addr': '127.0.0.1', 'taps': [{'type': "
@@ -169,7 +169,7 @@ static const struct bad bad[] = {
 	    "services.a.test.taps: empty: leave \"taps\" out for none" },
 	{ "{'listeners': [{'kind': 'tproxy_udp', 'listen': '127.0.0.1:1'}]}",
 	    "listeners[0].kind: \"tproxy_udp\" is not one of socks5, http, "
-	    "mixed, sni, host, forward, udp_forward, redirect, tproxy" },
+	    "mixed, sni, host, forward, udp_forward, redirect, tproxy, metrics" },
 	{ "{'listeners': [{'kind': 'forward', 'listen': '127.0.0.1:1'}]}",
 	    "listeners[0].target: required (host:port) for a forward or "
 	    "udp_forward listener" },

@@ -115,8 +115,9 @@ START_TEST(t_handshakes)
 {
 	void *p = region(3, 1);
 
-	/* Still one cache line per worker row. */
-	ck_assert_uint_eq(sizeof(struct sl_worker_ctr), SL_CACHELINE);
+	/* Worker rows (and their listener rows) start on cache lines. */
+	ck_assert_uint_eq(sizeof(struct sl_worker_ctr) % SL_CACHELINE, 0);
+	ck_assert_uint_eq(sizeof(struct sl_listener_ctr) % SL_CACHELINE, 0);
 	atomic_store(&shm_worker(p, 0)->handshakes, 7);
 	atomic_store(&shm_worker(p, 2)->handshakes, 4);
 	atomic_store(&shm_worker(p, 1)->sessions, 40);

@@ -29,6 +29,7 @@
 #include "../policy/counters.h"
 #include "../policy/select.h"
 #include "egress/health.h"
+#include "access.h"
 #include "front/front.h"
 #include "relay/taps.h"
 #include "session_priv.h"
@@ -44,36 +45,61 @@ session_ctr(const struct session *s)
 	    wk->index, (uint32_t)s->link);
 }
 
-static void
-session_log(const struct session *s, const char *outcome)
-{
-	char		 c[SL_ADDRSTRLEN], t[SL_MAX_NAME + 8];
-	uint64_t	 ms = mono_ms() - s->t_start;
-	uint64_t	 up = 0, down = 0;
-
-	/* The formatting below costs more than the check (issue 15). */
-	if (log_get_level() < SL_LOG_INFO)
-		return;
-	if (s->state == S_RELAY) {
-		up = s->relay.up.bytes;
-		down = s->relay.down.bytes;
-	}
-	sl_target_fmt(&s->target, t, sizeof(t));
-	log_info("session %llu: %s%s%s %s -> %s via %s: up %llu down %llu "
-	    "bytes, %llu.%03llu s, %s%s%s", (unsigned long long)s->id,
-	    s->front->name, s->user != NULL ? " user " : "",
-	    s->user != NULL ? s->user : "",
-	    sockaddr_fmt((const void *)&s->client, c, sizeof(c)), t,
-	    s->link >= 0 ? wk->conf->links[s->link].name : "-",
-	    (unsigned long long)up, (unsigned long long)down,
-	    (unsigned long long)(ms / 1000), (unsigned long long)(ms % 1000),
-	    outcome, s->detail[0] ? ": " : "", s->detail);
-}
-
 static struct sl_worker_ctr *
 session_row(void)
 {
 	return shm_worker(wk->shm, wk->index);
+}
+
+static struct sl_listener_ctr *
+session_listener_ctr(const struct session *s)
+{
+	return &session_row()->listeners[s->listener - wk->conf->listeners];
+}
+
+/*
+ * The metrics' reason for a session that ended before its relay, or -1:
+ * relayed sessions and a drain's shutdown are no front-end error.
+ */
+static int
+session_ferr(const struct session *s, const char *outcome)
+{
+	static const struct {
+		const char	*outcome;
+		enum sl_ferr	 reason;
+	} by_outcome[] = {
+		{ "handshake timeout", SL_FERR_TIMEOUT },
+		{ "handshake evicted", SL_FERR_REFUSED },
+		{ "bad client", SL_FERR_BAD_REQUEST },
+		{ "auth failed", SL_FERR_AUTH },
+		{ "refused", SL_FERR_REFUSED },
+		{ "no service", SL_FERR_NO_SERVICE },
+		{ "client error", SL_FERR_CLIENT },
+		{ "aborted", SL_FERR_CLIENT },
+	};
+	size_t	i;
+
+	if (s->state == S_RELAY || s->state == S_FRONT ||
+	    strcmp(outcome, "shutdown") == 0)
+		return -1;
+	for (i = 0; i < sizeof(by_outcome) / sizeof(by_outcome[0]); i++)
+		if (strcmp(outcome, by_outcome[i].outcome) == 0)
+			return by_outcome[i].reason;
+	switch (s->err) {
+	case SL_CONN_OK:
+		return SL_FERR_OTHER;
+	case SL_CONN_NOT_ALLOWED:
+		return SL_FERR_NOT_ALLOWED;
+	case SL_CONN_NET_UNREACH:
+	case SL_CONN_HOST_UNREACH:
+		return SL_FERR_UNREACHABLE;
+	case SL_CONN_REFUSED:
+		return SL_FERR_CONN_REFUSED;
+	case SL_CONN_TIMEOUT:
+		return SL_FERR_CONN_TIMEOUT;
+	default:
+		return SL_FERR_UPSTREAM;
+	}
 }
 
 /*
@@ -124,12 +150,17 @@ session_release_front(struct session *s)
 void
 session_close(struct session *s, const char *outcome)
 {
+	int	ferr;
+
 	/* Counters first: whoever reads the log line sees them settled. */
 	if (s->link_active)
 		atomic_fetch_sub(&session_ctr(s)->active, 1);
 	session_handshake_over(s);
 	atomic_fetch_sub(&session_row()->sessions, 1);
-	session_log(s, outcome);
+	atomic_fetch_sub(&session_listener_ctr(s)->active, 1);
+	if ((ferr = session_ferr(s, outcome)) >= 0)
+		atomic_fetch_add(&session_listener_ctr(s)->errors[ferr], 1);
+	access_session(s, outcome);
 	ev_io_stop(wk->loop, &s->cio);
 	dial_cancel(&s->dial);
 	race_cancel(s->race);
@@ -401,6 +432,8 @@ session_connected(struct session *s, int fd,
 	socklen_t		 blen = sizeof(b);
 
 	atomic_fetch_add(&session_ctr(s)->opened, 1);
+	if (s->t_dial != 0)
+		shm_connect_time(session_ctr(s), mono_ms() - s->t_dial);
 	if (s->pp_out == 0)
 		s->pp_out = wk->conf->links[s->link].proxy_protocol;
 	s->tfd = fd;
@@ -505,6 +538,7 @@ session_raced(int fd, int link, enum sl_conn_err err,
 static void
 session_race(struct session *s)
 {
+	s->t_dial = mono_ms();
 	s->race = race_start(wk->loop, wk->conf, s->cand, s->ncand, &s->target,
 	    s->resolved, s->nresolved, session_raced, s);
 	if (s->race != NULL)
@@ -733,6 +767,8 @@ session_new(int fd, const struct sockaddr_storage *ss,
 	atomic_fetch_add(&session_row()->sessions, 1);
 	atomic_fetch_add(&session_row()->handshakes, 1);
 	atomic_fetch_add(&session_row()->accepted, 1);
+	atomic_fetch_add(&session_listener_ctr(s)->active, 1);
+	atomic_fetch_add(&session_listener_ctr(s)->opened, 1);
 	ev_io_init(&s->cio, session_client_io, fd, EV_READ);
 	ev_io_start(wk->loop, &s->cio);
 	ev_timer_init(&s->timer, session_timeout,

@@ -24,12 +24,14 @@
 #define HANDSHAKE_EVICT_MS	200
 
 static void
-session_refuse(int fd, const struct sockaddr_storage *ss, const char *why,
-    uint64_t *last)
+session_refuse(int fd, const struct sockaddr_storage *ss,
+    const struct sl_listener *l, const char *why, uint64_t *last)
 {
 	char		 a[SL_ADDRSTRLEN];
 	uint64_t	 now = mono_ms();
 
+	atomic_fetch_add(&shm_worker(wk->shm, wk->index)->listeners[l -
+	    wk->conf->listeners].errors[SL_FERR_REFUSED], 1);
 	if (now - *last >= 1000) {
 		*last = now;
 		log_warnx("refusing %s: %s",
@@ -47,7 +49,8 @@ session_refuse(int fd, const struct sockaddr_storage *ss, const char *why,
  * same instant may overshoot a limit by one each.
  */
 static int
-session_admit(int fd, const struct sockaddr_storage *ss)
+session_admit(int fd, const struct sockaddr_storage *ss,
+    const struct sl_listener *l)
 {
 	static uint64_t	 last_full, last_hs;
 	const uint32_t	 maxhs = wk->conf->max_handshakes;
@@ -62,7 +65,7 @@ session_admit(int fd, const struct sockaddr_storage *ss)
 		    now - old->t_start < HANDSHAKE_EVICT_MS) {
 			snprintf(why, sizeof(why), "max_handshakes (%u) "
 			    "handshakes in progress", maxhs);
-			session_refuse(fd, ss, why, &last_hs);
+			session_refuse(fd, ss, l, why, &last_hs);
 			return -1;
 		}
 		if (now - last_hs >= 1000) {
@@ -80,7 +83,7 @@ session_admit(int fd, const struct sockaddr_storage *ss)
 	    wk->conf->max_sessions) >= wk->conf->max_sessions) {
 		snprintf(why, sizeof(why), "max_threads (%u) sessions open",
 		    wk->conf->max_sessions);
-		session_refuse(fd, ss, why, &last_full);
+		session_refuse(fd, ss, l, why, &last_full);
 		return -1;
 	}
 	return 0;
@@ -113,7 +116,7 @@ session_accept(int lfd, const struct sl_listener *l)
 		    l->nproxy_from, (const struct sockaddr *)&ss)) {
 			snprintf(why, sizeof(why), "not in listener %s's "
 			    "proxy_protocol_from", l->name);
-			session_refuse(fd, &ss, why, &last_client);
+			session_refuse(fd, &ss, l, why, &last_client);
 			continue;
 		}
 		/* Behind a balancer: checked once the header says who. */
@@ -122,10 +125,10 @@ session_accept(int lfd, const struct sl_listener *l)
 		    l->nclients, (const struct sockaddr *)&ss)) {
 			snprintf(why, sizeof(why), "not in listener %s's "
 			    "clients", l->name);
-			session_refuse(fd, &ss, why, &last_client);
+			session_refuse(fd, &ss, l, why, &last_client);
 			continue;
 		}
-		if (session_admit(fd, &ss) == 0)
+		if (session_admit(fd, &ss, l) == 0)
 			session_new(fd, &ss, l);
 	}
 	return i;

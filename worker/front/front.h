@@ -81,6 +81,7 @@ void	http_fail(struct session *, int status, const char *why);
 
 /* One per file. */
 extern const struct front_ops front_socks5;
+extern const struct front_ops front_metrics;
 extern const struct front_ops front_socks4;
 extern const struct front_ops front_http;
 extern const struct front_ops front_mixed;

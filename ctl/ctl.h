@@ -1,0 +1,4 @@
+/* sluicectl's files. */
+#ifndef SL_CTL_H
+#define SL_CTL_H
+#endif

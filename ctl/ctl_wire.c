@@ -1,0 +1,3 @@
+/* placeholder */
+#include "ctl.h"
+typedef int ctl_wire_unused;

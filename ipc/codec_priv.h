@@ -1,0 +1,44 @@
+/*
+ * What codec.c shares with the per-family codec files (codec_ctl.c):
+ * the field readers and the control messages' encoders, decoders and
+ * checks.  Private to ipc/.
+ */
+#ifndef SL_CODEC_PRIV_H
+#define SL_CODEC_PRIV_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <msgpack.h>
+
+#include "ipc_msg.h"
+
+/* Field readers: -1 with *why on anything but the expected value. */
+int	codec_get_uint(const msgpack_object *, uint64_t max, uint64_t *,
+	    const char **why);
+/* A msgpack str of at most max bytes into dst[max + 1]. */
+int	codec_get_str(const msgpack_object *, char *dst, size_t max,
+	    const char **why);
+/* bin of 4 bytes for family 4, 16 for family 6. */
+int	codec_get_addr(const msgpack_object *, uint64_t family, uint8_t *dst,
+	    const char **why);
+
+/* codec_ctl.c */
+int	codec_ctl_check(unsigned type, const struct sl_msg *, const char **);
+int	codec_enc_ctl_query(msgpack_packer *, const struct sl_msg *);
+int	codec_dec_ctl_query(struct sl_msg *, const msgpack_object *,
+	    const char **);
+int	codec_enc_ctl_row(msgpack_packer *, const struct sl_msg *);
+int	codec_dec_ctl_row(struct sl_msg *, const msgpack_object *,
+	    const char **);
+int	codec_enc_ctl_done(msgpack_packer *, const struct sl_msg *);
+int	codec_dec_ctl_done(struct sl_msg *, const msgpack_object *,
+	    const char **);
+int	codec_enc_ctl_allow(msgpack_packer *, const struct sl_msg *);
+int	codec_dec_ctl_allow(struct sl_msg *, const msgpack_object *,
+	    const char **);
+int	codec_enc_access(msgpack_packer *, const struct sl_msg *);
+int	codec_dec_access(struct sl_msg *, const msgpack_object *,
+	    const char **);
+
+#endif

@@ -1,0 +1,3 @@
+/* placeholder */
+#include "master.h"
+typedef int gen_unused;

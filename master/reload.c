@@ -1,0 +1,3 @@
+/* placeholder */
+#include "master.h"
+typedef int reload_unused;

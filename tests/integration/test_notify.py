@@ -1,0 +1,4 @@
+#!/usr/bin/env python3
+"""Placeholder until the feature lands."""
+import sys
+sys.exit(77)

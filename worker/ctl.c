@@ -1,0 +1,3 @@
+/* placeholder */
+#include "worker.h"
+typedef int ctl_unused;
