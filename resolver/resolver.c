@@ -34,6 +34,7 @@
 #include "../ipc/child.h"
 #include "../ipc/codec.h"
 #include "../policy/config.h"
+#include "../policy/counters.h"
 #include "../policy/services.h"
 #include "cache.h"
 #include "engine.h"
@@ -84,7 +85,15 @@ static struct {
 	struct rs_lookup	*parked;
 	uint32_t		 nlookups;	/* in flight */
 	struct rs_engine_stats	 st;
+	struct sl_resolver_ctr	*ctr;	/* the metrics' row; NULL in tests */
 } rs;
+
+/* One more of a metrics counter: lookups, cache_hits, failures. */
+#define RS_COUNT(field)	do {						\
+	if (rs.ctr != NULL)						\
+		atomic_fetch_add_explicit(&rs.ctr->field, 1,		\
+		    memory_order_relaxed);				\
+} while (0)
 
 static void	rs_stage_start(struct rs_lookup *, int);
 static void	rs_stage_done(struct rs_lookup *);
@@ -98,6 +107,8 @@ rs_send_answer(uint32_t worker, uint32_t gen, uint32_t id, uint8_t status,
 	struct rs_peer	*p = &rs.peers[worker];
 	struct sl_msg	 m;
 
+	if (status != SL_RES_OK)
+		RS_COUNT(failures);
 	if (p->chan == NULL || p->gen != gen)
 		return;		/* that worker went away meanwhile */
 	memset(&m, 0, sizeof(m));
@@ -343,6 +354,7 @@ rs_lookup(const struct cache_waiter *q, const char *name)
 	e = cache_get(&rs.cache, name, ev_now(rs.loop), &created);
 	if (e != NULL && e->state != CE_PENDING) {
 		if (rs_answer_cached(q, e) == 0) {
+			RS_COUNT(cache_hits);
 			free(w);
 			return;
 		}
@@ -371,6 +383,7 @@ rs_query(uint32_t w, struct sl_msg *m)
 	size_t			 n;
 
 	rs.st.queries++;
+	RS_COUNT(lookups);
 	memset(&q, 0, sizeof(q));
 	q.worker = w;
 	q.gen = p->gen;
@@ -383,6 +396,7 @@ rs_query(uint32_t w, struct sl_msg *m)
 		return;
 	}
 	if ((n = hosts_lookup(&rs.hosts, name, addrs, SL_MAX_ADDRS)) > 0) {
+		RS_COUNT(cache_hits);
 		rs_answer(w, p->gen, m->id, q.family, SL_RES_OK, 0, addrs,
 		    (uint32_t)n);
 		return;
@@ -598,6 +612,7 @@ rs_setup(struct child_boot *b, uint32_t nworkers)
 	if (rs.master == NULL)
 		fatal("%s: master channel", __func__);
 	hosts_load(&rs.hosts, "/etc/hosts");
+	rs.ctr = shm_resolver(b->shm);
 	resolver_engine_init(loop, conf, nworkers);
 	for (i = 0; i < b->npeers; i++)
 		resolver_engine_peer(b->peers[i].index, b->peers[i].fd);
