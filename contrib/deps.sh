@@ -15,6 +15,7 @@ apt-get install -y -q --no-install-recommends \
 	node-socks clang libclang-rt-14-dev \
 	g++ libhiredis-dev libtomlplusplus-dev redis-server redis-tools \
 	openssl liblua5.4-dev tcpdump socat nftables iptables \
+	python3-prometheus-client man-db groff-base util-linux \
 	ca-certificates
 # sluiced's own users: workers run as _sluice, the resolver as
 # _sluice-resolver, so a compromised worker shares no uid with the resolver.

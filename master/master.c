@@ -25,7 +25,9 @@
 #include "../common/util.h"
 #include "caps.h"
 #include "../policy/services.h"
+#include "accesslog.h"
 #include "master.h"
+#include "notify.h"
 #include "scripts.h"
 
 struct master *ms;
@@ -35,7 +37,8 @@ usage(int status)
 {
 	fprintf(status ? stderr : stdout,
 	    "usage: sluiced [-htV] -c file\n"
-	    "  -c file  configuration (JSON; tcprouter's TOML if *.toml)\n"
+	    "  -c file  configuration (JSON; tcprouter's TOML if *.toml);\n"
+	    "           default $SLUICE_CONFIG\n"
 	    "  -t       check the configuration and exit\n"
 	    "  -h       this help\n"
 	    "  -V       print the version\n");
@@ -261,6 +264,7 @@ master_sigterm(struct ev_loop *loop, ev_signal *w, int revents)
 	}
 	log_info("signal %d: draining sessions for up to %u s", w->signum,
 	    ms->conf->shutdown_timeout_s);
+	notify_stopping();
 	ms->stopping = 1;
 	listen_close_all();
 	proc_stop_all();
@@ -288,6 +292,19 @@ master_sigusr1(struct ev_loop *loop, ev_signal *w, int revents)
 	shm_log_counters();
 }
 
+/* SIGUSR2: the access log again, after logrotate moved it away. */
+static void
+master_sigusr2(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	char	err[256];
+
+	(void)loop;
+	(void)w;
+	(void)revents;
+	if (accesslog_reopen(err, sizeof(err)) == -1)
+		log_warnx("SIGUSR2: %s", err);
+}
+
 static void
 master_signals(void)
 {
@@ -296,10 +313,12 @@ master_signals(void)
 	ev_signal_init(&ms->sig_int, master_sigterm, SIGINT);
 	ev_signal_init(&ms->sig_hup, master_sighup, SIGHUP);
 	ev_signal_init(&ms->sig_usr1, master_sigusr1, SIGUSR1);
+	ev_signal_init(&ms->sig_usr2, master_sigusr2, SIGUSR2);
 	ev_signal_start(ms->loop, &ms->sig_term);
 	ev_signal_start(ms->loop, &ms->sig_int);
 	ev_signal_start(ms->loop, &ms->sig_hup);
 	ev_signal_start(ms->loop, &ms->sig_usr1);
+	ev_signal_start(ms->loop, &ms->sig_usr2);
 	ev_child_init(&ms->child_watch, master_sigchld, 0, 0);
 	ev_child_start(ms->loop, &ms->child_watch);
 }
@@ -327,7 +346,8 @@ master_setup(void)
 		fprintf(stderr, "sluiced: %s\n", err);
 		exit(1);
 	}
-	if (pcap_open_all(err, sizeof(err)) == -1) {
+	if (pcap_open_all(err, sizeof(err)) == -1 ||
+	    accesslog_open(ms->conf, err, sizeof(err)) == -1) {
 		fprintf(stderr, "sluiced: %s: %s\n", ms->conf_path, err);
 		exit(1);
 	}
@@ -358,9 +378,13 @@ master_main(int argc, char *argv[])
 		default: usage(1);
 		}
 	}
+	/* A container passes the path in its environment. */
+	if (ms->conf_path == NULL)
+		ms->conf_path = getenv("SLUICE_CONFIG");
 	if (ms->conf_path == NULL || optind != argc)
 		usage(1);
 	log_init("sluiced", SL_LOG_INFO);
+	notify_init();
 	master_load_config();
 	/* The master routes nothing: the workers parse their own table. */
 	services_free(ms->conf->services);
@@ -371,6 +395,7 @@ master_main(int argc, char *argv[])
 		return 0;
 	}
 	log_set_level(ms->conf->log_level);
+	log_set_json(ms->conf->log_json);
 	master_setup();
 	if ((ms->loop = ev_default_loop(EVBACKEND_EPOLL)) == NULL)
 		fatalx("cannot create the event loop");

@@ -73,8 +73,9 @@ struct master {
 	struct proc	 procs[PROC_MAX_ROWS];
 	size_t		 nprocs;
 	int		 stopping;
+	int		 announced;	/* READY=1 went to systemd */
 	ev_timer	 stop_timer;
-	ev_signal	 sig_term, sig_int, sig_hup, sig_usr1;
+	ev_signal	 sig_term, sig_int, sig_hup, sig_usr1, sig_usr2;
 	ev_child	 child_watch;
 	/* svctable.c: the registry's newest service table, its sockets */
 	int		 svc_fd;		/* sealed memfd, -1: none yet */

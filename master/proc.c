@@ -51,7 +51,9 @@
 #include "../common/util.h"
 #include "../ipc/codec.h"
 #include "../policy/counters.h"
+#include "accesslog.h"
 #include "master.h"
+#include "notify.h"
 
 #define PROC_LEFTOVER_MSGS	4096	/* read from a dead child's channel */
 
@@ -490,9 +492,14 @@ proc_ready(struct proc *c)
 	if (c->desc->tables)
 		svc_table_send(c);
 	n = proc_count_ready(c->pool, c->generation, &total);
-	if (n == total)
+	if (n == total) {
 		log_debug("pool %u generation %u: all %zu children ready",
 		    c->pool, c->generation, total);
+		if (!ms->announced) {
+			ms->announced = 1;
+			notify_ready("serving");
+		}
+	}
 }
 
 /* A child that sent a request no honest child sends. */
@@ -528,6 +535,9 @@ proc_msg(struct ipc_chan *chan, struct sl_msg *m, void *arg)
 	case SL_MSG_PCAP_REC:
 		if (pcap_record(c, m) == -1)
 			proc_kill_bogus(c, "pcap record");
+		break;
+	case SL_MSG_ACCESS:
+		accesslog_record(c, m);
 		break;
 	case SL_MSG_REDIS_SOCK:
 		if (svc_sock_request(c, m) == -1)
