@@ -17,15 +17,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "sl_build.h"
 #include "../common/log.h"
 #include "../common/privdrop.h"
 #include "../common/util.h"
+#include "../policy/counters.h"
 #include "caps.h"
 #include "../policy/services.h"
 #include "accesslog.h"
+#include "control.h"
 #include "master.h"
 #include "notify.h"
 #include "scripts.h"
@@ -229,6 +232,7 @@ master_check_done(void)
 {
 	if (!ms->stopping || proc_drain_step() > 0)
 		return;
+	control_close();
 	log_info("all children gone, exiting");
 	exit(0);
 }
@@ -253,9 +257,24 @@ master_stop_timeout(struct ev_loop *loop, ev_timer *w, int revents)
 	proc_kill_all(SIGKILL);
 }
 
+void
+master_stop(void)
+{
+	notify_stopping();
+	ms->stopping = 1;
+	control_close();
+	listen_close_all();
+	proc_stop_all();
+	ev_timer_init(&ms->stop_timer, master_stop_timeout,
+	    (double)ms->conf->shutdown_timeout_s, 0.);
+	ev_timer_start(ms->loop, &ms->stop_timer);
+	master_check_done();
+}
+
 static void
 master_sigterm(struct ev_loop *loop, ev_signal *w, int revents)
 {
+	(void)loop;
 	(void)revents;
 	if (ms->stopping) {
 		log_info("signal %d again: killing children now", w->signum);
@@ -264,14 +283,7 @@ master_sigterm(struct ev_loop *loop, ev_signal *w, int revents)
 	}
 	log_info("signal %d: draining sessions for up to %u s", w->signum,
 	    ms->conf->shutdown_timeout_s);
-	notify_stopping();
-	ms->stopping = 1;
-	listen_close_all();
-	proc_stop_all();
-	ev_timer_init(&ms->stop_timer, master_stop_timeout,
-	    (double)ms->conf->shutdown_timeout_s, 0.);
-	ev_timer_start(loop, &ms->stop_timer);
-	master_check_done();
+	master_stop();
 }
 
 static void
@@ -280,7 +292,7 @@ master_sighup(struct ev_loop *loop, ev_signal *w, int revents)
 	(void)loop;
 	(void)w;
 	(void)revents;
-	log_warnx("SIGHUP: reload is not implemented yet; ignoring");
+	reload_request(0);
 }
 
 static void
@@ -347,7 +359,8 @@ master_setup(void)
 		exit(1);
 	}
 	if (pcap_open_all(err, sizeof(err)) == -1 ||
-	    accesslog_open(ms->conf, err, sizeof(err)) == -1) {
+	    accesslog_open(ms->conf, err, sizeof(err)) == -1 ||
+	    control_open(ms->conf, err, sizeof(err)) == -1) {
 		fprintf(stderr, "sluiced: %s: %s\n", ms->conf_path, err);
 		exit(1);
 	}
@@ -356,6 +369,8 @@ master_setup(void)
 	if ((ms->conf_fd = conf_memfd(ms->conf_text, ms->conf_len)) == -1)
 		fatal("%s: config memfd", __func__);
 	ms->generation = 1;
+	atomic_store(&shm_global(ms->shm)->generation, 1);
+	atomic_store(&shm_global(ms->shm)->started_unix, (uint64_t)time(NULL));
 }
 
 int
@@ -395,11 +410,13 @@ master_main(int argc, char *argv[])
 		return 0;
 	}
 	log_set_level(ms->conf->log_level);
+	ms->log_level = ms->conf->log_level;
 	log_set_json(ms->conf->log_json);
 	master_setup();
 	if ((ms->loop = ev_default_loop(EVBACKEND_EPOLL)) == NULL)
 		fatalx("cannot create the event loop");
 	master_signals();
+	control_start();
 	caps_master_reduce(ms->conf);
 	proc_init();
 	proc_start_all();

@@ -10,7 +10,10 @@
 #include <stdint.h>
 
 #include "../common/sluice.h"
+#include <cjson/cJSON.h>
+
 #include "../ipc/chan.h"
+#include "../ipc/ipc_msg.h"
 #include "../policy/config.h"
 #include "proc_state.h"
 #include "reqlimit.h"
@@ -48,9 +51,20 @@ struct proc {
 	char		 name[24];	/* "worker 2", "resolver" */
 };
 
-/* Every row of every role, pool and generation: workers, resolver,
-   registry. */
-#define PROC_MAX_ROWS	(SL_MAX_WORKERS + 2)
+/*
+ * Every row of every role, pool and generation: workers, resolver,
+ * registry, for up to GEN_MAX_LIVE generations at once (a reload's new
+ * one while older ones drain).
+ */
+#define GEN_MAX_LIVE	4
+#define PROC_MAX_ROWS	(GEN_MAX_LIVE * (SL_MAX_WORKERS + 2))
+
+/* A listener's clients as changed at run time (`sluicectl allow`). */
+struct allow_rt {
+	int		 set;		/* differs from the config's */
+	uint32_t	 n;
+	struct sl_cidr	 v[SL_CTL_MAX_ALLOW];
+};
 
 struct master {
 	struct ev_loop	*loop;
@@ -74,6 +88,9 @@ struct master {
 	size_t		 nprocs;
 	int		 stopping;
 	int		 announced;	/* READY=1 went to systemd */
+	int		 log_level;	/* now: the config's or `loglevel` */
+	uint64_t	 reloads;	/* good ones */
+	struct allow_rt	 allow[SL_MAX_LISTENERS];
 	ev_timer	 stop_timer;
 	ev_signal	 sig_term, sig_int, sig_hup, sig_usr1, sig_usr2;
 	ev_child	 child_watch;
@@ -91,6 +108,8 @@ extern struct master *ms;
 
 /* master.c: "sluiced -c FILE" and its options; never returns an error. */
 int	master_main(int argc, char *argv[]);
+/* Drain and exit, as on SIGTERM. */
+void	master_stop(void);
 
 /* bindany.c: sockets the master makes for a child's request */
 /* Per process row; reset when another process takes the row. */
@@ -154,6 +173,26 @@ size_t	proc_running(void);
 void	proc_child_exited(pid_t pid, int status);
 /* The newest service table to every ready row whose role takes it. */
 void	proc_table_broadcast(void);
+/* "worker", "resolver", "registry". */
+const char *proc_role_name(const struct proc *);
+/* Every running child's log level. */
+void	proc_log_level_all(int level);
+/* A listener's run-time clients to every worker of the generation. */
+void	proc_allow_send(uint32_t listener);
+
+/* ctl_sessions.c: sessions listed and killed through the workers */
+struct ctl_client;
+void	ctl_sessions(struct ctl_client *, const cJSON *args);
+void	ctl_kill(struct ctl_client *, const cJSON *args);
+/* CTL_ROW and CTL_DONE from a worker; -1 when it is bogus. */
+int	ctl_sessions_row(struct proc *, const struct sl_msg *);
+int	ctl_sessions_done(struct proc *, const struct sl_msg *);
+/* A worker row went away: its part of a query is skipped. */
+void	ctl_sessions_gone(struct proc *);
+
+/* reload.c */
+/* Read the config again and start a generation; client_id 0: SIGHUP. */
+void	reload_request(uint64_t client_id);
 
 /* proc_log.c: what a child says, on its channel or its stderr */
 void	proc_log_init(struct proc *);

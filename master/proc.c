@@ -205,6 +205,9 @@ proc_send(struct proc *c, uint16_t type, int fd, uint32_t index)
 	case SL_MSG_CFG_LISTENER:
 		m.u.cfg_listener.index = index;
 		break;
+	case SL_MSG_LOG_LEVEL:
+		m.u.log_level.level = index;
+		break;
 	default:
 		break;
 	}
@@ -231,7 +234,37 @@ proc_peer(struct proc *a, struct proc *b)
 	close(sv[1]);
 }
 
-/* A worker's listening sockets: the master's copies, kept per slot. */
+/* Listener i's clients as changed at run time, to one worker. */
+static void
+proc_send_allow(struct proc *c, uint32_t i)
+{
+	const struct allow_rt	*a = &ms->allow[i];
+	struct sl_msg		*m;
+	uint32_t		 k;
+
+	if ((m = calloc(1, sizeof(*m))) == NULL) {
+		log_warn("%s", __func__);
+		return;
+	}
+	m->type = SL_MSG_CTL_ALLOW;
+	m->fd = -1;
+	m->u.ctl_allow.listener = i;
+	m->u.ctl_allow.n = a->n;
+	for (k = 0; k < a->n; k++) {
+		m->u.ctl_allow.cidrs[k].family = a->v[k].family == AF_INET ?
+		    4 : 6;
+		memcpy(m->u.ctl_allow.cidrs[k].addr, a->v[k].addr, 16);
+		m->u.ctl_allow.cidrs[k].prefix = a->v[k].prefix;
+	}
+	if (c->chan == NULL || ipc_chan_send(c->chan, m) == -1)
+		log_warnx("%s: cannot send CTL_ALLOW", c->name);
+	free(m);
+}
+
+/*
+ * A worker's listening sockets (the master's copies, kept per slot),
+ * then what changed at run time: clients and the log level.
+ */
 static void
 proc_feed_worker(struct proc *c)
 {
@@ -240,6 +273,44 @@ proc_feed_worker(struct proc *c)
 	for (i = 0; i < ms->conf->nlisteners; i++)
 		proc_send(c, SL_MSG_CFG_LISTENER, ms->lfds[i][c->index],
 		    (uint32_t)i);
+	for (i = 0; i < ms->conf->nlisteners; i++)
+		if (ms->allow[i].set)
+			proc_send_allow(c, (uint32_t)i);
+}
+
+void
+proc_allow_send(uint32_t listener)
+{
+	size_t	i;
+
+	for (i = 0; i < ms->nprocs; i++)
+		if (ms->procs[i].role == SL_PROC_WORKER &&
+		    ms->procs[i].generation == ms->generation &&
+		    ms->procs[i].chan != NULL)
+			proc_send_allow(&ms->procs[i], listener);
+}
+
+void
+proc_log_level_all(int level)
+{
+	struct sl_msg	m;
+	size_t		i;
+
+	memset(&m, 0, sizeof(m));
+	m.type = SL_MSG_LOG_LEVEL;
+	m.fd = -1;
+	m.u.log_level.level = (uint32_t)level;
+	for (i = 0; i < ms->nprocs; i++)
+		if (ms->procs[i].chan != NULL &&
+		    ipc_chan_send(ms->procs[i].chan, &m) == -1)
+			log_warnx("%s: cannot send LOG_LEVEL",
+			    ms->procs[i].name);
+}
+
+const char *
+proc_role_name(const struct proc *c)
+{
+	return c->desc->name;
 }
 
 /* Its sessions died with it: their live counts must go too. */
@@ -272,6 +343,8 @@ proc_feed(struct proc *c)
 			proc_peer(c, p);
 	}
 	proc_send(c, SL_MSG_CFG_END, -1, 0);
+	if (ms->log_level != ms->conf->log_level)
+		proc_send(c, SL_MSG_LOG_LEVEL, -1, (uint32_t)ms->log_level);
 	for (i = 0; i < ms->nprocs; i++) {
 		p = &ms->procs[i];
 		if (p != c && p->pid != 0 && p->desc->peer == c->role &&
@@ -539,6 +612,14 @@ proc_msg(struct ipc_chan *chan, struct sl_msg *m, void *arg)
 	case SL_MSG_ACCESS:
 		accesslog_record(c, m);
 		break;
+	case SL_MSG_CTL_ROW:
+		if (ctl_sessions_row(c, m) == -1)
+			proc_kill_bogus(c, "session row");
+		break;
+	case SL_MSG_CTL_DONE:
+		if (ctl_sessions_done(c, m) == -1)
+			proc_kill_bogus(c, "control answer");
+		break;
 	case SL_MSG_REDIS_SOCK:
 		if (svc_sock_request(c, m) == -1)
 			proc_kill_bogus(c, "socket request");
@@ -677,6 +758,7 @@ proc_child_exited(pid_t pid, int status)
 	}
 	if (c->desc->reaped != NULL)
 		c->desc->reaped(c);
+	ctl_sessions_gone(c);
 	proc_event(c, PROC_EV_EXIT);
 	if (ms->stopping)
 		proc_event(c, PROC_EV_HALT);

@@ -315,6 +315,9 @@ int	conf_parse_toml(const char *text, size_t len, struct sl_conf **out,
 	    char **json, char *err, size_t errlen);
 const char *conf_strategy_name(enum sl_strategy);
 const char *conf_listen_kind_name(enum sl_listen_kind);
+/* config_json.c: "addr/prefix" or an address (host bits masked off). */
+int	conf_cidr_parse(const char *, struct sl_cidr *);
+void	conf_cidr_fmt(const struct sl_cidr *, char *buf, size_t len);
 /* The listener's index by name, or -1. */
 int	conf_listener_find(const struct sl_conf *, const char *name);
 /*

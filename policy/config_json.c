@@ -634,3 +634,19 @@ json_load(struct ctx *c, const char *text, size_t len)
 		fail(c, "invalid JSON near byte %zu", off);
 	return root;
 }
+
+int
+conf_cidr_parse(const char *s, struct sl_cidr *out)
+{
+	return parse_cidr(s, out);
+}
+
+void
+conf_cidr_fmt(const struct sl_cidr *c, char *buf, size_t len)
+{
+	char	a[INET6_ADDRSTRLEN];
+
+	if (inet_ntop(c->family, c->addr, a, sizeof(a)) == NULL)
+		snprintf(a, sizeof(a), "?");
+	snprintf(buf, len, "%s/%u", a, c->prefix);
+}

@@ -293,6 +293,12 @@ worker_master_msg(struct ipc_chan *c, struct sl_msg *m, void *arg)
 	case SL_MSG_SVC_TABLE:
 		worker_svc_table(m);
 		break;
+	case SL_MSG_CTL_QUERY:
+		ctl_query(m);
+		break;
+	case SL_MSG_CTL_ALLOW:
+		ctl_allow(m);
+		break;
 	default:
 		log_warnx("%s: unexpected %s", __func__, ipc_msg_name(m->type));
 	}

@@ -11,6 +11,7 @@
 
 #include "../common/sluice.h"
 #include "../ipc/chan.h"
+#include "../ipc/ipc_msg.h"
 #include "../policy/config.h"
 #include "session.h"
 
@@ -47,6 +48,10 @@ extern struct worker *wk;
 void	worker_main(int argc, char *argv[]);
 void	worker_session_gone(void);
 void	worker_accept_pause(void);
+
+/* ctl.c: the control socket's questions, from the master */
+void	ctl_query(const struct sl_msg *);
+void	ctl_allow(const struct sl_msg *);
 
 
 #endif
