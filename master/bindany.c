@@ -29,6 +29,7 @@
 #include "../common/log.h"
 #include "../common/util.h"
 #include "../ipc/codec.h"
+#include "gen.h"
 #include "master.h"
 #include "reqlimit.h"
 
@@ -134,15 +135,18 @@ sockans_answer(struct proc *c, struct sockans_row *b, struct sl_msg *r)
 int
 bindany_request(struct proc *c, const struct sl_msg *m)
 {
+	const struct sl_conf	*conf;
 	const struct sl_link	*l;
 	struct sockans_row	*b;
 	struct sl_msg		 r;
 	uint64_t		 n;
 	char			 more[64];
 
-	if (m->u.sock_req.link >= ms->conf->nlinks)
+	/* Its own generation's links: a reload may have renumbered them. */
+	if ((conf = gen_conf(c->generation)) == NULL ||
+	    m->u.sock_req.link >= conf->nlinks)
 		return -1;
-	l = &ms->conf->links[m->u.sock_req.link];
+	l = &conf->links[m->u.sock_req.link];
 	if (l->proto != SL_LINK_DIRECT || l->interface[0] == '\0')
 		return -1;
 	b = sockans_row(bindany_rows, c);

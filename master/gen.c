@@ -11,6 +11,47 @@
 #include "master.h"
 
 static struct gen	*old[GEN_MAX_LIVE];
+static struct gen	*next;		/* a reload's, until it serves */
+static struct gen	 cur;		/* gen_view()'s of the current one */
+
+void
+gen_set_next(struct gen *g)
+{
+	next = g;
+}
+
+struct gen *
+gen_next(void)
+{
+	return next;
+}
+
+const struct gen *
+gen_view(uint32_t id)
+{
+	struct gen	*g;
+
+	if (id == ms->generation) {
+		cur.id = ms->generation;
+		cur.conf = ms->conf;
+		cur.conf_text = ms->conf_text;
+		cur.conf_len = ms->conf_len;
+		cur.conf_fd = ms->conf_fd;
+		cur.shm_fd = ms->shm_fd;
+		cur.shm = ms->shm;
+		cur.shmsize = ms->shmsize;
+		cur.nworkers = ms->nworkers;
+		cur.uid = ms->uid;
+		cur.gid = ms->gid;
+		cur.resolver_uid = ms->resolver_uid;
+		cur.resolver_gid = ms->resolver_gid;
+		memcpy(cur.lfds, ms->lfds, sizeof(cur.lfds));
+		return &cur;
+	}
+	if (next != NULL && next->id == id)
+		return next;
+	return (g = gen_find(id)) != NULL ? g : NULL;
+}
 
 struct gen *
 gen_find(uint32_t id)
@@ -26,26 +67,11 @@ gen_find(uint32_t id)
 const struct sl_conf *
 gen_conf(uint32_t id)
 {
-	struct gen	*g;
+	const struct gen	*g;
 
 	if (id == ms->generation)
 		return ms->conf;
-	return (g = gen_find(id)) != NULL ? g->conf : NULL;
-}
-
-void *
-gen_shm(uint32_t id, uint32_t *nworkers)
-{
-	struct gen	*g;
-
-	if (id == ms->generation) {
-		*nworkers = ms->nworkers;
-		return ms->shm;
-	}
-	if ((g = gen_find(id)) == NULL)
-		return NULL;
-	*nworkers = g->nworkers;
-	return g->shm;
+	return (g = gen_view(id)) != NULL ? g->conf : NULL;
 }
 
 size_t
@@ -67,6 +93,39 @@ gen_oldest(void)
 	for (i = 0; i < GEN_MAX_LIVE; i++)
 		if (old[i] != NULL && (o == NULL || old[i]->id < o->id))
 			o = old[i];
+	return o;
+}
+
+/* The current generation's state becomes next's; next is taken. */
+static void
+gen_promote(struct gen *g)
+{
+	ms->generation = g->id;
+	ms->conf = g->conf;
+	ms->conf_text = g->conf_text;
+	ms->conf_len = g->conf_len;
+	ms->conf_fd = g->conf_fd;
+	ms->shm_fd = g->shm_fd;
+	ms->shm = g->shm;
+	ms->shmsize = g->shmsize;
+	ms->nworkers = g->nworkers;
+	ms->uid = g->uid;
+	ms->gid = g->gid;
+	ms->resolver_uid = g->resolver_uid;
+	ms->resolver_gid = g->resolver_gid;
+	memcpy(ms->lfds, g->lfds, sizeof(ms->lfds));
+	free(g);
+}
+
+struct gen *
+gen_switch(void)
+{
+	struct gen	*o;
+
+	if (next == NULL || (o = gen_retire()) == NULL)
+		return NULL;
+	gen_promote(next);
+	next = NULL;
 	return o;
 }
 
@@ -106,14 +165,37 @@ gen_free(struct gen *g)
 	for (i = 0; i < GEN_MAX_LIVE; i++)
 		if (old[i] == g)
 			old[i] = NULL;
-	conf_free(g->conf);
+	if (next == g)
+		next = NULL;
+	/* Sockets it alone held (a removed listener's, surplus slots). */
+	listen_close_unused(g->lfds, ms->lfds);
+	if (g->conf != NULL)
+		conf_free(g->conf);
 	if (g->conf_text != NULL) {
 		explicit_bzero(g->conf_text, g->conf_len);
 		free(g->conf_text);
 	}
-	close(g->conf_fd);
-	close(g->shm_fd);
-	munmap(g->shm, g->shmsize);
+	if (g->conf_fd != -1)
+		close(g->conf_fd);
+	if (g->shm_fd != -1)
+		close(g->shm_fd);
+	if (g->shm != NULL)
+		munmap(g->shm, g->shmsize);
 	free(g->snapshot);
 	free(g);
+}
+
+struct gen *
+gen_new(void)
+{
+	struct gen	*g;
+	size_t		 i, w;
+
+	if ((g = calloc(1, sizeof(*g))) == NULL)
+		return NULL;
+	g->conf_fd = g->shm_fd = -1;
+	for (i = 0; i < SL_MAX_LISTENERS; i++)
+		for (w = 0; w < SL_MAX_WORKERS; w++)
+			g->lfds[i][w] = -1;
+	return g;
 }

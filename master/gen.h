@@ -33,13 +33,28 @@ struct gen {
 };
 
 /* gen.c */
-/* The config, region and shape of generation id (current or older). */
+/* The config of generation id (current, starting or older), or NULL. */
 const struct sl_conf *gen_conf(uint32_t id);
-void	*gen_shm(uint32_t id, uint32_t *nworkers);
+/*
+ * What processes of generation id are started with: current (a view of
+ * struct master), a reload's starting one, or an older one; NULL: none.
+ */
+const struct gen *gen_view(uint32_t id);
+/* A reload's generation while it starts (NULL: none). */
+void	 gen_set_next(struct gen *);
+struct gen *gen_next(void);
+/*
+ * The starting generation becomes current: the current one's state is
+ * kept as an older generation, returned (NULL, nothing changed: no
+ * starting one, or GEN_MAX_LIVE older ones already).
+ */
+struct gen *gen_switch(void);
 /* Keep the current generation's state as an older one; NULL: full. */
 struct gen *gen_retire(void);
 /* An older generation, or NULL. */
 struct gen *gen_find(uint32_t id);
+/* An empty generation: no fds, no region. */
+struct gen *gen_new(void);
 /* Its last process is gone: free what it held. */
 void	 gen_free(struct gen *);
 /* Older generations still alive. */

@@ -160,3 +160,85 @@ listen_close_all(void)
 				ms->lfds[i][w] = -1;
 			}
 }
+
+/* Old and new listener can share sockets: same address, same kind of
+   socket (TCP or UDP, transparent or not). */
+static int
+listen_same_socket(const struct sl_listener *a, const struct sl_listener *b)
+{
+	int	ta = a->kind == SL_LISTEN_TPROXY ||
+		    a->kind == SL_LISTEN_TPROXY_UDP;
+	int	tb = b->kind == SL_LISTEN_TPROXY ||
+		    b->kind == SL_LISTEN_TPROXY_UDP;
+
+	return listen_type(a) == listen_type(b) && ta == tb &&
+	    a->addrlen == b->addrlen &&
+	    memcmp(&a->addr, &b->addr, a->addrlen) == 0;
+}
+
+/*
+ * The sockets of a reload's new config into fds: a listener that stays
+ * (listen_same_socket) keeps the current generation's sockets, slot for
+ * slot, so nothing queued on them is lost; slots beyond the old worker
+ * count and new listeners get new sockets (a new address is probed
+ * first).  On failure, what was bound here is closed again and err says
+ * why.
+ */
+int
+listen_reload(const struct sl_conf *conf, uint32_t nworkers,
+    int fds[SL_MAX_LISTENERS][SL_MAX_WORKERS], char *err, size_t errlen)
+{
+	const struct sl_listener	*l;
+	size_t				 i, j;
+	uint32_t			 w;
+
+	for (i = 0; i < SL_MAX_LISTENERS; i++)
+		for (w = 0; w < SL_MAX_WORKERS; w++)
+			fds[i][w] = -1;
+	for (i = 0; i < conf->nlisteners; i++) {
+		l = &conf->listeners[i];
+		for (j = 0; j < ms->conf->nlisteners; j++)
+			if (listen_same_socket(l, &ms->conf->listeners[j]))
+				break;
+		if (j == ms->conf->nlisteners && listen_probe(l) == -1) {
+			listen_fail(l, err, errlen);
+			goto fail;
+		}
+		for (w = 0; w < nworkers; w++) {
+			if (j < ms->conf->nlisteners && w < ms->nworkers) {
+				fds[i][w] = ms->lfds[j][w];
+				continue;
+			}
+			if ((fds[i][w] = listen_open(l, err, errlen)) == -1)
+				goto fail;
+		}
+	}
+	return 0;
+fail:
+	listen_close_unused(fds, ms->lfds);
+	return -1;
+}
+
+/* Close the sockets of fds that keep (another generation's) does not
+   hold, and mark them -1. */
+void
+listen_close_unused(int fds[SL_MAX_LISTENERS][SL_MAX_WORKERS],
+    int keep[SL_MAX_LISTENERS][SL_MAX_WORKERS])
+{
+	size_t		i, j;
+	uint32_t	w, v;
+	int		kept;
+
+	for (i = 0; i < SL_MAX_LISTENERS; i++)
+		for (w = 0; w < SL_MAX_WORKERS; w++) {
+			if (fds[i][w] == -1)
+				continue;
+			kept = 0;
+			for (j = 0; j < SL_MAX_LISTENERS && !kept; j++)
+				for (v = 0; v < SL_MAX_WORKERS && !kept; v++)
+					kept = keep[j][v] == fds[i][w];
+			if (!kept)
+				close(fds[i][w]);
+			fds[i][w] = -1;
+		}
+}

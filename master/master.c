@@ -48,135 +48,25 @@ usage(int status)
 	exit(status);
 }
 
-static char *
-read_file(const char *path, size_t *len, char *err, size_t errlen)
-{
-	struct stat	 st;
-	char		*buf = NULL;
-	ssize_t		 n;
-	size_t		 off = 0;
-	int		 fd;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1 ||
-	    fstat(fd, &st) == -1) {
-		snprintf(err, errlen, "%s", strerror(errno));
-		goto fail;
-	}
-	if (!S_ISREG(st.st_mode) || st.st_size > SL_MAX_CONF_BYTES) {
-		snprintf(err, errlen, "not a regular file of at most %u bytes",
-		    SL_MAX_CONF_BYTES);
-		goto fail;
-	}
-	if ((buf = malloc((size_t)st.st_size + 1)) == NULL)
-		goto fail;
-	while (off < (size_t)st.st_size &&
-	    (n = read(fd, buf + off, (size_t)st.st_size - off)) > 0)
-		off += (size_t)n;
-	close(fd);
-	buf[off] = '\0';
-	*len = off;
-	return buf;
-fail:
-	if (fd != -1)
-		close(fd);
-	free(buf);
-	return NULL;
-}
-
-/*
- * JSON, or tcprouter's router.toml when the name ends in ".toml".  The
- * TOML becomes sluice's JSON, and from then on conf_text holds that JSON
- * (malloc'd, kept for the master's life like read_file()'s text): it is
- * what the children get in their memfd.
- */
-static int
-master_parse_config(char *err, size_t errlen)
-{
-	size_t	 n = strlen(ms->conf_path);
-	char	*json;
-
-	if (n < 5 || strcasecmp(ms->conf_path + n - 5, ".toml") != 0)
-		return conf_parse(ms->conf_text, ms->conf_len, &ms->conf, err,
-		    errlen);
-	if (conf_parse_toml(ms->conf_text, ms->conf_len, &ms->conf, &json,
-	    err, errlen) == -1)
-		return -1;
-	explicit_bzero(ms->conf_text, ms->conf_len);	/* Redis password */
-	free(ms->conf_text);
-	ms->conf_text = json;
-	ms->conf_len = strlen(json);
-	return 0;
-}
-
-/*
- * The uid and gid of a configured user (key names it), never root's.
- * Exits 1 with the problem: the default users come from the install step.
- */
-static void
-master_user(const char *key, const char *name, uid_t *uid, gid_t *gid)
-{
-	struct passwd	*pw;
-
-	if ((pw = getpwnam(name)) == NULL) {
-		fprintf(stderr, "sluiced: %s: %s: unknown user \"%s\"",
-		    ms->conf_path, key, name);
-		if (strcmp(name, "_sluice") == 0 ||
-		    strcmp(name, "_sluice-resolver") == 0)
-			fprintf(stderr, " (the install step, contrib/deps.sh, "
-			    "creates it: useradd --system --no-create-home "
-			    "--shell /usr/sbin/nologin %s)", name);
-		fputc('\n', stderr);
-		exit(1);
-	}
-	if (pw->pw_uid == 0 || pw->pw_gid == 0) {
-		fprintf(stderr, "sluiced: %s: %s: \"%s\" has uid or gid 0; "
-		    "children must not run as root\n", ms->conf_path, key,
-		    name);
-		exit(1);
-	}
-	*uid = pw->pw_uid;
-	*gid = pw->pw_gid;
-}
-
 /* Load, validate, resolve the users.  Exits 1 with the problem. */
 static void
 master_load_config(void)
 {
-	char		 err[512];
+	struct conf_load	 cl;
+	char			 err[512];
 
-	ms->conf_text = read_file(ms->conf_path, &ms->conf_len, err,
-	    sizeof(err));
-	if (ms->conf_text == NULL) {
+	if (master_config_load(ms->conf_path, &cl, err, sizeof(err)) == -1) {
 		fprintf(stderr, "sluiced: %s: %s\n", ms->conf_path, err);
 		exit(1);
 	}
-	if (master_parse_config(err, sizeof(err)) == -1 ||
-	    scripts_check(ms->conf, err, sizeof(err)) == -1) {
-		fprintf(stderr, "sluiced: %s: %s\n", ms->conf_path, err);
-		exit(1);
-	}
-	master_user("user", ms->conf->user, &ms->uid, &ms->gid);
-	master_user("resolver_user", ms->conf->resolver_user,
-	    &ms->resolver_uid, &ms->resolver_gid);
-	/*
-	 * One uid for both would let a worker that got code execution
-	 * signal, ptrace or read /proc of the resolver that answers every
-	 * worker's lookups.
-	 */
-	if (ms->resolver_uid == ms->uid) {
-		fprintf(stderr, "sluiced: %s: resolver_user: \"%s\" has the "
-		    "uid of user \"%s\" (%u); the resolver needs a uid of "
-		    "its own\n", ms->conf_path, ms->conf->resolver_user,
-		    ms->conf->user, (unsigned)ms->uid);
-		exit(1);
-	}
-	ms->nworkers = ms->conf->workers;
-	if (ms->nworkers == 0) {
-		long n = sysconf(_SC_NPROCESSORS_ONLN);
-
-		ms->nworkers = n < 1 ? 1 : n > SL_MAX_WORKERS ? SL_MAX_WORKERS :
-		    (uint32_t)n;
-	}
+	ms->conf = cl.conf;
+	ms->conf_text = cl.text;
+	ms->conf_len = cl.len;
+	ms->uid = cl.uid;
+	ms->gid = cl.gid;
+	ms->resolver_uid = cl.resolver_uid;
+	ms->resolver_gid = cl.resolver_gid;
+	ms->nworkers = cl.nworkers;
 }
 
 /*
@@ -401,9 +291,6 @@ master_main(int argc, char *argv[])
 	log_init("sluiced", SL_LOG_INFO);
 	notify_init();
 	master_load_config();
-	/* The master routes nothing: the workers parse their own table. */
-	services_free(ms->conf->services);
-	ms->conf->services = NULL;
 	(void)malloc_trim(0);	/* the parser's garbage, for a big table */
 	if (check_only) {
 		master_check_only();

@@ -106,6 +106,20 @@ struct master {
 
 extern struct master *ms;
 
+/* conf_load.c: a config file, parsed and checked, with its users' ids */
+struct conf_load {
+	struct sl_conf	*conf;
+	char		*text;		/* JSON, for the children's memfd */
+	size_t		 len;
+	uid_t		 uid, resolver_uid;
+	gid_t		 gid, resolver_gid;
+	uint32_t	 nworkers;
+};
+/* 0, or -1 with err ("PATH: problem" as -t says it). */
+int	master_config_load(const char *path, struct conf_load *, char *err,
+	    size_t errlen);
+void	master_config_unload(struct conf_load *);
+
 /* master.c: "sluiced -c FILE" and its options; never returns an error. */
 int	master_main(int argc, char *argv[]);
 /* Drain and exit, as on SIGTERM. */
@@ -149,15 +163,26 @@ void	svc_table_send(struct proc *);
 int	pcap_open_all(char *err, size_t errlen);
 /* -t: the checks pcap_open_all() would fail, creating nothing. */
 int	pcap_check_all(char *err, size_t errlen);
+/* conf names the very capture files open now (a reload keeps them). */
+int	pcap_same(const struct sl_conf *conf);
 /* PCAP_REC from a worker; -1 when the message itself is bogus. */
 int	pcap_record(struct proc *, const struct sl_msg *);
 
 /* listen.c */
 int	listen_open_all(char *err, size_t errlen);
 void	listen_close_all(void);
+/* A reload's sockets: kept where a listener stays, else new. */
+int	listen_reload(const struct sl_conf *, uint32_t nworkers,
+	    int fds[SL_MAX_LISTENERS][SL_MAX_WORKERS], char *err,
+	    size_t errlen);
+/* Close fds' sockets that keep does not hold; all of fds become -1. */
+void	listen_close_unused(int fds[SL_MAX_LISTENERS][SL_MAX_WORKERS],
+	    int keep[SL_MAX_LISTENERS][SL_MAX_WORKERS]);
 
 /* shm.c */
 int	shm_create(void);
+int	shm_make(uint32_t nworkers, uint32_t nlinks, int *fd, void **base,
+	    size_t *size);
 int	conf_memfd(const char *text, size_t len);
 void	shm_log_counters(void);
 
@@ -173,6 +198,15 @@ size_t	proc_running(void);
 void	proc_child_exited(pid_t pid, int status);
 /* The newest service table to every ready row whose role takes it. */
 void	proc_table_broadcast(void);
+/* Rows for every process of a generation; -1: the table is full. */
+int	proc_add_rows(uint32_t pool, uint32_t generation);
+void	proc_start_gen(uint32_t generation);
+size_t	proc_gen_running(uint32_t generation);
+void	proc_kill_gen(uint32_t generation, int sig);
+/* Drain an older generation's next stage; its running rows. */
+size_t	proc_drain_gen(uint32_t generation);
+/* Its (dead) rows become free for another generation. */
+void	proc_release_gen(uint32_t generation);
 /* "worker", "resolver", "registry". */
 const char *proc_role_name(const struct proc *);
 /* Every running child's log level. */
@@ -193,6 +227,10 @@ void	ctl_sessions_gone(struct proc *);
 /* reload.c */
 /* Read the config again and start a generation; client_id 0: SIGHUP. */
 void	reload_request(uint64_t client_id);
+/* Every process of the starting generation is ready. */
+void	reload_ready(void);
+/* A process of a generation other than the current one exited. */
+void	reload_row_gone(uint32_t generation);
 
 /* proc_log.c: what a child says, on its channel or its stderr */
 void	proc_log_init(struct proc *);

@@ -206,3 +206,39 @@ pcap_record(struct proc *c, const struct sl_msg *m)
 	pcap_stop(f, why);
 	return 0;
 }
+
+/* The pcap taps' files of conf, in pcap_index order, as one list. */
+static size_t
+pcap_paths(const struct sl_conf *conf, const char **v, size_t max)
+{
+	const struct sl_listener	*l;
+	size_t				 i, j, n = 0;
+
+	for (i = 0; i < conf->nlisteners; i++) {
+		l = &conf->listeners[i];
+		for (j = 0; !l->borrowed && j < l->ntaps; j++)
+			if (l->taps[j].type == SL_TAP_PCAP && n < max)
+				v[n++] = l->taps[j].file;
+	}
+	return n;
+}
+
+/*
+ * A reload keeps the open capture files, so the new config must name
+ * the same ones in the same order (their numbers ride on PCAP_REC).
+ */
+int
+pcap_same(const struct sl_conf *conf)
+{
+	const char	*a[SL_PCAP_MAX_FILES], *b[SL_PCAP_MAX_FILES];
+	size_t		 na, nb, i;
+
+	na = pcap_paths(ms->conf, a, SL_PCAP_MAX_FILES);
+	nb = pcap_paths(conf, b, SL_PCAP_MAX_FILES);
+	if (na != nb)
+		return 0;
+	for (i = 0; i < na; i++)
+		if (strcmp(a[i], b[i]) != 0)
+			return 0;
+	return 1;
+}

@@ -52,6 +52,7 @@
 #include "../ipc/codec.h"
 #include "../policy/counters.h"
 #include "accesslog.h"
+#include "gen.h"
 #include "master.h"
 #include "notify.h"
 
@@ -64,22 +65,22 @@ struct proc_role {
 	int		 stop_stage;	/* a shutdown drains 0, then 1, ... */
 	/* A channel to every row of this role in its set (MASTER: none). */
 	enum sl_proc_id	 peer;
-	uint32_t	(*count)(uint32_t pool);
+	uint32_t	(*count)(uint32_t pool, const struct gen *);
 	void		(*feed)(struct proc *);	/* before CFG_END */
 	void		(*reaped)(struct proc *);	/* process gone */
 	int		 tables;	/* gets the service tables */
 	int		 fds_in;	/* may send the master an fd */
 	/* The uid and gid it runs as (-u, -g): a tenant's pool may differ. */
-	void		(*ids)(uint32_t pool, uid_t *, gid_t *);
+	void		(*ids)(const struct gen *, uid_t *, gid_t *);
 };
 
-static uint32_t	proc_count_one(uint32_t);
-static uint32_t	proc_count_workers(uint32_t);
-static uint32_t	proc_count_registry(uint32_t);
+static uint32_t	proc_count_one(uint32_t, const struct gen *);
+static uint32_t	proc_count_workers(uint32_t, const struct gen *);
+static uint32_t	proc_count_registry(uint32_t, const struct gen *);
 static void	proc_feed_worker(struct proc *);
 static void	proc_reaped_worker(struct proc *);
-static void	proc_ids_user(uint32_t, uid_t *, gid_t *);
-static void	proc_ids_resolver(uint32_t, uid_t *, gid_t *);
+static void	proc_ids_user(const struct gen *, uid_t *, gid_t *);
+static void	proc_ids_resolver(const struct gen *, uid_t *, gid_t *);
 
 /*
  * Rows are started in this order: the resolver first, so that workers
@@ -109,11 +110,10 @@ static void	proc_chan_closed(struct ipc_chan *, const char *, void *);
 
 /* Workers and the registry: "user". */
 static void
-proc_ids_user(uint32_t pool, uid_t *uid, gid_t *gid)
+proc_ids_user(const struct gen *g, uid_t *uid, gid_t *gid)
 {
-	(void)pool;
-	*uid = ms->uid;
-	*gid = ms->gid;
+	*uid = g->uid;
+	*gid = g->gid;
 }
 
 /*
@@ -121,17 +121,17 @@ proc_ids_user(uint32_t pool, uid_t *uid, gid_t *gid)
  * load), so that no worker can signal, ptrace or read /proc of it.
  */
 static void
-proc_ids_resolver(uint32_t pool, uid_t *uid, gid_t *gid)
+proc_ids_resolver(const struct gen *g, uid_t *uid, gid_t *gid)
 {
-	(void)pool;
-	*uid = ms->resolver_uid;
-	*gid = ms->resolver_gid;
+	*uid = g->resolver_uid;
+	*gid = g->resolver_gid;
 }
 
 static uint32_t
-proc_count_one(uint32_t pool)
+proc_count_one(uint32_t pool, const struct gen *g)
 {
 	(void)pool;
+	(void)g;
 	return 1;
 }
 
@@ -140,24 +140,24 @@ proc_count_one(uint32_t pool)
  * peer indices its resolver knows.  Every row gets it as -N.
  */
 static uint32_t
-proc_pool_slots(uint32_t pool)
+proc_pool_slots(uint32_t pool, const struct gen *g)
 {
 	(void)pool;
-	return ms->nworkers;
+	return g->nworkers;
 }
 
 static uint32_t
-proc_count_workers(uint32_t pool)
+proc_count_workers(uint32_t pool, const struct gen *g)
 {
-	return proc_pool_slots(pool);
+	return proc_pool_slots(pool, g);
 }
 
 /* tcprouter's Redis store: a registry only when one is configured. */
 static uint32_t
-proc_count_registry(uint32_t pool)
+proc_count_registry(uint32_t pool, const struct gen *g)
 {
 	(void)pool;
-	return ms->conf->dbbackend.enabled ? 1 : 0;
+	return g->conf->dbbackend.enabled ? 1 : 0;
 }
 
 /* ---- rows ---- */
@@ -186,7 +186,8 @@ proc_same_set(const struct proc *a, const struct proc *b)
 static void
 proc_send(struct proc *c, uint16_t type, int fd, uint32_t index)
 {
-	struct sl_msg	m;
+	const struct gen	*g = gen_view(c->generation);
+	struct sl_msg		 m;
 
 	memset(&m, 0, sizeof(m));
 	m.type = type;
@@ -194,10 +195,10 @@ proc_send(struct proc *c, uint16_t type, int fd, uint32_t index)
 	switch (type) {
 	case SL_MSG_CFG_CONF:
 		m.u.cfg_conf.generation = c->generation;
-		m.u.cfg_conf.size = ms->conf_len;
+		m.u.cfg_conf.size = g->conf_len;
 		break;
 	case SL_MSG_CFG_SHM:
-		m.u.cfg_shm.size = ms->shmsize;
+		m.u.cfg_shm.size = g->shmsize;
 		break;
 	case SL_MSG_CFG_PEER:
 		m.u.cfg_peer.index = index;
@@ -268,11 +269,14 @@ proc_send_allow(struct proc *c, uint32_t i)
 static void
 proc_feed_worker(struct proc *c)
 {
-	size_t	i;
+	const struct gen	*g = gen_view(c->generation);
+	size_t			 i;
 
-	for (i = 0; i < ms->conf->nlisteners; i++)
-		proc_send(c, SL_MSG_CFG_LISTENER, ms->lfds[i][c->index],
+	for (i = 0; i < g->conf->nlisteners; i++)
+		proc_send(c, SL_MSG_CFG_LISTENER, g->lfds[i][c->index],
 		    (uint32_t)i);
+	if (c->generation != ms->generation)
+		return;
 	for (i = 0; i < ms->conf->nlisteners; i++)
 		if (ms->allow[i].set)
 			proc_send_allow(c, (uint32_t)i);
@@ -317,8 +321,11 @@ proc_role_name(const struct proc *c)
 static void
 proc_reaped_worker(struct proc *c)
 {
-	shm_worker_reset(ms->shm, ms->nworkers, (uint32_t)ms->conf->nlinks,
-	    c->index);
+	const struct gen	*g = gen_view(c->generation);
+
+	if (g != NULL)
+		shm_worker_reset(g->shm, g->nworkers,
+		    (uint32_t)g->conf->nlinks, c->index);
 }
 
 /*
@@ -329,11 +336,12 @@ proc_reaped_worker(struct proc *c)
 static void
 proc_feed(struct proc *c)
 {
-	struct proc	*p;
-	size_t		 i;
+	const struct gen	*g = gen_view(c->generation);
+	struct proc		*p;
+	size_t			 i;
 
-	proc_send(c, SL_MSG_CFG_CONF, ms->conf_fd, 0);
-	proc_send(c, SL_MSG_CFG_SHM, ms->shm_fd, 0);
+	proc_send(c, SL_MSG_CFG_CONF, g->conf_fd, 0);
+	proc_send(c, SL_MSG_CFG_SHM, g->shm_fd, 0);
 	if (c->desc->feed != NULL)
 		c->desc->feed(c);
 	for (i = 0; i < ms->nprocs; i++) {
@@ -343,7 +351,8 @@ proc_feed(struct proc *c)
 			proc_peer(c, p);
 	}
 	proc_send(c, SL_MSG_CFG_END, -1, 0);
-	if (ms->log_level != ms->conf->log_level)
+	if (c->generation == ms->generation &&
+	    ms->log_level != ms->conf->log_level)
 		proc_send(c, SL_MSG_LOG_LEVEL, -1, (uint32_t)ms->log_level);
 	for (i = 0; i < ms->nprocs; i++) {
 		p = &ms->procs[i];
@@ -357,6 +366,7 @@ proc_feed(struct proc *c)
 static void
 proc_exec(struct proc *c, int fd, int errfd)
 {
+	const struct gen *gv = gen_view(c->generation);
 	char	idx[16], nw[16], uid[16], gid[16];
 	char	*argv[] = { ms->self_exe, "-P", NULL, "-I", idx, "-N", nw,
 		    "-u", uid, "-g", gid, NULL };
@@ -366,8 +376,8 @@ proc_exec(struct proc *c, int fd, int errfd)
 
 	argv[2] = (char *)c->desc->name;
 	snprintf(idx, sizeof(idx), "%u", c->index);
-	snprintf(nw, sizeof(nw), "%u", proc_pool_slots(c->pool));
-	c->desc->ids(c->pool, &u, &g);
+	snprintf(nw, sizeof(nw), "%u", proc_pool_slots(c->pool, gv));
+	c->desc->ids(gv, &u, &g);
 	snprintf(uid, sizeof(uid), "%u", (unsigned)u);
 	snprintf(gid, sizeof(gid), "%u", (unsigned)g);
 	sigemptyset(&all);
@@ -420,7 +430,8 @@ proc_spawn(struct proc *c)
 	int	sv[2], ep[2];
 	pid_t	pid;
 
-	if (ms->stopping || proc_state_running(c->state))
+	if (ms->stopping || proc_state_running(c->state) ||
+	    gen_view(c->generation) == NULL)
 		return;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1) {
 		log_warn("%s: socketpair for %s", __func__, c->name);
@@ -490,24 +501,95 @@ proc_row_init(struct proc *c, const struct proc_role *r, uint32_t pool,
 	ev_init(&c->ready_timer, proc_ready_timeout);
 }
 
-/* One row per instance of every role, for one pool and generation. */
-static void
+/*
+ * A row for a new process: one a gone generation left (generation 0),
+ * else a new one at the end.  Rows never move: watchers and channels
+ * point into them.
+ */
+static struct proc *
+proc_free_row(void)
+{
+	size_t	i;
+
+	for (i = 0; i < ms->nprocs; i++)
+		if (ms->procs[i].generation == 0 && ms->procs[i].pid == 0 &&
+		    ms->procs[i].state == PROC_DEAD)
+			return &ms->procs[i];
+	if (ms->nprocs == PROC_MAX_ROWS)
+		return NULL;
+	return &ms->procs[ms->nprocs++];
+}
+
+int
 proc_add_rows(uint32_t pool, uint32_t generation)
 {
 	const struct proc_role	*r;
+	const struct gen	*g = gen_view(generation);
+	struct proc		*c;
 	size_t			 i;
 	uint32_t		 k, n;
 
 	for (i = 0; i < sizeof(proc_roles) / sizeof(proc_roles[0]); i++) {
 		r = &proc_roles[i];
-		n = r->count(pool);
+		n = r->count(pool, g);
 		for (k = 0; k < n; k++) {
-			if (ms->nprocs == PROC_MAX_ROWS)
-				fatalx("%s: process table full", __func__);
-			proc_row_init(&ms->procs[ms->nprocs++], r, pool,
-			    generation, k);
+			if ((c = proc_free_row()) == NULL) {
+				proc_release_gen(generation);
+				return -1;
+			}
+			proc_row_init(c, r, pool, generation, k);
 		}
 	}
+	return 0;
+}
+
+/* Its rows are free for another generation (all dead). */
+void
+proc_release_gen(uint32_t generation)
+{
+	size_t	i;
+
+	for (i = 0; i < ms->nprocs; i++)
+		if (ms->procs[i].generation == generation &&
+		    ms->procs[i].pid == 0) {
+			ev_timer_stop(ms->loop, &ms->procs[i].respawn);
+			ms->procs[i].state = PROC_DEAD;
+			ms->procs[i].generation = 0;
+		}
+}
+
+void
+proc_start_gen(uint32_t generation)
+{
+	size_t	i;
+
+	for (i = 0; i < ms->nprocs; i++)
+		if (ms->procs[i].generation == generation &&
+		    ms->procs[i].state == PROC_DEAD)
+			proc_spawn(&ms->procs[i]);
+}
+
+/* Running processes of a generation. */
+size_t
+proc_gen_running(uint32_t generation)
+{
+	size_t	i, n = 0;
+
+	for (i = 0; i < ms->nprocs; i++)
+		n += ms->procs[i].generation == generation &&
+		    ms->procs[i].pid != 0;
+	return n;
+}
+
+void
+proc_kill_gen(uint32_t generation, int sig)
+{
+	size_t	i;
+
+	for (i = 0; i < ms->nprocs; i++)
+		if (ms->procs[i].generation == generation &&
+		    ms->procs[i].pid != 0)
+			kill(ms->procs[i].pid, sig);
 }
 
 void
@@ -515,7 +597,8 @@ proc_init(void)
 {
 	svc_init();
 	ms->nprocs = 0;
-	proc_add_rows(0, ms->generation);
+	if (proc_add_rows(0, ms->generation) == -1)
+		fatalx("%s: process table full", __func__);
 }
 
 void
@@ -536,7 +619,7 @@ proc_count_ready(uint32_t pool, uint32_t generation, size_t *total)
 
 	*total = 0;
 	for (i = 0; i < ms->nprocs; i++) {
-		if (ms->procs[i].pool != pool ||
+		if (ms->procs[i].pool != pool || generation == 0 ||
 		    ms->procs[i].generation != generation)
 			continue;
 		(*total)++;
@@ -568,10 +651,12 @@ proc_ready(struct proc *c)
 	if (n == total) {
 		log_debug("pool %u generation %u: all %zu children ready",
 		    c->pool, c->generation, total);
-		if (!ms->announced) {
+		if (c->generation == ms->generation && !ms->announced) {
 			ms->announced = 1;
 			notify_ready("serving");
-		}
+		} else if (gen_next() != NULL &&
+		    c->generation == gen_next()->id)
+			reload_ready();
 	}
 }
 
@@ -699,6 +784,7 @@ proc_schedule_respawn(struct proc *c)
 	double	delay;
 
 	delay = proc_backoff(&c->quick_deaths, ev_now(ms->loop) - c->started);
+	atomic_fetch_add(&shm_global(ms->shm)->worker_restarts, 1);
 	log_info("respawning %s in %.2f s", c->name, delay);
 	ev_timer_stop(ms->loop, &c->respawn);
 	ev_timer_set(&c->respawn, delay, 0.);
@@ -760,10 +846,14 @@ proc_child_exited(pid_t pid, int status)
 		c->desc->reaped(c);
 	ctl_sessions_gone(c);
 	proc_event(c, PROC_EV_EXIT);
-	if (ms->stopping)
+	/* Only the current generation and a starting one come back. */
+	if (ms->stopping || (c->generation != ms->generation &&
+	    (gen_next() == NULL || c->generation != gen_next()->id)))
 		proc_event(c, PROC_EV_HALT);
 	if (c->state == PROC_RESPAWN)
 		proc_schedule_respawn(c);
+	if (c->generation != ms->generation)
+		reload_row_gone(c->generation);
 }
 
 /* ---- the registry's service tables ---- */
@@ -814,6 +904,36 @@ proc_drain_row(struct proc *c)
 	if (!proc_state_running(c->state))
 		ev_timer_stop(ms->loop, &c->respawn);
 	proc_event(c, PROC_EV_DRAIN);
+}
+
+/*
+ * An older generation: drain its next stop stage (workers, then the
+ * resolver and registry they used); the running rows left.
+ */
+size_t
+proc_drain_gen(uint32_t generation)
+{
+	size_t	i, running = 0;
+	int	stage = -1;
+
+	for (i = 0; i < ms->nprocs; i++)
+		if (ms->procs[i].generation == generation &&
+		    ms->procs[i].pid != 0 && (stage == -1 ||
+		    ms->procs[i].desc->stop_stage < stage))
+			stage = ms->procs[i].desc->stop_stage;
+	for (i = 0; i < ms->nprocs; i++) {
+		if (ms->procs[i].generation != generation)
+			continue;
+		if (ms->procs[i].pid != 0)
+			running++;
+		if (ms->procs[i].pid == 0 && ms->procs[i].state != PROC_DEAD)
+			proc_drain_row(&ms->procs[i]);
+		else if (ms->procs[i].pid != 0 &&
+		    ms->procs[i].desc->stop_stage == stage &&
+		    ms->procs[i].state != PROC_DRAINING)
+			proc_drain_row(&ms->procs[i]);
+	}
+	return running;
 }
 
 size_t

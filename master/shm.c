@@ -12,26 +12,43 @@
 #include "../policy/counters.h"
 #include "master.h"
 
+/* A sealed region for nworkers and nlinks, mapped here; -1 on failure. */
+int
+shm_make(uint32_t nworkers, uint32_t nlinks, int *fdp, void **basep,
+    size_t *sizep)
+{
+	size_t	 size = shm_size(nworkers, nlinks);
+	void	*base;
+	int	 fd;
+
+	fd = memfd_create("sluice-counters", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd == -1)
+		return -1;
+	if (ftruncate(fd, (off_t)size) == -1 ||
+	    (base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+	    0)) == MAP_FAILED) {
+		close(fd);
+		return -1;
+	}
+	shm_init(base, nworkers, nlinks);
+	/* A worker must not be able to resize the region under the others. */
+	if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW |
+	    F_SEAL_SEAL) == -1) {
+		munmap(base, size);
+		close(fd);
+		return -1;
+	}
+	*fdp = fd;
+	*basep = base;
+	*sizep = size;
+	return 0;
+}
+
 int
 shm_create(void)
 {
-	int	fd;
-
-	ms->shmsize = shm_size(ms->nworkers, (uint32_t)ms->conf->nlinks);
-	fd = memfd_create("sluice-counters", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-	if (fd == -1 || ftruncate(fd, (off_t)ms->shmsize) == -1)
-		return -1;
-	ms->shm = mmap(NULL, ms->shmsize, PROT_READ | PROT_WRITE, MAP_SHARED,
-	    fd, 0);
-	if (ms->shm == MAP_FAILED)
-		return -1;
-	shm_init(ms->shm, ms->nworkers, (uint32_t)ms->conf->nlinks);
-	/* A worker must not be able to resize the region under the others. */
-	if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW |
-	    F_SEAL_SEAL) == -1)
-		return -1;
-	ms->shm_fd = fd;
-	return 0;
+	return shm_make(ms->nworkers, (uint32_t)ms->conf->nlinks, &ms->shm_fd,
+	    &ms->shm, &ms->shmsize);
 }
 
 /* The validated config text, sealed so no child can change it. */

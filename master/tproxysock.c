@@ -45,6 +45,7 @@
 #include "../common/log.h"
 #include "../ipc/codec.h"
 #include "../policy/select.h"
+#include "gen.h"
 #include "master.h"
 #include "reqlimit.h"
 
@@ -155,6 +156,7 @@ int
 tproxy_request(struct proc *c, const struct sl_msg *m)
 {
 	const struct sl_listener	*l;
+	const struct sl_conf		*conf;
 	struct sockans_row		*t;
 	struct sockaddr_storage		 local, peer;
 	struct sl_msg			 r;
@@ -162,10 +164,12 @@ tproxy_request(struct proc *c, const struct sl_msg *m)
 	uint64_t			 n;
 	char				 more[64], addr[INET6_ADDRSTRLEN];
 
-	if (m->u.tproxy_req.listener >= ms->conf->nlisteners ||
+	/* Its own generation's listeners: a reload renumbers them. */
+	if ((conf = gen_conf(c->generation)) == NULL ||
+	    m->u.tproxy_req.listener >= conf->nlisteners ||
 	    (m->u.tproxy_req.family != 4 && m->u.tproxy_req.family != 6))
 		return -1;
-	l = &ms->conf->listeners[m->u.tproxy_req.listener];
+	l = &conf->listeners[m->u.tproxy_req.listener];
 	tproxy_sockaddrs(m, &local, &peer, &len);
 	if (tproxy_check(m, l, (struct sockaddr *)&local,
 	    (struct sockaddr *)&peer) == -1)

@@ -33,11 +33,20 @@
 #include <unistd.h>
 
 #include "ipc/codec.h"
+#include "master/gen.h"
 #include "master/master.h"
 #include "master/reqlimit.h"
 #include "policy/select.h"
 
 struct master *ms;		/* master.c's, which is not linked here */
+
+/* gen.c's, not linked either: one generation, the fake master's. */
+const struct sl_conf *
+gen_conf(uint32_t id)
+{
+	(void)id;
+	return ms->conf;
+}
 
 static struct master	 tm;
 static struct sl_conf	 tconf;
