@@ -407,6 +407,14 @@ class Sluiced:
 
     # -- life cycle
 
+    def write_conf(self, conf):
+        """Replace the config file (for a reload); self.conf follows."""
+        self.conf = {k: v for k, v in conf.items() if v is not None}
+        tmp = self.confpath + ".new"
+        with open(tmp, "w") as f:
+            json.dump(self.conf, f, indent=2)
+        os.rename(tmp, self.confpath)
+
     def start(self, timeout=15):
         self._logf = open(self.logpath, "wb")
         self.proc = subprocess.Popen(
@@ -619,6 +627,32 @@ def with_free_ports(listeners):
         l["listen"] = "%s:%d" % (host, free_port(bare))
         out.append(l)
     return out
+
+
+def control(path, cmd, args=None, timeout=30):
+    """One request on sluiced's control socket (README "Control
+    protocol"): the decoded answer, {"ok": ..., "result"|"error": ...}."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    try:
+        s.connect(path)
+        req = {"cmd": cmd}
+        if args is not None:
+            req["args"] = args
+        body = json.dumps(req).encode()
+        s.sendall(struct.pack(">I", len(body)) + body)
+        n = struct.unpack(">I", recv_exact(s, 4, "answer length"))[0]
+        return json.loads(recv_exact(s, n, "answer").decode())
+    finally:
+        s.close()
+
+
+def control_ok(path, cmd, args=None, timeout=30):
+    """control(), failing the test unless the answer is ok; its result."""
+    r = control(path, cmd, args, timeout)
+    if not r.get("ok"):
+        raise Fail("control %s %r: %r" % (cmd, args, r))
+    return r["result"]
 
 
 def dump_logs():
