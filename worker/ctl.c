@@ -100,13 +100,57 @@ ctl_row(struct sl_msg *r, const struct session *s, uint64_t now)
 		    s->user);
 }
 
-static int
-ctl_by_serial(const void *a, const void *b)
+/*
+ * A max-heap by serial of at most max sessions: the max smallest serials
+ * seen.  No qsort(3): glibc's asks sysconf(_SC_PHYS_PAGES) for large
+ * arrays, a syscall the worker's filter kills, and this needs no
+ * allocation beyond the heap itself.
+ */
+static void
+heap_down(struct session **h, size_t n, size_t i)
 {
-	const struct session	*x = *(struct session *const *)a;
-	const struct session	*y = *(struct session *const *)b;
+	struct session	*tmp;
+	size_t		 c;
 
-	return x->id < y->id ? -1 : x->id > y->id;
+	while ((c = 2 * i + 1) < n) {
+		if (c + 1 < n && h[c + 1]->id > h[c]->id)
+			c++;
+		if (h[i]->id >= h[c]->id)
+			return;
+		tmp = h[i];
+		h[i] = h[c];
+		h[c] = tmp;
+		i = c;
+	}
+}
+
+static void
+heap_push(struct session **h, size_t n, struct session *s)
+{
+	struct session	*tmp;
+	size_t		 i = n, p;
+
+	h[i] = s;
+	while (i > 0 && h[p = (i - 1) / 2]->id < h[i]->id) {
+		tmp = h[p];
+		h[p] = h[i];
+		h[i] = tmp;
+		i = p;
+	}
+}
+
+/* Heap to ascending order, in place. */
+static void
+heap_sort(struct session **h, size_t n)
+{
+	struct session	*tmp;
+
+	while (n > 1) {
+		tmp = h[0];
+		h[0] = h[--n];
+		h[n] = tmp;
+		heap_down(h, n, 0);
+	}
 }
 
 static void
@@ -129,30 +173,33 @@ ctl_done(uint32_t id, uint32_t matched, uint32_t killed, int more)
 static void
 ctl_list(const struct sl_msg *m)
 {
-	struct session	**v, *s;
+	struct session	*v[SL_CTL_MAX_ROWS], *s;
 	struct sl_msg	 r;
-	size_t		 n = 0, i;
+	size_t		 n = 0, k = 0, i, max = m->u.ctl_query.max;
 	uint64_t	 now = mono_ms();
 
-	if ((v = calloc(wk->nsessions + 1, sizeof(*v))) == NULL) {
-		ctl_done(m->id, 0, 0, 0);
-		return;
+	TAILQ_FOREACH(s, &wk->sessions, entry) {
+		if (s->id <= m->u.ctl_query.after || !ctl_match(s, m))
+			continue;
+		n++;
+		if (k < max)
+			heap_push(v, k++, s);
+		else if (max > 0 && s->id < v[0]->id) {
+			v[0] = s;
+			heap_down(v, k, 0);
+		}
 	}
-	TAILQ_FOREACH(s, &wk->sessions, entry)
-		if (s->id > m->u.ctl_query.after && ctl_match(s, m))
-			v[n++] = s;
-	qsort(v, n, sizeof(*v), ctl_by_serial);
+	heap_sort(v, k);
 	memset(&r, 0, sizeof(r));
 	r.type = SL_MSG_CTL_ROW;
 	r.id = m->id;
 	r.fd = -1;
-	for (i = 0; i < n && i < m->u.ctl_query.max; i++) {
+	for (i = 0; i < k; i++) {
 		ctl_row(&r, v[i], now);
 		if (ipc_chan_send(wk->master, &r) == -1)
 			break;
 	}
 	ctl_done(m->id, (uint32_t)n, 0, n > i);
-	free(v);
 }
 
 static void
