@@ -71,9 +71,35 @@ def socks5():
 # enum sl_msg_type in ipc/ipc_msg.h
 (CFG_CONF, CFG_SHM, CFG_PEER, CFG_LISTENER, CFG_END, LOG_LEVEL, DRAIN,
  READY, LOG, RES_QUERY, RES_ANSWER, SOCK_REQ, SOCK_FD, SOCK_FAIL,
- REDIS_SOCK, MEMFD_REQ, SVC_TABLE, TPROXY_REQ, PCAP_REC) = range(1, 20)
+ REDIS_SOCK, MEMFD_REQ, SVC_TABLE, TPROXY_REQ, PCAP_REC, CTL_QUERY, CTL_ROW,
+ CTL_DONE, CTL_ALLOW, ACCESS) = range(1, 25)
 MASTER, WORKER, RESOLVER = 0, 1, 2
 ALLOW_FDS, ONE_FD = 0x04, 0x08
+
+
+def mp(v):
+    """A minimal msgpack encoder: what the codec writes for these."""
+    if isinstance(v, bool):
+        return b"\xc3" if v else b"\xc2"
+    if isinstance(v, int):
+        if v < 128:
+            return bytes([v])
+        for tag, fmt, lim in ((0xcc, ">B", 1 << 8), (0xcd, ">H", 1 << 16),
+                              (0xce, ">I", 1 << 32), (0xcf, ">Q", 1 << 64)):
+            if v < lim:
+                return bytes([tag]) + struct.pack(fmt, v)
+    if isinstance(v, bytes):
+        return b"\xc4" + bytes([len(v)]) + v
+    if isinstance(v, str):
+        b = v.encode()
+        return (bytes([0xa0 | len(b)]) if len(b) < 32 else
+                b"\xd9" + bytes([len(b)])) + b
+    assert isinstance(v, list) and len(v) < 16
+    return bytes([0x90 | len(v)]) + b"".join(mp(x) for x in v)
+
+
+LOOPBACK = bytes([127, 0, 0, 1])
+CIDR10 = [4, bytes([10, 0, 0, 0]), 8]
 
 
 def pcap_packet():
@@ -122,6 +148,20 @@ def ipc():
                      b"\xc4\x04\x7f\x00\x00\x01\xcd\x9c\x40", WORKER, 9,
                      False),
         PCAP_REC: (pcap, WORKER, 0, False),
+        # [op, after, max, serial, listener, link, client, target, user]
+        CTL_QUERY: (mp([0, 17, 256, 0, 0xffffffff, 1, CIDR10, "example",
+                        "alice"]), MASTER, 11, False),
+        # [serial, listener, link, state, family, addr, port, up, down,
+        #  age, idle, target, user]
+        CTL_ROW: (mp([5, 0, 0, 4, 4, LOOPBACK, 40000, 100, 200, 1500, 3,
+                      "example.org:443", ""]), WORKER, 11, False),
+        CTL_DONE: (mp([3, 0, 0]), WORKER, 11, False),
+        CTL_ALLOW: (mp([0, [CIDR10, [6, bytes(15) + b"\x01", 128]]]),
+                    MASTER, 0, False),
+        # [serial, listener, link, family, addr, port, up, down, ms,
+        #  front, target, user, outcome, detail]
+        ACCESS: (mp([9, 0, 0, 4, LOOPBACK, 5000, 64, 64, 12, "socks5",
+                     "127.0.0.1:80", "", "done", ""]), WORKER, 0, False),
     }
     for t, (body, peer, ident, fd) in msgs.items():
         write("ipc", "body-%02d" % t, bytes([0, t]) + body)
