@@ -239,15 +239,20 @@ def access(d, sock):
 def main():
     ctl_path()
     echo = t.echo_server()
+    # The README's example, with a socket path of the test's own (its
+    # directory made by sluiced), a group the test has a user in, and a
+    # second listener.
+    ex = t.readme_example("control")
     sock = os.path.join(t.mkdtemp(), "run", "sluiced.sock")
     os.chmod(os.path.dirname(os.path.dirname(sock)), 0o755)
+    t.check(ex["control"].startswith("/") and ex["control_group"],
+            "the README example names a socket and a group")
+    listeners = t.with_free_ports(ex["listeners"]) + [
+        {"name": "second", "kind": "socks5",
+         "listen": "127.0.0.1:%d" % t.free_port()}]
     d = t.Sluiced(workers=2, control=sock, control_group="nogroup",
                   max_threads=HELD + 500, max_handshakes=HELD + 500,
-                  listeners=[{"name": "main", "kind": "socks5",
-                              "listen": "127.0.0.1:%d" % t.free_port()},
-                             {"name": "second", "kind": "socks5",
-                              "listen": "127.0.0.1:%d" % t.free_port()}]
-                  ).start()
+                  listeners=listeners).start()
     st = os.stat(sock)
     t.check_eq(oct(st.st_mode & 0o777), "0o660", "control socket mode")
     t.check_eq(st.st_uid, 0, "control socket owner")
