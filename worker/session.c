@@ -87,7 +87,10 @@ session_ferr(const struct session *s, const char *outcome)
 			return by_outcome[i].reason;
 	switch (s->err) {
 	case SL_CONN_OK:
-		return SL_FERR_OTHER;
+		/* A refusal before any connect: "failed, reply 0xff" for a
+		   SOCKS5 greeting with no method sluice takes. */
+		return strncmp(outcome, "failed", 6) == 0 ?
+		    SL_FERR_BAD_REQUEST : SL_FERR_OTHER;
 	case SL_CONN_NOT_ALLOWED:
 		return SL_FERR_NOT_ALLOWED;
 	case SL_CONN_NET_UNREACH:
