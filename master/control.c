@@ -26,6 +26,7 @@
 #include "../common/log.h"
 #include "../common/util.h"
 #include "control.h"
+#include "ctl_req.h"
 #include "master.h"
 
 struct ctl_client {
@@ -191,29 +192,25 @@ ctl_fail(struct ctl_client *c, const char *fmt, ...)
 static void
 ctl_request(struct ctl_client *c)
 {
-	cJSON		*req, *cmd, *args;
+	cJSON		*req;
+	const cJSON	*args;
+	const char	*cmd;
+	char		 why[160];
+	int		 fatal, rc;
 
 	c->busy = 1;
 	ev_io_stop(ms->loop, &c->io);
 	ev_timer_stop(ms->loop, &c->timer);
-	req = cJSON_ParseWithLength(c->req, c->reqlen);
+	rc = ctl_req_parse(c->req, c->reqlen, &req, &cmd, &args, why,
+	    sizeof(why), &fatal);
 	free(c->req);
 	c->req = NULL;
-	if (req == NULL || !cJSON_IsObject(req) ||
-	    !cJSON_IsString(cmd = cJSON_GetObjectItemCaseSensitive(req,
-	    "cmd"))) {
-		cJSON_Delete(req);
-		ctl_client_free(c, "request is not a JSON object with a "
-		    "\"cmd\" string");
-		return;
-	}
-	args = cJSON_GetObjectItemCaseSensitive(req, "args");
-	if (args != NULL && !cJSON_IsObject(args)) {
-		ctl_fail(c, "\"args\" is not an object");
-		cJSON_Delete(req);
-		return;
-	}
-	ctl_dispatch(c, cmd->valuestring, args);
+	if (rc == -1 && fatal)
+		ctl_client_free(c, why);
+	else if (rc == -1)
+		ctl_fail(c, "%s", why);
+	else
+		ctl_dispatch(c, cmd, args);
 	cJSON_Delete(req);
 }
 
@@ -406,8 +403,8 @@ ctl_dir(const char *path, gid_t gid, char *err, size_t errlen)
 		}
 		return 0;
 	}
-	if (errno != ENOENT || mkdir(dir, 0750) == -1 ||
-	    chown(dir, 0, gid) == -1) {
+	/* Made under the group's egid (ctl_bind): no chown, no CAP_CHOWN. */
+	if (errno != ENOENT || mkdir(dir, 0750) == -1) {
 		snprintf(err, errlen, "control: mkdir %s: %s", dir,
 		    strerror(errno));
 		return -1;
@@ -446,16 +443,20 @@ ctl_stale(const char *path, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * The socket (and its directory, if missing), made while the master's
+ * effective gid is the control group: the files get that group without
+ * a chown, which would need CAP_CHOWN (systemd's bounding set leaves it
+ * out); CAP_SETGID, kept for the children, covers the setegid.
+ */
 static int
 ctl_bind(const char *path, gid_t gid, char *err, size_t errlen)
 {
 	struct sockaddr_un	 sun;
 	mode_t			 old;
+	gid_t			 egid = getegid();
 	int			 fd, rc;
 
-	if (ctl_dir(path, gid, err, errlen) == -1 ||
-	    ctl_stale(path, err, errlen) == -1)
-		return -1;
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
 	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
@@ -464,13 +465,26 @@ ctl_bind(const char *path, gid_t gid, char *err, size_t errlen)
 		snprintf(err, errlen, "control: socket: %s", strerror(errno));
 		return -1;
 	}
-	/* Never a moment with the socket open to all: umask, then chown. */
-	old = umask(0177);
+	if (setegid(gid) == -1) {
+		snprintf(err, errlen, "control: setegid %u: %s",
+		    (unsigned)gid, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (ctl_dir(path, gid, err, errlen) == -1 ||
+	    ctl_stale(path, err, errlen) == -1) {
+		if (setegid(egid) == -1)
+			fatal("%s: setegid back", __func__);
+		close(fd);
+		return -1;
+	}
+	/* Never a moment with the socket open to more than its group. */
+	old = umask(gid != 0 ? 0117 : 0177);
 	rc = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
 	umask(old);
-	if (rc == -1 || chown(path, 0, gid) == -1 ||
-	    chmod(path, gid != 0 ? 0660 : 0600) == -1 ||
-	    listen(fd, CTL_MAX_CLIENTS) == -1) {
+	if (setegid(egid) == -1)
+		fatal("%s: setegid back", __func__);
+	if (rc == -1 || listen(fd, CTL_MAX_CLIENTS) == -1) {
 		snprintf(err, errlen, "control: %s: %s", path, strerror(errno));
 		close(fd);
 		return -1;
@@ -525,6 +539,42 @@ control_start(void)
 		ev_io_start(ms->loop, &ctl.io);
 }
 
+/*
+ * Another group for the same path: a new socket beside the old one,
+ * renamed over it, so the path never lacks a socket and connected
+ * clients keep theirs.
+ */
+static int
+ctl_regroup(gid_t gid, char *err, size_t errlen)
+{
+	char	tmp[sizeof(ctl.path) + 8];
+	int	fd;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.new", ctl.path) >=
+	    (int)sizeof(((struct sockaddr_un *)0)->sun_path)) {
+		snprintf(err, errlen, "control: %s: path too long to change "
+		    "its group at a reload", ctl.path);
+		return -1;
+	}
+	(void)unlink(tmp);
+	if ((fd = ctl_bind(tmp, gid, err, errlen)) == -1)
+		return -1;
+	if (rename(tmp, ctl.path) == -1) {
+		snprintf(err, errlen, "control: rename %s: %s", tmp,
+		    strerror(errno));
+		close(fd);
+		(void)unlink(tmp);
+		return -1;
+	}
+	ev_io_stop(ms->loop, &ctl.io);
+	close(ctl.fd);
+	ctl.fd = fd;
+	ctl.gid = gid;
+	ev_io_init(&ctl.io, ctl_accept, fd, EV_READ);
+	ev_io_start(ms->loop, &ctl.io);
+	return 0;
+}
+
 int
 control_reconf(const struct sl_conf *conf, char *err, size_t errlen)
 {
@@ -534,14 +584,9 @@ control_reconf(const struct sl_conf *conf, char *err, size_t errlen)
 	if (ctl_group(conf, &gid, err, errlen) == -1)
 		return -1;
 	if (ctl.fd != -1 && strcmp(conf->control, ctl.path) == 0) {
-		if (gid != ctl.gid && (chown(ctl.path, 0, gid) == -1 ||
-		    chmod(ctl.path, gid != 0 ? 0660 : 0600) == -1)) {
-			snprintf(err, errlen, "control: %s: %s", ctl.path,
-			    strerror(errno));
-			return -1;
-		}
-		ctl.gid = gid;
-		return 0;
+		if (gid == ctl.gid)
+			return 0;
+		return ctl_regroup(gid, err, errlen);
 	}
 	/* The new socket first: a failure leaves the old one serving. */
 	if (conf->control[0] != '\0' &&

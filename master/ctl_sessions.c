@@ -22,6 +22,7 @@
 #include "../common/log.h"
 #include "../common/util.h"
 #include "control.h"
+#include "ctl_req.h"
 #include "gen.h"
 #include "master.h"
 
@@ -461,27 +462,10 @@ query_new(struct ctl_client *c, const cJSON *args, uint8_t op)
 	return cq;
 }
 
-/* "G.W.N": 0, or -1. */
 static int
 parse_id(const char *s, struct ctl_id *id)
 {
-	unsigned long long	 g, w, n;
-	char			*end;
-
-	g = strtoull(s, &end, 10);
-	if (end == s || *end != '.')
-		return -1;
-	w = strtoull(s = end + 1, &end, 10);
-	if (end == s || *end != '.')
-		return -1;
-	n = strtoull(s = end + 1, &end, 10);
-	if (end == s || *end != '\0' || g > UINT32_MAX || w > UINT32_MAX ||
-	    n == 0)
-		return -1;
-	id->gen = (uint32_t)g;
-	id->index = (uint32_t)w;
-	id->serial = n;
-	return 0;
+	return ctl_parse_id(s, &id->gen, &id->index, &id->serial);
 }
 
 void
