@@ -16,8 +16,12 @@
 /* A formatted line; escaping makes it up to SL_SANITIZE_GROWTH longer. */
 #define LOG_LINE_MAX	1024
 
+/* Room for a JSON line: the escaped text, twice again, and the fields. */
+#define LOG_JSON_MAX	(LOG_LINE_MAX * SL_SANITIZE_GROWTH * 2 + 4096)
+
 static const char *log_proc = "sluiced";
 static int log_level = SL_LOG_INFO;
+static int log_json_on;
 static sl_log_sink log_sink;
 static void *log_sink_arg;
 
@@ -38,11 +42,16 @@ log_set_level(int level)
 		log_level = level;
 }
 
-/* Placeholder: the JSON format is not there yet. */
 void
 log_set_json(int on)
 {
-	(void)on;
+	log_json_on = on != 0;
+}
+
+int
+log_json(void)
+{
+	return log_json_on;
 }
 
 int
@@ -86,27 +95,140 @@ log_level_name(int level)
 }
 
 /*
- * Write one line to stderr with a timestamp and the name of the process
- * it came from.  The master also calls this for lines its children send.
- * Every line is escaped here, whoever wrote it: names and other text from
- * clients end up in log lines, and the log must stay one line per event
- * and valid UTF-8 (children's lines arrive escaped already; escaping is
- * idempotent on printable ASCII).
+ * The body of a JSON string (no quotes) for s, in d.  The output is pure
+ * printable ASCII: quote and backslash are escaped, control bytes become
+ * \n, \r, \t, \b, \f or \u00XX, DEL \u007f, and every byte >= 0x80 becomes
+ * \ufffd (U+FFFD, the replacement character).  The text reaching here
+ * went through str_sanitize() already, which keeps such bytes readable as
+ * \xNN; this is the backstop that keeps a JSON reader from ever decoding
+ * an invalid sequence, a C1 or a bidi control.  An escape that does not
+ * fit is left out whole.  Returns the length written.
  */
-void
-log_emit(int level, const char *origin, const char *line)
+size_t
+log_json_escape(char *d, size_t dlen, const char *s)
 {
-	char		 ts[32], clean[LOG_LINE_MAX * SL_SANITIZE_GROWTH];
+	static const char	 hex[] = "0123456789abcdef";
+	char			 esc[8];
+	const char		*e;
+	size_t			 o = 0, n;
+	unsigned char		 c;
+
+	if (dlen == 0)
+		return 0;
+	for (; *s != '\0'; s++) {
+		c = (unsigned char)*s;
+		e = esc;
+		switch (c) {
+		case '"':  e = "\\\""; break;
+		case '\\': e = "\\\\"; break;
+		case '\n': e = "\\n"; break;
+		case '\r': e = "\\r"; break;
+		case '\t': e = "\\t"; break;
+		case '\b': e = "\\b"; break;
+		case '\f': e = "\\f"; break;
+		default:
+			if (c >= 0x80)
+				e = "\\ufffd";
+			else if (c < 0x20 || c == 0x7f) {
+				memcpy(esc, "\\u00", 4);
+				esc[4] = hex[c >> 4];
+				esc[5] = hex[c & 0xf];
+				esc[6] = '\0';
+			} else {
+				esc[0] = (char)c;
+				esc[1] = '\0';
+			}
+		}
+		n = strlen(e);
+		if (o + n >= dlen)
+			break;
+		memcpy(d + o, e, n);
+		o += n;
+	}
+	d[o] = '\0';
+	return o;
+}
+
+/* RFC 3339 UTC with milliseconds: "2026-12-06T22:14:48.123Z". */
+void
+log_time(char *buf, size_t len)
+{
+	char		 ts[32];
 	struct timespec	 now;
 	struct tm	 tm;
 
 	clock_gettime(CLOCK_REALTIME, &now);
 	gmtime_r(&now.tv_sec, &tm);
 	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf, len, "%s.%03ldZ", ts, now.tv_nsec / 1000000);
+}
+
+/*
+ * One JSON object and a newline in buf: time, level, process and msg,
+ * then fields (already JSON: "" or ',"key":value...').  line is
+ * sanitized already as a rule; whatever it holds, the object stays one
+ * line of printable ASCII.  Returns the length, or 0 if it does not fit.
+ */
+size_t
+log_format_json(char *buf, size_t len, int level, const char *origin,
+    const char *line, const char *fields)
+{
+	char	ts[40], proc[128], *msg;
+	size_t	mlen = strlen(line) * 6 + 1;	/* \u00XX per byte */
+	int	n;
+
+	if ((msg = malloc(mlen)) == NULL)
+		return 0;
+	log_time(ts, sizeof(ts));
+	log_json_escape(proc, sizeof(proc), origin);
+	log_json_escape(msg, mlen, line);
+	n = snprintf(buf, len, "{\"time\":\"%s\",\"level\":\"%s\","
+	    "\"process\":\"%s\",\"msg\":\"%s\"%s}\n", ts,
+	    log_level_name(level), proc, msg, fields);
+	free(msg);
+	if (n < 0 || (size_t)n >= len)
+		return 0;
+	return (size_t)n;
+}
+
+/*
+ * Write one line to stderr with a timestamp and the name of the process
+ * it came from.  The master also calls this for lines its children send.
+ * Every line is escaped here, whoever wrote it: names and other text from
+ * clients end up in log lines, and the log must stay one line per event
+ * and valid UTF-8 (children's lines arrive escaped already; escaping is
+ * idempotent on printable ASCII).  In JSON mode the line is the "msg" of
+ * an object and fields (',"key":value...', or "") follow it; text lines
+ * leave fields out.
+ */
+void
+log_emit_fields(int level, const char *origin, const char *line,
+    const char *fields)
+{
+	char	ts[40], clean[LOG_LINE_MAX * SL_SANITIZE_GROWTH];
+	char	*json;
+
 	str_sanitize(clean, sizeof(clean), line);
-	fprintf(stderr, "%s.%03ldZ %s %s: %s\n", ts, now.tv_nsec / 1000000,
-	    origin, log_level_name(level), clean);
+	if (log_json_on) {
+		/* Fields too long for the line: the line without them. */
+		if ((json = malloc(LOG_JSON_MAX)) != NULL &&
+		    (log_format_json(json, LOG_JSON_MAX, level, origin, clean,
+		    fields) != 0 || log_format_json(json, LOG_JSON_MAX, level,
+		    origin, clean, "") != 0))
+			fputs(json, stderr);
+		free(json);
+	} else {
+		log_time(ts, sizeof(ts));
+		fprintf(stderr, "%s %s %s: %s\n", ts, origin,
+		    log_level_name(level), clean);
+	}
 	fflush(stderr);
+}
+
+void
+log_emit(int level, const char *origin, const char *line)
+{
+	log_emit_fields(level, origin, line, "");
 }
 
 static void

@@ -256,7 +256,7 @@ al_write(const char *buf, size_t len)
 void
 accesslog_record(const struct proc *c, const struct sl_msg *m)
 {
-	static struct al_rec	 r;		/* 12 KiB: not on the stack */
+	static struct al_rec	 r;		/* 8 KiB: not on the stack */
 	static char		 fields[AL_LINE_MAX], out[AL_LINE_MAX];
 	char			 ts[40];
 	int			 n;

@@ -1,36 +1,101 @@
 /*
- * A session's record when it ends: the access log.
+ * A session's record when it ends: the access log.  The worker sends the
+ * facts (ACCESS) and the master writes them, as a line of the main log or
+ * into the access_log file (master/accesslog.c).
  */
+#include <netinet/in.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "../common/log.h"
 #include "../common/util.h"
+#include "../ipc/ipc_msg.h"
 #include "access.h"
 #include "front/front.h"
 #include "worker.h"
 
+/* Copy s into d (size dlen), cut if it does not fit. */
+static void
+access_copy(char *d, size_t dlen, const char *s)
+{
+	size_t	n = strnlen(s, dlen - 1);
+
+	memcpy(d, s, n);
+	d[n] = '\0';
+}
+
+/* The client's address as ACCESS carries it: family 4 or 6, raw bytes. */
+static void
+access_client(struct sl_msg *m, const struct sockaddr_storage *ss)
+{
+	const struct sockaddr_in	*sin = (const void *)ss;
+	const struct sockaddr_in6	*sin6 = (const void *)ss;
+
+	memset(m->u.access.addr, 0, sizeof(m->u.access.addr));
+	if (ss->ss_family == AF_INET) {
+		m->u.access.family = 4;
+		memcpy(m->u.access.addr, &sin->sin_addr, 4);
+	} else {
+		/* Not an inet client: reported as [::]:0. */
+		m->u.access.family = 6;
+		if (ss->ss_family == AF_INET6)
+			memcpy(m->u.access.addr, &sin6->sin6_addr, 16);
+	}
+	m->u.access.port = sockaddr_port((const struct sockaddr *)ss);
+}
+
+/* No master to send it to: the line the worker used to log itself. */
+static void
+access_log_line(const struct session *s, const struct sl_msg *m)
+{
+	char	client[SL_ADDRSTRLEN];
+
+	log_info("session %llu: %s%s%s %s -> %s via %s: up %llu down %llu "
+	    "bytes, %llu.%03llu s, %s%s%s",
+	    (unsigned long long)m->u.access.serial, m->u.access.front,
+	    m->u.access.user[0] != '\0' ? " user " : "", m->u.access.user,
+	    sockaddr_fmt((const void *)&s->client, client, sizeof(client)),
+	    m->u.access.target,
+	    s->link >= 0 ? wk->conf->links[s->link].name : "-",
+	    (unsigned long long)m->u.access.up,
+	    (unsigned long long)m->u.access.down,
+	    (unsigned long long)(m->u.access.ms / 1000),
+	    (unsigned long long)(m->u.access.ms % 1000), m->u.access.outcome,
+	    m->u.access.detail[0] != '\0' ? ": " : "", m->u.access.detail);
+}
+
 void
 access_session(const struct session *s, const char *outcome)
 {
-	char		 c[SL_ADDRSTRLEN], t[SL_MAX_NAME + 8];
-	uint64_t	 ms = mono_ms() - s->t_start;
-	uint64_t	 up = 0, down = 0;
+	static struct sl_msg	 m;	/* the union is large: not on the stack */
+	uint64_t		 ms = mono_ms() - s->t_start;
 
-	/* The formatting below costs more than the check (issue 15). */
-	if (log_get_level() < SL_LOG_INFO)
+	/* With no access_log, the record is an info line of the main log:
+	   building it costs more than the check (issue 15). */
+	if (wk->conf->access_log[0] == '\0' && log_get_level() < SL_LOG_INFO)
 		return;
+	memset(&m.u.access, 0, sizeof(m.u.access));
+	m.type = SL_MSG_ACCESS;
+	m.id = 0;
+	m.fd = -1;
+	m.u.access.serial = s->id;
+	m.u.access.listener = (uint32_t)(s->listener - wk->conf->listeners);
+	m.u.access.link = s->link >= 0 ? (uint32_t)s->link : SL_CTL_ANY;
+	access_client(&m, &s->client);
 	if (s->state == S_RELAY) {
-		up = s->relay.up.bytes;
-		down = s->relay.down.bytes;
+		m.u.access.up = s->relay.up.bytes;
+		m.u.access.down = s->relay.down.bytes;
 	}
-	sl_target_fmt(&s->target, t, sizeof(t));
-	log_info("session %llu: %s%s%s %s -> %s via %s: up %llu down %llu "
-	    "bytes, %llu.%03llu s, %s%s%s", (unsigned long long)s->id,
-	    s->front->name, s->user != NULL ? " user " : "",
-	    s->user != NULL ? s->user : "",
-	    sockaddr_fmt((const void *)&s->client, c, sizeof(c)), t,
-	    s->link >= 0 ? wk->conf->links[s->link].name : "-",
-	    (unsigned long long)up, (unsigned long long)down,
-	    (unsigned long long)(ms / 1000), (unsigned long long)(ms % 1000),
-	    outcome, s->detail[0] ? ": " : "", s->detail);
+	m.u.access.ms = ms;
+	access_copy(m.u.access.front, sizeof(m.u.access.front),
+	    s->front->name);
+	sl_target_fmt(&s->target, m.u.access.target,
+	    sizeof(m.u.access.target));
+	access_copy(m.u.access.user, sizeof(m.u.access.user),
+	    s->user != NULL ? s->user : "");
+	access_copy(m.u.access.outcome, sizeof(m.u.access.outcome), outcome);
+	access_copy(m.u.access.detail, sizeof(m.u.access.detail), s->detail);
+	if (wk->master != NULL && ipc_chan_send(wk->master, &m) == 0)
+		return;
+	access_log_line(s, &m);
 }
