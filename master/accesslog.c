@@ -283,3 +283,31 @@ accesslog_record(const struct proc *c, const struct sl_msg *m)
 	if (n > 0 && (size_t)n < sizeof(out))
 		al_write(out, (size_t)n);
 }
+
+/*
+ * -t and a reload's check: what opening would refuse, creating nothing:
+ * the directory must exist; the file, if there, must be a regular file
+ * and no link.
+ */
+int
+accesslog_check(const struct sl_conf *conf, char *err, size_t errlen)
+{
+	struct stat	 st;
+	char		 dir[sizeof(conf->access_log)], *slash;
+
+	if (conf->access_log[0] == '\0')
+		return 0;
+	snprintf(dir, sizeof(dir), "%s", conf->access_log);
+	if ((slash = strrchr(dir, '/')) != NULL)
+		slash[slash == dir] = '\0';
+	if (stat(dir, &st) == -1 || !S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "access_log: %s: no such directory", dir);
+		return -1;
+	}
+	if (lstat(conf->access_log, &st) == 0 && !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "access_log: %s: not a regular file",
+		    conf->access_log);
+		return -1;
+	}
+	return 0;
+}

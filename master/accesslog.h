@@ -14,6 +14,8 @@ struct sl_msg;
 
 /* Open conf's access_log (if any) for appending; -1 with err. */
 int	accesslog_open(const struct sl_conf *, char *err, size_t errlen);
+/* -t, reload: what accesslog_open would refuse, creating nothing. */
+int	accesslog_check(const struct sl_conf *, char *err, size_t errlen);
 /* The file again (rotated away by logrotate); -1 with err. */
 int	accesslog_reopen(char *err, size_t errlen);
 /* One ACCESS record from worker row c. */

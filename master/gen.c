@@ -14,6 +14,8 @@ static struct gen	*old[GEN_MAX_LIVE];
 static struct gen	*next;		/* a reload's, until it serves */
 static struct gen	 cur;		/* gen_view()'s of the current one */
 
+static struct gen *gen_retire(void);
+
 void
 gen_set_next(struct gen *g)
 {
@@ -26,26 +28,33 @@ gen_next(void)
 	return next;
 }
 
+/* g := the current generation's state in struct master. */
+static void
+gen_from_master(struct gen *g)
+{
+	g->id = ms->generation;
+	g->conf = ms->conf;
+	g->conf_text = ms->conf_text;
+	g->conf_len = ms->conf_len;
+	g->conf_fd = ms->conf_fd;
+	g->shm_fd = ms->shm_fd;
+	g->shm = ms->shm;
+	g->shmsize = ms->shmsize;
+	g->nworkers = ms->nworkers;
+	g->uid = ms->uid;
+	g->gid = ms->gid;
+	g->resolver_uid = ms->resolver_uid;
+	g->resolver_gid = ms->resolver_gid;
+	memcpy(g->lfds, ms->lfds, sizeof(g->lfds));
+}
+
 const struct gen *
 gen_view(uint32_t id)
 {
 	struct gen	*g;
 
 	if (id == ms->generation) {
-		cur.id = ms->generation;
-		cur.conf = ms->conf;
-		cur.conf_text = ms->conf_text;
-		cur.conf_len = ms->conf_len;
-		cur.conf_fd = ms->conf_fd;
-		cur.shm_fd = ms->shm_fd;
-		cur.shm = ms->shm;
-		cur.shmsize = ms->shmsize;
-		cur.nworkers = ms->nworkers;
-		cur.uid = ms->uid;
-		cur.gid = ms->gid;
-		cur.resolver_uid = ms->resolver_uid;
-		cur.resolver_gid = ms->resolver_gid;
-		memcpy(cur.lfds, ms->lfds, sizeof(cur.lfds));
+		gen_from_master(&cur);
 		return &cur;
 	}
 	if (next != NULL && next->id == id)
@@ -84,18 +93,6 @@ gen_count(void)
 	return n;
 }
 
-struct gen *
-gen_oldest(void)
-{
-	struct gen	*o = NULL;
-	size_t		 i;
-
-	for (i = 0; i < GEN_MAX_LIVE; i++)
-		if (old[i] != NULL && (o == NULL || old[i]->id < o->id))
-			o = old[i];
-	return o;
-}
-
 /* The current generation's state becomes next's; next is taken. */
 static void
 gen_promote(struct gen *g)
@@ -129,7 +126,7 @@ gen_switch(void)
 	return o;
 }
 
-struct gen *
+static struct gen *
 gen_retire(void)
 {
 	struct gen	*g;
@@ -139,20 +136,7 @@ gen_retire(void)
 		;
 	if (i == GEN_MAX_LIVE || (g = calloc(1, sizeof(*g))) == NULL)
 		return NULL;
-	g->id = ms->generation;
-	g->conf = ms->conf;
-	g->conf_text = ms->conf_text;
-	g->conf_len = ms->conf_len;
-	g->conf_fd = ms->conf_fd;
-	g->shm_fd = ms->shm_fd;
-	g->shm = ms->shm;
-	g->shmsize = ms->shmsize;
-	g->nworkers = ms->nworkers;
-	g->uid = ms->uid;
-	g->gid = ms->gid;
-	g->resolver_uid = ms->resolver_uid;
-	g->resolver_gid = ms->resolver_gid;
-	memcpy(g->lfds, ms->lfds, sizeof(g->lfds));
+	gen_from_master(g);
 	old[i] = g;
 	return g;
 }

@@ -49,8 +49,6 @@ struct gen *gen_next(void);
  * starting one, or GEN_MAX_LIVE older ones already).
  */
 struct gen *gen_switch(void);
-/* Keep the current generation's state as an older one; NULL: full. */
-struct gen *gen_retire(void);
 /* An older generation, or NULL. */
 struct gen *gen_find(uint32_t id);
 /* An empty generation: no fds, no region. */
@@ -59,7 +57,5 @@ struct gen *gen_new(void);
 void	 gen_free(struct gen *);
 /* Older generations still alive. */
 size_t	 gen_count(void);
-/* The oldest of them, or NULL. */
-struct gen *gen_oldest(void);
 
 #endif

@@ -109,7 +109,8 @@ master_check_only(void)
 		    err);
 		exit(1);
 	}
-	if (pcap_check_all(err, sizeof(err)) == -1) {
+	if (pcap_check_all(err, sizeof(err)) == -1 ||
+	    accesslog_check(ms->conf, err, sizeof(err)) == -1) {
 		fprintf(stderr, "sluiced: %s: %s\n", ms->conf_path, err);
 		exit(1);
 	}

@@ -104,7 +104,7 @@ reload_check(const struct sl_conf *conf, char *err, size_t errlen)
 	if (strcmp(conf->chroot, ms->conf->chroot) != 0 &&
 	    privdir_prepare(conf->chroot, err, errlen) == -1)
 		return -1;
-	return 0;
+	return accesslog_check(conf, err, errlen);
 }
 
 /* A new generation's own resources; -1 with err. */
