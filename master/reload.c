@@ -234,14 +234,17 @@ reload_retire(struct gen *old)
 	atomic_fetch_add(&gc->reloads, 1);
 	atomic_store(&gc->generation, ms->generation);
 	atomic_store(&gc->reloaded_unix, (uint64_t)time(NULL));
-	(void)proc_drain_gen(old->id);
 	proc_table_broadcast();
+	/* Nothing of it running (every row waiting on a respawn): gone now. */
+	if (proc_drain_gen(old->id) == 0)
+		reload_row_gone(old->id);
 }
 
 void
 reload_ready(void)
 {
 	struct gen	*old;
+	uint32_t	 old_id;
 
 	ev_timer_stop(ms->loop, &rl.deadline);
 	if ((old = gen_switch()) == NULL) {
@@ -250,10 +253,11 @@ reload_ready(void)
 		reload_refused("too many generations alive");
 		return;
 	}
-	reload_retire(old);
+	old_id = old->id;
 	log_info("reload: generation %u serves (%u workers, %zu listeners, "
 	    "%zu links); generation %u drains", ms->generation, ms->nworkers,
-	    ms->conf->nlisteners, ms->conf->nlinks, old->id);
+	    ms->conf->nlisteners, ms->conf->nlinks, old_id);
+	reload_retire(old);	/* may free old */
 	notify_ready("serving");
 	notify_status("serving, generation %u", ms->generation);
 	reload_answer(NULL);
