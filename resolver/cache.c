@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "../common/log.h"
+#include "../common/siphash.h"
 #include "cache.h"
 
 #define CACHE_MIN_BUCKETS	256
@@ -21,44 +22,10 @@ static void	 lru_unlink(struct cache *, struct cache_entry *);
 static void	 lru_push(struct cache *, struct cache_entry *);
 static void	 cache_remove(struct cache *, struct cache_entry *);
 
-/* ---- SipHash-2-4 (Aumasson, Bernstein) ---- */
-
-#define ROTL(x, b)	(uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
-#define SIPROUND(v0, v1, v2, v3) do {					\
-	v0 += v1; v1 = ROTL(v1, 13); v1 ^= v0; v0 = ROTL(v0, 32);	\
-	v2 += v3; v3 = ROTL(v3, 16); v3 ^= v2;				\
-	v0 += v3; v3 = ROTL(v3, 21); v3 ^= v0;				\
-	v2 += v1; v1 = ROTL(v1, 17); v1 ^= v2; v2 = ROTL(v2, 32);	\
-} while (0)
-
 static uint64_t
 cache_hash(const struct cache *c, const char *s, size_t len)
 {
-	uint64_t	v0 = c->key[0] ^ 0x736f6d6570736575ULL;
-	uint64_t	v1 = c->key[1] ^ 0x646f72616e646f6dULL;
-	uint64_t	v2 = c->key[0] ^ 0x6c7967656e657261ULL;
-	uint64_t	v3 = c->key[1] ^ 0x7465646279746573ULL;
-	uint64_t	m;
-	size_t		i, j;
-
-	for (i = 0; i + 8 <= len; i += 8) {
-		memcpy(&m, s + i, 8);		/* little-endian host */
-		v3 ^= m;
-		SIPROUND(v0, v1, v2, v3);
-		SIPROUND(v0, v1, v2, v3);
-		v0 ^= m;
-	}
-	m = (uint64_t)len << 56;
-	for (j = 0; i + j < len; j++)
-		m |= (uint64_t)(unsigned char)s[i + j] << (8 * j);
-	v3 ^= m;
-	SIPROUND(v0, v1, v2, v3);
-	SIPROUND(v0, v1, v2, v3);
-	v0 ^= m;
-	v2 ^= 0xff;
-	for (i = 0; i < 4; i++)
-		SIPROUND(v0, v1, v2, v3);
-	return v0 ^ v1 ^ v2 ^ v3;
+	return siphash24(c->key, s, len);
 }
 
 /* ---- the table ---- */

@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "../../common/log.h"
+#include "../../common/siphash.h"
 #include "flowtab.h"
 
 #define FLOWTAB_MIN_BUCKETS	16
@@ -61,15 +62,6 @@ struct flowtab {
 	uint32_t		  max_per_client;
 	uint64_t		  k0, k1;	/* SipHash key */
 };
-
-#define ROTL(x, b)	(uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
-
-#define SIPROUND(v0, v1, v2, v3) do {					\
-	v0 += v1; v1 = ROTL(v1, 13); v1 ^= v0; v0 = ROTL(v0, 32);	\
-	v2 += v3; v3 = ROTL(v3, 16); v3 ^= v2;				\
-	v0 += v3; v3 = ROTL(v3, 21); v3 ^= v0;				\
-	v2 += v1; v1 = ROTL(v1, 17); v1 ^= v2; v2 = ROTL(v2, 32);	\
-} while (0)
 
 /*
  * SipHash-1-3 over the three key words.  The input length is fixed and
