@@ -397,7 +397,10 @@ rs_query(uint32_t w, struct sl_msg *m)
 	}
 	if ((n = hosts_lookup(&rs.hosts, name, addrs, SL_MAX_ADDRS)) > 0) {
 		RS_COUNT(cache_hits);
-		rs_answer(w, p->gen, m->id, q.family, SL_RES_OK, 0, addrs,
+		/* The file is read once: its answers hold for the resolver's
+		   life, so a worker may keep them briefly too. */
+		rs_answer(w, p->gen, m->id, q.family, SL_RES_OK,
+		    rs.conf->dns_min_ttl_s, addrs,
 		    (uint32_t)n);
 		return;
 	}

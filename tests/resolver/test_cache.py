@@ -7,6 +7,9 @@ Daemon "ttl" (dns_min_ttl 0, dns_negative_ttl 2, dns_cache_size 2):
 - nx.test is NXDOMAIN: cached for dns_negative_ttl, then asked again.
 - LRU: with room for two names, a, b, c push a out; c is still cached.
 
+A worker also keeps an answer for at most 2 s (its name cache): the
+steps that look behind it wait that long first.
+
 Daemon "floor" (dns_min_ttl 3): floor.test with TTL 1 stays cached past
 1 s.  Daemon "ceiling" (dns_max_ttl 1): ceil.test with TTL 3600 is asked
 again after 1 s.
@@ -59,9 +62,11 @@ def main():
             "nx.test asked again after the negative TTL")
 
     t.step("LRU bounded at dns_cache_size names")
+    t0 = time.monotonic()
     for n in ("a.test", "b.test", "c.test"):
         lookups(d, srv, n, echo.port)
     t.check_eq(lookups(d, srv, "c.test", echo.port), 1, "c.test cached")
+    expire(t0, 2, "the workers' name caches")
     t.check_eq(lookups(d, srv, "a.test", echo.port), 2,
                "a.test was evicted and asked again")
 

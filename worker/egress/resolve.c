@@ -11,11 +11,19 @@
  */
 #include <sys/random.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../../common/log.h"
 #include "../../common/util.h"
+#include "namecache.h"
 #include "resolve.h"
+
+/* A cached answer on its way to the callback. */
+struct res_hit {
+	uint32_t		naddrs;
+	struct sl_res_addr	addrs[SL_MAX_ADDRS];
+};
 
 #define RES_BUCKETS	1024
 
@@ -40,6 +48,8 @@ resolve_init(struct ev_loop *loop, uint32_t timeout_ms)
 	for (i = 0; i < RES_WAIT_MAX; i++)
 		res_wfree[i] = (uint16_t)(RES_WAIT_MAX - 1 - i);
 	res_nwfree = RES_WAIT_MAX;
+	if (namecache_init() == -1)
+		log_warnx("%s: no name cache (out of memory)", __func__);
 }
 
 void
@@ -96,6 +106,8 @@ res_unlink(struct res_req *r)
 		res_unwait(r);
 	else if (r->id != 0 && *(pp = res_slot(r->id)) == r)
 		*pp = r->hnext;
+	free(r->hit);
+	r->hit = NULL;
 	ev_timer_stop(res_loop, &r->timer);
 	r->id = 0;
 	r->hnext = NULL;
@@ -108,6 +120,24 @@ res_finish(struct res_req *r, int status, const struct sl_msg *ans)
 	r->cb(r, status, ans, r->arg);
 }
 
+/* A cached answer, as the resolver would have sent it. */
+static void
+res_deliver_hit(struct res_req *r)
+{
+	static struct sl_msg	m;	/* 8 KiB: not on the stack */
+
+	memset(&m.u.res_answer, 0, sizeof(m.u.res_answer));
+	m.type = SL_MSG_RES_ANSWER;
+	m.id = 0;
+	m.fd = -1;
+	m.u.res_answer.status = SL_RES_OK;
+	m.u.res_answer.ttl = NC_MAX_TTL_S;
+	m.u.res_answer.naddrs = r->hit->naddrs;
+	memcpy(m.u.res_answer.addrs, r->hit->addrs,
+	    r->hit->naddrs * sizeof(r->hit->addrs[0]));
+	res_finish(r, SL_RES_OK, &m);
+}
+
 static void
 res_timeout(struct ev_loop *loop, ev_timer *w, int revents)
 {
@@ -115,7 +145,27 @@ res_timeout(struct ev_loop *loop, ev_timer *w, int revents)
 
 	(void)loop;
 	(void)revents;
-	res_finish(r, SL_RES_TIMEOUT, NULL);
+	if (r->hit != NULL)
+		res_deliver_hit(r);
+	else
+		res_finish(r, SL_RES_TIMEOUT, NULL);
+}
+
+/* A fresh answer from this worker's cache: delivered on the next turn. */
+static int
+res_from_cache(struct res_req *r)
+{
+	struct sl_res_addr	a[SL_MAX_ADDRS];
+	uint32_t		n;
+
+	if ((n = namecache_get(r->key, mono_ms(), a)) == 0 ||
+	    (r->hit = malloc(sizeof(*r->hit))) == NULL)
+		return -1;
+	r->hit->naddrs = n;
+	memcpy(r->hit->addrs, a, n * sizeof(a[0]));
+	ev_timer_init(&r->timer, res_timeout, 0., 0.);
+	ev_timer_start(res_loop, &r->timer);
+	return 0;
 }
 
 /* Send r's query on the resolver channel; -1 (errno set) if not sent. */
@@ -193,6 +243,10 @@ resolve_start(struct res_req *r, const char *name, res_cb cb, void *arg)
 	r->hnext = NULL;
 	r->cb = cb;
 	r->arg = arg;
+	r->hit = NULL;
+	r->key = namecache_key(name);
+	if (res_from_cache(r) == 0)
+		return 0;
 	/* EPIPE: the channel is closed and its close callback is due. */
 	if (res_chan == NULL || (res_send(r, name) == -1 && errno == EPIPE)) {
 		if (res_wait(r, name) == -1)
@@ -207,7 +261,7 @@ resolve_start(struct res_req *r, const char *name, res_cb cb, void *arg)
 void
 resolve_cancel(struct res_req *r)
 {
-	if (r->id != 0 || r->wslot != 0)
+	if (r->id != 0 || r->wslot != 0 || r->hit != NULL)
 		res_unlink(r);
 }
 
@@ -228,6 +282,9 @@ resolve_dispatch(struct ipc_chan *chan, struct sl_msg *m, void *arg)
 		log_debug("%s: answer for unknown request %u", __func__, m->id);
 		return;
 	}
+	if (m->u.res_answer.status == SL_RES_OK)
+		namecache_put((*pp)->key, m->u.res_answer.ttl,
+		    m->u.res_answer.addrs, m->u.res_answer.naddrs, mono_ms());
 	res_finish(*pp, m->u.res_answer.status, m->u.res_answer.status ==
 	    SL_RES_OK ? m : NULL);
 }

@@ -6,6 +6,10 @@
  * While there is no resolver channel (the resolver died and the master
  * has not yet sent the new one), lookups wait in a bounded queue, each at
  * most its own timeout, and go out as soon as the new channel arrives.
+ *
+ * A name this worker looked up a moment ago is answered from its name
+ * cache (namecache.h), on the next turn of the loop: callers never see
+ * their callback run inside resolve_start().
  */
 #ifndef SL_WORKER_RESOLVE_H
 #define SL_WORKER_RESOLVE_H
@@ -21,9 +25,13 @@ struct res_req;
 typedef void (*res_cb)(struct res_req *, int status, const struct sl_msg *ans,
     void *arg);
 
-/* Embedded in its owner, zeroed before first use: no allocation. */
+struct res_hit;
+
+/* Embedded in its owner, zeroed before first use. */
 struct res_req {
 	uint32_t	 id;		/* 0 unless sent and unanswered */
+	uint64_t	 key;		/* the name's namecache key */
+	struct res_hit	*hit;		/* a cached answer due at once */
 	uint16_t	 wslot;		/* 1 + name slot while waiting, or 0 */
 	ev_timer	 timer;
 	res_cb		 cb;
