@@ -23,6 +23,7 @@
  */
 #include <sys/socket.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -109,6 +110,10 @@ listen_open(const struct sl_listener *l, char *err, size_t errlen)
 		goto fail;
 	if (l->addr.ss_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6,
 	    IPV6_V6ONLY, &one, sizeof(one)) == -1)
+		goto fail;
+	/* Accepted connections inherit it: no setsockopt per session. */
+	if (listen_type(l) == SOCK_STREAM && setsockopt(fd, IPPROTO_TCP,
+	    TCP_NODELAY, &one, sizeof(one)) == -1)
 		goto fail;
 	if (listen_transparent(fd, l) == -1)
 		goto fail;

@@ -746,7 +746,6 @@ session_new(int fd, const struct sockaddr_storage *ss,
     const struct sl_listener *l)
 {
 	struct session	*s;
-	int		 one = 1;
 
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
 		log_warn("%s: calloc", __func__);
@@ -764,7 +763,6 @@ session_new(int fd, const struct sockaddr_storage *ss,
 	s->in = s->in0;
 	s->incap = sizeof(s->in0);
 	s->t_start = mono_ms();
-	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	TAILQ_INSERT_TAIL(&wk->sessions, s, entry);
 	wk->nsessions++;
 	atomic_fetch_add(&session_row()->sessions, 1);
