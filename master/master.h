@@ -179,6 +179,9 @@ int	listen_reload(const struct sl_conf *, uint32_t nworkers,
 void	listen_close_unused(int fds[SL_MAX_LISTENERS][SL_MAX_WORKERS],
 	    int keep[SL_MAX_LISTENERS][SL_MAX_WORKERS]);
 
+/* steer.c: new connections only to sockets a ready worker serves */
+void	steer_update(void);
+
 /* shm.c */
 int	shm_create(void);
 int	shm_make(uint32_t nworkers, uint32_t nlinks, int *fd, void **base,

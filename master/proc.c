@@ -644,6 +644,8 @@ proc_ready(struct proc *c)
 	c->ready = 1;
 	proc_event(c, PROC_EV_READY);
 	ev_timer_stop(ms->loop, &c->ready_timer);
+	if (c->role == SL_PROC_WORKER)
+		steer_update();
 	log_debug("%s (pid %d) confined and ready", c->name, (int)c->pid);
 	if (c->desc->tables)
 		svc_table_send(c);
@@ -845,6 +847,8 @@ proc_child_exited(pid_t pid, int status)
 	if (c->desc->reaped != NULL)
 		c->desc->reaped(c);
 	ctl_sessions_gone(c);
+	if (c->role == SL_PROC_WORKER)
+		steer_update();
 	proc_event(c, PROC_EV_EXIT);
 	/* Only the current generation and a starting one come back. */
 	if (ms->stopping || (c->generation != ms->generation &&

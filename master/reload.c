@@ -235,6 +235,7 @@ reload_retire(struct gen *old)
 	atomic_store(&gc->generation, ms->generation);
 	atomic_store(&gc->reloaded_unix, (uint64_t)time(NULL));
 	proc_table_broadcast();
+	steer_update();
 	/* Nothing of it running (every row waiting on a respawn): gone now. */
 	if (proc_drain_gen(old->id) == 0)
 		reload_row_gone(old->id);
