@@ -90,7 +90,8 @@ conf_load_user(const char *key, const char *name, uid_t *uid, gid_t *gid,
 
 	if ((pw = getpwnam(name)) == NULL) {
 		if (strcmp(name, "_sluice") == 0 ||
-		    strcmp(name, "_sluice-resolver") == 0)
+		    strcmp(name, "_sluice-resolver") == 0 ||
+		    strcmp(name, "_sluice-registry") == 0)
 			snprintf(err, errlen, "%s: unknown user \"%s\" (the "
 			    "install step, contrib/deps.sh, creates it: "
 			    "useradd --system --no-create-home --shell "
@@ -107,6 +108,30 @@ conf_load_user(const char *key, const char *name, uid_t *uid, gid_t *gid,
 	}
 	*uid = pw->pw_uid;
 	*gid = pw->pw_gid;
+	return 0;
+}
+
+/*
+ * The registry (only with a "dbbackend") parses what Redis sends: a uid
+ * of its own, so that a registry taken over by a hostile Redis can
+ * signal, ptrace or read /proc of no worker and not the resolver.
+ */
+static int
+conf_load_registry(struct conf_load *cl, char *err, size_t errlen)
+{
+	if (!cl->conf->dbbackend.enabled)
+		return 0;
+	if (conf_load_user("registry_user", cl->conf->registry_user,
+	    &cl->registry_uid, &cl->registry_gid, err, errlen) == -1)
+		return -1;
+	if (cl->registry_uid == cl->uid || cl->registry_uid ==
+	    cl->resolver_uid) {
+		snprintf(err, errlen, "registry_user: \"%s\" has the uid of "
+		    "%s; the registry needs a uid of its own",
+		    cl->conf->registry_user, cl->registry_uid == cl->uid ?
+		    "user" : "resolver_user");
+		return -1;
+	}
 	return 0;
 }
 
@@ -138,6 +163,8 @@ master_config_load(const char *path, struct conf_load *cl, char *err,
 		    (unsigned)cl->uid);
 		goto fail;
 	}
+	if (conf_load_registry(cl, err, errlen) == -1)
+		goto fail;
 	cl->nworkers = cl->conf->workers;
 	if (cl->nworkers == 0) {
 		n = sysconf(_SC_NPROCESSORS_ONLN);

@@ -45,6 +45,8 @@ gen_from_master(struct gen *g)
 	g->gid = ms->gid;
 	g->resolver_uid = ms->resolver_uid;
 	g->resolver_gid = ms->resolver_gid;
+	g->registry_uid = ms->registry_uid;
+	g->registry_gid = ms->registry_gid;
 	memcpy(g->lfds, ms->lfds, sizeof(g->lfds));
 }
 
@@ -110,6 +112,8 @@ gen_promote(struct gen *g)
 	ms->gid = g->gid;
 	ms->resolver_uid = g->resolver_uid;
 	ms->resolver_gid = g->resolver_gid;
+	ms->registry_uid = g->registry_uid;
+	ms->registry_gid = g->registry_gid;
 	memcpy(ms->lfds, g->lfds, sizeof(ms->lfds));
 	free(g);
 }

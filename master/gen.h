@@ -23,8 +23,8 @@ struct gen {
 	void		*shm;
 	size_t		 shmsize;
 	uint32_t	 nworkers;
-	uid_t		 uid, resolver_uid;
-	gid_t		 gid, resolver_gid;
+	uid_t		 uid, resolver_uid, registry_uid;
+	gid_t		 gid, resolver_gid, registry_gid;
 	/* Listening sockets the workers of this generation hold. */
 	int		 lfds[SL_MAX_LISTENERS][SL_MAX_WORKERS];
 	/* Totals when it retired: what it counts after that is carried

@@ -66,6 +66,8 @@ master_load_config(void)
 	ms->gid = cl.gid;
 	ms->resolver_uid = cl.resolver_uid;
 	ms->resolver_gid = cl.resolver_gid;
+	ms->registry_uid = cl.registry_uid;
+	ms->registry_gid = cl.registry_gid;
 	ms->nworkers = cl.nworkers;
 }
 

@@ -77,6 +77,8 @@ struct master {
 	gid_t		 gid;
 	uid_t		 resolver_uid;	/* conf->resolver_user */
 	gid_t		 resolver_gid;
+	uid_t		 registry_uid;	/* conf->registry_user */
+	gid_t		 registry_gid;
 	uint32_t	 nworkers;
 	uint32_t	 generation;
 	int		 conf_fd;
@@ -111,8 +113,8 @@ struct conf_load {
 	struct sl_conf	*conf;
 	char		*text;		/* JSON, for the children's memfd */
 	size_t		 len;
-	uid_t		 uid, resolver_uid;
-	gid_t		 gid, resolver_gid;
+	uid_t		 uid, resolver_uid, registry_uid;
+	gid_t		 gid, resolver_gid, registry_gid;
 	uint32_t	 nworkers;
 };
 /* 0, or -1 with err ("PATH: problem" as -t says it). */

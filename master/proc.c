@@ -81,6 +81,7 @@ static void	proc_feed_worker(struct proc *);
 static void	proc_reaped_worker(struct proc *);
 static void	proc_ids_user(const struct gen *, uid_t *, gid_t *);
 static void	proc_ids_resolver(const struct gen *, uid_t *, gid_t *);
+static void	proc_ids_registry(const struct gen *, uid_t *, gid_t *);
 
 /*
  * Rows are started in this order: the resolver first, so that workers
@@ -99,7 +100,7 @@ static const struct proc_role proc_roles[] = {
 	    proc_count_workers, proc_feed_worker, proc_reaped_worker, 1, 0,
 	    proc_ids_user },
 	{ SL_PROC_REGISTRY, "registry", 0, 1, SL_PROC_MASTER,
-	    proc_count_registry, NULL, NULL, 0, 1, proc_ids_user },
+	    proc_count_registry, NULL, NULL, 0, 1, proc_ids_registry },
 };
 
 static void	proc_spawn(struct proc *);
@@ -108,7 +109,7 @@ static void	proc_chan_closed(struct ipc_chan *, const char *, void *);
 
 /* ---- roles ---- */
 
-/* Workers and the registry: "user". */
+/* Workers: "user". */
 static void
 proc_ids_user(const struct gen *g, uid_t *uid, gid_t *gid)
 {
@@ -125,6 +126,14 @@ proc_ids_resolver(const struct gen *g, uid_t *uid, gid_t *gid)
 {
 	*uid = g->resolver_uid;
 	*gid = g->resolver_gid;
+}
+
+/* The registry: "registry_user", a uid of its own (conf_load.c). */
+static void
+proc_ids_registry(const struct gen *g, uid_t *uid, gid_t *gid)
+{
+	*uid = g->registry_uid;
+	*gid = g->registry_gid;
 }
 
 static uint32_t

@@ -120,6 +120,8 @@ reload_make(struct gen *g, struct conf_load *cl, char *err, size_t errlen)
 	g->gid = cl->gid;
 	g->resolver_uid = cl->resolver_uid;
 	g->resolver_gid = cl->resolver_gid;
+	g->registry_uid = cl->registry_uid;
+	g->registry_gid = cl->registry_gid;
 	memset(cl, 0, sizeof(*cl));
 	if (listen_reload(g->conf, g->nworkers, g->lfds, err, errlen) == -1)
 		return -1;

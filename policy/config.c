@@ -505,7 +505,7 @@ enum {
 	R_HIJACK_INTERVAL, R_HIJACK_PROBES, R_HAPPY_EYEBALLS, R_ROUTE_CACHE,
 	R_UPSTREAM, R_LISTENERS, R_SERVICES, R_DBBACKEND, R_MAX_HANDSHAKES,
 	R_DENY_TARGETS, R_CONTROL, R_CONTROL_GROUP, R_LOG_FORMAT,
-	R_ACCESS_LOG
+	R_ACCESS_LOG, R_REGISTRY_USER
 };
 
 /* PythTRT's listen host; numeric only, DNS is not for the master. */
@@ -594,6 +594,8 @@ static const struct keydef root_keys[] = {
 	    0 },
 	[R_LOG_FORMAT] = { "log_format", K_FN, r_log_format, 0, 0, 0 },
 	[R_ACCESS_LOG] = { "access_log", K_FN, r_access_log, 0, 0, 0 },
+	[R_REGISTRY_USER] = { "registry_user", K_FN, r_registry_user, 0, 0,
+	    0 },
 };
 
 static struct sl_conf *
@@ -609,6 +611,8 @@ conf_new(void)
 	snprintf(conf->user, sizeof(conf->user), "_sluice");
 	snprintf(conf->resolver_user, sizeof(conf->resolver_user),
 	    "_sluice-resolver");
+	snprintf(conf->registry_user, sizeof(conf->registry_user),
+	    "_sluice-registry");
 	snprintf(conf->chroot, sizeof(conf->chroot), "/var/empty");
 	conf->shutdown_timeout_s = 10;
 	conf->log_level = SL_LOG_INFO;

@@ -246,6 +246,7 @@ struct sl_conf {
 	uint32_t		 max_handshakes;	/* max_threads / 2 */
 	char			 user[64];		/* "_sluice": workers */
 	char			 resolver_user[64];	/* "_sluice-resolver" */
+	char			 registry_user[64];	/* "_sluice-registry" */
 	uint32_t		 workers;		/* 0 = online CPUs */
 	char			 chroot[256];		/* "/var/empty" */
 	uint32_t		 shutdown_timeout_s;	/* 10 */

@@ -110,6 +110,7 @@ int	l_source(struct ctx *, const cJSON *it, void *link);
 
 int	r_user(struct ctx *, const cJSON *it, void *conf);
 int	r_resolver_user(struct ctx *, const cJSON *it, void *conf);
+int	r_registry_user(struct ctx *, const cJSON *it, void *conf);
 int	r_chroot(struct ctx *, const cJSON *it, void *conf);
 /* config_proc.c: "control", "control_group", "log_format", "access_log" */
 int	r_control(struct ctx *, const cJSON *it, void *conf);

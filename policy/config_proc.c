@@ -43,6 +43,15 @@ r_resolver_user(struct ctx *c, const cJSON *it, void *dst)
 	    sizeof(conf->resolver_user));
 }
 
+int
+r_registry_user(struct ctx *c, const cJSON *it, void *dst)
+{
+	struct sl_conf	*conf = dst;
+
+	return get_user(c, it, conf->registry_user,
+	    sizeof(conf->registry_user));
+}
+
 /* An absolute path of at most size - 1 bytes into out. */
 static int
 get_path(struct ctx *c, const cJSON *it, char *out, size_t size)

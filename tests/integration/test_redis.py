@@ -203,9 +203,12 @@ def main():
 
     t.step("the registry is confined")
     pid = registry_pid(d)
-    nobody = pwd.getpwnam("nobody")
-    t.check_confined(pid, d.chroot, nobody.pw_uid, nobody.pw_gid,
+    reg = pwd.getpwnam("_sluice-registry")
+    t.check_confined(pid, d.chroot, reg.pw_uid, reg.pw_gid,
                      "sluice-registry (pid %d)" % pid)
+    for w in d.workers():
+        t.check(t.proc_status(w)["Uid"].split()[0] != str(reg.pw_uid),
+                "a worker shares the registry's uid")
     t.check_eq(t.proc_stat(pid)[2], d.pid, "registry parent")
     check_registry_sockets(pid, r.port)
 
