@@ -45,6 +45,18 @@ session_ctr(const struct session *s)
 	    wk->index, (uint32_t)s->link);
 }
 
+/* The routing and dialing state goes (nothing of it may be running). */
+static void
+session_conn_free(struct session *s)
+{
+	if (s->conn == NULL)
+		return;
+	dial_cancel(&s->conn->dial);
+	resolve_cancel(&s->conn->res);
+	free(s->conn);
+	s->conn = NULL;
+}
+
 static struct sl_worker_ctr *
 session_row(void)
 {
@@ -165,9 +177,8 @@ session_close(struct session *s, const char *outcome)
 		atomic_fetch_add(&session_listener_ctr(s)->errors[ferr], 1);
 	access_session(s, outcome);
 	ev_io_stop(wk->loop, &s->cio);
-	dial_cancel(&s->dial);
 	race_cancel(s->race);
-	resolve_cancel(&s->res);
+	session_conn_free(s);
 	if (s->state == S_RELAY)
 		relay_stop(&s->relay);
 	taps_free(s->taps);
@@ -434,6 +445,7 @@ session_connected(struct session *s, int fd,
 	struct sockaddr_storage	 b = *bound;
 	socklen_t		 blen = sizeof(b);
 
+	session_conn_free(s);	/* its dial called us and is done with it */
 	atomic_fetch_add(&session_ctr(s)->opened, 1);
 	if (s->t_dial != 0)
 		shm_connect_time(session_ctr(s), mono_ms() - s->t_dial);
@@ -481,7 +493,7 @@ session_dialed(struct dial *d, int fd, enum sl_conn_err err,
 			session_cached_failed(s);
 			return;
 		}
-		if (++s->icand < s->ncand && s->icand <= wk->conf->retries) {
+		if (++s->conn->icand < s->conn->ncand && s->conn->icand <= wk->conf->retries) {
 			session_try_next(s);
 			return;
 		}
@@ -503,15 +515,15 @@ session_dial_link(struct session *s, int link)
 	s->link_active = 1;
 	atomic_fetch_add(&session_ctr(s)->active, 1);
 	s->t_dial = mono_ms();
-	dial_skip_bound(&s->dial, s->front->ignores_bound);
-	dial_start(&s->dial, wk->loop, wk->conf, s->link, &s->target,
-	    s->resolved, s->nresolved, session_dialed, s);
+	dial_skip_bound(&s->conn->dial, s->front->ignores_bound);
+	dial_start(&s->conn->dial, wk->loop, wk->conf, s->link, &s->target,
+	    s->conn->resolved, s->conn->nresolved, session_dialed, s);
 }
 
 static void
 session_try_next(struct session *s)
 {
-	session_dial_link(s, (int)s->cand[s->icand]);
+	session_dial_link(s, (int)s->conn->cand[s->conn->icand]);
 }
 
 static void
@@ -542,12 +554,12 @@ static void
 session_race(struct session *s)
 {
 	s->t_dial = mono_ms();
-	s->race = race_start(wk->loop, wk->conf, s->cand, s->ncand, &s->target,
-	    s->resolved, s->nresolved, session_raced, s);
+	s->race = race_start(wk->loop, wk->conf, s->conn->cand, s->conn->ncand, &s->target,
+	    s->conn->resolved, s->conn->nresolved, session_raced, s);
 	if (s->race != NULL)
 		return;
 	/* No memory for a race: the candidates one after another. */
-	s->icand = 0;
+	s->conn->icand = 0;
 	session_try_next(s);
 }
 
@@ -559,7 +571,7 @@ session_fastest(struct session *s)
 
 	s->route_key = route_key(&s->target, s->host);
 	link = route_lookup(session_routes(), s->route_key, mono_ms(),
-	    (uint64_t)wk->conf->route_cache_ttl_s * 1000, s->cand, s->ncand);
+	    (uint64_t)wk->conf->route_cache_ttl_s * 1000, s->conn->cand, s->conn->ncand);
 	if (link < 0) {
 		session_race(s);
 		return;
@@ -607,7 +619,7 @@ session_route(struct session *s)
 {
 	struct sl_route		r;
 
-	session_route_target(s, &s->target, s->resolved, s->nresolved, &r);
+	session_route_target(s, &s->target, s->conn->resolved, s->conn->nresolved, &r);
 	if (r.verdict != SL_ROUTE_OK) {
 		snprintf(s->detail, sizeof(s->detail), "%s%s",
 		    r.verdict == SL_ROUTE_REFUSED &&
@@ -617,10 +629,10 @@ session_route(struct session *s)
 		    SL_CONN_NOT_ALLOWED : SL_CONN_NO_LINK);
 		return;
 	}
-	for (s->ncand = 0; s->ncand < r.ncand; s->ncand++)
-		s->cand[s->ncand] = (uint16_t)r.cand[s->ncand];
+	for (s->conn->ncand = 0; s->conn->ncand < r.ncand; s->conn->ncand++)
+		s->conn->cand[s->conn->ncand] = (uint16_t)r.cand[s->conn->ncand];
 	s->state = S_DIALING;
-	s->icand = 0;
+	s->conn->icand = 0;
 	if (wk->conf->strategy == SL_STRAT_FASTEST)
 		session_fastest(s);
 	else
@@ -635,13 +647,13 @@ session_resolved(struct res_req *rq, int status, const struct sl_msg *ans,
 	struct session *s = arg;
 
 	(void)rq;
-	s->nresolved = 0;
+	s->conn->nresolved = 0;
 	if (status == SL_RES_OK) {
-		s->nresolved = ans->u.res_answer.naddrs;
-		if (s->nresolved > SL_MAX_ADDRS)
-			s->nresolved = SL_MAX_ADDRS;
-		memcpy(s->resolved, ans->u.res_answer.addrs,
-		    s->nresolved * sizeof(s->resolved[0]));
+		s->conn->nresolved = ans->u.res_answer.naddrs;
+		if (s->conn->nresolved > SL_MAX_ADDRS)
+			s->conn->nresolved = SL_MAX_ADDRS;
+		memcpy(s->conn->resolved, ans->u.res_answer.addrs,
+		    s->conn->nresolved * sizeof(s->conn->resolved[0]));
 	}
 	session_route(s);
 }
@@ -653,6 +665,13 @@ session_connect(struct session *s)
 	size_t		 i;
 
 	session_quiet(s);
+	if (s->conn == NULL && (s->conn = calloc(1, sizeof(*s->conn))) ==
+	    NULL) {
+		snprintf(s->detail, sizeof(s->detail), "no memory to connect");
+		session_reply_err(s, SL_CONN_FAIL);
+		return;
+	}
+	s->conn->nresolved = 0;
 #if SL_TEST_HOOKS
 	if (strcmp(s->target.host, "sigsys.sluice-test.invalid") == 0)
 		(void)syscall(SYS_getppid);	/* forbidden: must kill us */
@@ -674,7 +693,7 @@ session_connect(struct session *s)
 		s->host[i] = (char)tolower((unsigned char)s->target.host[i]);
 	s->host[i] = '\0';
 	if (!policy_needs_addresses(wk->conf) ||
-	    resolve_start(&s->res, s->host, session_resolved, s) == -1)
+	    resolve_start(&s->conn->res, s->host, session_resolved, s) == -1)
 		session_route(s);
 }
 

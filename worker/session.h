@@ -43,6 +43,21 @@ enum session_state {
 #define SESSION_IN		(2 * (4 + 1 + 255 + 2) + 8)	/* >= PROXY_MAX */
 #define SESSION_OUT		32
 
+/*
+ * What a session needs only from its request to its connect: the
+ * lookup, the addresses, the candidate links and the dial (over 3 KiB,
+ * most of a session).  Allocated when it starts routing, freed once the
+ * target is connected, so an established session holds none of it.
+ */
+struct session_conn {
+	struct res_req		 res;
+	struct sl_res_addr	 resolved[SL_MAX_ADDRS];
+	uint32_t		 nresolved;
+	uint16_t		 cand[SL_MAX_LINKS];	/* link indexes */
+	size_t			 ncand, icand;
+	struct dial		 dial;
+};
+
 struct session {
 	TAILQ_ENTRY(session)	 entry;
 	uint64_t		 id;
@@ -72,15 +87,10 @@ struct session {
 	size_t			 nalpn;
 	struct sl_target	 target;
 	char			 host[SL_MAX_NAME + 1];	/* lower case */
-	struct res_req		 res;
-	struct sl_res_addr	 resolved[SL_MAX_ADDRS];
-	uint32_t		 nresolved;
-	uint16_t		 cand[SL_MAX_LINKS];	/* link indexes */
-	size_t			 ncand, icand;
+	struct session_conn	*conn;		/* while routing and dialing */
 	int			 link;		/* -1 until one is tried */
 	int			 link_active;	/* counted in link's active */
 	enum sl_conn_err	 err;
-	struct dial		 dial;
 	struct race		*race;		/* `fastest`, while racing */
 	uint64_t		 route_key;	/* `fastest`: route cache key */
 	int			 from_cache;	/* link from the route cache */

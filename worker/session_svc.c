@@ -188,7 +188,6 @@ session_next_backend(struct session *s)
 	ss->i++;
 	log_debug("session %llu: %s", (unsigned long long)s->id, s->detail);
 	s->target = ss->t[ss->i];
-	s->nresolved = 0;
 	s->link = -1;
 	session_connect(s);
 	return 1;
