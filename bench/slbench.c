@@ -18,8 +18,9 @@
  *   slbench probe [-s PROXY] -t TARGET [-T SECS]
  *   slbench mem -m MASTERPID
  *
- * With -s the client speaks SOCKS5 (no auth, CONNECT to the IPv4 target)
- * to the proxy; without it, it connects to the target directly.
+ * With -s the client speaks SOCKS5 (no auth, CONNECT to the IPv4 target,
+ * or to the name in $SLBENCH_HOST with the target's port) to the proxy;
+ * without it, it connects to the target directly.
  * hold opens the sessions and keeps them idle; with -e each first does one
  * 32-byte echo through the tunnel (so the relay has moved data once).
  * -m MASTERPID (sluiced) and -S SERVERPID add the CPU time those processes

@@ -76,6 +76,9 @@ struct client {
 	int			 ep;
 	int			 use_proxy;
 	struct sockaddr_in	 proxy, target;
+	char			 host[256];	/* $SLBENCH_HOST: CONNECT by
+						   this name, not the address */
+	size_t			 hostlen;
 };
 
 /* Common options */

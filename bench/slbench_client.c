@@ -10,6 +10,7 @@
 #include <netinet/in.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -89,7 +90,8 @@ int
 cc_handshake(struct client *cl, struct cconn *c, uint32_t events)
 {
 	static const uint8_t	greet[3] = { 5, 1, 0 };
-	uint8_t			req[10];
+	uint8_t			req[7 + 255];
+	size_t			reqlen;
 	int			err = 0, r;
 	socklen_t		len = sizeof(err);
 
@@ -125,10 +127,19 @@ cc_handshake(struct client *cl, struct cconn *c, uint32_t events)
 		req[0] = 5;
 		req[1] = 1;		/* CONNECT */
 		req[2] = 0;
-		req[3] = 1;		/* IPv4 */
-		memcpy(req + 4, &cl->target.sin_addr, 4);
-		memcpy(req + 8, &cl->target.sin_port, 2);
-		if (cc_send_small(cl, c, req, sizeof(req)) == -1)
+		if (cl->hostlen > 0) {
+			req[3] = 3;	/* a name, with the target's port */
+			req[4] = (uint8_t)cl->hostlen;
+			memcpy(req + 5, cl->host, cl->hostlen);
+			memcpy(req + 5 + cl->hostlen, &cl->target.sin_port, 2);
+			reqlen = 7 + cl->hostlen;
+		} else {
+			req[3] = 1;	/* IPv4 */
+			memcpy(req + 4, &cl->target.sin_addr, 4);
+			memcpy(req + 8, &cl->target.sin_port, 2);
+			reqlen = 10;
+		}
+		if (cc_send_small(cl, c, req, reqlen) == -1)
 			return -1;
 		c->st = C_REQUEST;
 		c->have = 0;
@@ -169,6 +180,8 @@ cc_handshake(struct client *cl, struct cconn *c, uint32_t events)
 void
 client_init(struct client *cl, const char *proxy, const char *target)
 {
+	const char	*host;
+
 	memset(cl, 0, sizeof(*cl));
 	if (target == NULL)
 		die("-t TARGET is required");
@@ -179,6 +192,11 @@ client_init(struct client *cl, const char *proxy, const char *target)
 	}
 	if ((cl->ep = epoll_create1(EPOLL_CLOEXEC)) == -1)
 		die("epoll_create1: %s", strerror(errno));
+	if ((host = getenv("SLBENCH_HOST")) != NULL && host[0] != '\0') {
+		if ((cl->hostlen = strlen(host)) >= sizeof(cl->host))
+			die("SLBENCH_HOST: longer than 255 bytes");
+		memcpy(cl->host, host, cl->hostlen);
+	}
 }
 
 const char *
