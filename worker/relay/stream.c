@@ -336,6 +336,7 @@ dir_read(struct relay_dir *d)
 			return IO_TAP;
 		return IO_EOF;
 	}
+	d->drained = (size_t)n < (d->pipe[0] != -1 ? RELAY_BUFSZ : want);
 	if (d->r->taps != NULL)
 		return dir_tap_chunk(d, (size_t)n);
 	d->off = 0;
@@ -441,6 +442,13 @@ dir_pump(struct relay_dir *d)
 		}
 		if (res == IO_MOVED)
 			moved += d->len > before ? d->len : before - d->len;
+		/*
+		 * All of a short read is written: the socket is most likely
+		 * empty, and a read now would only say EAGAIN.  The read
+		 * watcher (level-triggered) calls again if it is not.
+		 */
+		if (before > 0 && d->len == 0 && d->drained && !d->eof)
+			break;
 	}
 	if (d->len == 0 && d->eof) {
 		if (!d->shut)

@@ -39,6 +39,8 @@ struct relay_dir {
 	int			 buf_early;	/* buf only holds early bytes */
 	size_t			 off, len;	/* bytes pending in buf/pipe */
 	int			 eof;		/* read side saw EOF */
+	int			 drained;	/* the last read got less than
+						   asked: `from` is likely empty */
 	int			 shut;		/* SHUT_WR done on `to` */
 	uint64_t		 bytes;		/* written to `to` */
 	_Atomic uint64_t	*ctr;		/* shared counter or NULL */
