@@ -8,6 +8,7 @@
  * make a number in an answer wrong, never the master misbehave.
  */
 #include <sys/socket.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -205,7 +206,7 @@ cmd_loglevel(struct ctl_client *c, const cJSON *args)
 			log_info("control: log level %s", log_level_name(level));
 		ms->log_level = level;
 		log_set_level(level);
-		proc_log_level_all(level);
+		ctl_log_level_all(level);
 	}
 	if ((r = cJSON_CreateObject()) != NULL)
 		cJSON_AddStringToObject(r, "level", log_level_name(
@@ -331,7 +332,7 @@ allow_change(struct ctl_client *c, size_t i, const char *op,
 	log_info("control: allow %s %s %s (%u in the list%s)",
 	    ms->conf->listeners[i].name, op, text, a->n,
 	    a->n == 0 ? ": every client may connect" : "");
-	proc_allow_send((uint32_t)i);
+	ctl_allow_all((uint32_t)i);
 	return 0;
 }
 
@@ -392,4 +393,62 @@ ctl_dispatch(struct ctl_client *c, const char *cmd, const cJSON *args)
 	}
 	str_sanitize(safe, sizeof(safe), cmd);
 	ctl_fail(c, "unknown command \"%s\"", safe);
+}
+
+/* ---- run-time changes, to the children ---- */
+
+/* Listener i's clients as changed at run time, to one worker. */
+void
+ctl_allow_to(struct proc *c, uint32_t i)
+{
+	const struct allow_rt	*a = &ms->allow[i];
+	struct sl_msg		*m;
+	uint32_t		 k;
+
+	if ((m = calloc(1, sizeof(*m))) == NULL) {
+		log_warn("%s", __func__);
+		return;
+	}
+	m->type = SL_MSG_CTL_ALLOW;
+	m->fd = -1;
+	m->u.ctl_allow.listener = i;
+	m->u.ctl_allow.n = a->n;
+	for (k = 0; k < a->n; k++) {
+		m->u.ctl_allow.cidrs[k].family = a->v[k].family == AF_INET ?
+		    4 : 6;
+		memcpy(m->u.ctl_allow.cidrs[k].addr, a->v[k].addr, 16);
+		m->u.ctl_allow.cidrs[k].prefix = a->v[k].prefix;
+	}
+	if (c->chan == NULL || ipc_chan_send(c->chan, m) == -1)
+		log_warnx("%s: cannot send CTL_ALLOW", c->name);
+	free(m);
+}
+
+void
+ctl_allow_all(uint32_t listener)
+{
+	size_t	i;
+
+	for (i = 0; i < ms->nprocs; i++)
+		if (ms->procs[i].role == SL_PROC_WORKER &&
+		    ms->procs[i].generation == ms->generation &&
+		    ms->procs[i].chan != NULL)
+			ctl_allow_to(&ms->procs[i], listener);
+}
+
+void
+ctl_log_level_all(int level)
+{
+	struct sl_msg	m;
+	size_t		i;
+
+	memset(&m, 0, sizeof(m));
+	m.type = SL_MSG_LOG_LEVEL;
+	m.fd = -1;
+	m.u.log_level.level = (uint32_t)level;
+	for (i = 0; i < ms->nprocs; i++)
+		if (ms->procs[i].chan != NULL &&
+		    ipc_chan_send(ms->procs[i].chan, &m) == -1)
+			log_warnx("%s: cannot send LOG_LEVEL",
+			    ms->procs[i].name);
 }

@@ -214,10 +214,12 @@ size_t	proc_drain_gen(uint32_t generation);
 void	proc_release_gen(uint32_t generation);
 /* "worker", "resolver", "registry". */
 const char *proc_role_name(const struct proc *);
-/* Every running child's log level. */
-void	proc_log_level_all(int level);
-/* A listener's run-time clients to every worker of the generation. */
-void	proc_allow_send(uint32_t listener);
+/* ctl_cmds.c: every running child's log level; a listener's run-time
+   clients to every worker of the current generation, or to one worker
+   (as it starts) */
+void	ctl_log_level_all(int level);
+void	ctl_allow_all(uint32_t listener);
+void	ctl_allow_to(struct proc *, uint32_t listener);
 
 /* ctl_sessions.c: sessions listed and killed through the workers */
 struct ctl_client;

@@ -54,25 +54,11 @@
 #include "accesslog.h"
 #include "gen.h"
 #include "master.h"
+#include "proc_priv.h"
 #include "notify.h"
 
 #define PROC_LEFTOVER_MSGS	4096	/* read from a dead child's channel */
 
-struct proc_role {
-	enum sl_proc_id	 id;
-	const char	*name;		/* -P argument; log name */
-	int		 indexed;	/* log name "worker 2", not "worker" */
-	int		 stop_stage;	/* a shutdown drains 0, then 1, ... */
-	/* A channel to every row of this role in its set (MASTER: none). */
-	enum sl_proc_id	 peer;
-	uint32_t	(*count)(uint32_t pool, const struct gen *);
-	void		(*feed)(struct proc *);	/* before CFG_END */
-	void		(*reaped)(struct proc *);	/* process gone */
-	int		 tables;	/* gets the service tables */
-	int		 fds_in;	/* may send the master an fd */
-	/* The uid and gid it runs as (-u, -g): a tenant's pool may differ. */
-	void		(*ids)(const struct gen *, uid_t *, gid_t *);
-};
 
 static uint32_t	proc_count_one(uint32_t, const struct gen *);
 static uint32_t	proc_count_workers(uint32_t, const struct gen *);
@@ -103,7 +89,6 @@ static const struct proc_role proc_roles[] = {
 	    proc_count_registry, NULL, NULL, 0, 1, proc_ids_registry },
 };
 
-static void	proc_spawn(struct proc *);
 static void	proc_msg(struct ipc_chan *, struct sl_msg *, void *);
 static void	proc_chan_closed(struct ipc_chan *, const char *, void *);
 
@@ -172,7 +157,7 @@ proc_count_registry(uint32_t pool, const struct gen *g)
 /* ---- rows ---- */
 
 /* The state after ev; a transition the table refuses is a bug here. */
-static void
+void
 proc_event(struct proc *c, enum proc_event ev)
 {
 	int	next = proc_state_next(c->state, ev);
@@ -192,7 +177,7 @@ proc_same_set(const struct proc *a, const struct proc *b)
 	return a->pool == b->pool && a->generation == b->generation;
 }
 
-static void
+void
 proc_send(struct proc *c, uint16_t type, int fd, uint32_t index)
 {
 	const struct gen	*g = gen_view(c->generation);
@@ -244,33 +229,6 @@ proc_peer(struct proc *a, struct proc *b)
 	close(sv[1]);
 }
 
-/* Listener i's clients as changed at run time, to one worker. */
-static void
-proc_send_allow(struct proc *c, uint32_t i)
-{
-	const struct allow_rt	*a = &ms->allow[i];
-	struct sl_msg		*m;
-	uint32_t		 k;
-
-	if ((m = calloc(1, sizeof(*m))) == NULL) {
-		log_warn("%s", __func__);
-		return;
-	}
-	m->type = SL_MSG_CTL_ALLOW;
-	m->fd = -1;
-	m->u.ctl_allow.listener = i;
-	m->u.ctl_allow.n = a->n;
-	for (k = 0; k < a->n; k++) {
-		m->u.ctl_allow.cidrs[k].family = a->v[k].family == AF_INET ?
-		    4 : 6;
-		memcpy(m->u.ctl_allow.cidrs[k].addr, a->v[k].addr, 16);
-		m->u.ctl_allow.cidrs[k].prefix = a->v[k].prefix;
-	}
-	if (c->chan == NULL || ipc_chan_send(c->chan, m) == -1)
-		log_warnx("%s: cannot send CTL_ALLOW", c->name);
-	free(m);
-}
-
 /*
  * A worker's listening sockets (the master's copies, kept per slot),
  * then what changed at run time: clients and the log level.
@@ -288,36 +246,7 @@ proc_feed_worker(struct proc *c)
 		return;
 	for (i = 0; i < ms->conf->nlisteners; i++)
 		if (ms->allow[i].set)
-			proc_send_allow(c, (uint32_t)i);
-}
-
-void
-proc_allow_send(uint32_t listener)
-{
-	size_t	i;
-
-	for (i = 0; i < ms->nprocs; i++)
-		if (ms->procs[i].role == SL_PROC_WORKER &&
-		    ms->procs[i].generation == ms->generation &&
-		    ms->procs[i].chan != NULL)
-			proc_send_allow(&ms->procs[i], listener);
-}
-
-void
-proc_log_level_all(int level)
-{
-	struct sl_msg	m;
-	size_t		i;
-
-	memset(&m, 0, sizeof(m));
-	m.type = SL_MSG_LOG_LEVEL;
-	m.fd = -1;
-	m.u.log_level.level = (uint32_t)level;
-	for (i = 0; i < ms->nprocs; i++)
-		if (ms->procs[i].chan != NULL &&
-		    ipc_chan_send(ms->procs[i].chan, &m) == -1)
-			log_warnx("%s: cannot send LOG_LEVEL",
-			    ms->procs[i].name);
+			ctl_allow_to(c, (uint32_t)i);
 }
 
 const char *
@@ -433,7 +362,7 @@ proc_spawn_retry(struct proc *c)
 	ev_timer_start(ms->loop, &c->respawn);
 }
 
-static void
+void
 proc_spawn(struct proc *c)
 {
 	int	sv[2], ep[2];
@@ -550,55 +479,6 @@ proc_add_rows(uint32_t pool, uint32_t generation)
 		}
 	}
 	return 0;
-}
-
-/* Its rows are free for another generation (all dead). */
-void
-proc_release_gen(uint32_t generation)
-{
-	size_t	i;
-
-	for (i = 0; i < ms->nprocs; i++)
-		if (ms->procs[i].generation == generation &&
-		    ms->procs[i].pid == 0) {
-			ev_timer_stop(ms->loop, &ms->procs[i].respawn);
-			ms->procs[i].state = PROC_DEAD;
-			ms->procs[i].generation = 0;
-		}
-}
-
-void
-proc_start_gen(uint32_t generation)
-{
-	size_t	i;
-
-	for (i = 0; i < ms->nprocs; i++)
-		if (ms->procs[i].generation == generation &&
-		    ms->procs[i].state == PROC_DEAD)
-			proc_spawn(&ms->procs[i]);
-}
-
-/* Running processes of a generation. */
-size_t
-proc_gen_running(uint32_t generation)
-{
-	size_t	i, n = 0;
-
-	for (i = 0; i < ms->nprocs; i++)
-		n += ms->procs[i].generation == generation &&
-		    ms->procs[i].pid != 0;
-	return n;
-}
-
-void
-proc_kill_gen(uint32_t generation, int sig)
-{
-	size_t	i;
-
-	for (i = 0; i < ms->nprocs; i++)
-		if (ms->procs[i].generation == generation &&
-		    ms->procs[i].pid != 0)
-			kill(ms->procs[i].pid, sig);
 }
 
 void
@@ -880,134 +760,4 @@ proc_table_broadcast(void)
 		if (ms->procs[i].desc->tables &&
 		    ms->procs[i].state == PROC_READY)
 			svc_table_send(&ms->procs[i]);
-}
-
-/* ---- shutdown ---- */
-
-size_t
-proc_running(void)
-{
-	size_t	i, n = 0;
-
-	for (i = 0; i < ms->nprocs; i++)
-		n += ms->procs[i].pid != 0;
-	return n;
-}
-
-/* The lowest stop stage among running rows, or -1 if none runs. */
-static int
-proc_first_stage(void)
-{
-	size_t	i;
-	int	stage = -1;
-
-	for (i = 0; i < ms->nprocs; i++)
-		if (ms->procs[i].pid != 0 && (stage == -1 ||
-		    ms->procs[i].desc->stop_stage < stage))
-			stage = ms->procs[i].desc->stop_stage;
-	return stage;
-}
-
-/* Ask a row to finish its work and exit; it is not respawned. */
-static void
-proc_drain_row(struct proc *c)
-{
-	if (proc_state_running(c->state) && c->state != PROC_DRAINING)
-		proc_send(c, SL_MSG_DRAIN, -1, 0);
-	if (!proc_state_running(c->state))
-		ev_timer_stop(ms->loop, &c->respawn);
-	proc_event(c, PROC_EV_DRAIN);
-}
-
-/*
- * An older generation: drain its next stop stage (workers, then the
- * resolver and registry they used); the running rows left.
- */
-size_t
-proc_drain_gen(uint32_t generation)
-{
-	size_t	i, running = 0;
-	int	stage = -1;
-
-	for (i = 0; i < ms->nprocs; i++)
-		if (ms->procs[i].generation == generation &&
-		    ms->procs[i].pid != 0 && (stage == -1 ||
-		    ms->procs[i].desc->stop_stage < stage))
-			stage = ms->procs[i].desc->stop_stage;
-	for (i = 0; i < ms->nprocs; i++) {
-		if (ms->procs[i].generation != generation)
-			continue;
-		if (ms->procs[i].pid != 0)
-			running++;
-		if (ms->procs[i].pid == 0 && ms->procs[i].state != PROC_DEAD)
-			proc_drain_row(&ms->procs[i]);
-		else if (ms->procs[i].pid != 0 &&
-		    ms->procs[i].desc->stop_stage == stage &&
-		    ms->procs[i].state != PROC_DRAINING)
-			proc_drain_row(&ms->procs[i]);
-	}
-	return running;
-}
-
-size_t
-proc_drain_step(void)
-{
-	size_t	i, running;
-	int	stage = proc_first_stage();
-
-	running = proc_running();
-	for (i = 0; i < ms->nprocs; i++)
-		if (ms->procs[i].pid != 0 &&
-		    ms->procs[i].desc->stop_stage == stage &&
-		    ms->procs[i].state != PROC_DRAINING)
-			proc_drain_row(&ms->procs[i]);
-	return running;
-}
-
-void
-proc_stop_all(void)
-{
-	size_t	i;
-
-	for (i = 0; i < ms->nprocs; i++) {
-		ev_timer_stop(ms->loop, &ms->procs[i].respawn);
-		proc_event(&ms->procs[i], PROC_EV_HALT);
-	}
-	(void)proc_drain_step();
-}
-
-static ev_timer	proc_kill_timer;
-static int	proc_kill_sig;
-
-static void
-proc_kill_next(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	(void)loop;
-	(void)w;
-	(void)revents;
-	proc_kill_all(proc_kill_sig);
-}
-
-/*
- * Kill in stop order too: the first stage now; the later ones are
- * drained as usual once it is reaped (proc_drain_step), and killed
- * PROC_KILL_STAGE_S later if they are still there.
- */
-void
-proc_kill_all(int sig)
-{
-	size_t	i;
-	int	stage = proc_first_stage();
-
-	if (stage == -1)
-		return;
-	for (i = 0; i < ms->nprocs; i++)
-		if (ms->procs[i].pid != 0 &&
-		    ms->procs[i].desc->stop_stage == stage)
-			kill(ms->procs[i].pid, sig);
-	proc_kill_sig = sig;
-	ev_timer_stop(ms->loop, &proc_kill_timer);
-	ev_timer_init(&proc_kill_timer, proc_kill_next, PROC_KILL_STAGE_S,
-	    0.);
-	ev_timer_start(ms->loop, &proc_kill_timer);
 }

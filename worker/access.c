@@ -9,6 +9,7 @@
 
 #include "../common/log.h"
 #include "../common/util.h"
+#include "../policy/counters.h"
 #include "../ipc/ipc_msg.h"
 #include "access.h"
 #include "front/front.h"
@@ -98,4 +99,52 @@ access_session(const struct session *s, const char *outcome)
 	if (wk->master != NULL && ipc_chan_send(wk->master, &m) == 0)
 		return;
 	access_log_line(s, &m);
+}
+
+/*
+ * The metrics' reason for a session that ended before its relay, or -1:
+ * relayed sessions and a drain's shutdown are no front-end error.
+ */
+int
+access_ferr(const struct session *s, const char *outcome)
+{
+	static const struct {
+		const char	*outcome;
+		enum sl_ferr	 reason;
+	} by_outcome[] = {
+		{ "handshake timeout", SL_FERR_TIMEOUT },
+		{ "handshake evicted", SL_FERR_REFUSED },
+		{ "bad client", SL_FERR_BAD_REQUEST },
+		{ "auth failed", SL_FERR_AUTH },
+		{ "refused", SL_FERR_REFUSED },
+		{ "no service", SL_FERR_NO_SERVICE },
+		{ "client error", SL_FERR_CLIENT },
+		{ "aborted", SL_FERR_CLIENT },
+	};
+	size_t	i;
+
+	if (s->state == S_RELAY || s->state == S_FRONT ||
+	    strcmp(outcome, "shutdown") == 0)
+		return -1;
+	for (i = 0; i < sizeof(by_outcome) / sizeof(by_outcome[0]); i++)
+		if (strcmp(outcome, by_outcome[i].outcome) == 0)
+			return by_outcome[i].reason;
+	switch (s->err) {
+	case SL_CONN_OK:
+		/* A refusal before any connect: "failed, reply 0xff" for a
+		   SOCKS5 greeting with no method sluice takes. */
+		return strncmp(outcome, "failed", 6) == 0 ?
+		    SL_FERR_BAD_REQUEST : SL_FERR_OTHER;
+	case SL_CONN_NOT_ALLOWED:
+		return SL_FERR_NOT_ALLOWED;
+	case SL_CONN_NET_UNREACH:
+	case SL_CONN_HOST_UNREACH:
+		return SL_FERR_UNREACHABLE;
+	case SL_CONN_REFUSED:
+		return SL_FERR_CONN_REFUSED;
+	case SL_CONN_TIMEOUT:
+		return SL_FERR_CONN_TIMEOUT;
+	default:
+		return SL_FERR_UPSTREAM;
+	}
 }

@@ -8,5 +8,10 @@
 #include "session.h"
 
 void	access_session(const struct session *, const char *outcome);
+/*
+ * Why a session failed before its relay, for the metrics (enum sl_ferr),
+ * or -1: a relayed session, a drain's shutdown.
+ */
+int	access_ferr(const struct session *, const char *outcome);
 
 #endif
