@@ -41,7 +41,6 @@ struct ctl_client {
 	size_t			 hdrlen;
 	char			*req;		/* the body being read */
 	size_t			 reqlen, reqwant;
-	int			 busy;		/* a request awaits its answer */
 	char			*out;		/* the answer being written */
 	size_t			 outlen, outoff;
 };
@@ -56,6 +55,8 @@ static struct {
 	uint64_t		 next_id;
 	ev_tstamp		 refused_logged;
 } ctl = { .fd = -1 };
+
+#define CTL_ACCEPT_BURST	8	/* connections taken per wakeup */
 
 static void	ctl_client_io(struct ev_loop *, ev_io *, int);
 static void	ctl_client_timeout(struct ev_loop *, ev_timer *, int);
@@ -88,7 +89,6 @@ ctl_timer_set(struct ctl_client *c, double s)
 static void
 ctl_client_reading(struct ctl_client *c)
 {
-	c->busy = 0;
 	c->hdrlen = 0;
 	ev_io_stop(ms->loop, &c->io);
 	ev_io_set(&c->io, c->fd, EV_READ);
@@ -198,7 +198,6 @@ ctl_request(struct ctl_client *c)
 	char		 why[160];
 	int		 fatal, rc;
 
-	c->busy = 1;
 	ev_io_stop(ms->loop, &c->io);
 	ev_timer_stop(ms->loop, &c->timer);
 	rc = ctl_req_parse(c->req, c->reqlen, &req, &cmd, &args, why,
@@ -349,15 +348,17 @@ ctl_accept(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct ctl_client	*c;
 	struct ucred		 cr;
-	socklen_t		 len = sizeof(cr);
+	socklen_t		 len;
 	int			 fd, i;
 
+	(void)loop;
 	(void)w;
 	(void)revents;
-	for (i = 0; i < 8; i++) {
+	for (i = 0; i < CTL_ACCEPT_BURST; i++) {
 		fd = accept4(ctl.fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd == -1)
 			return;
+		len = sizeof(cr);
 		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) == -1) {
 			ctl_refuse(fd, "no peer credentials", NULL);
 			continue;
@@ -379,7 +380,6 @@ ctl_accept(struct ev_loop *loop, ev_io *w, int revents)
 		ev_init(&c->timer, ctl_client_timeout);
 		TAILQ_INSERT_TAIL(&ctl.clients, c, entry);
 		ctl.nclients++;
-		(void)loop;
 		ctl_client_reading(c);
 	}
 }
