@@ -25,7 +25,7 @@
  * master fds.  No other code in the master names a role.
  *
  * Growing the table, not the code:
- * - a reload is a generation: proc_add_rows(pool, ms->generation + 1)
+ * - a reload is a generation: proc_add_rows(pool, a new generation id)
  *   appends one row per instance of every role, started with the new
  *   config; once proc_count_ready() says all of them are ready, the old
  *   generation's rows get proc_drain_row() (DRAIN); a draining row that

@@ -53,6 +53,8 @@ static struct {
 	struct carry	*snapshot;	/* the current totals when the new
 					   region copied them */
 	int		 waiting_logged;
+	uint32_t	 last_id;	/* generation ids are never reused: a
+					   dropped one may still be dying */
 } rl;
 
 static void	reload_kick(void);
@@ -111,7 +113,9 @@ reload_check(const struct sl_conf *conf, char *err, size_t errlen)
 static int
 reload_make(struct gen *g, struct conf_load *cl, char *err, size_t errlen)
 {
-	g->id = ms->generation + 1;
+	if (rl.last_id < ms->generation)
+		rl.last_id = ms->generation;
+	g->id = ++rl.last_id;
 	g->conf = cl->conf;
 	g->conf_text = cl->text;
 	g->conf_len = cl->len;
