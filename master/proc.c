@@ -694,9 +694,10 @@ proc_find(pid_t pid)
 }
 
 /*
- * The last log lines a child wrote before it exited (a worker's session
- * lines at shutdown) may still wait in its channel when its death is
- * handled first: log them before the channel goes.  Nothing else is
+ * The last log lines and session records a child wrote before it
+ * exited (a worker's sessions at shutdown) may still wait in its channel
+ * when its death is handled first: log them before the channel goes.
+ * Nothing else is
  * acted on, as the pid is already reaped and may be reused.
  */
 static void
@@ -712,6 +713,8 @@ proc_chan_leftovers(struct proc *c)
 			break;
 		if (m.type == SL_MSG_LOG)
 			proc_log(c, &m);
+		else if (m.type == SL_MSG_ACCESS)
+			accesslog_record(c, &m);
 		ipc_close_received(m.fd);
 	}
 }

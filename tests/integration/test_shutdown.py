@@ -92,14 +92,19 @@ def main():
     case_cut_logged(echo)
 
 
-def gone_order(pids, timeout):
-    """Poll /proc until every pid is gone; {pid: monotonic time gone}."""
+def gone_order(pids, timeout, last=None):
+    """Poll /proc until every pid is gone; {pid: monotonic time gone}.
+    With `last`: fail if it is ever seen gone while another pid still
+    runs (two seen gone at the same poll are no evidence either way)."""
     gone = {}
     def all_gone():
         now = time.monotonic()
         for p in pids:
             if p not in gone and t.pid_gone(p):
                 gone[p] = now
+        if last is not None and last in gone and len(gone) < len(pids):
+            raise t.Fail("pid %d was gone while %r still ran"
+                         % (last, [p for p in pids if p not in gone]))
         return len(gone) == len(pids)
     t.wait_until(all_gone, timeout, "children %r to be gone" % (pids,),
                  interval=0.002)
@@ -117,14 +122,14 @@ def case_cut_logged(echo):
     t.echo_check(s, b"held across SIGTERM\n")
     t0 = time.monotonic()
     d.signal(signal.SIGTERM)
-    gone = gone_order(workers + [resolver], 2 + 3)
+    gone = gone_order(workers + [resolver], 2 + 3, last=resolver)
     rc = d.wait_exit(3)
     t.check_eq(rc, 0, "master exit status")
     order = sorted(gone, key=gone.get)
     t.step("pids gone in order %s, at %s s after SIGTERM" % (
         order, ["%.3f" % (gone[p] - t0) for p in order]))
     last_worker = max(gone[p] for p in workers)
-    t.check(gone[resolver] > last_worker,
+    t.check(gone[resolver] >= last_worker,
             "the resolver (pid %d) was gone %.3f s after SIGTERM, not "
             "after the last worker (%.3f s)" % (resolver, gone[resolver] - t0,
                                               last_worker - t0))
