@@ -697,8 +697,8 @@ proc_find(pid_t pid)
  * The last log lines and session records a child wrote before it
  * exited (a worker's sessions at shutdown) may still wait in its channel
  * when its death is handled first: log them before the channel goes.
- * Nothing else is
- * acted on, as the pid is already reaped and may be reused.
+ * Nothing else is acted on, as the pid is already reaped and may be
+ * reused.
  */
 static void
 proc_chan_leftovers(struct proc *c)
