@@ -112,7 +112,7 @@ session_release_front(struct session *s)
 	if (s->front->release != NULL)
 		s->front->release(s);
 	s->in = s->in0;
-	s->incap = sizeof(s->in0);
+	s->incap = s->in0 != NULL ? SESSION_IN : 0;
 }
 
 void
@@ -140,6 +140,7 @@ session_close(struct session *s, const char *outcome)
 	if (s->tfd != -1)
 		close(s->tfd);
 	close(s->cfd);
+	free(s->in0);
 	TAILQ_REMOVE(&wk->sessions, s, entry);
 	wk->nsessions--;
 	free(s);
@@ -253,6 +254,9 @@ session_start_relay(struct session *s)
 	session_svc_free(s);
 	s->early = NULL;
 	s->inlen = 0;
+	/* An established session reads nothing itself any more. */
+	free(s->in0);
+	s->in0 = NULL;
 	session_release_front(s);
 	if (rc == -1) {
 		s->state = S_REPLYING;
@@ -522,7 +526,7 @@ session_fastest(struct session *s)
 {
 	int	link;
 
-	s->route_key = route_key(&s->target, s->host);
+	s->route_key = route_key(&s->target, s->conn->host);
 	link = route_lookup(session_routes(), s->route_key, mono_ms(),
 	    (uint64_t)wk->conf->route_cache_ttl_s * 1000, s->conn->cand, s->conn->ncand);
 	if (link < 0) {
@@ -643,10 +647,12 @@ session_connect(struct session *s)
 	}
 	/* The name the resolver and the route cache see: lower case. */
 	for (i = 0; s->target.host[i] != '\0'; i++)
-		s->host[i] = (char)tolower((unsigned char)s->target.host[i]);
-	s->host[i] = '\0';
+		s->conn->host[i] =
+		    (char)tolower((unsigned char)s->target.host[i]);
+	s->conn->host[i] = '\0';
 	if (!policy_needs_addresses(wk->conf) ||
-	    resolve_start(&s->conn->res, s->host, session_resolved, s) == -1)
+	    resolve_start(&s->conn->res, s->conn->host, session_resolved,
+	    s) == -1)
 		session_route(s);
 }
 
@@ -719,8 +725,10 @@ session_new(int fd, const struct sockaddr_storage *ss,
 {
 	struct session	*s;
 
-	if ((s = calloc(1, sizeof(*s))) == NULL) {
+	if ((s = calloc(1, sizeof(*s))) == NULL ||
+	    (s->in0 = malloc(SESSION_IN)) == NULL) {
 		log_warn("%s: calloc", __func__);
+		free(s);
 		close(fd);
 		return;
 	}
@@ -733,7 +741,7 @@ session_new(int fd, const struct sockaddr_storage *ss,
 	s->pp_in = (uint8_t)l->proxy_protocol;
 	s->front = front_for(l->kind);
 	s->in = s->in0;
-	s->incap = sizeof(s->in0);
+	s->incap = SESSION_IN;
 	s->t_start = mono_ms();
 	TAILQ_INSERT_TAIL(&wk->sessions, s, entry);
 	wk->nsessions++;

@@ -50,6 +50,7 @@ enum session_state {
  * target is connected, so an established session holds none of it.
  */
 struct session_conn {
+	char			 host[SL_MAX_NAME + 1];	/* lower case */
 	struct res_req		 res;
 	struct sl_res_addr	 resolved[SL_MAX_ADDRS];
 	uint32_t		 nresolved;
@@ -71,7 +72,8 @@ struct session {
 	struct sockaddr_storage	 client;
 	uint8_t			*in;		/* in0, or the front-end's */
 	size_t			 incap, inlen;
-	uint8_t			 in0[SESSION_IN];
+	uint8_t			*in0;		/* SESSION_IN bytes until the
+						   relay starts, then NULL */
 	/* What goes to the client: out, or a constant the front-end owns. */
 	uint8_t			 out[SESSION_OUT];
 	const uint8_t		*outp;
@@ -86,7 +88,6 @@ struct session {
 	const char *const	*alpn;		/* TLS ALPN offered (sni) */
 	size_t			 nalpn;
 	struct sl_target	 target;
-	char			 host[SL_MAX_NAME + 1];	/* lower case */
 	struct session_conn	*conn;		/* while routing and dialing */
 	int			 link;		/* -1 until one is tried */
 	int			 link_active;	/* counted in link's active */
