@@ -253,7 +253,8 @@ allow_init(size_t i)
 		return 0;
 	if (l->nclients > SL_CTL_MAX_ALLOW)
 		return -1;
-	memcpy(a->v, l->clients, l->nclients * sizeof(a->v[0]));
+	if (l->nclients > 0)
+		memcpy(a->v, l->clients, l->nclients * sizeof(a->v[0]));
 	a->n = (uint32_t)l->nclients;
 	a->set = 1;
 	return 0;

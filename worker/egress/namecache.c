@@ -24,6 +24,8 @@ static uint64_t		 nc_sipkey[2];
 int
 namecache_init(void)
 {
+	if (nc != NULL)
+		return 0;	/* once per process (tests call it again) */
 	if (getrandom(nc_sipkey, sizeof(nc_sipkey), 0) != sizeof(nc_sipkey))
 		return -1;
 	if ((nc = calloc(NC_SLOTS, sizeof(*nc))) == NULL)
