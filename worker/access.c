@@ -95,7 +95,8 @@ access_session(const struct session *s, const char *outcome)
 	access_copy(m.u.access.user, sizeof(m.u.access.user),
 	    s->user != NULL ? s->user : "");
 	access_copy(m.u.access.outcome, sizeof(m.u.access.outcome), outcome);
-	access_copy(m.u.access.detail, sizeof(m.u.access.detail), s->detail);
+	access_copy(m.u.access.detail, sizeof(m.u.access.detail),
+	    session_detail_text(s));
 	if (wk->master != NULL && ipc_chan_send(wk->master, &m) == 0)
 		return;
 	access_log_line(s, &m);

@@ -141,10 +141,25 @@ session_close(struct session *s, const char *outcome)
 		close(s->tfd);
 	close(s->cfd);
 	free(s->in0);
+	free(s->detail);
 	TAILQ_REMOVE(&wk->sessions, s, entry);
 	wk->nsessions--;
 	free(s);
 	worker_session_gone();
+}
+
+/*
+ * The text is made when first needed: an established session, which has
+ * none, does not carry SESSION_DETAIL_MAX bytes for it.  Without memory
+ * the detail is lost, never the session.
+ */
+static void
+session_vdetail(struct session *s, const char *fmt, va_list ap)
+{
+	if (s->detail == NULL &&
+	    (s->detail = malloc(SESSION_DETAIL_MAX)) == NULL)
+		return;
+	(void)vsnprintf(s->detail, SESSION_DETAIL_MAX, fmt, ap);
 }
 
 void
@@ -153,8 +168,21 @@ session_detail(struct session *s, const char *fmt, ...)
 	va_list	ap;
 
 	va_start(ap, fmt);
-	(void)vsnprintf(s->detail, sizeof(s->detail), fmt, ap);
+	session_vdetail(s, fmt, ap);
 	va_end(ap);
+}
+
+const char *
+session_detail_text(const struct session *s)
+{
+	return s->detail != NULL ? s->detail : "";
+}
+
+void
+session_detail_clear(struct session *s)
+{
+	free(s->detail);
+	s->detail = NULL;
 }
 
 void
@@ -163,7 +191,7 @@ session_finish(struct session *s, const char *outcome, const char *fmt, ...)
 	va_list	ap;
 
 	va_start(ap, fmt);
-	(void)vsnprintf(s->detail, sizeof(s->detail), fmt, ap);
+	session_vdetail(s, fmt, ap);
 	va_end(ap);
 	s->close_after_reply = 1;
 	s->outcome = outcome;
@@ -177,9 +205,9 @@ session_relay_done(struct relay *r, enum relay_end end, int err, void *arg)
 
 	(void)r;
 	if (end == RELAY_END_ERROR)
-		snprintf(s->detail, sizeof(s->detail), "%s", strerror(err));
+		session_detail(s, "%s", strerror(err));
 	else if (end == RELAY_END_TAP)
-		snprintf(s->detail, sizeof(s->detail), "%s",
+		session_detail(s, "%s",
 		    taps_why(s->taps));
 	session_close(s, end == RELAY_END_DONE ? "done" :
 	    end == RELAY_END_IDLE ? "idle timeout" : end == RELAY_END_TAP ?
@@ -231,14 +259,14 @@ session_start_relay(struct session *s)
 	session_quiet(s);
 	if ((early = session_pp_early(s, early, nearly, &nearly,
 	    &freeme)) == NULL) {
-		snprintf(s->detail, sizeof(s->detail), "PROXY header: %s",
+		session_detail(s, "PROXY header: %s",
 		    strerror(errno));
 		session_close(s, "error");
 		return;
 	}
 	if (session_taps_start(s) == -1) {
 		free(freeme);
-		snprintf(s->detail, sizeof(s->detail), "taps: out of memory");
+		session_detail(s, "taps: out of memory");
 		session_close(s, "error");
 		return;
 	}
@@ -260,7 +288,7 @@ session_start_relay(struct session *s)
 	session_release_front(s);
 	if (rc == -1) {
 		s->state = S_REPLYING;
-		snprintf(s->detail, sizeof(s->detail), "relay: %s",
+		session_detail(s, "relay: %s",
 		    strerror(errno));
 		session_close(s, "error");
 	}
@@ -343,7 +371,7 @@ session_flush(struct session *s)
 			return;
 		}
 		if (n == -1) {
-			snprintf(s->detail, sizeof(s->detail), "client: %s",
+			session_detail(s, "client: %s",
 			    strerror(errno));
 			session_close(s, "client error");
 			return;
@@ -409,7 +437,7 @@ session_connected(struct session *s, int fd,
 	if (s->pp_out == 0)
 		s->pp_out = wk->conf->links[s->link].proxy_protocol;
 	s->tfd = fd;
-	s->detail[0] = '\0';
+	session_detail_clear(s);
 	session_svc_connected(s);
 	sockaddr_unmap(&b, &blen);
 	s->err = SL_CONN_OK;
@@ -442,7 +470,7 @@ session_dialed(struct dial *d, int fd, enum sl_conn_err err,
 		log_debug("session %llu: link %s failed: %s",
 		    (unsigned long long)s->id, wk->conf->links[s->link].name,
 		    why);
-		snprintf(s->detail, sizeof(s->detail), "%s", why);
+		session_detail(s, "%s", why);
 		s->err = err;
 		if (d->link_fault)
 			health_link_failed((uint32_t)s->link, why);
@@ -450,7 +478,8 @@ session_dialed(struct dial *d, int fd, enum sl_conn_err err,
 			session_cached_failed(s);
 			return;
 		}
-		if (++s->conn->icand < s->conn->ncand && s->conn->icand <= wk->conf->retries) {
+		if (++s->conn->icand < s->conn->ncand &&
+		    s->conn->icand <= wk->conf->retries) {
 			session_try_next(s);
 			return;
 		}
@@ -493,7 +522,7 @@ session_raced(int fd, int link, enum sl_conn_err err,
 	s->race = NULL;
 	s->link = link;
 	if (fd == -1) {
-		snprintf(s->detail, sizeof(s->detail), "no link connected: %s",
+		session_detail(s, "no link connected: %s",
 		    why);
 		if (session_next_backend(s))
 			return;
@@ -511,8 +540,9 @@ static void
 session_race(struct session *s)
 {
 	s->t_dial = mono_ms();
-	s->race = race_start(wk->loop, wk->conf, s->conn->cand, s->conn->ncand, &s->target,
-	    s->conn->resolved, s->conn->nresolved, session_raced, s);
+	s->race = race_start(wk->loop, wk->conf, s->conn->cand,
+	    s->conn->ncand, &s->target, s->conn->resolved,
+	    s->conn->nresolved, session_raced, s);
 	if (s->race != NULL)
 		return;
 	/* No memory for a race: the candidates one after another. */
@@ -528,7 +558,8 @@ session_fastest(struct session *s)
 
 	s->route_key = route_key(&s->target, s->conn->host);
 	link = route_lookup(session_routes(), s->route_key, mono_ms(),
-	    (uint64_t)wk->conf->route_cache_ttl_s * 1000, s->conn->cand, s->conn->ncand);
+	    (uint64_t)wk->conf->route_cache_ttl_s * 1000, s->conn->cand,
+	    s->conn->ncand);
 	if (link < 0) {
 		session_race(s);
 		return;
@@ -578,7 +609,7 @@ session_route(struct session *s)
 
 	session_route_target(s, &s->target, s->conn->resolved, s->conn->nresolved, &r);
 	if (r.verdict != SL_ROUTE_OK) {
-		snprintf(s->detail, sizeof(s->detail), "%s%s",
+		session_detail(s, "%s%s",
 		    r.verdict == SL_ROUTE_REFUSED &&
 		    strncmp(r.why, "no link", 7) != 0 ? "refused by " : "",
 		    r.why);
@@ -624,7 +655,7 @@ session_connect(struct session *s)
 	session_quiet(s);
 	if (s->conn == NULL && (s->conn = calloc(1, sizeof(*s->conn))) ==
 	    NULL) {
-		snprintf(s->detail, sizeof(s->detail), "no memory to connect");
+		session_detail(s, "no memory to connect");
 		session_reply_err(s, SL_CONN_FAIL);
 		return;
 	}
@@ -637,7 +668,7 @@ session_connect(struct session *s)
 	if (s->target.host[0] == '\0') {
 		if ((deny = policy_target_denied(wk->conf,
 		    (const struct sockaddr *)&s->target.addr)) != NULL) {
-			snprintf(s->detail, sizeof(s->detail),
+			session_detail(s,
 			    "refused by %s", deny);
 			session_reply_err(s, SL_CONN_NOT_ALLOWED);
 			return;
@@ -662,7 +693,7 @@ session_client_read(struct session *s)
 	ssize_t	n;
 
 	if (s->inlen == s->incap) {
-		snprintf(s->detail, sizeof(s->detail), "request too long");
+		session_detail(s, "request too long");
 		session_close(s, "bad client");
 		return;
 	}
@@ -674,7 +705,7 @@ session_client_read(struct session *s)
 		return;
 	}
 	if (n <= 0) {
-		snprintf(s->detail, sizeof(s->detail), "%s", n == 0 ?
+		session_detail(s, "%s", n == 0 ?
 		    "client closed during handshake" : strerror(errno));
 		session_close(s, "aborted");
 		return;
@@ -714,7 +745,7 @@ session_timeout(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)revents;
 	/* The timer has fired, so session_close cannot see it armed. */
 	atomic_fetch_sub(&session_row()->handshakes, 1);
-	snprintf(s->detail, sizeof(s->detail), "no request within %u ms",
+	session_detail(s, "no request within %u ms",
 	    s->listener->timeout_ms);
 	session_close(s, "handshake timeout");
 }

@@ -102,7 +102,8 @@ struct session {
 	struct session_svc	*svc;		/* routed by a service, or NULL */
 	uint8_t			 pp_in;		/* a PROXY header comes first */
 	uint8_t			 pp_out;	/* PROXY version to the target */
-	char			 detail[SL_MAX_NAME + 128];
+	char			*detail;	/* for the log line; NULL: none
+						   (session_detail makes it) */
 };
 
 TAILQ_HEAD(session_list, session);
@@ -132,6 +133,11 @@ void	session_finish(struct session *, const char *outcome,
 void	session_close(struct session *, const char *outcome);
 void	session_detail(struct session *, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
+/* The detail text, "" when there is none. */
+const char *session_detail_text(const struct session *);
+/* No detail any more (a connect succeeded after a failed try). */
+void	session_detail_clear(struct session *);
+#define SESSION_DETAIL_MAX	(SL_MAX_NAME + 128)
 /* Lend a larger input buffer (owned by the front-end, cap bytes). */
 void	session_set_input(struct session *, uint8_t *buf, size_t cap);
 /* The client's handshake is over: stop its timer and reading. */

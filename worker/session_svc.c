@@ -186,7 +186,8 @@ session_next_backend(struct session *s)
 	if (ss->i + 1 >= ss->n)
 		return 0;
 	ss->i++;
-	log_debug("session %llu: %s", (unsigned long long)s->id, s->detail);
+	log_debug("session %llu: %s", (unsigned long long)s->id,
+	    session_detail_text(s));
 	s->target = ss->t[ss->i];
 	s->link = -1;
 	session_connect(s);

@@ -94,7 +94,8 @@ transparent_loop(const struct sockaddr_storage *dst,
 		if (udp_same_addr((const void *)dst, &la, 1) || (wildcard(&la) &&
 		    la.ss_family == dst->ss_family &&
 		    port_of(&la) == port_of(dst) &&
-		    (loopback(dst) || (!tproxy && udp_same_addr((const void *)dst, self, 0)))))
+		    (loopback(dst) || (!tproxy &&
+		    udp_same_addr((const void *)dst, self, 0)))))
 			return "the original destination is a listener of "
 			    "this sluiced";
 	}
