@@ -403,14 +403,23 @@ dir_shut(struct relay_dir *d)
 {
 	struct relay	*r = d->r;
 
+	/*
+	 * The last direction to end: the session's close() of both sockets
+	 * sends this FIN, and both receive queues are empty (each side was
+	 * read to its EOF), so it is a FIN, not a reset.  One system call
+	 * less per session.
+	 */
+	if (dir_other(d)->shut) {
+		d->shut = 1;
+		relay_finish(r, RELAY_END_DONE, 0);
+		return;
+	}
 	if (shutdown(d->to, SHUT_WR) == -1) {
 		relay_finish(r, RELAY_END_ERROR, errno);
 		return;
 	}
 	d->shut = 1;
 	dir_arm(d);
-	if (dir_other(d)->shut)
-		relay_finish(r, RELAY_END_DONE, 0);
 }
 
 /* One bounded round of work on a direction, from either watcher. */
