@@ -100,7 +100,6 @@ status_listeners(void)
 static void
 cmd_status(struct ctl_client *c, const cJSON *args)
 {
-	struct sl_global_ctr	*g = shm_global(ms->shm);
 	cJSON			*r;
 	time_t			 now = time(NULL);
 	uint64_t		 started;
@@ -110,7 +109,7 @@ cmd_status(struct ctl_client *c, const cJSON *args)
 		ctl_fail(c, "out of memory");
 		return;
 	}
-	started = atomic_load(&g->started_unix);
+	started = (uint64_t)ms->started;
 	cJSON_AddStringToObject(r, "version", SLUICE_VERSION);
 	cJSON_AddNumberToObject(r, "pid", getpid());
 	cJSON_AddNumberToObject(r, "generation", ms->generation);

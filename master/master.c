@@ -263,7 +263,8 @@ master_setup(void)
 		fatal("%s: config memfd", __func__);
 	ms->generation = 1;
 	atomic_store(&shm_global(ms->shm)->generation, 1);
-	atomic_store(&shm_global(ms->shm)->started_unix, (uint64_t)time(NULL));
+	ms->started = time(NULL);
+	atomic_store(&shm_global(ms->shm)->started_unix, (uint64_t)ms->started);
 }
 
 int

@@ -5,6 +5,7 @@
 #define SL_MASTER_H
 
 #include <sys/types.h>
+#include <time.h>
 #include <ev.h>
 #include <limits.h>
 #include <stdint.h>
@@ -92,6 +93,8 @@ struct master {
 	int		 announced;	/* READY=1 went to systemd */
 	int		 log_level;	/* now: the config's or `loglevel` */
 	uint64_t	 reloads;	/* good ones */
+	time_t		 started;	/* for status: kept here, as workers
+					   can write the shared region */
 	struct allow_rt	 allow[SL_MAX_LISTENERS];
 	ev_timer	 stop_timer;
 	ev_signal	 sig_term, sig_int, sig_hup, sig_usr1, sig_usr2;

@@ -1,10 +1,14 @@
 /*
  * A session's record when it ends: the access log.  The worker sends the
  * facts (ACCESS) and the master writes them, as a line of the main log or
- * into the access_log file (master/accesslog.c).
+ * into the access_log file (master/accesslog.c).  Also the record's parts
+ * the session fills as it goes: its failure reason for the metrics and its
+ * detail text, made only when set.
  */
 #include <netinet/in.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../common/log.h"
@@ -12,6 +16,7 @@
 #include "../policy/counters.h"
 #include "../ipc/ipc_msg.h"
 #include "access.h"
+#include "session_priv.h"
 #include "front/front.h"
 #include "worker.h"
 
@@ -148,4 +153,43 @@ access_ferr(const struct session *s, const char *outcome)
 	default:
 		return SL_FERR_UPSTREAM;
 	}
+}
+
+/* ---- the detail text of the record ---- */
+
+/*
+ * The text is made when first needed: an established session, which has
+ * none, does not carry SESSION_DETAIL_MAX bytes for it.  Without memory
+ * the detail is lost, never the session.
+ */
+void
+session_vdetail(struct session *s, const char *fmt, va_list ap)
+{
+	if (s->detail == NULL &&
+	    (s->detail = malloc(SESSION_DETAIL_MAX)) == NULL)
+		return;
+	(void)vsnprintf(s->detail, SESSION_DETAIL_MAX, fmt, ap);
+}
+
+void
+session_detail(struct session *s, const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	session_vdetail(s, fmt, ap);
+	va_end(ap);
+}
+
+const char *
+session_detail_text(const struct session *s)
+{
+	return s->detail != NULL ? s->detail : "";
+}
+
+void
+session_detail_clear(struct session *s)
+{
+	free(s->detail);
+	s->detail = NULL;
 }

@@ -238,12 +238,16 @@ ctl_query(const struct sl_msg *m)
 void
 ctl_allow(const struct sl_msg *m)
 {
-	struct sl_listener	*l = &wk->conf->listeners[m->u.ctl_allow.listener];
-	struct sl_cidr		*v = NULL, *old = l->clients;
+	struct sl_listener	*l;
+	struct sl_cidr		*v = NULL, *old;
 	uint32_t		 i, n = m->u.ctl_allow.n;
 
-	if (m->u.ctl_allow.listener >= wk->conf->nlisteners || l->borrowed)
+	if (m->u.ctl_allow.listener >= wk->conf->nlisteners)
 		return;
+	l = &wk->conf->listeners[m->u.ctl_allow.listener];
+	if (l->borrowed)
+		return;
+	old = l->clients;
 	if (n > 0 && (v = calloc(n, sizeof(*v))) == NULL) {
 		log_warnx("control: no memory for %s's clients", l->name);
 		return;

@@ -148,43 +148,6 @@ session_close(struct session *s, const char *outcome)
 	worker_session_gone();
 }
 
-/*
- * The text is made when first needed: an established session, which has
- * none, does not carry SESSION_DETAIL_MAX bytes for it.  Without memory
- * the detail is lost, never the session.
- */
-static void
-session_vdetail(struct session *s, const char *fmt, va_list ap)
-{
-	if (s->detail == NULL &&
-	    (s->detail = malloc(SESSION_DETAIL_MAX)) == NULL)
-		return;
-	(void)vsnprintf(s->detail, SESSION_DETAIL_MAX, fmt, ap);
-}
-
-void
-session_detail(struct session *s, const char *fmt, ...)
-{
-	va_list	ap;
-
-	va_start(ap, fmt);
-	session_vdetail(s, fmt, ap);
-	va_end(ap);
-}
-
-const char *
-session_detail_text(const struct session *s)
-{
-	return s->detail != NULL ? s->detail : "";
-}
-
-void
-session_detail_clear(struct session *s)
-{
-	free(s->detail);
-	s->detail = NULL;
-}
-
 void
 session_finish(struct session *s, const char *outcome, const char *fmt, ...)
 {

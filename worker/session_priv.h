@@ -6,12 +6,15 @@
 #define SL_SESSION_PRIV_H
 
 #include <sys/socket.h>
+#include <stdarg.h>
 
 #include "session.h"
 
 /* A client passed admission: make its session and start its front-end. */
 void	session_new(int fd, const struct sockaddr_storage *,
 	    const struct sl_listener *);
+/* access.c: set the detail text (made on first use) from a va_list. */
+void	session_vdetail(struct session *, const char *fmt, va_list ap);
 /* The oldest session of this worker still in its handshake, or NULL. */
 struct session *session_oldest_handshake(void);
 
