@@ -247,13 +247,29 @@ out_sessions(const cJSON *rows)
 	return table_print(&t);
 }
 
+/* "name", or "tenant/name" when the daemon has tenants. */
+static void
+add_scoped_name(struct table *t, const cJSON *obj)
+{
+	char	name[160];
+
+	if (cJSON_GetObjectItemCaseSensitive(obj, "tenant") == NULL) {
+		table_add(t, get_text(obj, "name", 0));
+		return;
+	}
+	snprintf(name, sizeof(name), "%s/", get_text(obj, "tenant", 0));
+	snprintf(name + strlen(name), sizeof(name) - strlen(name), "%s",
+	    get_text(obj, "name", 0));
+	table_add(t, name);
+}
+
 static void
 links_row(struct table *t, const cJSON *link)
 {
 	char	buf[32];
 	double	n;
 
-	table_add(t, get_text(link, "name", 0));
+	add_scoped_name(t, link);
 	table_add(t, get_text(link, "state", 0));
 	n = get_count(link, "cooldown_s");
 	if (n == 0)
@@ -346,7 +362,7 @@ status_listeners(const cJSON *listeners)
 	table_init(&t, "lllrrr");
 	table_heading(&t, head);
 	cJSON_ArrayForEach(l, listeners) {
-		table_add(&t, get_text(l, "name", 0));
+		add_scoped_name(&t, l);
 		table_add(&t, get_text(l, "kind", 0));
 		table_add(&t, get_text(l, "listen", 0));
 		table_add(&t, fmt_count(l, "active", buf, sizeof(buf)));
@@ -356,10 +372,31 @@ status_listeners(const cJSON *listeners)
 	return table_print(&t);
 }
 
+static int
+status_tenants(const cJSON *tenants)
+{
+	static const char *const head[] = { "TENANT", "GENERATION",
+	    "WORKERS", "UID", "SESSIONS" };
+	const cJSON	*o;
+	struct table	 t;
+	char		 buf[32];
+
+	table_init(&t, "lrrrr");
+	table_heading(&t, head);
+	cJSON_ArrayForEach(o, tenants) {
+		table_add(&t, get_text(o, "name", 0));
+		table_add(&t, fmt_count(o, "generation", buf, sizeof(buf)));
+		table_add(&t, fmt_count(o, "workers", buf, sizeof(buf)));
+		table_add(&t, fmt_count(o, "uid", buf, sizeof(buf)));
+		table_add(&t, fmt_count(o, "sessions", buf, sizeof(buf)));
+	}
+	return table_print(&t);
+}
+
 int
 out_status(const cJSON *st)
 {
-	const cJSON	*procs, *listeners;
+	const cJSON	*procs, *listeners, *tenants;
 	char		 buf[32];
 	int		 rc;
 
@@ -382,6 +419,12 @@ out_status(const cJSON *st)
 	print_count("sessions", st, "sessions");
 	print_count("handshakes", st, "handshakes");
 	printf("\n");
+	tenants = cJSON_GetObjectItemCaseSensitive(st, "tenants");
+	if (cJSON_IsArray(tenants)) {
+		if ((rc = status_tenants(tenants)) != CTL_EXIT_OK)
+			return rc;
+		printf("\n");
+	}
 	if ((rc = status_processes(procs)) != CTL_EXIT_OK)
 		return rc;
 	printf("\n");

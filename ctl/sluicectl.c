@@ -33,8 +33,8 @@ static void
 usage(FILE *fp)
 {
 	fprintf(fp,
-	    "usage: sluicectl [-s socket] [--json] [-t seconds] command "
-	    "[args]\n"
+	    "usage: sluicectl [-s socket] [--json] [-t seconds] "
+	    "[-T tenant] command [args]\n"
 	    "commands:\n"
 	    "  status\n"
 	    "  sessions [--listener NAME] [--link NAME] [--client CIDR] "
@@ -480,16 +480,17 @@ main(int argc, char *argv[])
 		{ "json",	no_argument,	   NULL, 'j' },
 		{ "socket",	required_argument, NULL, 's' },
 		{ "timeout",	required_argument, NULL, 't' },
+		{ "tenant",	required_argument, NULL, 'T' },
 		{ "help",	no_argument,	   NULL, 'h' },
 		{ NULL,		0,		   NULL, 0 }
 	};
 	const struct command	*cmd = NULL;
-	const char		*path = CTL_SOCKET_DEFAULT;
+	const char		*path = CTL_SOCKET_DEFAULT, *tenant = NULL;
 	cJSON			*args = NULL;
 	size_t			 i;
 	int			 ch, json = 0, timeout_ms = -1, rc;
 
-	while ((ch = getopt_long(argc, argv, "+hjs:t:", longopts,
+	while ((ch = getopt_long(argc, argv, "+hjs:t:T:", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'h':
@@ -506,6 +507,11 @@ main(int argc, char *argv[])
 		case 't':
 			if (parse_timeout(optarg, &timeout_ms) != CTL_EXIT_OK)
 				return CTL_EXIT_REFUSED;
+			break;
+		case 'T':
+			if (*optarg == '\0')
+				return usage_error("--tenant needs a name");
+			tenant = optarg;
 			break;
 		default:
 			usage(stderr);
@@ -529,6 +535,16 @@ main(int argc, char *argv[])
 	if ((rc = cmd->parse(argc - 1, argv + 1, &args)) != CTL_EXIT_OK) {
 		cJSON_Delete(args);
 		return rc;
+	}
+	/* Every command is scoped by it; the master refuses it where a
+	   command is process-wide. */
+	if (tenant != NULL) {
+		if (args == NULL && (args = cJSON_CreateObject()) == NULL)
+			return CTL_EXIT_REFUSED;
+		if (add_string(args, "tenant", tenant) != CTL_EXIT_OK) {
+			cJSON_Delete(args);
+			return CTL_EXIT_REFUSED;
+		}
 	}
 	if (timeout_ms == -1)
 		timeout_ms = cmd->timeout_ms;

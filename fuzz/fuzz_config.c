@@ -54,8 +54,25 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	(void)conf_strategy_name(conf->strategy);
 	if (conf_parse(text, size, &again, err2, sizeof(err2)) != 0 ||
 	    again == NULL || again->nlinks != conf->nlinks ||
-	    again->nlisteners != conf->nlisteners)
+	    again->nlisteners != conf->nlisteners ||
+	    again->ntenants != conf->ntenants)
 		abort();
+	/* A tenant's children parse its text: they must get its config. */
+	for (i = 0; i < conf->ntenants; i++) {
+		struct sl_conf	*t = NULL;
+
+		if (conf->tenants[i].conf == NULL ||
+		    conf->tenants[i].len != strlen(conf->tenants[i].text) ||
+		    conf_parse(conf->tenants[i].text, conf->tenants[i].len,
+		    &t, err2, sizeof(err2)) != 0 || t == NULL ||
+		    t->ntenants != 0 ||
+		    t->nlisteners != conf->tenants[i].conf->nlisteners ||
+		    t->nlinks != conf->tenants[i].conf->nlinks ||
+		    t->user_id != conf->tenants[i].conf->user_id ||
+		    strcmp(t->user, conf->tenants[i].conf->user) != 0)
+			abort();
+		conf_free(t);
+	}
 	conf_free(again);
 	conf_free(conf);
 	free(text);

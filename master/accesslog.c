@@ -165,9 +165,9 @@ al_client(const struct sl_msg *m, char *buf, size_t len)
 
 /* Escape the strings, name the indexes, and make the text line. */
 static void
-al_prepare(struct al_rec *r, const struct sl_msg *m)
+al_prepare(struct al_rec *r, const struct sl_conf *conf,
+    const struct sl_msg *m)
 {
-	const struct sl_conf	*conf = ms->conf;
 	uint32_t		 link = m->u.access.link;
 	uint32_t		 lsn = m->u.access.listener;
 	uint64_t		 dur = m->u.access.ms;
@@ -258,16 +258,26 @@ accesslog_record(const struct proc *c, const struct sl_msg *m)
 {
 	static struct al_rec	 r;		/* 8 KiB: not on the stack */
 	static char		 fields[AL_LINE_MAX], out[AL_LINE_MAX];
+	const struct sl_conf	*conf;
 	char			 ts[40];
 	int			 n;
 
 	if (al_fd == -1 && (log_get_level() < SL_LOG_INFO ||
 	    !al_main_allowed()))
 		return;
-	al_prepare(&r, m);
+	/* Names from the config the worker runs (its tenant's, its
+	   generation's), whatever is current now. */
+	if ((conf = gen_conf(c->generation)) == NULL)
+		return;
+	al_prepare(&r, conf, m);
 	fields[0] = '\0';
-	if (log_json())
+	if (log_json()) {
 		al_fields(&r, m, fields, sizeof(fields));
+		if (pool_tenanted())
+			snprintf(fields + strlen(fields), sizeof(fields) -
+			    strlen(fields), ",\"tenant\":\"%s\"",
+			    conf->tenant);
+	}
 	if (al_fd == -1) {
 		log_emit_fields(SL_LOG_INFO, c->name, r.line, fields);
 		return;

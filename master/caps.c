@@ -239,10 +239,35 @@ caps_verify(void)
 	cap_free(cur);
 }
 
-void
-caps_master_reduce(const struct sl_conf *conf)
+/* What every config of confs needs (each tenant's, at start-up). */
+static void
+caps_master_plan_all(const struct sl_conf *const *confs, size_t n)
 {
-	caps_master_plan(conf);
+	int	on[NOPT];
+	char	why[NOPT][sizeof(caps_opt[0].why)];
+	size_t	i, k;
+
+	memset(on, 0, sizeof(on));
+	memset(why, 0, sizeof(why));
+	caps_master_plan(NULL);
+	for (i = 0; i < n; i++) {
+		caps_master_plan(confs[i]);
+		for (k = 0; k < NOPT; k++)
+			if (caps_opt[k].on && !on[k]) {
+				on[k] = 1;
+				memcpy(why[k], caps_opt[k].why, sizeof(why[k]));
+			}
+	}
+	for (k = 0; k < NOPT; k++) {
+		caps_opt[k].on = on[k];
+		memcpy(caps_opt[k].why, why[k], sizeof(why[k]));
+	}
+}
+
+void
+caps_master_reduce(const struct sl_conf *const *confs, size_t n)
+{
+	caps_master_plan_all(confs, n);
 	if (getuid() != 0 || geteuid() != 0) {
 		log_warnx("%s: not running as root, no capabilities to reduce",
 		    __func__);

@@ -22,13 +22,14 @@ void		 caps_master_plan(const struct sl_conf *conf);
 /*
  * Master, at start-up after privdir_prepare() and before anything reads
  * input from outside: drop every capability but the kept list (and what
- * caps_master_plan() finds conf needs) from the
+ * caps_master_plan() finds any of the n confs needs) from the
  * bounding, permitted, effective and inheritable sets, clear the ambient
  * set, and verify the result (fatal if anything is off).  Children are
  * exec'd as root and so start with exactly the bounding set.  A master
  * not running as root has nothing to drop: a warning and no change.
  */
-void		 caps_master_reduce(const struct sl_conf *conf);
+void		 caps_master_reduce(const struct sl_conf *const *confs,
+		    size_t n);
 
 /*
  * The permitted set of the calling process as a comma-separated list of

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <stdint.h>
 #include <unistd.h>
 
 #include "../policy/services.h"
@@ -55,26 +56,24 @@ fail:
 
 /*
  * JSON, or tcprouter's router.toml when the name ends in ".toml".  The
- * TOML becomes sluice's JSON, and from then on conf_text holds that JSON
- * (malloc'd, kept for the master's life like read_file()'s text): it is
- * what the children get in their memfd.
+ * TOML becomes sluice's JSON, and from then on *text holds that JSON: it
+ * is what the children get in their memfd.
  */
 static int
-conf_load_parse(const char *path, struct conf_load *cl, char *err,
-    size_t errlen)
+conf_load_parse(const char *path, char **text, size_t *len,
+    struct sl_conf **conf, char *err, size_t errlen)
 {
 	size_t	 n = strlen(path);
 	char	*json;
 
 	if (n < 5 || strcasecmp(path + n - 5, ".toml") != 0)
-		return conf_parse(cl->text, cl->len, &cl->conf, err, errlen);
-	if (conf_parse_toml(cl->text, cl->len, &cl->conf, &json, err,
-	    errlen) == -1)
+		return conf_parse(*text, *len, conf, err, errlen);
+	if (conf_parse_toml(*text, *len, conf, &json, err, errlen) == -1)
 		return -1;
-	explicit_bzero(cl->text, cl->len);	/* Redis password */
-	free(cl->text);
-	cl->text = json;
-	cl->len = strlen(json);
+	explicit_bzero(*text, *len);	/* Redis password */
+	free(*text);
+	*text = json;
+	*len = strlen(json);
 	return 0;
 }
 
@@ -117,20 +116,147 @@ conf_load_user(const char *key, const char *name, uid_t *uid, gid_t *gid,
  * signal, ptrace or read /proc of no worker and not the resolver.
  */
 static int
-conf_load_registry(struct conf_load *cl, char *err, size_t errlen)
+conf_load_registry(struct gen *g, const char *key, char *err,
+    size_t errlen)
 {
-	if (!cl->conf->dbbackend.enabled)
+	if (!g->conf->dbbackend.enabled)
 		return 0;
-	if (conf_load_user("registry_user", cl->conf->registry_user,
-	    &cl->registry_uid, &cl->registry_gid, err, errlen) == -1)
+	if (conf_load_user(key, g->conf->registry_user, &g->registry_uid,
+	    &g->registry_gid, err, errlen) == -1)
 		return -1;
-	if (cl->registry_uid == cl->uid || cl->registry_uid ==
-	    cl->resolver_uid) {
-		snprintf(err, errlen, "registry_user: \"%s\" has the uid of "
-		    "%s; the registry needs a uid of its own",
-		    cl->conf->registry_user, cl->registry_uid == cl->uid ?
+	if (g->registry_uid == g->uid || g->registry_uid == g->resolver_uid) {
+		snprintf(err, errlen, "%s: \"%s\" has the uid of %s; the "
+		    "registry needs a uid of its own", key,
+		    g->conf->registry_user, g->registry_uid == g->uid ?
 		    "user" : "resolver_user");
 		return -1;
+	}
+	return 0;
+}
+
+/*
+ * A generation's users: the workers' ("user", or "user_id" with no
+ * passwd entry), the resolver's and the registry's.  at is "" or
+ * "tenants[i]." for the messages.
+ */
+static int
+conf_load_ids(struct gen *g, const char *at, char *err, size_t errlen)
+{
+	char	key[64];
+
+	if (g->conf->user_id != 0) {
+		g->uid = g->gid = g->conf->user_id;
+	} else {
+		snprintf(key, sizeof(key), "%suser", at);
+		if (conf_load_user(key, g->conf->user, &g->uid, &g->gid, err,
+		    errlen) == -1)
+			return -1;
+	}
+	if (conf_load_user("resolver_user", g->conf->resolver_user,
+	    &g->resolver_uid, &g->resolver_gid, err, errlen) == -1)
+		return -1;
+	/*
+	 * One uid for both would let a worker that got code execution
+	 * signal, ptrace or read /proc of the resolver that answers every
+	 * worker's lookups.
+	 */
+	if (g->resolver_uid == g->uid) {
+		snprintf(err, errlen, "resolver_user: \"%s\" has the uid of "
+		    "%s%s%s%s%s (%u); the resolver needs a uid of its own",
+		    g->conf->resolver_user, at, g->conf->user_id != 0 ?
+		    "user_id" : "user", g->conf->user_id != 0 ? "" : " \"",
+		    g->conf->user_id != 0 ? "" : g->conf->user,
+		    g->conf->user_id != 0 ? "" : "\"", (unsigned)g->uid);
+		return -1;
+	}
+	return conf_load_registry(g, "registry_user", err, errlen);
+}
+
+/* A generation for conf (taken) and its text (copied). */
+static struct gen *
+conf_load_gen(struct sl_conf *conf, const char *text, size_t len,
+    const char *at, char *err, size_t errlen)
+{
+	struct gen	*g;
+	long		 n;
+
+	if ((g = gen_new()) == NULL || (g->conf_text = malloc(len + 1)) ==
+	    NULL) {
+		free(g);
+		conf_free(conf);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	g->conf = conf;
+	memcpy(g->conf_text, text, len);
+	g->conf_text[len] = '\0';
+	g->conf_len = len;
+	snprintf(g->tenant, sizeof(g->tenant), "%s", conf->tenant);
+	if (scripts_check(conf, err, errlen) == -1 ||
+	    conf_load_ids(g, at, err, errlen) == -1) {
+		gen_free(g);
+		return NULL;
+	}
+	g->nworkers = conf->workers;
+	if (g->nworkers == 0) {
+		n = sysconf(_SC_NPROCESSORS_ONLN);
+		g->nworkers = n < 1 ? 1 : n > SL_MAX_WORKERS ? SL_MAX_WORKERS :
+		    (uint32_t)n;
+	}
+	/* The master routes nothing: the workers parse their own table. */
+	services_free(conf->services);
+	conf->services = NULL;
+	return g;
+}
+
+/* pcap taps write through the master's files, which are not per tenant. */
+static int
+conf_load_no_pcap(struct sl_tap *taps, size_t n, const char *path,
+    void *arg)
+{
+	char	*err = ((char **)arg)[0];
+	size_t	 errlen = (size_t)(uintptr_t)((char **)arg)[1], i;
+
+	for (i = 0; i < n; i++)
+		if (taps[i].type == SL_TAP_PCAP) {
+			snprintf(err, errlen, "%s[%zu]: pcap taps are not "
+			    "available inside tenants", path, i);
+			return -1;
+		}
+	return 0;
+}
+
+/* Each tenant's generation; their uids distinct from each other's. */
+static int
+conf_load_tenants(struct conf_load *cl, char *err, size_t errlen)
+{
+	struct sl_tenant	*t;
+	struct sl_conf		*conf;
+	char			 at[64], e[512];
+	void			*arg[2] = { e, (void *)(uintptr_t)sizeof(e) };
+	size_t			 i, j;
+
+	for (i = 0; i < cl->root->ntenants; i++) {
+		t = &cl->root->tenants[i];
+		snprintf(at, sizeof(at), "tenants[%zu].", i);
+		if (conf_each_taps(t->conf, conf_load_no_pcap, arg) != 0) {
+			snprintf(err, errlen, "tenants[%zu].%s", i, e);
+			return -1;
+		}
+		conf = t->conf;
+		t->conf = NULL;		/* the generation owns it now */
+		if ((cl->gens[i] = conf_load_gen(conf, t->text, t->len, at,
+		    err, errlen)) == NULL)
+			return -1;
+		cl->ngens = i + 1;
+		for (j = 0; j < i; j++)
+			if (cl->gens[j]->uid == cl->gens[i]->uid) {
+				snprintf(err, errlen, "tenants[%zu].user: uid "
+				    "%u is tenants[%zu]'s; each tenant needs "
+				    "a uid of its own", i,
+				    (unsigned)cl->gens[i]->uid, j);
+				return -1;
+			}
 	}
 	return 0;
 }
@@ -139,43 +265,36 @@ int
 master_config_load(const char *path, struct conf_load *cl, char *err,
     size_t errlen)
 {
-	long	n;
+	struct sl_conf	*conf;
+	char		*text = NULL;
+	size_t		 len = 0;
 
 	memset(cl, 0, sizeof(*cl));
-	if ((cl->text = read_file(path, &cl->len, err, errlen)) == NULL)
+	if ((text = read_file(path, &len, err, errlen)) == NULL)
 		return -1;
-	if (conf_load_parse(path, cl, err, errlen) == -1 ||
-	    scripts_check(cl->conf, err, errlen) == -1 ||
-	    conf_load_user("user", cl->conf->user, &cl->uid, &cl->gid, err,
-	    errlen) == -1 ||
-	    conf_load_user("resolver_user", cl->conf->resolver_user,
-	    &cl->resolver_uid, &cl->resolver_gid, err, errlen) == -1)
+	if (conf_load_parse(path, &text, &len, &cl->root, err, errlen) == -1)
 		goto fail;
-	/*
-	 * One uid for both would let a worker that got code execution
-	 * signal, ptrace or read /proc of the resolver that answers every
-	 * worker's lookups.
-	 */
-	if (cl->resolver_uid == cl->uid) {
-		snprintf(err, errlen, "resolver_user: \"%s\" has the uid of "
-		    "user \"%s\" (%u); the resolver needs a uid of its own",
-		    cl->conf->resolver_user, cl->conf->user,
-		    (unsigned)cl->uid);
-		goto fail;
+	if (cl->root->ntenants > 0) {
+		if (conf_load_tenants(cl, err, errlen) == -1)
+			goto fail;
+	} else {
+		/* The one implicit tenant: the same text, parsed again for
+		   its generation (which frees it on its own schedule). */
+		if (conf_parse(text, len, &conf, err, errlen) == -1)
+			goto fail;
+		if ((cl->gens[0] = conf_load_gen(conf, text, len, "", err,
+		    errlen)) == NULL)
+			goto fail;
+		cl->ngens = 1;
 	}
-	if (conf_load_registry(cl, err, errlen) == -1)
-		goto fail;
-	cl->nworkers = cl->conf->workers;
-	if (cl->nworkers == 0) {
-		n = sysconf(_SC_NPROCESSORS_ONLN);
-		cl->nworkers = n < 1 ? 1 : n > SL_MAX_WORKERS ? SL_MAX_WORKERS :
-		    (uint32_t)n;
-	}
-	/* The master routes nothing: the workers parse their own table. */
-	services_free(cl->conf->services);
-	cl->conf->services = NULL;
+	explicit_bzero(text, len);
+	free(text);
 	return 0;
 fail:
+	if (text != NULL) {
+		explicit_bzero(text, len);
+		free(text);
+	}
 	master_config_unload(cl);
 	return -1;
 }
@@ -183,11 +302,12 @@ fail:
 void
 master_config_unload(struct conf_load *cl)
 {
-	if (cl->conf != NULL)
-		conf_free(cl->conf);
-	if (cl->text != NULL) {
-		explicit_bzero(cl->text, cl->len);
-		free(cl->text);
-	}
+	size_t	i;
+
+	for (i = 0; i < cl->ngens; i++)
+		if (cl->gens[i] != NULL)
+			gen_free(cl->gens[i]);
+	if (cl->root != NULL)
+		conf_free(cl->root);
 	memset(cl, 0, sizeof(*cl));
 }

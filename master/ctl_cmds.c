@@ -47,8 +47,60 @@ ctl_arg_str(struct ctl_client *c, const cJSON *args, const char *key,
 	return 0;
 }
 
+/*
+ * The "tenant" argument: the current generations it names (all of them
+ * without one) into out[]; -1 answered (no such tenant).
+ */
+int
+ctl_arg_tenant(struct ctl_client *c, const cJSON *args, int *pool)
+{
+	const char	*name;
+
+	*pool = -1;
+	if (ctl_arg_str(c, args, "tenant", &name) == -1)
+		return -1;
+	if (name == NULL)
+		return 0;
+	if ((*pool = pool_find(name)) == -1 ||
+	    gen_current((uint32_t)*pool) == NULL) {
+		ctl_fail(c, "tenant: no tenant \"%.32s\"", name);
+		return -1;
+	}
+	return 0;
+}
+
+/* The serving generations in scope: pool's, or all (pool -1). */
+static size_t
+ctl_scope(int pool, struct gen **out)
+{
+	if (pool == -1)
+		return pool_currents(out, SL_MAX_POOLS);
+	out[0] = gen_current((uint32_t)pool);
+	return out[0] != NULL;
+}
+
+/* A "tenant" member, with tenants only. */
+static void
+add_tenant(cJSON *o, const struct gen *g)
+{
+	if (pool_tenanted() && g != NULL)
+		cJSON_AddStringToObject(o, "tenant", g->tenant);
+}
+
+/* A command for the whole daemon: "tenant" is refused, not ignored. */
+static int
+ctl_process_wide(struct ctl_client *c, const cJSON *args, const char *cmd)
+{
+	if (args != NULL &&
+	    cJSON_GetObjectItemCaseSensitive(args, "tenant") != NULL) {
+		ctl_fail(c, "%s applies to every tenant: no --tenant", cmd);
+		return -1;
+	}
+	return 0;
+}
+
 static cJSON *
-status_procs(void)
+status_procs(int pool)
 {
 	cJSON		*a = cJSON_CreateArray(), *o;
 	struct proc	*p;
@@ -56,11 +108,15 @@ status_procs(void)
 
 	for (i = 0; a != NULL && i < ms->nprocs; i++) {
 		p = &ms->procs[i];
-		if (p->pid == 0 && p->state == PROC_DEAD)
+		if ((p->pid == 0 && p->state == PROC_DEAD) ||
+		    (pool != -1 && p->pool != (uint32_t)pool))
 			continue;
 		if ((o = cJSON_CreateObject()) == NULL)
 			break;
 		cJSON_AddStringToObject(o, "name", p->name);
+		if (pool_tenanted())
+			cJSON_AddStringToObject(o, "tenant",
+			    ms->pools[p->pool].name);
 		cJSON_AddStringToObject(o, "role", proc_role_name(p));
 		cJSON_AddNumberToObject(o, "pid", p->pid);
 		cJSON_AddNumberToObject(o, "generation", p->generation);
@@ -70,41 +126,81 @@ status_procs(void)
 	return a;
 }
 
-static cJSON *
-status_listeners(void)
+static void
+status_listeners(cJSON *a, const struct gen *g)
 {
-	cJSON				*a = cJSON_CreateArray(), *o;
+	const struct allow_rt		*al = ms->pools[g->pool].allow;
 	const struct sl_listener	*l;
 	struct sl_listener_totals	 t;
 	char				 addr[SL_ADDRSTRLEN];
+	cJSON				*o;
 	size_t				 i;
 
-	for (i = 0; a != NULL && i < ms->conf->nlisteners; i++) {
-		l = &ms->conf->listeners[i];
+	for (i = 0; a != NULL && i < g->conf->nlisteners; i++) {
+		l = &g->conf->listeners[i];
 		if ((o = cJSON_CreateObject()) == NULL)
 			break;
-		shm_listener_totals(ms->shm, ms->nworkers, (uint32_t)i, &t);
+		shm_listener_totals(g->shm, g->nworkers, (uint32_t)i, &t);
 		cJSON_AddStringToObject(o, "name", l->name);
+		add_tenant(o, g);
 		cJSON_AddStringToObject(o, "kind", conf_listen_kind_name(l->kind));
 		cJSON_AddStringToObject(o, "listen", sockaddr_fmt(
 		    (const struct sockaddr *)&l->addr, addr, sizeof(addr)));
 		cJSON_AddNumberToObject(o, "active", (double)t.active);
 		cJSON_AddNumberToObject(o, "total", (double)t.opened);
-		cJSON_AddNumberToObject(o, "clients", ms->allow[i].set ?
-		    ms->allow[i].n : l->nclients);
+		cJSON_AddNumberToObject(o, "clients", al[i].set ?
+		    al[i].n : l->nclients);
 		cJSON_AddItemToArray(a, o);
 	}
-	return a;
+}
+
+/* Sessions and handshakes over the scope; per tenant with tenants. */
+static void
+status_counts(cJSON *r, struct gen **cur, size_t n)
+{
+	cJSON		*ts = NULL, *o;
+	uint64_t	 s, h, ss = 0, hs = 0;
+	size_t		 i;
+
+	if (pool_tenanted())
+		ts = cJSON_AddArrayToObject(r, "tenants");
+	for (i = 0; i < n; i++) {
+		s = shm_sessions(cur[i]->shm, cur[i]->nworkers,
+		    UINT64_C(1) << 32);
+		h = shm_handshakes(cur[i]->shm, cur[i]->nworkers,
+		    UINT64_C(1) << 32);
+		ss += s;
+		hs += h;
+		if (ts == NULL || (o = cJSON_CreateObject()) == NULL)
+			continue;
+		cJSON_AddStringToObject(o, "name", cur[i]->tenant);
+		cJSON_AddNumberToObject(o, "generation", cur[i]->id);
+		cJSON_AddNumberToObject(o, "workers", cur[i]->nworkers);
+		cJSON_AddNumberToObject(o, "uid", cur[i]->uid);
+		cJSON_AddNumberToObject(o, "sessions", (double)s);
+		cJSON_AddItemToArray(ts, o);
+	}
+	cJSON_AddNumberToObject(r, "sessions", (double)ss);
+	cJSON_AddNumberToObject(r, "handshakes", (double)hs);
 }
 
 static void
 cmd_status(struct ctl_client *c, const cJSON *args)
 {
-	cJSON			*r;
+	struct gen		*cur[SL_MAX_POOLS];
+	cJSON			*r, *ls;
 	time_t			 now = time(NULL);
 	uint64_t		 started;
+	uint32_t		 newest = 0;
+	size_t			 i, n;
+	int			 pool;
 
-	(void)args;
+	if (ctl_arg_tenant(c, args, &pool) == -1)
+		return;
+	n = ctl_scope(pool, cur);
+	for (i = 0; i < n; i++)
+		if (cur[i]->id > newest)
+			newest = cur[i]->id;
 	if ((r = cJSON_CreateObject()) == NULL) {
 		ctl_fail(c, "out of memory");
 		return;
@@ -112,27 +208,26 @@ cmd_status(struct ctl_client *c, const cJSON *args)
 	started = (uint64_t)ms->started;
 	cJSON_AddStringToObject(r, "version", SLUICE_VERSION);
 	cJSON_AddNumberToObject(r, "pid", getpid());
-	cJSON_AddNumberToObject(r, "generation", ms->generation);
+	cJSON_AddNumberToObject(r, "generation", newest);
 	cJSON_AddNumberToObject(r, "uptime_s", started != 0 &&
 	    (uint64_t)now >= started ? (double)((uint64_t)now - started) : 0);
 	cJSON_AddNumberToObject(r, "reloads", (double)ms->reloads);
 	cJSON_AddStringToObject(r, "log_level", log_level_name(ms->log_level));
 	cJSON_AddStringToObject(r, "config", ms->conf_path);
-	cJSON_AddNumberToObject(r, "sessions", (double)shm_sessions(ms->shm,
-	    ms->nworkers, UINT64_C(1) << 32));
-	cJSON_AddNumberToObject(r, "handshakes", (double)shm_handshakes(
-	    ms->shm, ms->nworkers, UINT64_C(1) << 32));
-	cJSON_AddItemToObject(r, "processes", status_procs());
-	cJSON_AddItemToObject(r, "listeners", status_listeners());
+	status_counts(r, cur, n);
+	cJSON_AddItemToObject(r, "processes", status_procs(pool));
+	ls = cJSON_AddArrayToObject(r, "listeners");
+	for (i = 0; i < n; i++)
+		status_listeners(ls, cur[i]);
 	ctl_reply(c, r);
 }
 
 /* One link's line: health from its row, totals over the workers. */
 static cJSON *
-links_one(size_t i, uint64_t now)
+links_one(const struct gen *g, size_t i, uint64_t now)
 {
-	const struct sl_link	*l = &ms->conf->links[i];
-	struct sl_link_health	*h = shm_health(ms->shm, ms->nworkers,
+	const struct sl_link	*l = &g->conf->links[i];
+	struct sl_link_health	*h = shm_health(g->shm, g->nworkers,
 				    (uint32_t)i);
 	struct sl_link_totals	 t;
 	uint64_t		 until = atomic_load(&h->down_until_ms);
@@ -144,9 +239,10 @@ links_one(size_t i, uint64_t now)
 	/* A scribbled deadline counts for one cool-down at most. */
 	if (until > now + l->cooldown_ms)
 		until = now + l->cooldown_ms;
-	shm_link_totals(ms->shm, ms->nworkers, (uint32_t)ms->conf->nlinks,
+	shm_link_totals(g->shm, g->nworkers, (uint32_t)g->conf->nlinks,
 	    (uint32_t)i, &t);
 	cJSON_AddStringToObject(o, "name", l->name);
+	add_tenant(o, g);
 	cJSON_AddStringToObject(o, "protocol", l->proto == SL_LINK_SOCKS5 ?
 	    "socks5" : "direct");
 	cJSON_AddStringToObject(o, "state", down ? "down" : until > now ?
@@ -169,19 +265,26 @@ links_one(size_t i, uint64_t now)
 static void
 cmd_links(struct ctl_client *c, const cJSON *args)
 {
-	cJSON	*r = cJSON_CreateObject(), *a = cJSON_CreateArray(), *o;
-	size_t	 i;
+	struct gen	*cur[SL_MAX_POOLS];
+	cJSON		*r, *a, *o;
+	size_t		 i, k, n;
+	int		 pool;
 
-	(void)args;
+	if (ctl_arg_tenant(c, args, &pool) == -1)
+		return;
+	n = ctl_scope(pool, cur);
+	r = cJSON_CreateObject();
+	a = cJSON_CreateArray();
 	if (r == NULL || a == NULL) {
 		cJSON_Delete(r);
 		cJSON_Delete(a);
 		ctl_fail(c, "out of memory");
 		return;
 	}
-	for (i = 0; i < ms->conf->nlinks; i++)
-		if ((o = links_one(i, mono_ms())) != NULL)
-			cJSON_AddItemToArray(a, o);
+	for (k = 0; k < n; k++)
+		for (i = 0; i < cur[k]->conf->nlinks; i++)
+			if ((o = links_one(cur[k], i, mono_ms())) != NULL)
+				cJSON_AddItemToArray(a, o);
 	cJSON_AddItemToObject(r, "links", a);
 	ctl_reply(c, r);
 }
@@ -193,7 +296,8 @@ cmd_loglevel(struct ctl_client *c, const cJSON *args)
 	cJSON		*r;
 	int		 level;
 
-	if (ctl_arg_str(c, args, "level", &name) == -1)
+	if (ctl_arg_str(c, args, "level", &name) == -1 ||
+	    ctl_process_wide(c, args, "loglevel") == -1)
 		return;
 	if (name != NULL) {
 		if ((level = log_level_parse(name)) == -1) {
@@ -218,7 +322,8 @@ cmd_reopen(struct ctl_client *c, const cJSON *args)
 {
 	char	err[256];
 
-	(void)args;
+	if (ctl_process_wide(c, args, "reopen") == -1)
+		return;
 	if (accesslog_reopen(err, sizeof(err)) == -1)
 		ctl_fail(c, "%s", err);
 	else
@@ -228,7 +333,8 @@ cmd_reopen(struct ctl_client *c, const cJSON *args)
 static void
 cmd_stop(struct ctl_client *c, const cJSON *args)
 {
-	(void)args;
+	if (ctl_process_wide(c, args, "stop") == -1)
+		return;
 	log_info("control: stop");
 	ctl_reply(c, NULL);
 	master_stop();
@@ -237,133 +343,12 @@ cmd_stop(struct ctl_client *c, const cJSON *args)
 static void
 cmd_reload(struct ctl_client *c, const cJSON *args)
 {
-	(void)args;
-	reload_request(ctl_client_id(c));
-}
+	int	pool;
 
-/* The run-time list starts as a copy of the config's; -1 if too long. */
-static int
-allow_init(size_t i)
-{
-	const struct sl_listener	*l = &ms->conf->listeners[i];
-	struct allow_rt			*a = &ms->allow[i];
-
-	if (a->set)
-		return 0;
-	if (l->nclients > SL_CTL_MAX_ALLOW)
-		return -1;
-	if (l->nclients > 0)
-		memcpy(a->v, l->clients, l->nclients * sizeof(a->v[0]));
-	a->n = (uint32_t)l->nclients;
-	a->set = 1;
-	return 0;
-}
-
-static int
-allow_find(const struct allow_rt *a, const struct sl_cidr *x)
-{
-	uint32_t	i;
-
-	for (i = 0; i < a->n; i++)
-		if (a->v[i].family == x->family && a->v[i].prefix ==
-		    x->prefix && memcmp(a->v[i].addr, x->addr, 16) == 0)
-			return (int)i;
-	return -1;
-}
-
-/* {"listener": NAME, "clients": [...]} of listener i now. */
-static cJSON *
-allow_list(size_t i)
-{
-	const struct sl_listener	*l = &ms->conf->listeners[i];
-	const struct sl_cidr		*v = ms->allow[i].set ?
-					    ms->allow[i].v : l->clients;
-	size_t				 n = ms->allow[i].set ?
-					    ms->allow[i].n : l->nclients, k;
-	cJSON				*r = cJSON_CreateObject(), *a;
-	char				 buf[64];
-
-	if (r == NULL)
-		return NULL;
-	cJSON_AddStringToObject(r, "listener", l->name);
-	a = cJSON_AddArrayToObject(r, "clients");
-	for (k = 0; a != NULL && k < n; k++) {
-		conf_cidr_fmt(&v[k], buf, sizeof(buf));
-		cJSON_AddItemToArray(a, cJSON_CreateString(buf));
-	}
-	return r;
-}
-
-/* Change listener i's list (op "add" or "del"); 0, or -1 answered. */
-static int
-allow_change(struct ctl_client *c, size_t i, const char *op,
-    const char *text)
-{
-	struct allow_rt	*a = &ms->allow[i];
-	struct sl_cidr	 x;
-	int		 k;
-
-	if (text == NULL || conf_cidr_parse(text, &x) == -1) {
-		ctl_fail(c, "cidr: not an address or address/prefix");
-		return -1;
-	}
-	if (allow_init(i) == -1) {
-		ctl_fail(c, "the listener's clients are more than %u",
-		    SL_CTL_MAX_ALLOW);
-		return -1;
-	}
-	k = allow_find(a, &x);
-	if (strcmp(op, "add") == 0) {
-		if (k >= 0)
-			return 0;
-		if (a->n == SL_CTL_MAX_ALLOW) {
-			ctl_fail(c, "at most %u clients per listener",
-			    SL_CTL_MAX_ALLOW);
-			return -1;
-		}
-		a->v[a->n++] = x;
-	} else {
-		if (k < 0) {
-			ctl_fail(c, "%s is not in the list", text);
-			return -1;
-		}
-		a->v[k] = a->v[--a->n];
-	}
-	log_info("control: allow %s %s %s (%u in the list%s)",
-	    ms->conf->listeners[i].name, op, text, a->n,
-	    a->n == 0 ? ": every client may connect" : "");
-	ctl_allow_all((uint32_t)i);
-	return 0;
-}
-
-static void
-ctl_allow(struct ctl_client *c, const cJSON *args)
-{
-	const char	*name, *op, *cidr;
-	int		 i;
-
-	if (ctl_arg_str(c, args, "listener", &name) == -1 ||
-	    ctl_arg_str(c, args, "op", &op) == -1 ||
-	    ctl_arg_str(c, args, "cidr", &cidr) == -1)
+	if (ctl_arg_tenant(c, args, &pool) == -1)
 		return;
-	if (name == NULL || (i = conf_listener_find(ms->conf, name)) < 0) {
-		ctl_fail(c, "listener: no such listener");
-		return;
-	}
-	if (ms->conf->listeners[i].borrowed) {
-		ctl_fail(c, "listener: %s shares its tproxy listener's "
-		    "clients: change those", ms->conf->listeners[i].name);
-		return;
-	}
-	if (op == NULL || (strcmp(op, "list") != 0 && strcmp(op, "add") != 0 &&
-	    strcmp(op, "del") != 0)) {
-		ctl_fail(c, "op: one of add, del, list");
-		return;
-	}
-	if (strcmp(op, "list") != 0 && allow_change(c, (size_t)i, op,
-	    cidr) == -1)
-		return;
-	ctl_reply(c, allow_list((size_t)i));
+	reload_request(ctl_client_id(c), pool == -1 ? NULL :
+	    ms->pools[pool].name);
 }
 
 static const struct ctl_cmd ctl_cmds[] = {
@@ -372,7 +357,7 @@ static const struct ctl_cmd ctl_cmds[] = {
 	{ "kill", ctl_kill },
 	{ "links", cmd_links },
 	{ "loglevel", cmd_loglevel },
-	{ "allow", ctl_allow },
+	{ "allow", cmd_allow },
 	{ "reload", cmd_reload },
 	{ "reopen", cmd_reopen },
 	{ "stop", cmd_stop },
@@ -396,45 +381,6 @@ ctl_dispatch(struct ctl_client *c, const char *cmd, const cJSON *args)
 }
 
 /* ---- run-time changes, to the children ---- */
-
-/* Listener i's clients as changed at run time, to one worker. */
-void
-ctl_allow_to(struct proc *c, uint32_t i)
-{
-	const struct allow_rt	*a = &ms->allow[i];
-	struct sl_msg		*m;
-	uint32_t		 k;
-
-	if ((m = calloc(1, sizeof(*m))) == NULL) {
-		log_warn("%s", __func__);
-		return;
-	}
-	m->type = SL_MSG_CTL_ALLOW;
-	m->fd = -1;
-	m->u.ctl_allow.listener = i;
-	m->u.ctl_allow.n = a->n;
-	for (k = 0; k < a->n; k++) {
-		m->u.ctl_allow.cidrs[k].family = a->v[k].family == AF_INET ?
-		    4 : 6;
-		memcpy(m->u.ctl_allow.cidrs[k].addr, a->v[k].addr, 16);
-		m->u.ctl_allow.cidrs[k].prefix = a->v[k].prefix;
-	}
-	if (c->chan == NULL || ipc_chan_send(c->chan, m) == -1)
-		log_warnx("%s: cannot send CTL_ALLOW", c->name);
-	free(m);
-}
-
-void
-ctl_allow_all(uint32_t listener)
-{
-	size_t	i;
-
-	for (i = 0; i < ms->nprocs; i++)
-		if (ms->procs[i].role == SL_PROC_WORKER &&
-		    ms->procs[i].generation == ms->generation &&
-		    ms->procs[i].chan != NULL)
-			ctl_allow_to(&ms->procs[i], listener);
-}
 
 void
 ctl_log_level_all(int level)

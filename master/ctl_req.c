@@ -16,12 +16,14 @@ struct ctl_req_cmd {
 	const char	*const *keys;	/* args it takes, NULL-terminated */
 };
 
-static const char *const no_keys[] = { NULL };
+/* "tenant" everywhere: the process-wide commands refuse it by name. */
+static const char *const no_keys[] = { "tenant", NULL };
 static const char *const sessions_keys[] = { "listener", "link", "client",
-    "target", "user", "agent", "cursor", "limit", NULL };
-static const char *const kill_keys[] = { "ids", "client", NULL };
-static const char *const level_keys[] = { "level", NULL };
-static const char *const allow_keys[] = { "listener", "op", "cidr", NULL };
+    "target", "user", "agent", "cursor", "limit", "tenant", NULL };
+static const char *const kill_keys[] = { "ids", "client", "tenant", NULL };
+static const char *const level_keys[] = { "level", "tenant", NULL };
+static const char *const allow_keys[] = { "listener", "op", "cidr",
+    "tenant", NULL };
 
 static const struct ctl_req_cmd ctl_req_cmds[] = {
 	{ "status", no_keys },

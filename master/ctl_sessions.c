@@ -40,6 +40,7 @@ struct ctl_query {
 	int		 used;
 	uint64_t	 client;
 	uint8_t		 op;
+	int		 pool;		/* "tenant": its workers only; -1 */
 	/* filters by name, looked up in each worker's generation */
 	char		 listener[64], link[64];
 	struct sl_msg	 q;		/* the rest of CTL_QUERY */
@@ -114,16 +115,20 @@ proc_is_worker(const struct proc *p)
 	    (p->state == PROC_READY || p->state == PROC_DRAINING);
 }
 
-/* The worker after (gen, index) in (generation, index) order, or NULL. */
+/*
+ * The worker of pool (-1: any) after (gen, index) in (generation,
+ * index) order, or NULL.
+ */
 static struct proc *
-worker_after(uint32_t gen, uint32_t index, int first)
+worker_after(int pool, uint32_t gen, uint32_t index, int first)
 {
 	struct proc	*p, *best = NULL;
 	size_t		 i;
 
 	for (i = 0; i < ms->nprocs; i++) {
 		p = &ms->procs[i];
-		if (!proc_is_worker(p))
+		if (!proc_is_worker(p) || (pool != -1 &&
+		    p->pool != (uint32_t)pool))
 			continue;
 		if (!first && (p->generation < gen || (p->generation == gen &&
 		    p->index <= index)))
@@ -207,7 +212,8 @@ query_next_id(struct ctl_query *cq)
 		for (i = 0; i < ms->nprocs; i++) {
 			p = &ms->procs[i];
 			if (proc_is_worker(p) && p->generation == id->gen &&
-			    p->index == id->index)
+			    p->index == id->index && (cq->pool == -1 ||
+			    p->pool == (uint32_t)cq->pool))
 				break;
 		}
 		if (i < ms->nprocs && query_ask(cq, p, id->serial) == 0)
@@ -249,7 +255,7 @@ query_next(struct ctl_query *cq)
 		if (cq->more && (p = worker_at(cq->gen, cq->index)) != NULL &&
 		    query_ask(cq, p, 0) == 0)
 			return;
-		p = worker_after(cq->gen, cq->index, !cq->started);
+		p = worker_after(cq->pool, cq->gen, cq->index, !cq->started);
 		cq->started = 1;
 		if (p == NULL) {
 			query_finish(cq, 1);
@@ -350,6 +356,8 @@ row_json(const struct proc *p, const struct sl_msg *m)
 	    "[%s]:%u", a, m->u.ctl_row.port);
 	cJSON_AddStringToObject(o, "id", id);
 	cJSON_AddStringToObject(o, "worker", p->name);
+	if (pool_tenanted())
+		cJSON_AddStringToObject(o, "tenant", conf->tenant);
 	cJSON_AddNumberToObject(o, "generation", p->generation);
 	row_str(o, "listener", m->u.ctl_row.listener < conf->nlisteners ?
 	    conf->listeners[m->u.ctl_row.listener].name : "");
@@ -411,6 +419,7 @@ query_new(struct ctl_client *c, const cJSON *args, uint8_t op)
 	const char		*agent;
 	struct sl_cidr		 x;
 	size_t			 i;
+	int			 pool;
 
 	for (i = 0; i < CTL_MAX_CLIENTS && cq == NULL; i++)
 		if (!queries[i].used)
@@ -420,7 +429,8 @@ query_new(struct ctl_client *c, const cJSON *args, uint8_t op)
 	    ctl_arg_str(c, args, "client", &client) == -1 ||
 	    ctl_arg_str(c, args, "target", &target) == -1 ||
 	    ctl_arg_str(c, args, "user", &user) == -1 ||
-	    ctl_arg_str(c, args, "agent", &agent) == -1)
+	    ctl_arg_str(c, args, "agent", &agent) == -1 ||
+	    ctl_arg_tenant(c, args, &pool) == -1)
 		return NULL;
 	if (cq == NULL) {
 		ctl_fail(c, "too many queries at once");
@@ -449,6 +459,7 @@ query_new(struct ctl_client *c, const cJSON *args, uint8_t op)
 	snprintf(cq->q.u.ctl_query.user, sizeof(cq->q.u.ctl_query.user), "%s",
 	    user != NULL ? user : "");
 	cq->used = 1;
+	cq->pool = pool;
 	cq->client = ctl_client_id(c);
 	cq->op = op;
 	cq->rows = cJSON_CreateArray();

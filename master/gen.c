@@ -1,6 +1,5 @@
 /*
- * Older generations (master/gen.h): what a generation's draining
- * processes still need once a reload made another one current.
+ * The table of generations (master/gen.h).
  */
 #include <sys/mman.h>
 #include <stdlib.h>
@@ -10,58 +9,12 @@
 #include "gen.h"
 #include "master.h"
 
-static struct gen	*old[GEN_MAX_LIVE];
-static struct gen	*next;		/* a reload's, until it serves */
-static struct gen	 cur;		/* gen_view()'s of the current one */
-
-static struct gen *gen_retire(void);
-
-void
-gen_set_next(struct gen *g)
-{
-	next = g;
-}
+static struct gen	*gens[GEN_MAX_ALL];
 
 struct gen *
-gen_next(void)
+gen_at(size_t i)
 {
-	return next;
-}
-
-/* g := the current generation's state in struct master. */
-static void
-gen_from_master(struct gen *g)
-{
-	g->id = ms->generation;
-	g->conf = ms->conf;
-	g->conf_text = ms->conf_text;
-	g->conf_len = ms->conf_len;
-	g->conf_fd = ms->conf_fd;
-	g->shm_fd = ms->shm_fd;
-	g->shm = ms->shm;
-	g->shmsize = ms->shmsize;
-	g->nworkers = ms->nworkers;
-	g->uid = ms->uid;
-	g->gid = ms->gid;
-	g->resolver_uid = ms->resolver_uid;
-	g->resolver_gid = ms->resolver_gid;
-	g->registry_uid = ms->registry_uid;
-	g->registry_gid = ms->registry_gid;
-	memcpy(g->lfds, ms->lfds, sizeof(g->lfds));
-}
-
-const struct gen *
-gen_view(uint32_t id)
-{
-	struct gen	*g;
-
-	if (id == ms->generation) {
-		gen_from_master(&cur);
-		return &cur;
-	}
-	if (next != NULL && next->id == id)
-		return next;
-	return (g = gen_find(id)) != NULL ? g : NULL;
+	return i < GEN_MAX_ALL ? gens[i] : NULL;
 }
 
 struct gen *
@@ -69,80 +22,85 @@ gen_find(uint32_t id)
 {
 	size_t	i;
 
-	for (i = 0; i < GEN_MAX_LIVE; i++)
-		if (old[i] != NULL && old[i]->id == id)
-			return old[i];
+	for (i = 0; i < GEN_MAX_ALL; i++)
+		if (gens[i] != NULL && gens[i]->id == id)
+			return gens[i];
 	return NULL;
+}
+
+const struct gen *
+gen_view(uint32_t id)
+{
+	return gen_find(id);
 }
 
 const struct sl_conf *
 gen_conf(uint32_t id)
 {
-	const struct gen	*g;
+	const struct gen	*g = gen_find(id);
 
-	if (id == ms->generation)
-		return ms->conf;
-	return (g = gen_view(id)) != NULL ? g->conf : NULL;
-}
-
-size_t
-gen_count(void)
-{
-	size_t	i, n = 0;
-
-	for (i = 0; i < GEN_MAX_LIVE; i++)
-		n += old[i] != NULL;
-	return n;
-}
-
-/* The current generation's state becomes next's; next is taken. */
-static void
-gen_promote(struct gen *g)
-{
-	ms->generation = g->id;
-	ms->conf = g->conf;
-	ms->conf_text = g->conf_text;
-	ms->conf_len = g->conf_len;
-	ms->conf_fd = g->conf_fd;
-	ms->shm_fd = g->shm_fd;
-	ms->shm = g->shm;
-	ms->shmsize = g->shmsize;
-	ms->nworkers = g->nworkers;
-	ms->uid = g->uid;
-	ms->gid = g->gid;
-	ms->resolver_uid = g->resolver_uid;
-	ms->resolver_gid = g->resolver_gid;
-	ms->registry_uid = g->registry_uid;
-	ms->registry_gid = g->registry_gid;
-	memcpy(ms->lfds, g->lfds, sizeof(ms->lfds));
-	free(g);
-}
-
-struct gen *
-gen_switch(void)
-{
-	struct gen	*o;
-
-	if (next == NULL || (o = gen_retire()) == NULL)
-		return NULL;
-	gen_promote(next);
-	next = NULL;
-	return o;
+	return g != NULL ? g->conf : NULL;
 }
 
 static struct gen *
-gen_retire(void)
+gen_in_state(uint32_t pool, enum gen_state state)
 {
-	struct gen	*g;
-	size_t		 i;
+	size_t	i;
 
-	for (i = 0; i < GEN_MAX_LIVE && old[i] != NULL; i++)
-		;
-	if (i == GEN_MAX_LIVE || (g = calloc(1, sizeof(*g))) == NULL)
-		return NULL;
-	gen_from_master(g);
-	old[i] = g;
-	return g;
+	for (i = 0; i < GEN_MAX_ALL; i++)
+		if (gens[i] != NULL && gens[i]->pool == pool &&
+		    gens[i]->state == state)
+			return gens[i];
+	return NULL;
+}
+
+struct gen *
+gen_current(uint32_t pool)
+{
+	return gen_in_state(pool, GEN_CURRENT);
+}
+
+struct gen *
+gen_next(uint32_t pool)
+{
+	return gen_in_state(pool, GEN_NEXT);
+}
+
+size_t
+gen_count(uint32_t pool, enum gen_state state)
+{
+	size_t	i, n = 0;
+
+	for (i = 0; i < GEN_MAX_ALL; i++)
+		n += gens[i] != NULL && gens[i]->state == state &&
+		    (pool == (uint32_t)-1 || gens[i]->pool == pool);
+	return n;
+}
+
+int
+gen_add(struct gen *g, enum gen_state state)
+{
+	size_t	i;
+
+	for (i = 0; i < GEN_MAX_ALL; i++)
+		if (gens[i] == NULL) {
+			gens[i] = g;
+			g->state = state;
+			return 0;
+		}
+	return -1;
+}
+
+struct gen *
+gen_switch(uint32_t pool)
+{
+	struct gen	*next = gen_next(pool), *cur = gen_current(pool);
+
+	if (cur != NULL)
+		cur->state = GEN_OLD;
+	if (next != NULL)
+		next->state = GEN_CURRENT;
+	return cur;
 }
 
 void
@@ -150,13 +108,11 @@ gen_free(struct gen *g)
 {
 	size_t	i;
 
-	for (i = 0; i < GEN_MAX_LIVE; i++)
-		if (old[i] == g)
-			old[i] = NULL;
-	if (next == g)
-		next = NULL;
+	for (i = 0; i < GEN_MAX_ALL; i++)
+		if (gens[i] == g)
+			gens[i] = NULL;
 	/* Sockets it alone held (a removed listener's, surplus slots). */
-	listen_close_unused(g->lfds, ms->lfds);
+	listen_close_unused(g);
 	if (g->conf != NULL)
 		conf_free(g->conf);
 	if (g->conf_text != NULL) {
@@ -170,6 +126,7 @@ gen_free(struct gen *g)
 	if (g->shm != NULL)
 		munmap(g->shm, g->shmsize);
 	free(g->snapshot);
+	free(g->carried);
 	free(g);
 }
 

@@ -1,8 +1,10 @@
 /*
- * Generations of the configuration (nginx's cycles).  The current one
- * lives in struct master (conf, shm, lfds, ...), as before reloads
- * existed; each older one that still has processes draining keeps what
- * those need in a struct gen until its last process is gone.
+ * Generations of the configuration (nginx's cycles), one line of them
+ * per pool (a tenant, or the one implicit tenant).  Every generation is
+ * a struct gen in one table: a pool's current one serves, a reload's
+ * next one starts beside it, older ones drain until their last process
+ * is gone.  Generation ids are unique across pools, so a process row's
+ * generation alone finds what it was started with.
  */
 #ifndef SL_GEN_H
 #define SL_GEN_H
@@ -13,8 +15,18 @@
 
 #include "../policy/config.h"
 
+enum gen_state {
+	GEN_LOADED = 0,		/* made by the loader, not in the table */
+	GEN_NEXT,		/* a reload's, starting */
+	GEN_CURRENT,		/* its pool's serving one */
+	GEN_OLD,		/* draining */
+};
+
 struct gen {
 	uint32_t	 id;
+	uint32_t	 pool;		/* index in ms->pools */
+	enum gen_state	 state;
+	char		 tenant[SL_TENANT_NAME_MAX + 1];
 	struct sl_conf	*conf;
 	char		*conf_text;
 	size_t		 conf_len;
@@ -28,34 +40,41 @@ struct gen {
 	/* Listening sockets the workers of this generation hold. */
 	int		 lfds[SL_MAX_LISTENERS][SL_MAX_WORKERS];
 	/* Totals when it retired: what it counts after that is carried
-	   into the current region when it is gone (reload.c). */
+	   into its pool's current region when it is gone (reload.c). */
 	void		*snapshot;
+	/* The current totals when this (next) one's region copied them. */
+	void		*carried;
+	int		 ready;		/* every process of it was ready */
 };
 
+/* Pools and their generations alive at once. */
+#define GEN_MAX_LIVE	4		/* per pool */
+#define GEN_MAX_ALL	(GEN_MAX_LIVE * SL_MAX_TENANTS * 2)
+
 /* gen.c */
-/* The config of generation id (current, starting or older), or NULL. */
-const struct sl_conf *gen_conf(uint32_t id);
-/*
- * What processes of generation id are started with: current (a view of
- * struct master), a reload's starting one, or an older one; NULL: none.
- */
-const struct gen *gen_view(uint32_t id);
-/* A reload's generation while it starts (NULL: none). */
-void	 gen_set_next(struct gen *);
-struct gen *gen_next(void);
-/*
- * The starting generation becomes current: the current one's state is
- * kept as an older generation, returned (NULL, nothing changed: no
- * starting one, or GEN_MAX_LIVE older ones already).
- */
-struct gen *gen_switch(void);
-/* An older generation, or NULL. */
+/* A generation by id (any state), or NULL. */
 struct gen *gen_find(uint32_t id);
-/* An empty generation: no fds, no region. */
+/* The config of generation id, or NULL. */
+const struct sl_conf *gen_conf(uint32_t id);
+/* What processes of generation id are started with, or NULL. */
+const struct gen *gen_view(uint32_t id);
+/* The pool's serving generation, its starting one (NULL: none). */
+struct gen *gen_current(uint32_t pool);
+struct gen *gen_next(uint32_t pool);
+/* The i-th generation of the table (NULL: a free slot), i < GEN_MAX_ALL. */
+struct gen *gen_at(size_t i);
+/* Put g in the table as state; -1: the table is full. */
+int	 gen_add(struct gen *, enum gen_state);
+/*
+ * The pool's starting generation becomes current; the current one, if
+ * any, becomes old and is returned (NULL: the pool had none).
+ */
+struct gen *gen_switch(uint32_t pool);
+/* Older generations of the pool still alive; all of them: pool -1. */
+size_t	 gen_count(uint32_t pool, enum gen_state);
+/* An empty generation (GEN_LOADED): no fds, no region. */
 struct gen *gen_new(void);
-/* Its last process is gone: free what it held. */
+/* Its last process is gone (or it never started): free what it held. */
 void	 gen_free(struct gen *);
-/* Older generations still alive. */
-size_t	 gen_count(void);
 
 #endif

@@ -130,40 +130,42 @@ fail:
 	return -1;
 }
 
-int
-listen_open_all(char *err, size_t errlen)
+/* fd, closed here: no generation holds it any more. */
+static void
+listen_forget(int fd)
 {
-	size_t		i;
-	uint32_t	w;
+	struct gen	*g;
+	size_t		 k, i;
+	uint32_t	 w;
 
-	for (i = 0; i < SL_MAX_LISTENERS; i++)
-		for (w = 0; w < SL_MAX_WORKERS; w++)
-			ms->lfds[i][w] = -1;
-	for (i = 0; i < ms->conf->nlisteners; i++) {
-		if (listen_probe(&ms->conf->listeners[i]) == -1) {
-			listen_fail(&ms->conf->listeners[i], err, errlen);
-			return -1;
-		}
-		for (w = 0; w < ms->nworkers; w++)
-			if ((ms->lfds[i][w] = listen_open(
-			    &ms->conf->listeners[i], err, errlen)) == -1)
-				return -1;
+	for (k = 0; k < GEN_MAX_ALL; k++) {
+		if ((g = gen_at(k)) == NULL)
+			continue;
+		for (i = 0; i < SL_MAX_LISTENERS; i++)
+			for (w = 0; w < SL_MAX_WORKERS; w++)
+				if (g->lfds[i][w] == fd)
+					g->lfds[i][w] = -1;
 	}
-	return 0;
 }
 
 void
 listen_close_all(void)
 {
-	size_t		i;
-	uint32_t	w;
+	struct gen	*g;
+	size_t		 k, i;
+	uint32_t	 w;
+	int		 fd;
 
-	for (i = 0; i < SL_MAX_LISTENERS; i++)
-		for (w = 0; w < SL_MAX_WORKERS; w++)
-			if (ms->lfds[i][w] != -1) {
-				close(ms->lfds[i][w]);
-				ms->lfds[i][w] = -1;
-			}
+	for (k = 0; k < GEN_MAX_ALL; k++) {
+		if ((g = gen_at(k)) == NULL)
+			continue;
+		for (i = 0; i < SL_MAX_LISTENERS; i++)
+			for (w = 0; w < SL_MAX_WORKERS; w++)
+				if ((fd = g->lfds[i][w]) != -1) {
+					close(fd);
+					listen_forget(fd);
+				}
+	}
 }
 
 /* Old and new listener can share sockets: same address, same kind of
@@ -182,68 +184,97 @@ listen_same_socket(const struct sl_listener *a, const struct sl_listener *b)
 }
 
 /*
- * The sockets of a reload's new config into fds: a listener that stays
- * (listen_same_socket) keeps the current generation's sockets, slot for
- * slot, so nothing queued on them is lost; slots beyond the old worker
- * count and new listeners get new sockets (a new address is probed
- * first).  On failure, what was bound here is closed again and err says
- * why.
+ * A serving generation's listener that is l's socket (any pool: a
+ * listener a reload moves to another tenant keeps its socket), or NULL.
+ */
+static const struct gen *
+listen_serving(const struct sl_listener *l, size_t *idx)
+{
+	const struct gen	*g;
+	size_t			 k, j;
+
+	for (k = 0; k < GEN_MAX_ALL; k++) {
+		if ((g = gen_at(k)) == NULL || g->state != GEN_CURRENT)
+			continue;
+		for (j = 0; j < g->conf->nlisteners; j++)
+			if (listen_same_socket(l, &g->conf->listeners[j])) {
+				*idx = j;
+				return g;
+			}
+	}
+	return NULL;
+}
+
+/*
+ * The sockets of a starting generation (at start-up, or a reload's): a
+ * listener that stays (listen_same_socket) keeps the serving
+ * generation's sockets, slot for slot, so nothing queued on them is
+ * lost; slots beyond the old worker count and new listeners get new
+ * sockets (a new address is probed first).  On failure, what was bound
+ * here is closed again and err says why.
  */
 int
-listen_reload(const struct sl_conf *conf, uint32_t nworkers,
-    int fds[SL_MAX_LISTENERS][SL_MAX_WORKERS], char *err, size_t errlen)
+listen_open_gen(struct gen *g, char *err, size_t errlen)
 {
 	const struct sl_listener	*l;
-	size_t				 i, j;
+	const struct gen		*old;
+	size_t				 i, j = 0;
 	uint32_t			 w;
 
 	for (i = 0; i < SL_MAX_LISTENERS; i++)
 		for (w = 0; w < SL_MAX_WORKERS; w++)
-			fds[i][w] = -1;
-	for (i = 0; i < conf->nlisteners; i++) {
-		l = &conf->listeners[i];
-		for (j = 0; j < ms->conf->nlisteners; j++)
-			if (listen_same_socket(l, &ms->conf->listeners[j]))
-				break;
-		if (j == ms->conf->nlisteners && listen_probe(l) == -1) {
+			g->lfds[i][w] = -1;
+	for (i = 0; i < g->conf->nlisteners; i++) {
+		l = &g->conf->listeners[i];
+		old = listen_serving(l, &j);
+		if (old == NULL && listen_probe(l) == -1) {
 			listen_fail(l, err, errlen);
 			goto fail;
 		}
-		for (w = 0; w < nworkers; w++) {
-			if (j < ms->conf->nlisteners && w < ms->nworkers) {
-				fds[i][w] = ms->lfds[j][w];
+		for (w = 0; w < g->nworkers; w++) {
+			if (old != NULL && w < old->nworkers &&
+			    old->lfds[j][w] != -1) {
+				g->lfds[i][w] = old->lfds[j][w];
 				continue;
 			}
-			if ((fds[i][w] = listen_open(l, err, errlen)) == -1)
+			if ((g->lfds[i][w] = listen_open(l, err, errlen)) == -1)
 				goto fail;
 		}
 	}
 	return 0;
 fail:
-	listen_close_unused(fds, ms->lfds);
+	listen_close_unused(g);
 	return -1;
 }
 
-/* Close the sockets of fds that keep (another generation's) does not
-   hold, and mark them -1. */
+/* Close the sockets of g that no other generation holds; all of g's
+   become -1. */
 void
-listen_close_unused(int fds[SL_MAX_LISTENERS][SL_MAX_WORKERS],
-    int keep[SL_MAX_LISTENERS][SL_MAX_WORKERS])
+listen_close_unused(struct gen *g)
 {
-	size_t		i, j;
-	uint32_t	w, v;
-	int		kept;
+	const struct gen	*o;
+	size_t			 i, j, k;
+	uint32_t		 w, v;
+	int			 kept;
 
 	for (i = 0; i < SL_MAX_LISTENERS; i++)
 		for (w = 0; w < SL_MAX_WORKERS; w++) {
-			if (fds[i][w] == -1)
+			if (g->lfds[i][w] == -1)
 				continue;
 			kept = 0;
-			for (j = 0; j < SL_MAX_LISTENERS && !kept; j++)
-				for (v = 0; v < SL_MAX_WORKERS && !kept; v++)
-					kept = keep[j][v] == fds[i][w];
+			for (k = 0; k < GEN_MAX_ALL && !kept; k++) {
+				if ((o = gen_at(k)) == NULL || o == g ||
+				    o->conf == NULL)
+					continue;
+				for (j = 0; j < o->conf->nlisteners && !kept;
+				    j++)
+					for (v = 0; v < o->nworkers && !kept;
+					    v++)
+						kept = o->lfds[j][v] ==
+						    g->lfds[i][w];
+			}
 			if (!kept)
-				close(fds[i][w]);
-			fds[i][w] = -1;
+				close(g->lfds[i][w]);
+			g->lfds[i][w] = -1;
 		}
 }

@@ -48,44 +48,28 @@ usage(int status)
 	exit(status);
 }
 
+static struct conf_load	start_load;	/* until master_setup() */
+
 /* Load, validate, resolve the users.  Exits 1 with the problem. */
 static void
 master_load_config(void)
 {
-	struct conf_load	 cl;
-	char			 err[512];
+	char	err[512];
 
-	if (master_config_load(ms->conf_path, &cl, err, sizeof(err)) == -1) {
+	if (master_config_load(ms->conf_path, &start_load, err,
+	    sizeof(err)) == -1) {
 		fprintf(stderr, "sluiced: %s: %s\n", ms->conf_path, err);
 		exit(1);
 	}
-	ms->conf = cl.conf;
-	ms->conf_text = cl.text;
-	ms->conf_len = cl.len;
-	ms->uid = cl.uid;
-	ms->gid = cl.gid;
-	ms->resolver_uid = cl.resolver_uid;
-	ms->resolver_gid = cl.resolver_gid;
-	ms->registry_uid = cl.registry_uid;
-	ms->registry_gid = cl.registry_gid;
-	ms->nworkers = cl.nworkers;
+	ms->conf = start_load.root;
 }
 
-/*
- * -t: the start-up checks that change nothing and need no binding.  The
- * users were looked up by master_load_config(); here the chroot directory
- * gets the very check start-up gives it (privdir_prepare() writes only
- * when the directory is missing).  A missing one start-up would create,
- * so -t then only checks that its parent is a directory.  Not checked:
- * that sluiced runs as root (-t is useful to anyone) and the listeners,
- * which only a bind can tell.
- */
+/* A directory -t checks as start-up would; exits 1 with the problem. */
 static void
-master_check_only(void)
+master_check_chroot(const char *dir)
 {
 	struct stat	 st;
 	char		 err[512], parent[sizeof(ms->conf->chroot)], *slash;
-	const char	*dir = ms->conf->chroot;
 	int		 e;
 
 	if (lstat(dir, &st) == -1 && errno == ENOENT) {
@@ -111,6 +95,25 @@ master_check_only(void)
 		    err);
 		exit(1);
 	}
+}
+
+/*
+ * -t: the start-up checks that change nothing and need no binding.  The
+ * users were looked up by master_load_config(); here the chroot directory
+ * gets the very check start-up gives it (privdir_prepare() writes only
+ * when the directory is missing).  A missing one start-up would create,
+ * so -t then only checks that its parent is a directory.  Not checked:
+ * that sluiced runs as root (-t is useful to anyone) and the listeners,
+ * which only a bind can tell.
+ */
+static void
+master_check_only(void)
+{
+	char	err[512];
+	size_t	i;
+
+	for (i = 0; i < start_load.ngens; i++)
+		master_check_chroot(start_load.gens[i]->conf->chroot);
 	if (pcap_check_all(err, sizeof(err)) == -1 ||
 	    accesslog_check(ms->conf, err, sizeof(err)) == -1) {
 		fprintf(stderr, "sluiced: %s: %s\n", ms->conf_path, err);
@@ -185,7 +188,7 @@ master_sighup(struct ev_loop *loop, ev_signal *w, int revents)
 	(void)loop;
 	(void)w;
 	(void)revents;
-	reload_request(0);
+	reload_request(0, NULL);
 }
 
 static void
@@ -228,6 +231,44 @@ master_signals(void)
 	ev_child_start(ms->loop, &ms->child_watch);
 }
 
+/* Start-up's generations, one per pool, current; exits 1 on failure. */
+static void
+master_setup_pools(void)
+{
+	struct gen	*g;
+	char		 err[512];
+	size_t		 i;
+	int		 pool;
+
+	for (i = 0; i < start_load.ngens; i++) {
+		g = start_load.gens[i];
+		if (privdir_prepare(g->conf->chroot, err, sizeof(err)) == -1) {
+			fprintf(stderr, "sluiced: %s: chroot: %s\n",
+			    ms->conf_path, err);
+			exit(1);
+		}
+		if (listen_open_gen(g, err, sizeof(err)) == -1) {
+			fprintf(stderr, "sluiced: %s\n", err);
+			exit(1);
+		}
+		if ((pool = pool_add(g->tenant)) == -1)
+			fatalx("%s: no pool left", __func__);
+		g->pool = (uint32_t)pool;
+		g->id = (uint32_t)i + 1;
+		if (shm_gen_make(g) == -1)
+			fatal("%s: shared counters or config memfd", __func__);
+		atomic_store(&shm_global(g->shm)->generation, g->id);
+		atomic_store(&shm_global(g->shm)->started_unix,
+		    (uint64_t)ms->started);
+		if (gen_add(g, GEN_CURRENT) == -1)
+			fatalx("%s: generation table full", __func__);
+		start_load.gens[i] = NULL;
+	}
+	reload_set_last_id((uint32_t)start_load.ngens);
+	start_load.ngens = 0;
+	start_load.root = NULL;		/* ms->conf now */
+}
+
 static void
 master_setup(void)
 {
@@ -243,28 +284,48 @@ master_setup(void)
 	if (n <= 0)
 		fatal("%s: readlink /proc/self/exe", __func__);
 	ms->self_exe[n] = '\0';
-	if (privdir_prepare(ms->conf->chroot, err, sizeof(err)) == -1) {
-		fprintf(stderr, "sluiced: %s: chroot: %s\n", ms->conf_path, err);
-		exit(1);
-	}
-	if (listen_open_all(err, sizeof(err)) == -1) {
-		fprintf(stderr, "sluiced: %s\n", err);
-		exit(1);
-	}
+	ms->started = time(NULL);
+	master_setup_pools();
 	if (pcap_open_all(err, sizeof(err)) == -1 ||
 	    accesslog_open(ms->conf, err, sizeof(err)) == -1 ||
 	    control_open(ms->conf, err, sizeof(err)) == -1) {
 		fprintf(stderr, "sluiced: %s: %s\n", ms->conf_path, err);
 		exit(1);
 	}
-	if (shm_create() == -1)
-		fatal("%s: shared counters", __func__);
-	if ((ms->conf_fd = conf_memfd(ms->conf_text, ms->conf_len)) == -1)
-		fatal("%s: config memfd", __func__);
-	ms->generation = 1;
-	atomic_store(&shm_global(ms->shm)->generation, 1);
-	ms->started = time(NULL);
-	atomic_store(&shm_global(ms->shm)->started_unix, (uint64_t)ms->started);
+}
+
+/* Capabilities every tenant's config needs, and no more. */
+static void
+master_caps(void)
+{
+	struct gen		*cur[SL_MAX_POOLS];
+	const struct sl_conf	*confs[SL_MAX_POOLS];
+	size_t			 i, n = pool_currents(cur, SL_MAX_POOLS);
+
+	for (i = 0; i < n; i++)
+		confs[i] = cur[i]->conf;
+	caps_master_reduce(confs, n);
+}
+
+/* "N workers, N listeners, N links", or per tenant. */
+static void
+master_started_line(char *caps, size_t capslen)
+{
+	struct gen	*cur[SL_MAX_POOLS];
+	char		 what[1024];
+	size_t		 i, n = pool_currents(cur, SL_MAX_POOLS), off = 0;
+
+	what[0] = '\0';
+	for (i = 0; i < n && off < sizeof(what); i++)
+		off += (size_t)snprintf(what + off, sizeof(what) - off,
+		    "%s%s%s%s%u workers, %zu listeners, %zu links%s",
+		    i > 0 ? "; " : "", pool_tenanted() ? "tenant " : "",
+		    pool_tenanted() ? cur[i]->tenant : "",
+		    pool_tenanted() ? " (" : "", cur[i]->nworkers,
+		    cur[i]->conf->nlisteners, cur[i]->conf->nlinks,
+		    pool_tenanted() ? ")" : "");
+	log_info("sluiced %s started: %s; master keeps %s", SLUICE_VERSION,
+	    what, caps_master_describe(caps, capslen));
 }
 
 int
@@ -308,13 +369,10 @@ master_main(int argc, char *argv[])
 		fatalx("cannot create the event loop");
 	master_signals();
 	control_start();
-	caps_master_reduce(ms->conf);
+	master_caps();
 	proc_init();
 	proc_start_all();
-	log_info("sluiced %s started: %u workers, %zu listeners, %zu links; "
-	    "master keeps %s", SLUICE_VERSION, ms->nworkers,
-	    ms->conf->nlisteners, ms->conf->nlinks,
-	    caps_master_describe(caps, sizeof(caps)));
+	master_started_line(caps, sizeof(caps));
 	ev_run(ms->loop, 0);
 	return 0;
 }

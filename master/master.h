@@ -16,6 +16,7 @@
 #include "../ipc/chan.h"
 #include "../ipc/ipc_msg.h"
 #include "../policy/config.h"
+#include "gen.h"
 #include "proc_state.h"
 #include "reqlimit.h"
 
@@ -31,7 +32,7 @@ struct proc_role;
 struct proc {
 	const struct proc_role *desc;	/* the role's line in proc_roles[] */
 	enum sl_proc_id	 role;
-	uint32_t	 pool;		/* 0 until tenants add pools */
+	uint32_t	 pool;		/* its tenant's, in ms->pools */
 	uint32_t	 generation;	/* of the config it was started with */
 	uint32_t	 index;		/* instance in role, pool, generation */
 	pid_t		 pid;		/* 0 when not running */
@@ -49,7 +50,7 @@ struct proc {
 	ev_io		 errio;
 	char		 errbuf[SL_LOG_MAX_TEXT_STDERR];
 	size_t		 errlen;
-	char		 name[24];	/* "worker 2", "resolver" */
+	char		 name[64];	/* "worker 2", "tenant a resolver" */
 };
 
 /*
@@ -57,8 +58,7 @@ struct proc {
  * registry, for up to GEN_MAX_LIVE generations at once (a reload's new
  * one while older ones drain).
  */
-#define GEN_MAX_LIVE	4
-#define PROC_MAX_ROWS	(GEN_MAX_LIVE * (SL_MAX_WORKERS + 2))
+#define PROC_MAX_ROWS	(GEN_MAX_LIVE * (SL_MAX_WORKERS + 2) * 2)
 
 /* A listener's clients as changed at run time (`sluicectl allow`). */
 struct allow_rt {
@@ -67,26 +67,43 @@ struct allow_rt {
 	struct sl_cidr	 v[SL_CTL_MAX_ALLOW];
 };
 
+/* The registry's newest service table (svctable.c), per pool. */
+struct svc_state {
+	int		 fd;		/* sealed memfd, -1: none yet */
+	uint64_t	 size;
+	uint32_t	 count;
+	uint32_t	 generation;	/* the master's, per table */
+	double		 sock_tokens;	/* REDIS_SOCK rate limit */
+	ev_tstamp	 sock_last;
+	ev_tstamp	 sock_logged;
+};
+
+/*
+ * A tenant's pool of processes (the one implicit tenant without
+ * "tenants"): its generations are in gen.c's table, by pool index.  A
+ * reload that drops the tenant marks it removed; the slot is free again
+ * when its last generation is gone.
+ */
+#define SL_MAX_POOLS	(SL_MAX_TENANTS * 2)
+struct pool {
+	int		 used;
+	int		 removed;
+	char		 name[SL_TENANT_NAME_MAX + 1];
+	struct allow_rt	 allow[SL_MAX_LISTENERS];
+	struct svc_state svc;
+};
+
 struct master {
 	struct ev_loop	*loop;
 	const char	*conf_path;
 	char		 self_exe[PATH_MAX];
+	/*
+	 * The root config: its process-wide keys (control, logs, ...).
+	 * Without "tenants" it is also what the one pool runs (parsed
+	 * again into that pool's generation).
+	 */
 	struct sl_conf	*conf;
-	char		*conf_text;
-	size_t		 conf_len;
-	uid_t		 uid;		/* conf->user: workers, registry */
-	gid_t		 gid;
-	uid_t		 resolver_uid;	/* conf->resolver_user */
-	gid_t		 resolver_gid;
-	uid_t		 registry_uid;	/* conf->registry_user */
-	gid_t		 registry_gid;
-	uint32_t	 nworkers;
-	uint32_t	 generation;
-	int		 conf_fd;
-	int		 shm_fd;
-	void		*shm;
-	size_t		 shmsize;
-	int		 lfds[SL_MAX_LISTENERS][SL_MAX_WORKERS];
+	struct pool	 pools[SL_MAX_POOLS];
 	struct proc	 procs[PROC_MAX_ROWS];
 	size_t		 nprocs;
 	int		 stopping;
@@ -95,30 +112,22 @@ struct master {
 	uint64_t	 reloads;	/* good ones */
 	time_t		 started;	/* for status: kept here, as workers
 					   can write the shared region */
-	struct allow_rt	 allow[SL_MAX_LISTENERS];
 	ev_timer	 stop_timer;
 	ev_signal	 sig_term, sig_int, sig_hup, sig_usr1, sig_usr2;
 	ev_child	 child_watch;
-	/* svctable.c: the registry's newest service table, its sockets */
-	int		 svc_fd;		/* sealed memfd, -1: none yet */
-	uint64_t	 svc_size;
-	uint32_t	 svc_count;
-	uint32_t	 svc_generation;	/* the master's, per table */
-	double		 svc_sock_tokens;	/* REDIS_SOCK rate limit */
-	ev_tstamp	 svc_sock_last;
-	ev_tstamp	 svc_sock_logged;
 };
 
 extern struct master *ms;
 
-/* conf_load.c: a config file, parsed and checked, with its users' ids */
+/*
+ * conf_load.c: a config file, parsed and checked: the root config and
+ * one generation per tenant (GEN_LOADED: its config, text, users' ids
+ * and worker count; pool not set yet).
+ */
 struct conf_load {
-	struct sl_conf	*conf;
-	char		*text;		/* JSON, for the children's memfd */
-	size_t		 len;
-	uid_t		 uid, resolver_uid, registry_uid;
-	gid_t		 gid, resolver_gid, registry_gid;
-	uint32_t	 nworkers;
+	struct sl_conf	*root;
+	struct gen	*gens[SL_MAX_TENANTS];
+	size_t		 ngens;
 };
 /* 0, or -1 with err ("PATH: problem" as -t says it). */
 int	master_config_load(const char *path, struct conf_load *, char *err,
@@ -153,7 +162,8 @@ void	sockans_answer(struct proc *c, struct sockans_row *,
 int	tproxy_request(struct proc *, const struct sl_msg *);
 
 /* svctable.c: the registry's Redis sockets and service tables */
-void	svc_init(void);
+void	svc_pool_init(struct pool *);
+void	svc_pool_free(struct pool *);
 /* REDIS_SOCK from the registry; -1 when the request itself is bogus. */
 int	svc_sock_request(struct proc *, const struct sl_msg *);
 /* MEMFD_REQ from the registry; -1 when the request itself is bogus. */
@@ -174,24 +184,30 @@ int	pcap_same(const struct sl_conf *conf);
 int	pcap_record(struct proc *, const struct sl_msg *);
 
 /* listen.c */
-int	listen_open_all(char *err, size_t errlen);
+/* A starting generation's sockets: a live generation's where a
+   listener stays (same address, same kind of socket), else new. */
+int	listen_open_gen(struct gen *, char *err, size_t errlen);
 void	listen_close_all(void);
-/* A reload's sockets: kept where a listener stays, else new. */
-int	listen_reload(const struct sl_conf *, uint32_t nworkers,
-	    int fds[SL_MAX_LISTENERS][SL_MAX_WORKERS], char *err,
-	    size_t errlen);
-/* Close fds' sockets that keep does not hold; all of fds become -1. */
-void	listen_close_unused(int fds[SL_MAX_LISTENERS][SL_MAX_WORKERS],
-	    int keep[SL_MAX_LISTENERS][SL_MAX_WORKERS]);
+/* Close g's sockets that no other generation holds; all become -1. */
+void	listen_close_unused(struct gen *);
 
 /* steer.c: new connections only to sockets a ready worker serves */
 void	steer_update(void);
 
+/* pool.c */
+/* The pool named name, or -1. */
+int	pool_find(const char *name);
+/* A free pool slot for name (used, not removed), or -1. */
+int	pool_add(const char *name);
+/* Every current generation (in pool order) into out[]; their number. */
+size_t	pool_currents(struct gen **out, size_t max);
+/* More than the one implicit tenant, or one named by "tenants". */
+int	pool_tenanted(void);
+
 /* shm.c */
-int	shm_create(void);
-int	shm_make(uint32_t nworkers, uint32_t nlinks, int *fd, void **base,
-	    size_t *size);
-int	conf_memfd(const char *text, size_t len);
+/* g's region and config memfd, named after its tenant; -1: errno. */
+int	shm_gen_make(struct gen *g);
+int	conf_memfd(const char *tenant, const char *text, size_t len);
 void	shm_log_counters(void);
 
 /* proc.c */
@@ -204,8 +220,8 @@ size_t	proc_drain_step(void);
 void	proc_kill_all(int sig);
 size_t	proc_running(void);
 void	proc_child_exited(pid_t pid, int status);
-/* The newest service table to every ready row whose role takes it. */
-void	proc_table_broadcast(void);
+/* The pool's newest service table to its ready rows that take it. */
+void	proc_table_broadcast(uint32_t pool);
 /* Rows for every process of a generation; -1: the table is full. */
 int	proc_add_rows(uint32_t pool, uint32_t generation);
 void	proc_start_gen(uint32_t generation);
@@ -221,8 +237,13 @@ const char *proc_role_name(const struct proc *);
    clients to every worker of the current generation, or to one worker
    (as it starts) */
 void	ctl_log_level_all(int level);
-void	ctl_allow_all(uint32_t listener);
+void	ctl_allow_all(uint32_t pool, uint32_t listener);
 void	ctl_allow_to(struct proc *, uint32_t listener);
+struct ctl_client;
+/* ctl_allow.c: the "allow" command */
+void	cmd_allow(struct ctl_client *, const cJSON *args);
+/* ctl_cmds.c: the "tenant" argument to a pool (-1: all); -1 answered */
+int	ctl_arg_tenant(struct ctl_client *, const cJSON *args, int *pool);
 
 /* ctl_sessions.c: sessions listed and killed through the workers */
 struct ctl_client;
@@ -235,10 +256,15 @@ int	ctl_sessions_done(struct proc *, const struct sl_msg *);
 void	ctl_sessions_gone(struct proc *);
 
 /* reload.c */
-/* Read the config again and start a generation; client_id 0: SIGHUP. */
-void	reload_request(uint64_t client_id);
-/* Every process of the starting generation is ready. */
+/*
+ * Read the config again and start what changed; client_id 0: SIGHUP;
+ * tenant non-NULL: only that tenant's part of the file is applied.
+ */
+void	reload_request(uint64_t client_id, const char *tenant);
+/* Every process of a starting generation is ready. */
 void	reload_ready(void);
+/* Ids above id only (start-up's generations took 1..id). */
+void	reload_set_last_id(uint32_t id);
 /* A process of a generation other than the current one exited. */
 void	reload_row_gone(uint32_t generation);
 

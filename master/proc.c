@@ -242,10 +242,10 @@ proc_feed_worker(struct proc *c)
 	for (i = 0; i < g->conf->nlisteners; i++)
 		proc_send(c, SL_MSG_CFG_LISTENER, g->lfds[i][c->index],
 		    (uint32_t)i);
-	if (c->generation != ms->generation)
+	if (g->state != GEN_CURRENT)
 		return;
-	for (i = 0; i < ms->conf->nlisteners; i++)
-		if (ms->allow[i].set)
+	for (i = 0; i < g->conf->nlisteners; i++)
+		if (ms->pools[c->pool].allow[i].set)
 			ctl_allow_to(c, (uint32_t)i);
 }
 
@@ -289,8 +289,7 @@ proc_feed(struct proc *c)
 			proc_peer(c, p);
 	}
 	proc_send(c, SL_MSG_CFG_END, -1, 0);
-	if (c->generation == ms->generation &&
-	    ms->log_level != ms->conf->log_level)
+	if (ms->log_level != g->conf->log_level)
 		proc_send(c, SL_MSG_LOG_LEVEL, -1, (uint32_t)ms->log_level);
 	for (i = 0; i < ms->nprocs; i++) {
 		p = &ms->procs[i];
@@ -431,10 +430,13 @@ proc_row_init(struct proc *c, const struct proc_role *r, uint32_t pool,
 	c->index = index;
 	c->state = PROC_DEAD;
 	proc_log_init(c);
+	/* With tenants, whose process it is: "tenant a worker 1". */
+	snprintf(c->name, sizeof(c->name), "%s%s%s%s", pool_tenanted() ?
+	    "tenant " : "", pool_tenanted() ? ms->pools[pool].name : "",
+	    pool_tenanted() ? " " : "", r->name);
 	if (r->indexed)
-		snprintf(c->name, sizeof(c->name), "%s %u", r->name, index);
-	else
-		snprintf(c->name, sizeof(c->name), "%s", r->name);
+		snprintf(c->name + strlen(c->name), sizeof(c->name) -
+		    strlen(c->name), " %u", index);
 	ev_init(&c->respawn, proc_respawn_cb);
 	ev_init(&c->ready_timer, proc_ready_timeout);
 }
@@ -484,10 +486,13 @@ proc_add_rows(uint32_t pool, uint32_t generation)
 void
 proc_init(void)
 {
-	svc_init();
+	struct gen	*cur[SL_MAX_POOLS];
+	size_t		 i, n = pool_currents(cur, SL_MAX_POOLS);
+
 	ms->nprocs = 0;
-	if (proc_add_rows(0, ms->generation) == -1)
-		fatalx("%s: process table full", __func__);
+	for (i = 0; i < n; i++)
+		if (proc_add_rows(cur[i]->pool, cur[i]->id) == -1)
+			fatalx("%s: process table full", __func__);
 }
 
 void
@@ -517,6 +522,33 @@ proc_count_ready(uint32_t pool, uint32_t generation, size_t *total)
 	return n;
 }
 
+/*
+ * Every process of a generation is ready: the first generations (of
+ * every pool) mean start-up is done; a reload's, that it may switch.
+ */
+static void
+proc_gen_ready(uint32_t generation)
+{
+	struct gen	*g = gen_find(generation), *cur[SL_MAX_POOLS];
+	size_t		 i, n;
+
+	if (g == NULL || g->ready)
+		return;
+	g->ready = 1;
+	if (g->state == GEN_NEXT) {
+		reload_ready();
+		return;
+	}
+	if (g->state != GEN_CURRENT || ms->announced)
+		return;
+	n = pool_currents(cur, SL_MAX_POOLS);
+	for (i = 0; i < n; i++)
+		if (!cur[i]->ready)
+			return;
+	ms->announced = 1;
+	notify_ready("serving");
+}
+
 /* ---- messages from children ---- */
 
 static void
@@ -542,12 +574,7 @@ proc_ready(struct proc *c)
 	if (n == total) {
 		log_debug("pool %u generation %u: all %zu children ready",
 		    c->pool, c->generation, total);
-		if (c->generation == ms->generation && !ms->announced) {
-			ms->announced = 1;
-			notify_ready("serving");
-		} else if (gen_next() != NULL &&
-		    c->generation == gen_next()->id)
-			reload_ready();
+		proc_gen_ready(c->generation);
 	}
 }
 
@@ -672,10 +699,13 @@ proc_log_death(const struct proc *c, pid_t pid, int status)
 static void
 proc_schedule_respawn(struct proc *c)
 {
-	double	delay;
+
+	const struct gen	*g = gen_view(c->generation);
+	double			 delay;
 
 	delay = proc_backoff(&c->quick_deaths, ev_now(ms->loop) - c->started);
-	atomic_fetch_add(&shm_global(ms->shm)->worker_restarts, 1);
+	if (g != NULL)
+		atomic_fetch_add(&shm_global(g->shm)->worker_restarts, 1);
 	log_info("respawning %s in %.2f s", c->name, delay);
 	ev_timer_stop(ms->loop, &c->respawn);
 	ev_timer_set(&c->respawn, delay, 0.);
@@ -723,6 +753,7 @@ void
 proc_child_exited(pid_t pid, int status)
 {
 	struct proc	*c;
+	struct gen	*g;
 
 	if (pid <= 0 || (c = proc_find(pid)) == NULL)
 		return;
@@ -742,25 +773,26 @@ proc_child_exited(pid_t pid, int status)
 	if (c->role == SL_PROC_WORKER)
 		steer_update();
 	proc_event(c, PROC_EV_EXIT);
-	/* Only the current generation and a starting one come back. */
-	if (ms->stopping || (c->generation != ms->generation &&
-	    (gen_next() == NULL || c->generation != gen_next()->id)))
+	/* Only a current generation and a starting one come back. */
+	g = gen_find(c->generation);
+	if (ms->stopping || g == NULL || (g->state != GEN_CURRENT &&
+	    g->state != GEN_NEXT))
 		proc_event(c, PROC_EV_HALT);
 	if (c->state == PROC_RESPAWN)
 		proc_schedule_respawn(c);
-	if (c->generation != ms->generation)
+	if (g == NULL || g->state != GEN_CURRENT)
 		reload_row_gone(c->generation);
 }
 
 /* ---- the registry's service tables ---- */
 
 void
-proc_table_broadcast(void)
+proc_table_broadcast(uint32_t pool)
 {
 	size_t	i;
 
 	for (i = 0; i < ms->nprocs; i++)
-		if (ms->procs[i].desc->tables &&
+		if (ms->procs[i].desc->tables && ms->procs[i].pool == pool &&
 		    ms->procs[i].state == PROC_READY)
 			svc_table_send(&ms->procs[i]);
 }

@@ -5,6 +5,7 @@
 #include <sys/mman.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -12,16 +13,21 @@
 #include "../policy/counters.h"
 #include "master.h"
 
-/* A sealed region for nworkers and nlinks, mapped here; -1 on failure. */
-int
-shm_make(uint32_t nworkers, uint32_t nlinks, int *fdp, void **basep,
-    size_t *sizep)
+/*
+ * A sealed region for nworkers and nlinks, mapped here; -1 on failure.
+ * Its name carries the tenant's, as /proc/PID/maps shows it.
+ */
+static int
+shm_make(const char *tenant, uint32_t nworkers, uint32_t nlinks, int *fdp,
+    void **basep, size_t *sizep)
 {
 	size_t	 size = shm_size(nworkers, nlinks);
+	char	 name[64];
 	void	*base;
 	int	 fd;
 
-	fd = memfd_create("sluice-counters", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	snprintf(name, sizeof(name), "sluice-counters-%s", tenant);
+	fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (fd == -1)
 		return -1;
 	if (ftruncate(fd, (off_t)size) == -1 ||
@@ -45,21 +51,28 @@ shm_make(uint32_t nworkers, uint32_t nlinks, int *fdp, void **basep,
 }
 
 int
-shm_create(void)
+shm_gen_make(struct gen *g)
 {
-	return shm_make(ms->nworkers, (uint32_t)ms->conf->nlinks, &ms->shm_fd,
-	    &ms->shm, &ms->shmsize);
+	if (shm_make(g->tenant, g->nworkers, (uint32_t)g->conf->nlinks,
+	    &g->shm_fd, &g->shm, &g->shmsize) == -1)
+		return -1;
+	if ((g->conf_fd = conf_memfd(g->tenant, g->conf_text,
+	    g->conf_len)) == -1)
+		return -1;
+	return 0;
 }
 
 /* The validated config text, sealed so no child can change it. */
 int
-conf_memfd(const char *text, size_t len)
+conf_memfd(const char *tenant, const char *text, size_t len)
 {
 	size_t	off = 0;
 	ssize_t	n;
+	char	name[64];
 	int	fd;
 
-	fd = memfd_create("sluice-config", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	snprintf(name, sizeof(name), "sluice-config-%s", tenant);
+	fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (fd == -1)
 		return -1;
 	while (off < len) {
@@ -77,25 +90,35 @@ conf_memfd(const char *text, size_t len)
 	return fd;
 }
 
-/* SIGUSR1: one line per link, read from the (untrusted) region. */
+/* SIGUSR1: one line per link, read from the (untrusted) regions. */
 void
 shm_log_counters(void)
 {
-	struct sl_link_totals	t;
-	size_t			i;
+	struct sl_link_totals	 t;
+	struct gen		*cur[SL_MAX_POOLS], *g;
+	size_t			 i, k, n = pool_currents(cur, SL_MAX_POOLS);
+	char			 who[64] = "";
 
-	log_info("sessions open: %llu", (unsigned long long)shm_sessions(
-	    ms->shm, ms->nworkers, UINT64_C(1) << 32));
-	log_info("sessions in handshake: %llu", (unsigned long long)
-	    shm_handshakes(ms->shm, ms->nworkers, UINT64_C(1) << 32));
-	for (i = 0; i < ms->conf->nlinks; i++) {
-		shm_link_totals(ms->shm, ms->nworkers,
-		    (uint32_t)ms->conf->nlinks, (uint32_t)i, &t);
-		log_info("link %s: active %llu, total %llu, failed %llu, "
-		    "up %llu bytes, down %llu bytes", ms->conf->links[i].name,
-		    (unsigned long long)t.active, (unsigned long long)t.opened,
-		    (unsigned long long)t.failed,
-		    (unsigned long long)t.bytes_up,
-		    (unsigned long long)t.bytes_down);
+	for (k = 0; k < n; k++) {
+		g = cur[k];
+		if (pool_tenanted())
+			snprintf(who, sizeof(who), "tenant %s: ", g->tenant);
+		log_info("%ssessions open: %llu", who, (unsigned long long)
+		    shm_sessions(g->shm, g->nworkers, UINT64_C(1) << 32));
+		log_info("%ssessions in handshake: %llu", who,
+		    (unsigned long long)shm_handshakes(g->shm, g->nworkers,
+		    UINT64_C(1) << 32));
+		for (i = 0; i < g->conf->nlinks; i++) {
+			shm_link_totals(g->shm, g->nworkers,
+			    (uint32_t)g->conf->nlinks, (uint32_t)i, &t);
+			log_info("%slink %s: active %llu, total %llu, failed "
+			    "%llu, up %llu bytes, down %llu bytes", who,
+			    g->conf->links[i].name,
+			    (unsigned long long)t.active,
+			    (unsigned long long)t.opened,
+			    (unsigned long long)t.failed,
+			    (unsigned long long)t.bytes_up,
+			    (unsigned long long)t.bytes_down);
+		}
 	}
 }

@@ -28,32 +28,37 @@
 /* ld rand; mod n; n x (jeq i; ret slot); ret slot0 */
 #define STEER_MAX_INSNS	(2 + 2 * SL_MAX_WORKERS + 1)
 
-static uint64_t	steer_mask;		/* slots steered to, 0: kernel's hash */
+static uint64_t	steer_mask[SL_MAX_POOLS];	/* slots steered to, 0: the
+						   kernel's hash */
 static int	steer_warned;
 
-/* Slots of the current generation whose socket some ready worker serves. */
+/*
+ * Slots of the pool's current generation whose socket some ready worker
+ * of the pool serves (of any of its generations: a reload keeps slots).
+ */
 static uint64_t
-steer_live(void)
+steer_live(const struct gen *g)
 {
 	uint64_t	mask = 0;
 	size_t		i;
 
 	for (i = 0; i < ms->nprocs; i++)
 		if (ms->procs[i].role == SL_PROC_WORKER &&
+		    ms->procs[i].pool == g->pool &&
 		    ms->procs[i].pid != 0 &&
 		    ms->procs[i].state == PROC_READY &&
-		    ms->procs[i].index < ms->nworkers)
+		    ms->procs[i].index < g->nworkers)
 			mask |= UINT64_C(1) << ms->procs[i].index;
 	return mask;
 }
 
 static size_t
-steer_program(struct sock_filter *f, uint64_t mask)
+steer_program(struct sock_filter *f, uint32_t nworkers, uint64_t mask)
 {
 	uint32_t	live[SL_MAX_WORKERS], n = 0, k;
 	size_t		i = 0;
 
-	for (k = 0; k < ms->nworkers; k++)
+	for (k = 0; k < nworkers; k++)
 		if (mask & (UINT64_C(1) << k))
 			live[n++] = k;
 	f[i++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
@@ -69,18 +74,18 @@ steer_program(struct sock_filter *f, uint64_t mask)
 }
 
 static void
-steer_apply(uint64_t mask)
+steer_apply(const struct gen *g, uint64_t mask)
 {
 	struct sock_filter	f[STEER_MAX_INSNS];
 	struct sock_fprog	prog;
 	size_t			l;
 	int			fd, rc, dummy = 0;
 
-	prog.len = (unsigned short)steer_program(f, mask);
+	prog.len = (unsigned short)steer_program(f, g->nworkers, mask);
 	prog.filter = f;
-	for (l = 0; l < ms->conf->nlisteners; l++) {
-		if (SL_LISTENER_UDP(&ms->conf->listeners[l]) ||
-		    (fd = ms->lfds[l][0]) == -1)
+	for (l = 0; l < g->conf->nlisteners; l++) {
+		if (SL_LISTENER_UDP(&g->conf->listeners[l]) ||
+		    (fd = g->lfds[l][0]) == -1)
 			continue;
 		rc = mask == 0 ? setsockopt(fd, SOL_SOCKET,
 		    SO_DETACH_REUSEPORT_BPF, &dummy, sizeof(dummy)) :
@@ -90,29 +95,42 @@ steer_apply(uint64_t mask)
 		if (rc == -1 && errno != ENOENT && !steer_warned) {
 			steer_warned = 1;
 			log_warn("listener %s: steering around dead workers",
-			    ms->conf->listeners[l].name);
+			    g->conf->listeners[l].name);
 		}
 	}
+}
+
+static void
+steer_pool(const struct gen *g)
+{
+	uint64_t	all, live;
+
+	if (g->nworkers == 0 || g->pool >= SL_MAX_POOLS)
+		return;
+	all = g->nworkers >= 64 ? UINT64_MAX :
+	    (UINT64_C(1) << g->nworkers) - 1;
+	live = steer_live(g);
+	/* Every slot served, or none (then there is nowhere to steer to). */
+	if (live == all || live == 0)
+		live = 0;
+	if (live == steer_mask[g->pool])
+		return;
+	steer_mask[g->pool] = live;
+	if (live != 0)
+		log_debug("pool %u: steering new connections to ready workers "
+		    "(mask %#llx)", g->pool, (unsigned long long)live);
+	steer_apply(g, live);
 }
 
 void
 steer_update(void)
 {
-	uint64_t	all, live;
+	struct gen	*cur[SL_MAX_POOLS];
+	size_t		 i, n;
 
-	if (ms->stopping || ms->nworkers == 0)
+	if (ms->stopping)
 		return;
-	all = ms->nworkers >= 64 ? UINT64_MAX :
-	    (UINT64_C(1) << ms->nworkers) - 1;
-	live = steer_live();
-	/* Every slot served, or none (then there is nowhere to steer to). */
-	if (live == all || live == 0)
-		live = 0;
-	if (live == steer_mask)
-		return;
-	steer_mask = live;
-	if (live != 0)
-		log_debug("steering new connections to ready workers "
-		    "(mask %#llx)", (unsigned long long)live);
-	steer_apply(live);
+	n = pool_currents(cur, SL_MAX_POOLS);
+	for (i = 0; i < n; i++)
+		steer_pool(cur[i]);
 }

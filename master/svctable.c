@@ -43,27 +43,36 @@
 				    F_SEAL_WRITE | F_SEAL_SEAL)
 
 void
-svc_init(void)
+svc_pool_init(struct pool *p)
 {
-	ms->svc_fd = -1;
-	ms->svc_sock_tokens = SVC_SOCK_BURST;
-	ms->svc_sock_last = 0;
-	ms->svc_sock_logged = -SVC_SOCK_LOG_EVERY;
+	p->svc.fd = -1;
+	p->svc.sock_tokens = SVC_SOCK_BURST;
+	p->svc.sock_last = 0;
+	p->svc.sock_logged = -SVC_SOCK_LOG_EVERY;
+}
+
+/* The pool's table gone with the pool. */
+void
+svc_pool_free(struct pool *p)
+{
+	if (p->svc.fd != -1)
+		close(p->svc.fd);
+	p->svc.fd = -1;
 }
 
 /* Token bucket: 1 when a socket may be made now. */
 static int
-svc_sock_allowed(void)
+svc_sock_allowed(struct svc_state *sv)
 {
 	ev_tstamp	now = ev_now(ms->loop);
 
-	ms->svc_sock_tokens += (now - ms->svc_sock_last) * SVC_SOCK_RATE;
-	if (ms->svc_sock_tokens > SVC_SOCK_BURST)
-		ms->svc_sock_tokens = SVC_SOCK_BURST;
-	ms->svc_sock_last = now;
-	if (ms->svc_sock_tokens < 1.0)
+	sv->sock_tokens += (now - sv->sock_last) * SVC_SOCK_RATE;
+	if (sv->sock_tokens > SVC_SOCK_BURST)
+		sv->sock_tokens = SVC_SOCK_BURST;
+	sv->sock_last = now;
+	if (sv->sock_tokens < 1.0)
 		return 0;
-	ms->svc_sock_tokens -= 1.0;
+	sv->sock_tokens -= 1.0;
 	return 1;
 }
 
@@ -73,10 +82,9 @@ svc_sock_allowed(void)
  * listens for notifications.
  */
 static int
-svc_redis_socket(void)
+svc_redis_socket(const struct sl_dbbackend *db)
 {
-	const struct sl_dbbackend	*db = &ms->conf->dbbackend;
-	int				 fd, saved;
+	int	fd, saved;
 
 	fd = socket(db->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, 0);
@@ -103,24 +111,25 @@ svc_redis_socket(void)
 int
 svc_sock_request(struct proc *c, const struct sl_msg *m)
 {
-	struct sl_msg	r;
-	int		fd = -1;
+	const struct sl_conf	*conf = gen_conf(c->generation);
+	struct svc_state	*sv = &ms->pools[c->pool].svc;
+	struct sl_msg		 r;
+	int			 fd = -1;
 
-	if (!ms->conf->dbbackend.enabled || m->id == 0)
+	if (conf == NULL || !conf->dbbackend.enabled || m->id == 0)
 		return -1;
 	memset(&r, 0, sizeof(r));
 	r.id = m->id;
 	r.type = SL_MSG_SOCK_FAIL;
 	r.fd = -1;
-	if (!svc_sock_allowed()) {
+	if (!svc_sock_allowed(sv)) {
 		r.u.sock_fail.err = EAGAIN;
-		if (ev_now(ms->loop) - ms->svc_sock_logged >=
-		    SVC_SOCK_LOG_EVERY) {
+		if (ev_now(ms->loop) - sv->sock_logged >= SVC_SOCK_LOG_EVERY) {
 			log_warnx("%s asks for Redis sockets faster than %.0f/s; "
 			    "refusing", c->name, SVC_SOCK_RATE);
-			ms->svc_sock_logged = ev_now(ms->loop);
+			sv->sock_logged = ev_now(ms->loop);
 		}
-	} else if ((fd = svc_redis_socket()) == -1) {
+	} else if ((fd = svc_redis_socket(&conf->dbbackend)) == -1) {
 		r.u.sock_fail.err = (uint32_t)errno;
 		log_debug("%s: redis socket: %s", c->name, strerror(errno));
 	} else {
@@ -143,10 +152,11 @@ svc_sock_request(struct proc *c, const struct sl_msg *m)
 int
 svc_memfd_request(struct proc *c, const struct sl_msg *m)
 {
-	struct sl_msg	r;
-	int		fd;
+	const struct sl_conf	*conf = gen_conf(c->generation);
+	struct sl_msg		 r;
+	int			 fd;
 
-	if (!ms->conf->dbbackend.enabled || m->id == 0 ||
+	if (conf == NULL || !conf->dbbackend.enabled || m->id == 0 ||
 	    m->u.memfd_req.size == 0 ||
 	    m->u.memfd_req.size > SL_MAX_CONF_BYTES)
 		return -1;
@@ -195,39 +205,40 @@ svc_table_ok(const struct sl_msg *m, const char **why)
 int
 svc_table_in(struct proc *c, struct sl_msg *m)
 {
-	const char	*why = NULL;
+	struct svc_state	*sv = &ms->pools[c->pool].svc;
+	const char		*why = NULL;
 
 	if (svc_table_ok(m, &why) == -1) {
 		log_warnx("%s: service table refused: %s", c->name, why);
 		return -1;
 	}
-	if (ms->svc_fd != -1)
-		close(ms->svc_fd);
-	ms->svc_fd = m->fd;
+	if (sv->fd != -1)
+		close(sv->fd);
+	sv->fd = m->fd;
 	m->fd = -1;
-	ms->svc_size = m->u.svc_table.size;
-	ms->svc_count = m->u.svc_table.count;
-	ms->svc_generation++;
-	log_debug("service table %u: %u services, %llu bytes",
-	    ms->svc_generation, ms->svc_count,
-	    (unsigned long long)ms->svc_size);
-	proc_table_broadcast();
+	sv->size = m->u.svc_table.size;
+	sv->count = m->u.svc_table.count;
+	sv->generation++;
+	log_debug("%s: service table %u: %u services, %llu bytes", c->name,
+	    sv->generation, sv->count, (unsigned long long)sv->size);
+	proc_table_broadcast(c->pool);
 	return 0;
 }
 
 void
 svc_table_send(struct proc *c)
 {
-	struct sl_msg	m;
+	const struct svc_state	*sv = &ms->pools[c->pool].svc;
+	struct sl_msg		 m;
 
-	if (ms->svc_fd == -1 || c->chan == NULL)
+	if (sv->fd == -1 || c->chan == NULL)
 		return;
 	memset(&m, 0, sizeof(m));
 	m.type = SL_MSG_SVC_TABLE;
-	m.fd = ms->svc_fd;
-	m.u.svc_table.generation = ms->svc_generation;
-	m.u.svc_table.size = ms->svc_size;
-	m.u.svc_table.count = ms->svc_count;
+	m.fd = sv->fd;
+	m.u.svc_table.generation = sv->generation;
+	m.u.svc_table.size = sv->size;
+	m.u.svc_table.count = sv->count;
 	if (ipc_chan_send(c->chan, &m) == -1)
 		log_warnx("%s: cannot send the service table", c->name);
 }

@@ -505,7 +505,8 @@ enum {
 	R_HIJACK_INTERVAL, R_HIJACK_PROBES, R_HAPPY_EYEBALLS, R_ROUTE_CACHE,
 	R_UPSTREAM, R_LISTENERS, R_SERVICES, R_DBBACKEND, R_MAX_HANDSHAKES,
 	R_DENY_TARGETS, R_CONTROL, R_CONTROL_GROUP, R_LOG_FORMAT,
-	R_ACCESS_LOG, R_REGISTRY_USER
+	R_ACCESS_LOG, R_REGISTRY_USER, R_TENANTS, R_TENANT, R_USER_ID,
+	R_UID_BASE
 };
 
 /* PythTRT's listen host; numeric only, DNS is not for the master. */
@@ -596,6 +597,12 @@ static const struct keydef root_keys[] = {
 	[R_ACCESS_LOG] = { "access_log", K_FN, r_access_log, 0, 0, 0 },
 	[R_REGISTRY_USER] = { "registry_user", K_FN, r_registry_user, 0, 0,
 	    0 },
+	[R_TENANTS] = { "tenants", K_FN, r_tenants, 0, 0, 0 },
+	[R_TENANT] = { "tenant", K_FN, r_tenant, 0, 0, 0 },
+	[R_USER_ID] = { "user_id", K_UINT, NULL, ROFF(user_id), 1,
+	    UINT32_MAX - 1 },
+	[R_UID_BASE] = { "uid_base", K_UINT, NULL, ROFF(uid_base), 1,
+	    UINT32_MAX - 1 - SL_MAX_TENANTS },
 };
 
 static struct sl_conf *
@@ -614,6 +621,7 @@ conf_new(void)
 	snprintf(conf->registry_user, sizeof(conf->registry_user),
 	    "_sluice-registry");
 	snprintf(conf->chroot, sizeof(conf->chroot), "/var/empty");
+	snprintf(conf->tenant, sizeof(conf->tenant), "default");
 	conf->shutdown_timeout_s = 10;
 	conf->log_level = SL_LOG_INFO;
 	conf->splice = 1;
@@ -652,6 +660,8 @@ conf_finish(struct ctx *c, uint64_t seen)
 {
 	struct sl_conf		*conf = c->conf;
 
+	if (seen & BIT(R_TENANTS))
+		return tenants_finish(c, seen);
 	if ((seen & BIT(R_UPSTREAM)) && (seen & BIT(R_BALANCER)))
 		return fail_key(c, "upstream", "cannot be combined with "
 		    "balancer");
@@ -718,6 +728,7 @@ conf_parse(const char *text, size_t len, struct sl_conf **out, char *err,
 		return -1;
 	/* Decides how log_level reads, which may come first. */
 	c.tcproute = cJSON_GetObjectItemCaseSensitive(root, "upstream") != NULL;
+	c.root = root;
 	if ((c.conf = conf_new()) == NULL) {
 		cJSON_Delete(root);
 		return fail(&c, "out of memory");
@@ -753,6 +764,7 @@ conf_free(struct sl_conf *conf)
 	free(conf->deny_targets);
 	free(conf->hijack_probes);
 	listeners_free(conf);
+	tenants_free(conf);
 	services_free(conf->services);
 	pcre2_match_context_free(conf->re_mctx);
 	free(conf);

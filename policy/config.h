@@ -237,6 +237,19 @@ struct sl_nameserver {
 	socklen_t		 addrlen;
 };
 
+/*
+ * A tenant (config_tenants.c): a config of its own, made of the root's
+ * keys with the tenant's object over them, run by its own worker pool.
+ */
+#define SL_MAX_TENANTS		16
+#define SL_TENANT_NAME_MAX	31
+struct sl_tenant {
+	char			 name[SL_TENANT_NAME_MAX + 1];
+	struct sl_conf		*conf;		/* as conf_parse(text) gives */
+	char			*text;		/* its JSON, for its children */
+	size_t			 len;
+};
+
 struct sl_conf {
 	struct sl_listener	 listeners[SL_MAX_LISTENERS];
 	size_t			 nlisteners;
@@ -294,6 +307,18 @@ struct sl_conf {
 	/* tcprouter: routing by name (sni/host listeners). */
 	struct sl_services	*services;		/* NULL: none in config */
 	struct sl_dbbackend	 dbbackend;
+	/*
+	 * Tenants: "tenant" names this config's (default "default"); with
+	 * "tenants" the root holds only process-wide keys and each tenant
+	 * is a config of its own.  "user_id": the workers' numeric uid
+	 * (and gid), no passwd entry (0: "user" by name); "uid_base": a
+	 * tenant without "user" runs as uid_base + 1 + its index.
+	 */
+	char			 tenant[SL_TENANT_NAME_MAX + 1];
+	struct sl_tenant	*tenants;
+	size_t			 ntenants;
+	uint32_t		 user_id;
+	uint32_t		 uid_base;
 };
 
 /* config.c */

@@ -38,6 +38,8 @@ struct ctx {
 	const cJSON		*upstream;	/* read once the root is */
 	size_t			 linkcap;	/* links allocated (TcpRoute) */
 	const cJSON		*services;	/* read once links are */
+	const cJSON		*root;		/* the document */
+	const cJSON		*tenants;	/* read once the root is */
 };
 
 typedef int (*key_fn)(struct ctx *, const cJSON *, void *);
@@ -105,6 +107,17 @@ cJSON	*json_load(struct ctx *, const char *text, size_t len);
 void	link_defaults(struct sl_link *l, const char *name);
 int	l_domain(struct ctx *, const cJSON *it, void *link);
 int	l_source(struct ctx *, const cJSON *it, void *link);
+
+/* config_tenants.c: "tenants", "tenant", "uid_base" */
+
+int	r_tenants(struct ctx *, const cJSON *it, void *conf);
+int	r_tenant(struct ctx *, const cJSON *it, void *conf);
+/*
+ * With "tenants" (seen holds the root keys read): refuse the keys that
+ * belong in a tenant, then parse each tenant into conf->tenants.
+ */
+int	tenants_finish(struct ctx *, uint64_t seen);
+void	tenants_free(struct sl_conf *);
 
 /* config_proc.c: "user", "resolver_user", "chroot" */
 

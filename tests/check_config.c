@@ -207,6 +207,7 @@ config_suite(void)
 	suite_add_tcase(s, config_links_tcase());
 	suite_add_tcase(s, config_limits_tcase());
 	suite_add_tcase(s, config_services_tcase());
+	suite_add_tcase(s, config_tenants_tcase());
 	return s;
 }
 

@@ -46,5 +46,6 @@ TCase		*config_errors_tcase(void);	/* check_config_errors.c */
 TCase		*config_links_tcase(void);	/* check_config_limits.c */
 TCase		*config_limits_tcase(void);	/* check_config_limits.c */
 TCase		*config_services_tcase(void);	/* check_config_services.c */
+TCase		*config_tenants_tcase(void);	/* check_config_tenants.c */
 
 #endif

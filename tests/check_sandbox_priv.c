@@ -233,7 +233,7 @@ body_caps_reduced(void)
 	size_t		 k;
 	int		 want;
 
-	caps_master_reduce(NULL);	/* no config: no network caps */
+	caps_master_reduce(NULL, 0);	/* no config: no network caps */
 	if ((cur = cap_get_proc()) == NULL)
 		return 1;
 	for (c = 0; c < (cap_value_t)cap_max_bits(); c++) {

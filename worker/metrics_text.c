@@ -137,12 +137,18 @@ mt_series(struct mt_buf *b, const char *name, const struct mt_label *l,
 	size_t	i;
 
 	(void)mt_puts(b, name);
+	if (b->tenant != NULL) {
+		(void)mt_puts(b, "{tenant=\"");
+		(void)mt_put_label(b, b->tenant);
+		(void)mt_puts(b, "\"");
+	}
 	for (i = 0; i < nl; i++) {
-		(void)mt_printf(b, "%s%s=\"", i == 0 ? "{" : ",", l[i].key);
+		(void)mt_printf(b, "%s%s=\"", i == 0 && b->tenant == NULL ?
+		    "{" : ",", l[i].key);
 		(void)mt_put_label(b, l[i].value);
 		(void)mt_puts(b, "\"");
 	}
-	if (nl > 0)
+	if (nl > 0 || b->tenant != NULL)
 		(void)mt_puts(b, "}");
 }
 
@@ -426,6 +432,11 @@ metrics_render(struct mt_buf *b, const struct metrics_src *src)
 		b->failed = 1;
 		return -1;
 	}
+	/* A tenant's workers say whose numbers these are; the one implicit
+	   tenant ("default", a name "tenants" refuses) says nothing. */
+	b->tenant = src->conf->tenant[0] != '\0' &&
+	    strcmp(src->conf->tenant, "default") != 0 ?
+	    src->conf->tenant : NULL;
 	mt_family(b, "sluice_build_info", "gauge",
 	    "Always 1; the labels say which sluice this is.");
 	mt_sample(b, "sluice_build_info", &l, 1, 1);

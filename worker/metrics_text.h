@@ -21,6 +21,7 @@ struct mt_buf {
 	size_t	 len, cap;
 	size_t	 max;		/* never grows past this */
 	int	 failed;	/* out of memory or past max: text is cut */
+	const char *tenant;	/* a label on every series, or NULL */
 };
 
 /* What a request head asks for. */
