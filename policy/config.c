@@ -506,7 +506,7 @@ enum {
 	R_UPSTREAM, R_LISTENERS, R_SERVICES, R_DBBACKEND, R_MAX_HANDSHAKES,
 	R_DENY_TARGETS, R_CONTROL, R_CONTROL_GROUP, R_LOG_FORMAT,
 	R_ACCESS_LOG, R_REGISTRY_USER, R_TENANTS, R_TENANT, R_USER_ID,
-	R_UID_BASE
+	R_UID_BASE, R_LIMITS
 };
 
 /* PythTRT's listen host; numeric only, DNS is not for the master. */
@@ -603,6 +603,7 @@ static const struct keydef root_keys[] = {
 	    UINT32_MAX - 1 },
 	[R_UID_BASE] = { "uid_base", K_UINT, NULL, ROFF(uid_base), 1,
 	    UINT32_MAX - 1 - SL_MAX_TENANTS },
+	[R_LIMITS] = { "limits", K_FN, r_limits, 0, 0, 0 },
 };
 
 static struct sl_conf *

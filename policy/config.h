@@ -178,6 +178,23 @@ struct sl_tap {
 							   then tap order */
 };
 
+/*
+ * Limits (config_limits.c), on a config's root (the whole tenant, across
+ * all its workers) and on each listener.  0: no limit.  Bandwidth is in
+ * bytes per second, up = client -> target, down = target -> client.
+ */
+struct sl_limits {
+	uint32_t		 max_sessions;		/* concurrent */
+	uint32_t		 max_sessions_per_client; /* IPv4 address or
+							   IPv6 /64 */
+	uint32_t		 new_per_second_per_client; /* token bucket */
+	uint32_t		 session_bw_up;		/* one session */
+	uint32_t		 session_bw_down;
+	uint32_t		 bw_up;			/* the scope, shared */
+	uint32_t		 bw_down;
+	uint32_t		 max_udp_flows;		/* concurrent */
+};
+
 struct sl_listener {
 	char			 name[64];		/* "listen<i>" */
 	enum sl_listen_kind	 kind;
@@ -209,6 +226,7 @@ struct sl_listener {
 	struct sl_tap		*taps;			/* none: splice relay */
 	size_t			 ntaps;
 	int			 udp;			/* tproxy: UDP too */
+	struct sl_limits	 limits;
 	int			 borrowed;		/* a tproxy's UDP twin:
 							   its arrays are the
 							   TCP listener's */
@@ -307,6 +325,8 @@ struct sl_conf {
 	/* tcprouter: routing by name (sni/host listeners). */
 	struct sl_services	*services;		/* NULL: none in config */
 	struct sl_dbbackend	 dbbackend;
+	/* Limits across every worker of this config (its tenant). */
+	struct sl_limits	 limits;
 	/*
 	 * Tenants: "tenant" names this config's (default "default"); with
 	 * "tenants" the root holds only process-wide keys and each tenant

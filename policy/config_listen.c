@@ -187,7 +187,8 @@ user_item(struct ctx *c, const cJSON *it, void *arg, size_t i)
 enum {
 	LS_NAME, LS_KIND, LS_LISTEN, LS_USERS, LS_CLIENTS, LS_UDP_TIMEOUT,
 	LS_BIND_TIMEOUT, LS_TIMEOUT, LS_PROXY, LS_PROXY_FROM, LS_TARGET,
-	LS_UDP_IDLE, LS_MAX_FLOWS, LS_MAX_FLOWS_CLIENT, LS_TAPS, LS_UDP
+	LS_UDP_IDLE, LS_MAX_FLOWS, LS_MAX_FLOWS_CLIENT, LS_TAPS, LS_UDP,
+	LS_LIMITS
 };
 
 static int
@@ -349,6 +350,7 @@ static const struct keydef listener_keys[] = {
 	    LSOFF(max_flows_per_client), 1, 1000000 },
 	[LS_TAPS] = { "taps", K_FN, ls_taps, 0, 0, 0 },
 	[LS_UDP] = { "udp", K_BOOL, NULL, LSOFF(udp), 0, 0 },
+	[LS_LIMITS] = { "limits", K_FN, ls_limits, 0, 0, 0 },
 };
 
 /* What only some kinds take, and what some kinds need. */

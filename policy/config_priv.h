@@ -119,6 +119,11 @@ int	r_tenant(struct ctx *, const cJSON *it, void *conf);
 int	tenants_finish(struct ctx *, uint64_t seen);
 void	tenants_free(struct sl_conf *);
 
+/* config_limits.c: "limits" on the root and on a listener */
+
+int	r_limits(struct ctx *, const cJSON *it, void *conf);
+int	ls_limits(struct ctx *, const cJSON *it, void *listener);
+
 /* config_proc.c: "user", "resolver_user", "chroot" */
 
 int	r_user(struct ctx *, const cJSON *it, void *conf);

@@ -5,7 +5,10 @@
  * the region decides an offset.  Values read are clamped before they are
  * summed so a scribbling worker cannot overflow a reader.
  */
+#include <sys/random.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "counters.h"
 
@@ -30,6 +33,7 @@ const char *const sl_ferr_names[SL_FERR_MAX] = {
 	[SL_FERR_UPSTREAM] = "upstream_failed",
 	[SL_FERR_CLIENT] = "client_error",
 	[SL_FERR_OTHER] = "other",
+	[SL_FERR_LIMIT] = "limit",
 };
 
 size_t
@@ -39,7 +43,52 @@ shm_size(uint32_t nworkers, uint32_t nlinks)
 	    SL_ROWS(nworkers) * sizeof(struct sl_worker_ctr) +
 	    (size_t)nlinks * sizeof(struct sl_link_health) +
 	    SL_ROWS(nworkers) * nlinks * sizeof(struct sl_link_ctr) +
-	    SL_ROUTE_SLOTS * sizeof(struct sl_route_slot);
+	    SL_ROUTE_SLOTS * sizeof(struct sl_route_slot) +
+	    sizeof(struct sl_limits_hdr) +
+	    (size_t)nworkers * sizeof(struct sl_limit_row) +
+	    lim_table_size(nworkers);
+}
+
+static struct sl_limits_hdr *
+shm_limits_hdr(void *base, uint32_t nworkers, uint32_t nlinks)
+{
+	return (void *)((char *)shm_routes(base, nworkers, nlinks) +
+	    SL_ROUTE_SLOTS * sizeof(struct sl_route_slot));
+}
+
+void
+shm_limits(void *base, uint32_t nworkers, uint32_t nlinks,
+    struct sl_limits_area *a)
+{
+	struct sl_limits_hdr	*h = shm_limits_hdr(base, nworkers, nlinks);
+	char			*p = (char *)h;
+
+	a->sipkey = h->sipkey;
+	a->bw = h->bw;
+	p += sizeof(*h);
+	a->rows = (void *)p;
+	p += (size_t)nworkers * sizeof(struct sl_limit_row);
+	lim_table_init(&a->table, p, nworkers);
+}
+
+/*
+ * The per-client table's key: unknown to clients, so that nobody can aim
+ * addresses at one probe window.  getrandom cannot fail for 16 bytes
+ * once the pool is ready; should it, the clock and pid still differ per
+ * start.
+ */
+static void
+shm_sipkey(uint64_t key[2])
+{
+	struct timespec	ts;
+
+	if (getrandom(key, 2 * sizeof(key[0]), 0) ==
+	    (ssize_t)(2 * sizeof(key[0])))
+		return;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	key[0] = (uint64_t)ts.tv_nsec * 0x9e3779b97f4a7c15ull ^
+	    (uint64_t)ts.tv_sec;
+	key[1] = (uint64_t)getpid() * 0xc2b2ae3d27d4eb4full ^ key[0];
 }
 
 void
@@ -52,6 +101,7 @@ shm_init(void *base, uint32_t nworkers, uint32_t nlinks)
 	h->version = SL_SHM_VERSION;
 	h->nworkers = nworkers;
 	h->nlinks = nlinks;
+	shm_sipkey(shm_limits_hdr(base, nworkers, nlinks)->sipkey);
 }
 
 int
@@ -225,8 +275,19 @@ void
 shm_worker_reset(void *base, uint32_t nworkers, uint32_t nlinks,
     uint32_t worker)
 {
-	uint32_t	l;
+	struct sl_limits_area	a;
+	struct sl_limit_row	*row;
+	uint32_t		l;
 
+	if (worker < nworkers) {
+		shm_limits(base, nworkers, nlinks, &a);
+		row = &a.rows[worker];
+		for (l = 0; l < SL_LIMIT_SCOPES; l++) {
+			atomic_store(&row->sessions[l], 0);
+			atomic_store(&row->udp_flows[l], 0);
+		}
+		lim_reset_col(&a.table, worker);
+	}
 	atomic_store(&shm_worker(base, worker)->sessions, 0);
 	atomic_store(&shm_worker(base, worker)->handshakes, 0);
 	for (l = 0; l < SL_MAX_LISTENERS; l++)

@@ -16,10 +16,11 @@
 #include <stdint.h>
 
 #include "../common/sluice.h"
+#include "limits.h"
 
 #define SL_CACHELINE		64
 #define SL_SHM_MAGIC		0x534c5543u	/* "SLUC" */
-#define SL_SHM_VERSION		5
+#define SL_SHM_VERSION		6
 
 /*
  * Upper bounds (ms) of the connect-time histogram's buckets; a connect
@@ -57,6 +58,7 @@ enum sl_ferr {
 	SL_FERR_UPSTREAM,	/* any other connect failure */
 	SL_FERR_CLIENT,		/* the client's socket failed */
 	SL_FERR_OTHER,		/* no memory, shutdown, ... */
+	SL_FERR_LIMIT,		/* over one of the `limits` */
 	SL_FERR_MAX
 };
 extern const char *const sl_ferr_names[SL_FERR_MAX];
@@ -146,6 +148,40 @@ struct sl_route_slot {
 	uint32_t		pad;
 };
 
+/*
+ * The limits area, after the route cache: the SipHash key of the
+ * per-client table (random, from the master), the scope-wide bandwidth
+ * buckets (GCRA, policy/limits.h) of the config ([0]) and of each
+ * listener ([1 + i]), one row per worker of what it holds against
+ * max_sessions and max_udp_flows (zeroed with the worker's other live
+ * counts when it dies), and the per-client table.
+ */
+struct sl_limit_bw {
+	_Atomic uint64_t	tat_up;		/* client -> target */
+	_Atomic uint64_t	tat_down;	/* target -> client */
+} __attribute__((aligned(SL_CACHELINE)));
+
+#define SL_LIMIT_SCOPES		(1 + SL_MAX_LISTENERS)
+
+struct sl_limits_hdr {
+	uint64_t		sipkey[2];
+	struct sl_limit_bw	bw[SL_LIMIT_SCOPES];
+} __attribute__((aligned(SL_CACHELINE)));
+
+struct sl_limit_row {
+	/* [0]: the config's, [1 + i]: listener i's; admitted sessions */
+	_Atomic uint64_t	sessions[SL_LIMIT_SCOPES];
+	_Atomic uint64_t	udp_flows[SL_LIMIT_SCOPES];
+} __attribute__((aligned(SL_CACHELINE)));
+
+/* Where the limits area's parts are (shm_limits). */
+struct sl_limits_area {
+	const uint64_t		*sipkey;
+	struct sl_limit_bw	*bw;		/* SL_LIMIT_SCOPES */
+	struct sl_limit_row	*rows;		/* nworkers */
+	struct lim_table	 table;
+};
+
 /* Sums of a link's counters over all worker rows (and the carried). */
 struct sl_link_totals {
 	uint64_t	active, opened, failed, bytes_up, bytes_down;
@@ -187,6 +223,9 @@ void	 shm_connect_time(struct sl_link_ctr *, uint64_t ms);
 /* The header's counters: the master's and the resolver's. */
 struct sl_global_ctr *shm_global(void *base);
 struct sl_resolver_ctr *shm_resolver(void *base);
+/* The limits area of a region of this shape. */
+void	 shm_limits(void *base, uint32_t nworkers, uint32_t nlinks,
+	    struct sl_limits_area *);
 /* Zero the live counts of one worker slot (the worker died). */
 void	 shm_worker_reset(void *base, uint32_t nworkers, uint32_t nlinks,
 	    uint32_t worker);

@@ -126,7 +126,8 @@ session_close(struct session *s, const char *outcome)
 	session_handshake_over(s);
 	atomic_fetch_sub(&session_row()->sessions, 1);
 	atomic_fetch_sub(&session_listener_ctr(s)->active, 1);
-	if ((ferr = access_ferr(s, outcome)) >= 0)
+	if ((ferr = s->lim.refused != LIM_OK ? SL_FERR_LIMIT :
+	    access_ferr(s, outcome)) >= 0)
 		atomic_fetch_add(&session_listener_ctr(s)->errors[ferr], 1);
 	access_session(s, outcome);
 	ev_io_stop(wk->loop, &s->cio);
@@ -134,6 +135,7 @@ session_close(struct session *s, const char *outcome)
 	session_conn_free(s);
 	if (s->state == S_RELAY)
 		relay_stop(&s->relay);
+	limits_release(s->listener, &s->lim);
 	taps_free(s->taps);
 	session_release_front(s);
 	session_svc_free(s);
@@ -240,6 +242,8 @@ session_start_relay(struct session *s)
 	    s->link >= 0 ? &session_ctr(s)->bytes_up : NULL,
 	    s->link >= 0 ? &session_ctr(s)->bytes_down : NULL,
 	    session_relay_done, s);
+	if (rc == 0)
+		(void)limits_relay(s->listener, &s->lim, &s->relay);
 	/* The relay copied the early bytes: the front-end's state can go. */
 	free(freeme);
 	session_svc_free(s);
@@ -609,12 +613,29 @@ session_resolved(struct res_req *rq, int status, const struct sl_msg *ans,
 	session_route(s);
 }
 
+int
+session_limited(struct session *s)
+{
+	char	why[160];
+
+	if (s->lim.refused == LIM_OK)
+		return 0;
+	session_quiet(s);
+	session_detail(s, "limit %s", limits_why(s->listener, &s->lim, why,
+	    sizeof(why)));
+	s->outcome = "refused, limit";
+	session_reply_err(s, SL_CONN_NOT_ALLOWED);
+	return 1;
+}
+
 void
 session_connect(struct session *s)
 {
 	const char	*deny;
 	size_t		 i;
 
+	if (session_limited(s))
+		return;
 	session_quiet(s);
 	if (s->conn == NULL && (s->conn = calloc(1, sizeof(*s->conn))) ==
 	    NULL) {
@@ -744,6 +765,12 @@ session_new(int fd, const struct sockaddr_storage *ss,
 	atomic_fetch_add(&session_row()->accepted, 1);
 	atomic_fetch_add(&session_listener_ctr(s)->active, 1);
 	atomic_fetch_add(&session_listener_ctr(s)->opened, 1);
+	/*
+	 * Over a limit: its request is read, then refused (session_limited).
+	 * Behind a balancer, once the PROXY header says who the client is.
+	 */
+	if (!l->proxy_protocol)
+		(void)limits_admit(l, (const struct sockaddr *)ss, &s->lim);
 	ev_io_init(&s->cio, session_client_io, fd, EV_READ);
 	ev_io_start(wk->loop, &s->cio);
 	ev_timer_init(&s->timer, session_timeout,

@@ -25,6 +25,7 @@
 #include "egress/dial.h"
 #include "egress/race.h"
 #include "egress/resolve.h"
+#include "limits.h"
 #include "relay/stream.h"
 
 struct front_ops;
@@ -104,6 +105,8 @@ struct session {
 	uint8_t			 pp_out;	/* PROXY version to the target */
 	char			*detail;	/* for the log line; NULL: none
 						   (session_detail makes it) */
+	struct lim_hold		 lim;		/* what it holds of `limits`,
+						   or the one it is over */
 };
 
 TAILQ_HEAD(session_list, session);
@@ -138,6 +141,14 @@ const char *session_detail_text(const struct session *);
 /* No detail any more (a connect succeeded after a failed try). */
 void	session_detail_clear(struct session *);
 #define SESSION_DETAIL_MAX	(SL_MAX_NAME + 128)
+/*
+ * Over one of the `limits` since it was accepted: refuse it now (the
+ * front-end's reply_err with SL_CONN_NOT_ALLOWED, after its request was
+ * read) and return 1; else 0.  session_connect() and
+ * session_connect_service() ask first; front-ends that serve a request
+ * themselves (SOCKS5 BIND, UDP ASSOCIATE) ask before they do.
+ */
+int	session_limited(struct session *);
 /* Lend a larger input buffer (owned by the front-end, cap bytes). */
 void	session_set_input(struct session *, uint8_t *buf, size_t cap);
 /* The client's handshake is over: stop its timer and reading. */

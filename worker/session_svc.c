@@ -135,6 +135,8 @@ session_connect_service(struct session *s, const char *name)
 	uint16_t		 port;
 	size_t			 n, i;
 
+	if (session_limited(s))
+		return 0;
 	if ((sv = service_lookup(name, 1)) == NULL)
 		return -1;
 	port = s->listener->kind == SL_LISTEN_HOST ? sv->httpport :
@@ -260,6 +262,8 @@ session_pp_read(struct session *s)
 			return -1;
 		}
 	}
+	/* The limits count the real client (the balancer's, for LOCAL). */
+	(void)limits_admit(l, (const struct sockaddr *)&s->client, &s->lim);
 	s->pp_in = 0;
 	session_consume(s, (size_t)n);
 	return 1;

@@ -26,6 +26,8 @@ SECTIONS = {
     "Root object": ["config.c:root_keys"],
     "Listeners": ["config_listen.c:listener_keys"],
     "Users": ["config_listen.c:user_keys"],
+    "Limits": ["config_limits.c:limit_keys"],
+    "Bandwidth": ["config_limits.c:bw_keys"],
     "Balancer": ["config.c:balancer_keys"],
     "Links": ["config.c:link_keys"],
     "Health check": ["config.c:check_keys"],

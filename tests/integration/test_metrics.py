@@ -174,7 +174,8 @@ def check_text(d, mport, sent, want):
     errs = {dict(l)["reason"]: v for (n, l), v in smp.items()
             if n == "sluice_frontend_errors_total" and
             ("listener", "socks") in l}
-    t.check_eq(len(errs), 12, "reasons listed, zeros included")
+    t.check_eq(len(errs), 13, "reasons listed, zeros included")
+    t.check_eq(errs["limit"], 0, "refusals by a limit (none configured)")
     t.check_eq(errs["handshake_timeout"], 1, "handshake timeouts")
     # socks5 logs a bad greeting as "failed, reply 0xff", which
     # session.c counts as "other" for now; either reason will do.

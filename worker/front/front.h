@@ -78,6 +78,8 @@ void	udp_forward_stop(struct wk_listener *);
 /* http_proxy.c, for every front-end that answers in HTTP (host.c too). */
 /* Answer status (a constant response), log why, close. */
 void	http_fail(struct session *, int status, const char *why);
+/* The constant response for status (http_response's, and 429). */
+const char *http_status_response(int status, size_t *len);
 
 /* One per file. */
 extern const struct front_ops front_socks5;

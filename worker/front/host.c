@@ -85,7 +85,9 @@ host_reply_err(struct session *s, enum sl_conn_err err)
 
 	status = err == SL_CONN_TIMEOUT ? 504 : err == SL_CONN_NOT_ALLOWED ?
 	    403 : 502;
-	r = http_response(status, &len);
+	if (s->lim.refused != LIM_OK)
+		status = limits_http_status(&s->lim);
+	r = http_status_response(status, &len);
 	session_send_static(s, r, len);
 	snprintf(s->outbuf, sizeof(s->outbuf), "failed, %d", status);
 	s->outcome = s->outbuf;

@@ -32,6 +32,25 @@ struct http_state {
 };
 
 /* Answer status (a constant response), log why, close. */
+/*
+ * http_response's, and 429 (the per-client `limits`), which only the
+ * front-ends answer: tell the client when to try again.
+ */
+const char *
+http_status_response(int status, size_t *len)
+{
+	static const char	too_many[] = "HTTP/1.1 429 Too Many Requests\r\n"
+	    "Retry-After: 1\r\nConnection: close\r\n"
+	    "Content-Type: text/plain\r\nContent-Length: 22\r\n\r\n"
+	    "429 Too Many Requests\n";
+
+	if (status == 429) {
+		*len = sizeof(too_many) - 1;
+		return too_many;
+	}
+	return http_response(status, len);
+}
+
 void
 http_fail(struct session *s, int status, const char *why)
 {
@@ -234,7 +253,9 @@ http_reply_err(struct session *s, enum sl_conn_err err)
 
 	switch (err) {
 	case SL_CONN_NOT_ALLOWED:
-		status = 403;
+		/* Over a limit: 429 for a client's own, 503 for everyone's. */
+		status = s->lim.refused != LIM_OK ?
+		    limits_http_status(&s->lim) : 403;
 		break;
 	case SL_CONN_TIMEOUT:
 		status = 504;
@@ -243,7 +264,7 @@ http_reply_err(struct session *s, enum sl_conn_err err)
 		status = 502;
 		break;
 	}
-	r = http_response(status, &len);
+	r = http_status_response(status, &len);
 	session_send_static(s, r, len);
 	snprintf(s->outbuf, sizeof(s->outbuf), "failed, %d", status);
 	s->outcome = s->outbuf;

@@ -87,6 +87,9 @@ s5_request(struct session *s)
 	session_consume(s, (size_t)n);
 	s->target = req.t;
 	s->target.proto = SL_L4_TCP;
+	/* Over a limit: 0x02, whatever the command (BIND, UDP too). */
+	if (req.cmd != S5_CMD_CONNECT && session_limited(s))
+		return;
 	switch (req.cmd) {
 	case S5_CMD_CONNECT:
 		session_connect(s);

@@ -574,6 +574,11 @@ socks5_udp_start(struct session *s)
 	struct s5u		*a;
 
 	session_quiet(s);
+	if (limits_udp_hold(s->listener, (const struct sockaddr *)&s->client,
+	    &s->lim) == -1) {
+		(void)session_limited(s);	/* reply 0x02 */
+		return;
+	}
 	if ((a = s5u_new(s, &bound)) == NULL) {
 		session_detail(s, "UDP ASSOCIATE: %s", strerror(errno));
 		socks5_front_reply(s, S5_REP_FAIL, NULL);

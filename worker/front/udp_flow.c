@@ -159,6 +159,8 @@ udpf_flow_end(struct udp_flow *fl, const char *why)
 	}
 	if (fl->counted)
 		atomic_fetch_sub(&udpf_ctr(fl)->active, 1);
+	if (fl->limited)
+		limits_udp_give(u->l);
 	udp_out_close(&fl->out);
 	flowtab_remove(u->ft, &fl->f);
 	taps_free(fl->taps);
@@ -370,7 +372,13 @@ udpf_flow_new(struct udp_fwd *u, const struct sockaddr_storage *from,
 	}
 	fl->f.client = *from;
 	fl->f.clientlen = fromlen;
+	/* Over `limits`' max_udp_flows: dropped (logged there). */
+	if (limits_udp_take(u->l, (const struct sockaddr *)from) == -1) {
+		free(fl);
+		return NULL;
+	}
 	if ((rc = flowtab_add(u->ft, &fl->f, now)) != FLOWTAB_OK) {
+		limits_udp_give(u->l);
 		free(fl);
 		if (rc == FLOWTAB_FULL || rc == FLOWTAB_CLIENT_FULL)
 			udpf_drop(u, rc == FLOWTAB_FULL ? UDPF_DROP_FULL :
@@ -378,6 +386,7 @@ udpf_flow_new(struct udp_fwd *u, const struct sockaddr_storage *from,
 		return NULL;
 	}
 	fl->u = u;
+	fl->limited = 1;
 	/* Unique across workers: the worker index in the top bits. */
 	fl->id = ((uint64_t)wk->index << 48) | ++next_id;
 	fl->cfd = -1;

@@ -58,6 +58,8 @@ struct udp_flow {
 	enum udpf_state		 st;
 	struct udp_out		 out;
 	int			 counted;	/* in its link's active */
+	int			 limited;	/* holds one of `limits`'
+						   max_udp_flows */
 	int			 cfd;		/* tproxy: the reply socket */
 	ev_io			 cio;
 	struct sock_req		 sreq;

@@ -53,6 +53,12 @@
  * direction stops reading until a timer says they are back.  That
  * state lives in a heap struct (struct relay_tapped, in idle.data) made
  * only for tapped relays, so untapped ones do not grow.
+ *
+ * Bandwidth limits (relay_set_limit, the `limits` of worker/limits.c)
+ * work the same way in both modes: before a read the limit cuts how much
+ * may be read (recv's length, or splice's), and with nothing allowed the
+ * direction stops reading until the limit's timer; bytes already read
+ * are always written, so nothing is ever dropped.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -146,7 +152,31 @@ dir_tap(const struct relay_dir *d)
 static int
 dir_paused(const struct relay_dir *d)
 {
+	if (d->r->limit != NULL && d->r->limit->paused[dir_tapdir(d)])
+		return 1;
 	return d->r->taps != NULL && dir_tap(d)->paused;
+}
+
+/*
+ * The bandwidth limit's say on the next read: 0 with *want cut, or -1:
+ * nothing allowed now, the direction pauses until the limit's timer.
+ */
+static int
+dir_limit(struct relay_dir *d, size_t *want)
+{
+	struct relay_limit	*lim = d->r->limit;
+	int			 i = dir_tapdir(d);
+	uint64_t		 wait_ns = 0;
+	size_t			 n;
+
+	if ((n = lim->allow(lim, i, *want, &wait_ns)) > 0) {
+		*want = n;
+		return 0;
+	}
+	lim->paused[i] = 1;
+	ev_timer_set(&lim->wait[i], wait_ns / 1e9, 0.0);
+	ev_timer_start(d->r->loop, &lim->wait[i]);
+	return -1;
 }
 
 /* Start/stop this direction's watchers to match its state. */
@@ -321,22 +351,26 @@ dir_read(struct relay_dir *d)
 
 	if (d->r->taps != NULL && dir_tokens(d, &want) == -1)
 		return IO_BLOCK;
+	if (d->r->limit != NULL && dir_limit(d, &want) == -1)
+		return IO_BLOCK;
 	if (dir_acquire(d) == -1)
 		return IO_FAIL;
 	if (d->pipe[0] != -1)
-		n = splice(d->from, NULL, d->pipe[1], NULL, RELAY_BUFSZ,
+		n = splice(d->from, NULL, d->pipe[1], NULL, want,
 		    RELAY_SPLICE_F);
 	else
 		n = recv(d->from, d->buf, want, 0);
 	if (n == -1)
 		return io_errno();
+	if (n > 0 && d->r->limit != NULL)
+		d->r->limit->used(d->r->limit, dir_tapdir(d), (size_t)n);
 	if (n == 0) {
 		d->eof = 1;
 		if (d->r->taps != NULL && dir_tap_flush(d) == IO_TAP)
 			return IO_TAP;
 		return IO_EOF;
 	}
-	d->drained = (size_t)n < (d->pipe[0] != -1 ? RELAY_BUFSZ : want);
+	d->drained = (size_t)n < want;
 	if (d->r->taps != NULL)
 		return dir_tap_chunk(d, (size_t)n);
 	d->off = 0;
@@ -544,6 +578,41 @@ tap_wait_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	dir_arm(td->d);
 }
 
+/* The bandwidth limit allows more: read again. */
+static void
+limit_wait_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct relay_limit	*lim = w->data;
+	int			 i = w == &lim->wait[1];
+
+	lim->paused[i] = 0;
+	dir_arm(i == 0 ? &lim->r->up : &lim->r->down);
+}
+
+void
+relay_set_limit(struct relay *r, struct relay_limit *lim)
+{
+	int	i;
+
+	r->limit = lim;
+	lim->r = r;
+	for (i = 0; i < 2; i++) {
+		lim->paused[i] = 0;
+		ev_timer_init(&lim->wait[i], limit_wait_cb, 0.0, 0.0);
+		lim->wait[i].data = lim;
+	}
+}
+
+static void
+relay_limit_stop(struct relay *r)
+{
+	if (r->limit == NULL)
+		return;
+	ev_timer_stop(r->loop, &r->limit->wait[0]);
+	ev_timer_stop(r->loop, &r->limit->wait[1]);
+	r->limit = NULL;
+}
+
 /* The heap state of a relay with taps. */
 static int
 relay_tap_init(struct relay *r)
@@ -735,6 +804,7 @@ relay_stop(struct relay *r)
 	ev_io_stop(r->loop, &r->down.wr);
 	ev_timer_stop(r->loop, &r->idle);
 	relay_tap_stop(r);
+	relay_limit_stop(r);
 	/*
 	 * A pipe that still holds bytes cannot be lent again; a buffer
 	 * can (its stale bytes are never read: len says what is valid).

@@ -28,6 +28,24 @@ enum relay_end {
 struct taps;
 
 struct relay;
+
+/*
+ * A bandwidth limit on a relay (worker/limits.c makes them): before a
+ * direction reads, allow() says how many of `want` bytes it may read now;
+ * 0 pauses the direction for *wait_ns, then it asks again.  used() is
+ * told what was read.  dir: 0 up (client -> target), 1 down.  The relay
+ * owns the timers; the limit's maker owns the memory and must outlive
+ * the relay (relay_stop() before freeing it).
+ */
+struct relay_limit {
+	size_t		(*allow)(struct relay_limit *, int dir, size_t want,
+			    uint64_t *wait_ns);
+	void		(*used)(struct relay_limit *, int dir, size_t n);
+	ev_timer	 wait[2];
+	int		 paused[2];
+	struct relay	*r;
+};
+
 typedef void (*relay_done_cb)(struct relay *, enum relay_end, int err,
     void *arg);
 
@@ -61,6 +79,7 @@ struct relay {
 	relay_done_cb		 cb;
 	void			*arg;
 	struct taps		*taps;		/* not owned; NULL: none */
+	struct relay_limit	*limit;		/* not owned; NULL: none */
 };
 
 /* relay.c */
@@ -83,6 +102,12 @@ int	relay_start(struct relay *, struct ev_loop *, int client, int target,
 	    struct taps *taps,
 	    _Atomic uint64_t *ctr_up, _Atomic uint64_t *ctr_down,
 	    relay_done_cb cb, void *arg);
+/*
+ * Throttle a started relay (before the loop runs it again): reads in
+ * both directions, copy or splice, ask lim first.  Nothing is dropped:
+ * a direction out of allowance just stops reading until its timer.
+ */
+void	relay_set_limit(struct relay *, struct relay_limit *);
 /* Stop watchers and release buffers and pipes (fds are not closed). */
 void	relay_stop(struct relay *);
 
