@@ -506,7 +506,7 @@ enum {
 	R_UPSTREAM, R_LISTENERS, R_SERVICES, R_DBBACKEND, R_MAX_HANDSHAKES,
 	R_DENY_TARGETS, R_CONTROL, R_CONTROL_GROUP, R_LOG_FORMAT,
 	R_ACCESS_LOG, R_REGISTRY_USER, R_TENANTS, R_TENANT, R_USER_ID,
-	R_UID_BASE, R_LIMITS
+	R_UID_BASE, R_LIMITS, R_DNS_0X20
 };
 
 /* PythTRT's listen host; numeric only, DNS is not for the master. */
@@ -604,6 +604,7 @@ static const struct keydef root_keys[] = {
 	[R_UID_BASE] = { "uid_base", K_UINT, NULL, ROFF(uid_base), 1,
 	    UINT32_MAX - 1 - SL_MAX_TENANTS },
 	[R_LIMITS] = { "limits", K_FN, r_limits, 0, 0, 0 },
+	[R_DNS_0X20] = { "dns_0x20", K_BOOL, NULL, ROFF(dns_0x20), 0, 0 },
 };
 
 static struct sl_conf *
@@ -633,6 +634,7 @@ conf_new(void)
 	conf->dns_negative_ttl_s = 30;
 	conf->dns_cache_size = 10000;
 	conf->hijack_interval_s = 600;
+	conf->dns_0x20 = 1;
 	conf->happy_eyeballs_ms = 250;
 	conf->route_cache_ttl_s = 600;
 	conf->strategy = SL_STRAT_ROUND_ROBIN;

@@ -308,6 +308,8 @@ struct sl_conf {
 	uint32_t		 dns_max_ttl_s;		/* 3600: cache ceiling */
 	uint32_t		 dns_negative_ttl_s;	/* 30 */
 	uint32_t		 dns_cache_size;	/* 10000 names */
+	int			 dns_0x20;		/* 1: random case, checked
+							   in answers */
 	uint32_t		 hijack_interval_s;	/* 600; 0 = never */
 	struct sl_nameserver	*hijack_probes;		/* not DNS servers */
 	size_t			 nhijack_probes;

@@ -69,6 +69,8 @@ struct rs_engine_stats {
 	uint64_t	lookups;	/* lookups started (cache misses) */
 	uint64_t	fallbacks;	/* stages moved past */
 	uint64_t	bogus;		/* answers only of blacklisted addrs */
+	uint64_t	case_mismatch;	/* answers whose question's case
+					   was not the one asked (0x20) */
 	const struct cache_stats *cache;
 };
 
@@ -84,6 +86,16 @@ void	resolver_engine_peer(uint32_t index, int fd);
    in (or after a short cap). */
 void	resolver_engine_run(void);
 void	resolver_engine_stats(struct rs_engine_stats *);
+
+/* qcase.c: DNS 0x20 */
+
+/* name into out[len] with each letter's case at random. */
+void	rs_case_mix(const char *name, char *out, size_t len);
+/*
+ * 1 when the answer's question name begins with q byte for byte (case
+ * included) and q ends on a label boundary (a search domain may follow).
+ */
+int	rs_case_ok(const char *q, const unsigned char *abuf, int alen);
 
 /* hijack.c: the hijack defence */
 

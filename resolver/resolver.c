@@ -68,6 +68,8 @@ struct rs_lookup {
 	uint32_t		 ttl;
 	uint32_t		 n[2];
 	struct sl_res_addr	 addrs[2][SL_MAX_ADDRS];
+	char			 qname[SL_MAX_NAME + 1];	/* as asked:
+							   0x20 case */
 };
 
 static struct {
@@ -244,6 +246,15 @@ static void
 rs_cb(struct rs_lookup *l, int fam, int status, unsigned char *abuf,
     int alen)
 {
+	/* Not the case asked for (0x20): not the server's answer. */
+	if (abuf != NULL && rs.conf->dns_0x20 &&
+	    !rs_case_ok(l->qname, abuf, alen)) {
+		rs.st.case_mismatch++;
+		log_debug("%s: an answer from %s without the question's case "
+		    "(0x20): ignored", l->entry->name,
+		    rs.stages[l->stage].what);
+		status = ARES_EBADRESP;
+	}
 	if (status == ARES_SUCCESS)
 		status = rs_parse_addrs(fam == 0 ? RS_T_A : RS_T_AAAA, abuf,
 		    alen, l->addrs[fam], SL_MAX_ADDRS, &l->n[fam], &l->ttl);
@@ -276,10 +287,15 @@ rs_stage_start(struct rs_lookup *l, int stage)
 	l->status[0] = l->status[1] = ARES_SUCCESS;
 	l->n[0] = l->n[1] = 0;
 	l->ttl = UINT32_MAX;
+	/* A fresh case pattern for each stage's servers. */
+	if (rs.conf->dns_0x20)
+		rs_case_mix(l->entry->name, l->qname, sizeof(l->qname));
+	else
+		snprintf(l->qname, sizeof(l->qname), "%s", l->entry->name);
 	/* +1: c-ares may call back before ares_search() returns. */
 	l->pending = 3;
-	rs_chan_query(c, l->entry->name, RS_T_A, 1, rs_cb_a, l);
-	rs_chan_query(c, l->entry->name, RS_T_AAAA, 1, rs_cb_aaaa, l);
+	rs_chan_query(c, l->qname, RS_T_A, 1, rs_cb_a, l);
+	rs_chan_query(c, l->qname, RS_T_AAAA, 1, rs_cb_aaaa, l);
 	if (--l->pending == 0)
 		rs_stage_done(l);
 }

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "resolver/cache.h"
 #include "resolver/engine.h"
@@ -473,6 +474,71 @@ START_TEST(t_parse)
 }
 END_TEST
 
+/* An answer header and question for name written as given (case too). */
+static int
+qcase_answer(unsigned char *buf, const char *name, int qdcount)
+{
+	const char	*p = name, *dot;
+	size_t		 n;
+	int		 off = 12;
+
+	memset(buf, 0, 12);
+	buf[5] = (unsigned char)qdcount;
+	while (*p != '\0') {
+		dot = strchr(p, '.');
+		n = dot != NULL ? (size_t)(dot - p) : strlen(p);
+		buf[off++] = (unsigned char)n;
+		memcpy(buf + off, p, n);
+		off += (int)n;
+		p += n + (dot != NULL);
+	}
+	buf[off++] = 0;
+	memcpy(buf + off, "\0\1\0\1", 4);
+	return off + 4;
+}
+
+/* DNS 0x20: the question must come back byte for byte. */
+START_TEST(t_qcase)
+{
+	unsigned char	b[300];
+	char		q[SL_MAX_NAME + 1];
+	int		n, i, flipped = 0;
+
+	n = qcase_answer(b, "wWw.ExAmple.COM", 1);
+	ck_assert_int_eq(rs_case_ok("wWw.ExAmple.COM", b, n), 1);
+	ck_assert_int_eq(rs_case_ok("wWw.ExAmple.COM.", b, n), 1);
+	ck_assert_int_eq(rs_case_ok("www.example.com", b, n), 0);
+	ck_assert_int_eq(rs_case_ok("wWw.ExAmple.COx", b, n), 0);
+	/* A search domain after the name asked for. */
+	n = qcase_answer(b, "HoSt.corp.example", 1);
+	ck_assert_int_eq(rs_case_ok("HoSt", b, n), 1);
+	ck_assert_int_eq(rs_case_ok("HoS", b, n), 0);	/* mid-label */
+	ck_assert_int_eq(rs_case_ok("HoSt.corp.example.net", b, n), 0);
+	/* No question, two questions, truncated, a compression pointer. */
+	n = qcase_answer(b, "a.b", 0);
+	ck_assert_int_eq(rs_case_ok("a.b", b, n), 0);
+	n = qcase_answer(b, "a.b", 2);
+	ck_assert_int_eq(rs_case_ok("a.b", b, n), 0);
+	n = qcase_answer(b, "abc.def", 1);
+	ck_assert_int_eq(rs_case_ok("abc.def", b, 16), 0);
+	b[12] = 0xC0;
+	ck_assert_int_eq(rs_case_ok("abc.def", b, n), 0);
+	ck_assert_int_eq(rs_case_ok("abc.def", NULL, 0), 0);
+	/* Mixing keeps the name (case aside) and flips some letters. */
+	for (i = 0; i < 20; i++) {
+		rs_case_mix("abcdefghijklmnopqrstuvwxyz.example-1.com", q,
+		    sizeof(q));
+		ck_assert_int_eq(strcasecmp(q,
+		    "abcdefghijklmnopqrstuvwxyz.example-1.com"), 0);
+		flipped += strcmp(q,
+		    "abcdefghijklmnopqrstuvwxyz.example-1.com") != 0;
+	}
+	ck_assert_int_ge(flipped, 19);
+	rs_case_mix("x", q, 2);
+	ck_assert(strcmp(q, "x") == 0 || strcmp(q, "X") == 0);
+}
+END_TEST
+
 START_TEST(t_label)
 {
 	char	a[21], b[21];
@@ -512,6 +578,7 @@ resolver_suite(void)
 	tc = tcase_create("answers");
 	tcase_add_test(tc, t_parse);
 	tcase_add_test(tc, t_label);
+	tcase_add_test(tc, t_qcase);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -57,6 +57,7 @@ class ScriptDNS:
         self.rules = {k.lower(): dict(v) for k, v in (rules or {}).items()}
         self.default = default
         self.log = []               # (name, qtype, transport, time)
+        self.raw = []               # question names as sent (case kept)
         self.lock = threading.Lock()
         self._stop = False
         self._threads = []
@@ -161,6 +162,7 @@ class ScriptDNS:
         qtype, qclass = struct.unpack("!HH", q[end - 4:end])
         with self.lock:
             self.log.append((name, qtype, transport, time.monotonic()))
+            self.raw.append(q[12:end - 4])
         r = self._rule(name, transport)
         if r.get("drop"):
             return None
@@ -182,8 +184,13 @@ class ScriptDNS:
         ancount = len(answers)
         if r.get("garbage"):
             ancount += 5            # counts that the bytes do not back
+        question = q[12:end]
+        if r.get("lower"):
+            # A server (or a spoofer) that does not echo the question's
+            # case: sluice's 0x20 check must refuse the answer.
+            question = question.lower()
         resp = (q[:2] + struct.pack("!HHHHH", rflags, 1, ancount, 0, 0) +
-                q[12:end] + b"".join(answers))
+                question + b"".join(answers))
         return r.get("delay", 0), resp
 
     def _udp_send(self, resp, addr):
