@@ -40,7 +40,7 @@ struct rs_chan_opts {
 	const char	*what;
 };
 
-/* hijack.c: channels */
+/* chan.c: channels */
 
 /* Before lockdown: c-ares reads resolv.conf and seeds its query ids. */
 void	rs_chan_init(struct rs_chan *, struct ev_loop *,
