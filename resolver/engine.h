@@ -21,15 +21,36 @@
 
 struct rs_sock;
 
-/* One c-ares channel, its sockets watched by the loop. */
+struct rs_chan;
+
+/* One of a server channel's two c-ares channels (chan.c). */
+struct rs_chan_half {
+	struct rs_chan	*c;
+	int		 i;
+};
+
+/*
+ * One server channel, its sockets watched by the loop.  Two c-ares
+ * channels take turns: one takes new queries while the other's finish;
+ * once that one is idle its servers are set again, which closes its
+ * sockets, so its next queries leave from new random ports (chan.c).
+ */
 struct rs_chan {
-	ares_channel	 ch;
+	ares_channel	 ch[2];
+	struct rs_chan_half half[2];
+	int		 cur;		/* the one new queries go to */
+	uint32_t	 sent;		/* queries to ch[cur] since it turned */
+	uint32_t	 pending[2];	/* queries not called back yet */
+	uint64_t	 turns;		/* fresh sockets so far */
 	struct ev_loop	*loop;
 	struct rs_sock	*socks;
 	ev_timer	 timer;
 	double		 base;		/* first-try timeout, seconds */
 	const char	*what;		/* for logs: "primary servers over UDP" */
 };
+
+/* Queries a c-ares channel sends before the other takes over. */
+#define RS_TURN_QUERIES	32
 
 struct rs_chan_opts {
 	const struct sl_nameserver *ns;	/* NULL: resolv.conf ("system") */

@@ -58,6 +58,7 @@ class ScriptDNS:
         self.default = default
         self.log = []               # (name, qtype, transport, time)
         self.raw = []               # question names as sent (case kept)
+        self.udp_ports = set()      # source ports queries came from
         self.lock = threading.Lock()
         self._stop = False
         self._threads = []
@@ -207,6 +208,8 @@ class ScriptDNS:
                 continue
             except OSError:
                 return
+            with self.lock:
+                self.udp_ports.add(addr[1])
             rep = self._reply(q, "udp")
             if rep is None:
                 continue
