@@ -14,7 +14,7 @@ apt-get install -y -q --no-install-recommends \
 	python3 python3-socks curl ncat proxychains4 whois iproute2 procps \
 	node-socks clang libclang-rt-14-dev \
 	g++ libhiredis-dev libtomlplusplus-dev redis-server redis-tools \
-	openssl liblua5.4-dev tcpdump socat nftables iptables \
+	openssl libssl-dev liblua5.4-dev tcpdump socat nftables iptables \
 	python3-prometheus-client man-db groff-base util-linux \
 	ca-certificates
 # sluiced's own users: workers run as _sluice, the resolver as
