@@ -715,7 +715,9 @@ class FakeDNS:
             while i < end - 1 and q[i]:
                 labels.append(q[i + 1:i + 1 + q[i]].decode("ascii", "replace"))
                 i += 1 + q[i]
-            self.queries.append(".".join(labels))
+            # Names compare without case: the resolver asks in random
+            # case (DNS 0x20); the answer below echoes it as sent.
+            self.queries.append(".".join(labels).lower())
             flags = struct.unpack("!H", q[2:4])[0]
             # QR, opcode and RD copied, RA, RCODE 3 (NXDOMAIN)
             rflags = 0x8000 | (flags & 0x7900) | 0x0080 | 3
@@ -1151,7 +1153,7 @@ class MapDNS(FakeDNS):
             labels.append(q[i + 1:i + 1 + q[i]].decode("ascii", "replace"))
             i += 1 + q[i]
         name = ".".join(labels)
-        self.queries.append(name)
+        self.queries.append(name.lower())      # asked in 0x20 case
         qtype, qclass = struct.unpack("!HH", q[end:end + 4])
         addrs = self.lookup(name)
         flags = struct.unpack("!H", q[2:4])[0]
