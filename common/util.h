@@ -6,6 +6,7 @@
 #define SL_UTIL_H
 
 #include <sys/socket.h>
+#include <netinet/in.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -17,6 +18,16 @@
 
 #define container_of(p, type, member) \
 	((type *)(void *)((char *)(p) - offsetof(type, member)))
+
+/*
+ * An IPv4 or IPv6 peer, in the room it needs (28 bytes, not a
+ * sockaddr_storage's 128): kept per session.
+ */
+union sl_peer_addr {
+	struct sockaddr		sa;
+	struct sockaddr_in	sin;
+	struct sockaddr_in6	sin6;
+};
 
 /* util.c */
 const char	*sockaddr_fmt(const struct sockaddr *, char *, size_t);

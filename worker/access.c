@@ -87,7 +87,7 @@ access_session(const struct session *s, const char *outcome)
 	m.u.access.serial = s->id;
 	m.u.access.listener = (uint32_t)(s->listener - wk->conf->listeners);
 	m.u.access.link = s->link >= 0 ? (uint32_t)s->link : SL_CTL_ANY;
-	access_client(&m, &s->client);
+	access_client(&m, (const void *)&s->client);
 	if (s->state == S_RELAY) {
 		m.u.access.up = s->relay.up.bytes;
 		m.u.access.down = s->relay.down.bytes;
@@ -95,7 +95,7 @@ access_session(const struct session *s, const char *outcome)
 	m.u.access.ms = ms;
 	access_copy(m.u.access.front, sizeof(m.u.access.front),
 	    s->front->name);
-	sl_target_fmt(&s->target, m.u.access.target,
+	session_target_fmt(s, m.u.access.target,
 	    sizeof(m.u.access.target));
 	access_copy(m.u.access.user, sizeof(m.u.access.user),
 	    s->user != NULL ? s->user : "");
@@ -192,4 +192,30 @@ session_detail_clear(struct session *s)
 {
 	free(s->detail);
 	s->detail = NULL;
+}
+
+void
+session_target_fmt(const struct session *s, char *buf, size_t len)
+{
+	if (s->target != NULL)
+		sl_target_fmt(s->target, buf, len);
+	else
+		snprintf(buf, len, "%s", s->target_text != NULL ?
+		    s->target_text : "-");
+}
+
+/* The relay has started: the target is only text from now on. */
+void
+session_target_keep_text(struct session *s)
+{
+	char	buf[SL_MAX_NAME + 16];
+
+	if (s->target == NULL)
+		return;
+	sl_target_fmt(s->target, buf, sizeof(buf));
+	/* No memory: the full target stays, which is only bigger. */
+	if ((s->target_text = strdup(buf)) == NULL)
+		return;
+	free(s->target);
+	s->target = NULL;
 }

@@ -54,7 +54,7 @@ ctl_match(const struct session *s, const struct sl_msg *m)
 	    strcmp(s->user, m->u.ctl_query.user) != 0))
 		return 0;
 	if (m->u.ctl_query.target[0] != '\0') {
-		sl_target_fmt(&s->target, t, sizeof(t));
+		session_target_fmt(s, t, sizeof(t));
 		if (strcasestr(t, m->u.ctl_query.target) == NULL)
 			return 0;
 	}
@@ -64,7 +64,7 @@ ctl_match(const struct session *s, const struct sl_msg *m)
 static void
 ctl_row(struct sl_msg *r, const struct session *s, uint64_t now)
 {
-	const struct sockaddr_storage	*ss = &s->client;
+	const struct sockaddr_storage	*ss = (const void *)&s->client;
 
 	memset(&r->u, 0, sizeof(r->u));
 	r->u.ctl_row.serial = s->id;
@@ -93,7 +93,7 @@ ctl_row(struct sl_msg *r, const struct session *s, uint64_t now)
 			r->u.ctl_row.idle_ms = (uint64_t)((ev_now(wk->loop) -
 			    s->relay.last_io) * 1000.0);
 	}
-	sl_target_fmt(&s->target, r->u.ctl_row.target,
+	session_target_fmt(s, r->u.ctl_row.target,
 	    sizeof(r->u.ctl_row.target));
 	if (s->user != NULL)
 		snprintf(r->u.ctl_row.user, sizeof(r->u.ctl_row.user), "%s",

@@ -80,7 +80,8 @@ session_listener_ctr(const struct session *s)
 static int
 session_in_handshake(struct session *s)
 {
-	return ev_is_active(&s->timer) || ev_is_pending(&s->timer);
+	return s->hs != NULL && (ev_is_active(&s->hs->timer) ||
+	    ev_is_pending(&s->hs->timer));
 }
 
 static void
@@ -88,7 +89,7 @@ session_handshake_over(struct session *s)
 {
 	if (!session_in_handshake(s))
 		return;
-	ev_timer_stop(wk->loop, &s->timer);
+	ev_timer_stop(wk->loop, &s->hs->timer);
 	atomic_fetch_sub(&session_row()->handshakes, 1);
 }
 
@@ -106,13 +107,27 @@ session_oldest_handshake(void)
 	return oldest;
 }
 
+/* The handshake's state goes: its watcher, timer and buffers. */
+static void
+session_hs_free(struct session *s)
+{
+	if (s->hs == NULL)
+		return;
+	session_handshake_over(s);
+	ev_io_stop(wk->loop, &s->hs->cio);
+	free(s->hs);
+	s->hs = NULL;
+	s->in = NULL;
+	s->incap = s->inlen = 0;
+}
+
 static void
 session_release_front(struct session *s)
 {
 	if (s->front->release != NULL)
 		s->front->release(s);
-	s->in = s->in0;
-	s->incap = s->in0 != NULL ? SESSION_IN : 0;
+	s->in = s->hs != NULL ? s->hs->in0 : NULL;
+	s->incap = s->hs != NULL ? SESSION_IN : 0;
 }
 
 void
@@ -130,7 +145,8 @@ session_close(struct session *s, const char *outcome)
 	    access_ferr(s, outcome)) >= 0)
 		atomic_fetch_add(&session_listener_ctr(s)->errors[ferr], 1);
 	access_session(s, outcome);
-	ev_io_stop(wk->loop, &s->cio);
+	if (s->hs != NULL)
+		ev_io_stop(wk->loop, &s->hs->cio);
 	race_cancel(s->race);
 	session_conn_free(s);
 	if (s->state == S_RELAY)
@@ -142,8 +158,10 @@ session_close(struct session *s, const char *outcome)
 	if (s->tfd != -1)
 		close(s->tfd);
 	close(s->cfd);
-	free(s->in0);
+	free(s->hs);
 	free(s->detail);
+	free(s->target);
+	free(s->target_text);
 	TAILQ_REMOVE(&wk->sessions, s, entry);
 	wk->nsessions--;
 	free(s);
@@ -158,7 +176,7 @@ session_finish(struct session *s, const char *outcome, const char *fmt, ...)
 	va_start(ap, fmt);
 	session_vdetail(s, fmt, ap);
 	va_end(ap);
-	s->close_after_reply = 1;
+	s->hs->close_after_reply = 1;
 	s->outcome = outcome;
 	session_flush(s);
 }
@@ -197,7 +215,7 @@ session_taps_start(struct session *s)
 	}
 	if (ntaps == 0)
 		return 0;
-	sl_target_fmt(&s->target, target, sizeof(target));
+	sl_target_fmt(s->target, target, sizeof(target));
 	memset(&info, 0, sizeof(info));
 	info.session = s->id;
 	info.listener = s->listener->name;
@@ -216,8 +234,8 @@ session_taps_start(struct session *s)
 static void
 session_start_relay(struct session *s)
 {
-	const void	*early = s->early != NULL ? s->early : s->in;
-	size_t		 nearly = s->early != NULL ? s->nearly : s->inlen;
+	const void	*early = s->hs->early != NULL ? s->hs->early : s->in;
+	size_t		 nearly = s->hs->early != NULL ? s->hs->nearly : s->inlen;
 	void		*freeme;
 	int		 rc;
 
@@ -247,12 +265,11 @@ session_start_relay(struct session *s)
 	/* The relay copied the early bytes: the front-end's state can go. */
 	free(freeme);
 	session_svc_free(s);
-	s->early = NULL;
 	s->inlen = 0;
+	session_target_keep_text(s);
 	/* An established session reads nothing itself any more. */
-	free(s->in0);
-	s->in0 = NULL;
 	session_release_front(s);
+	session_hs_free(s);
 	if (rc == -1) {
 		s->state = S_REPLYING;
 		session_detail(s, "relay: %s",
@@ -264,13 +281,13 @@ session_start_relay(struct session *s)
 int
 session_send(struct session *s, const void *p, size_t n)
 {
-	if (s->outp != NULL && s->outp != s->out)
+	if (s->hs->outp != NULL && s->hs->outp != s->hs->out)
 		return -1;	/* a constant is still going out */
-	if (n > sizeof(s->out) - s->outlen)
+	if (n > sizeof(s->hs->out) - s->hs->outlen)
 		return -1;
-	memcpy(s->out + s->outlen, p, n);
-	s->outlen += n;
-	s->outp = s->out;
+	memcpy(s->hs->out + s->hs->outlen, p, n);
+	s->hs->outlen += n;
+	s->hs->outp = s->hs->out;
 	return 0;
 }
 
@@ -278,15 +295,15 @@ void
 session_send_static(struct session *s, const void *p, size_t n)
 {
 	/* Whatever was queued before is lost: callers send one or the other. */
-	s->outp = p;
-	s->outoff = 0;
-	s->outlen = n;
+	s->hs->outp = p;
+	s->hs->outoff = 0;
+	s->hs->outlen = n;
 }
 
 void
 session_quiet(struct session *s)
 {
-	ev_io_stop(wk->loop, &s->cio);
+	ev_io_stop(wk->loop, &s->hs->cio);
 	if (!session_in_handshake(s))
 		return;
 	session_handshake_over(s);
@@ -298,9 +315,9 @@ session_quiet(struct session *s)
 void
 session_listen(struct session *s)
 {
-	ev_io_stop(wk->loop, &s->cio);
-	ev_io_set(&s->cio, s->cfd, EV_READ);
-	ev_io_start(wk->loop, &s->cio);
+	ev_io_stop(wk->loop, &s->hs->cio);
+	ev_io_set(&s->hs->cio, s->cfd, EV_READ);
+	ev_io_start(wk->loop, &s->hs->cio);
 }
 
 void
@@ -326,15 +343,15 @@ session_flush(struct session *s)
 {
 	ssize_t	n;
 
-	while (s->outoff < s->outlen) {
-		n = send(s->cfd, s->outp + s->outoff, s->outlen - s->outoff,
+	while (s->hs->outoff < s->hs->outlen) {
+		n = send(s->cfd, s->hs->outp + s->hs->outoff, s->hs->outlen - s->hs->outoff,
 		    MSG_NOSIGNAL);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1 && errno == EAGAIN) {
-			ev_io_stop(wk->loop, &s->cio);
-			ev_io_set(&s->cio, s->cfd, EV_WRITE);
-			ev_io_start(wk->loop, &s->cio);
+			ev_io_stop(wk->loop, &s->hs->cio);
+			ev_io_set(&s->hs->cio, s->cfd, EV_WRITE);
+			ev_io_start(wk->loop, &s->hs->cio);
 			return;
 		}
 		if (n == -1) {
@@ -343,18 +360,18 @@ session_flush(struct session *s)
 			session_close(s, "client error");
 			return;
 		}
-		s->outoff += (size_t)n;
+		s->hs->outoff += (size_t)n;
 	}
-	s->outoff = s->outlen = 0;
-	s->outp = NULL;
-	if (s->close_after_reply)
+	s->hs->outoff = s->hs->outlen = 0;
+	s->hs->outp = NULL;
+	if (s->hs->close_after_reply)
 		session_close(s, s->outcome != NULL ? s->outcome : "failed");
 	else if (s->state == S_REPLYING)
 		session_start_relay(s);
 	else if (s->state == S_IDENTIFY || s->state == S_FRONT)
 		session_listen(s);
 	else
-		ev_io_stop(wk->loop, &s->cio);
+		ev_io_stop(wk->loop, &s->hs->cio);
 }
 
 void
@@ -370,7 +387,7 @@ static void
 session_reply_err(struct session *s, enum sl_conn_err err)
 {
 	s->err = err;
-	s->close_after_reply = 1;
+	s->hs->close_after_reply = 1;
 	s->front->reply_err(s, err);	/* may set the outcome */
 	if (s->outcome == NULL) {
 		snprintf(s->outbuf, sizeof(s->outbuf), "failed, %s",
@@ -469,7 +486,7 @@ session_dial_link(struct session *s, int link)
 	atomic_fetch_add(&session_ctr(s)->active, 1);
 	s->t_dial = mono_ms();
 	dial_skip_bound(&s->conn->dial, s->front->ignores_bound);
-	dial_start(&s->conn->dial, wk->loop, wk->conf, s->link, &s->target,
+	dial_start(&s->conn->dial, wk->loop, wk->conf, s->link, s->target,
 	    s->conn->resolved, s->conn->nresolved, session_dialed, s);
 }
 
@@ -508,7 +525,7 @@ session_race(struct session *s)
 {
 	s->t_dial = mono_ms();
 	s->race = race_start(wk->loop, wk->conf, s->conn->cand,
-	    s->conn->ncand, &s->target, s->conn->resolved,
+	    s->conn->ncand, s->target, s->conn->resolved,
 	    s->conn->nresolved, session_raced, s);
 	if (s->race != NULL)
 		return;
@@ -523,7 +540,7 @@ session_fastest(struct session *s)
 {
 	int	link;
 
-	s->route_key = route_key(&s->target, s->conn->host);
+	s->route_key = route_key(s->target, s->conn->host);
 	link = route_lookup(session_routes(), s->route_key, mono_ms(),
 	    (uint64_t)wk->conf->route_cache_ttl_s * 1000, s->conn->cand,
 	    s->conn->ncand);
@@ -559,8 +576,8 @@ session_route_target(const struct session *s, const struct sl_target *t,
 	req.listener = s->listener->name;
 	req.user = s->user;
 	req.only = session_service_links(s, &req.nonly);
-	req.alpn = s->alpn;
-	req.nalpn = s->nalpn;
+	req.alpn = s->hs->alpn;
+	req.nalpn = s->hs->nalpn;
 	view.shm = wk->shm;
 	view.nworkers = wk->nworkers;
 	view.rnd = (uint32_t)random();
@@ -574,7 +591,7 @@ session_route(struct session *s)
 {
 	struct sl_route		r;
 
-	session_route_target(s, &s->target, s->conn->resolved, s->conn->nresolved, &r);
+	session_route_target(s, s->target, s->conn->resolved, s->conn->nresolved, &r);
 	if (r.verdict != SL_ROUTE_OK) {
 		session_detail(s, "%s%s",
 		    r.verdict == SL_ROUTE_REFUSED &&
@@ -645,13 +662,13 @@ session_connect(struct session *s)
 	}
 	s->conn->nresolved = 0;
 #if SL_TEST_HOOKS
-	if (strcmp(s->target.host, "sigsys.sluice-test.invalid") == 0)
+	if (strcmp(s->target->host, "sigsys.sluice-test.invalid") == 0)
 		(void)syscall(SYS_getppid);	/* forbidden: must kill us */
 #endif
 	s->state = S_ROUTING;
-	if (s->target.host[0] == '\0') {
+	if (s->target->host[0] == '\0') {
 		if ((deny = policy_target_denied(wk->conf,
-		    (const struct sockaddr *)&s->target.addr)) != NULL) {
+		    (const struct sockaddr *)&s->target->addr)) != NULL) {
 			session_detail(s,
 			    "refused by %s", deny);
 			session_reply_err(s, SL_CONN_NOT_ALLOWED);
@@ -661,9 +678,9 @@ session_connect(struct session *s)
 		return;
 	}
 	/* The name the resolver and the route cache see: lower case. */
-	for (i = 0; s->target.host[i] != '\0'; i++)
+	for (i = 0; s->target->host[i] != '\0'; i++)
 		s->conn->host[i] =
-		    (char)tolower((unsigned char)s->target.host[i]);
+		    (char)tolower((unsigned char)s->target->host[i]);
 	s->conn->host[i] = '\0';
 	if (!policy_needs_addresses(wk->conf) ||
 	    resolve_start(&s->conn->res, s->conn->host, session_resolved,
@@ -711,7 +728,7 @@ session_client_read(struct session *s)
 static void
 session_client_io(struct ev_loop *loop, ev_io *w, int revents)
 {
-	struct session *s = container_of(w, struct session, cio);
+	struct session *s = container_of(w, struct session_hs, cio)->s;
 
 	(void)loop;
 	if (revents & EV_WRITE)
@@ -723,7 +740,7 @@ session_client_io(struct ev_loop *loop, ev_io *w, int revents)
 static void
 session_timeout(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	struct session *s = container_of(w, struct session, timer);
+	struct session *s = container_of(w, struct session_hs, timer)->s;
 
 	(void)loop;
 	(void)revents;
@@ -741,21 +758,29 @@ session_new(int fd, const struct sockaddr_storage *ss,
 	struct session	*s;
 
 	if ((s = calloc(1, sizeof(*s))) == NULL ||
-	    (s->in0 = malloc(SESSION_IN)) == NULL) {
+	    (s->hs = malloc(sizeof(*s->hs))) == NULL ||
+	    (s->target = calloc(1, sizeof(*s->target))) == NULL) {
 		log_warn("%s: calloc", __func__);
+		if (s != NULL)
+			free(s->hs);
 		free(s);
 		close(fd);
 		return;
 	}
+	/* All but the input buffer zeroed: it is read only up to inlen. */
+	memset(s->hs, 0, offsetof(struct session_hs, in0));
+	s->hs->s = s;
 	s->id = ++wk->next_id;	/* unique with the worker index */
 	s->cfd = fd;
 	s->tfd = -1;
 	s->link = -1;
-	s->client = *ss;
+	/* accept(2) gives IPv4 or IPv6, which the union holds. */
+	memcpy(&s->client, ss, ss->ss_family == AF_INET ?
+	    sizeof(s->client.sin) : sizeof(s->client.sin6));
 	s->listener = l;
 	s->pp_in = (uint8_t)l->proxy_protocol;
 	s->front = front_for(l->kind);
-	s->in = s->in0;
+	s->in = s->hs->in0;
 	s->incap = SESSION_IN;
 	s->t_start = mono_ms();
 	TAILQ_INSERT_TAIL(&wk->sessions, s, entry);
@@ -771,11 +796,11 @@ session_new(int fd, const struct sockaddr_storage *ss,
 	 */
 	if (!l->proxy_protocol)
 		(void)limits_admit(l, (const struct sockaddr *)ss, &s->lim);
-	ev_io_init(&s->cio, session_client_io, fd, EV_READ);
-	ev_io_start(wk->loop, &s->cio);
-	ev_timer_init(&s->timer, session_timeout,
+	ev_io_init(&s->hs->cio, session_client_io, fd, EV_READ);
+	ev_io_start(wk->loop, &s->hs->cio);
+	ev_timer_init(&s->hs->timer, session_timeout,
 	    l->timeout_ms / 1000.0, 0.);
-	ev_timer_start(wk->loop, &s->timer);
+	ev_timer_start(wk->loop, &s->hs->timer);
 	if (s->front->start != NULL)
 		s->front->start(s);
 	if (s->front->connect_first != NULL && !s->pp_in) {

@@ -20,6 +20,7 @@
 
 #include "../common/sluice.h"
 #include "../common/target.h"
+#include "../common/util.h"
 #include "../policy/config.h"
 #include "../policy/select.h"
 #include "egress/dial.h"
@@ -60,21 +61,17 @@ struct session_conn {
 	struct dial		 dial;
 };
 
-struct session {
-	TAILQ_ENTRY(session)	 entry;
-	uint64_t		 id;
-	enum session_state	 state;
-	const struct front_ops	*front;
-	void			*fstate;	/* the front-end's, or NULL */
-	const struct sl_listener *listener;
-	int			 cfd, tfd;
+/*
+ * What a session needs only until its relay starts: the client's
+ * watcher and handshake timer, the reply, the early bytes, the input
+ * buffer.  One allocation, freed when the relay starts (a session that
+ * never relays, BIND still waiting or UDP ASSOCIATE, keeps it), so an
+ * idle established session holds none of it.
+ */
+struct session_hs {
+	struct session		*s;
 	ev_io			 cio;
 	ev_timer		 timer;		/* handshake timeout */
-	struct sockaddr_storage	 client;
-	uint8_t			*in;		/* in0, or the front-end's */
-	size_t			 incap, inlen;
-	uint8_t			*in0;		/* SESSION_IN bytes until the
-						   relay starts, then NULL */
 	/* What goes to the client: out, or a constant the front-end owns. */
 	uint8_t			 out[SESSION_OUT];
 	const uint8_t		*outp;
@@ -83,12 +80,33 @@ struct session {
 	const uint8_t		*early;
 	size_t			 nearly;
 	int			 close_after_reply;
+	const char *const	*alpn;		/* TLS ALPN offered (sni) */
+	size_t			 nalpn;
+	uint8_t			 in0[SESSION_IN];
+};
+
+struct session {
+	TAILQ_ENTRY(session)	 entry;
+	uint64_t		 id;
+	enum session_state	 state;
+	const struct front_ops	*front;
+	void			*fstate;	/* the front-end's, or NULL */
+	const struct sl_listener *listener;
+	int			 cfd, tfd;
+	struct session_hs	*hs;		/* until the relay starts */
+	union sl_peer_addr	 client;	/* IPv4 or IPv6 */
+	uint8_t			*in;		/* hs->in0, or the front-end's */
+	size_t			 incap, inlen;
 	const char		*outcome;	/* for the log line */
 	char			 outbuf[32];	/* an outcome made up */
 	const char		*user;		/* authenticated, or NULL */
-	const char *const	*alpn;		/* TLS ALPN offered (sni) */
-	size_t			 nalpn;
-	struct sl_target	 target;
+	/*
+	 * Where the client wants to go: the front-end fills it, routing
+	 * and dialing read it; when the relay starts it is freed and only
+	 * its text is kept (an idle session holds no 400-byte target).
+	 */
+	struct sl_target	*target;
+	char			*target_text;	/* from the relay's start */
 	struct session_conn	*conn;		/* while routing and dialing */
 	int			 link;		/* -1 until one is tried */
 	int			 link_active;	/* counted in link's active */
@@ -149,6 +167,8 @@ void	session_detail_clear(struct session *);
  * themselves (SOCKS5 BIND, UDP ASSOCIATE) ask before they do.
  */
 int	session_limited(struct session *);
+/* The target as text ("host:port"), before or after the relay starts. */
+void	session_target_fmt(const struct session *, char *buf, size_t len);
 /* Lend a larger input buffer (owned by the front-end, cap bytes). */
 void	session_set_input(struct session *, uint8_t *buf, size_t cap);
 /* The client's handshake is over: stop its timer and reading. */

@@ -15,6 +15,8 @@ void	session_new(int fd, const struct sockaddr_storage *,
 	    const struct sl_listener *);
 /* access.c: set the detail text (made on first use) from a va_list. */
 void	session_vdetail(struct session *, const char *fmt, va_list ap);
+/* access.c: the relay has started; only the target's text is kept. */
+void	session_target_keep_text(struct session *);
 /* The oldest session of this worker still in its handshake, or NULL. */
 struct session *session_oldest_handshake(void);
 

@@ -172,7 +172,7 @@ session_connect_service(struct session *s, const char *name)
 	if (sv->proxy_protocol != 0)
 		s->pp_out = sv->proxy_protocol;
 	session_detail(s, "service %s", sv->name);
-	s->target = ss->t[0];
+	*s->target = ss->t[0];
 	session_connect(s);
 	return 0;
 }
@@ -190,7 +190,7 @@ session_next_backend(struct session *s)
 	ss->i++;
 	log_debug("session %llu: %s", (unsigned long long)s->id,
 	    session_detail_text(s));
-	s->target = ss->t[ss->i];
+	*s->target = ss->t[ss->i];
 	s->link = -1;
 	session_connect(s);
 	return 1;
@@ -250,8 +250,15 @@ session_pp_read(struct session *s)
 	if (!h.local) {
 		socklen_t len = h.srclen;
 
-		memcpy(&s->client, &h.src, h.srclen);
-		sockaddr_unmap(&s->client, &len);
+		/* The header's source (IPv4 or IPv6), unmapped. */
+		sockaddr_unmap(&h.src, &len);
+		if (h.src.ss_family != AF_INET && h.src.ss_family != AF_INET6) {
+			session_detail(s, "PROXY header: not an IP source");
+			session_close(s, "bad client");
+			return -1;
+		}
+		memcpy(&s->client, &h.src, h.src.ss_family == AF_INET ?
+		    sizeof(s->client.sin) : sizeof(s->client.sin6));
 		/* The listener's client list is about the real client. */
 		if (l->nclients > 0 && !policy_cidrs_match(l->clients,
 		    l->nclients, (const struct sockaddr *)&s->client)) {

@@ -24,10 +24,10 @@ front_fixed_target(struct session *s)
 	const struct sl_listener	*l = s->listener;
 
 	if (l->target_addrlen != 0)
-		sl_target_set_addr(&s->target, (const struct sockaddr *)
+		sl_target_set_addr(s->target, (const struct sockaddr *)
 		    &l->target_addr, l->target_addrlen);
 	else
-		(void)sl_target_set_name(&s->target, l->target_host,
+		(void)sl_target_set_name(s->target, l->target_host,
 		    strlen(l->target_host), l->target_port);
 }
 

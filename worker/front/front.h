@@ -34,7 +34,7 @@ struct front_ops {
 	/*
 	 * The target is connected (bound: the address the last hop bound,
 	 * IPv4-mapped addresses unmapped): queue the success reply and set
-	 * s->early if the target must get bytes first.
+	 * s->hs->early if the target must get bytes first.
 	 */
 	void		(*reply_ok)(struct session *, const struct sockaddr *);
 	/* The target could not be reached: queue the failure reply. */

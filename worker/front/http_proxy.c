@@ -80,13 +80,13 @@ http_start(struct session *s)
 static int
 http_set_target(struct session *s, const struct http_request *req)
 {
-	memset(&s->target, 0, sizeof(s->target));
-	s->target.proto = SL_L4_TCP;
-	s->target.port = req->port;
-	if (sockaddr_from_ip(req->host, req->port, &s->target.addr,
-	    &s->target.addrlen) == 0)
+	memset(s->target, 0, sizeof(*s->target));
+	s->target->proto = SL_L4_TCP;
+	s->target->port = req->port;
+	if (sockaddr_from_ip(req->host, req->port, &s->target->addr,
+	    &s->target->addrlen) == 0)
 		return 0;
-	if (sl_target_set_name(&s->target, req->host, strlen(req->host),
+	if (sl_target_set_name(s->target, req->host, strlen(req->host),
 	    req->port) == 0)
 		return 0;
 	http_fail(s, 400, "bad target host");
@@ -237,8 +237,8 @@ http_reply_ok(struct session *s, const struct sockaddr *bound)
 	(void)bound;
 	if (st != NULL && st->out != NULL) {
 		/* The origin answers the client itself. */
-		s->early = st->out;
-		s->nearly = st->nout;
+		s->hs->early = st->out;
+		s->hs->nearly = st->nout;
 		return;
 	}
 	session_send_static(s, http_connect_ok, http_connect_ok_len);

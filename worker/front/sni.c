@@ -60,6 +60,7 @@ sni_input(struct session *s)
 {
 	struct sni_state	*st = s->fstate;
 	enum tls_hello_rc	 rc;
+	size_t			 i;
 
 	if (st == NULL) {
 		session_close(s, "no memory");
@@ -81,9 +82,10 @@ sni_input(struct session *s)
 			sni_no_service(s, st, 0);
 		return;
 	case TLS_HELLO_OK:
-		for (s->nalpn = 0; s->nalpn < st->hello.nalpn; s->nalpn++)
-			st->alpn[s->nalpn] = st->hello.alpn[s->nalpn];
-		s->alpn = st->alpn;
+		for (i = 0; i < st->hello.nalpn; i++)
+			st->alpn[i] = st->hello.alpn[i];
+		s->hs->alpn = st->alpn;
+		s->hs->nalpn = st->hello.nalpn;
 		if (session_connect_service(s, st->hello.sni) == -1)
 			sni_no_service(s, st, 1);
 		return;
@@ -110,8 +112,10 @@ sni_release(struct session *s)
 {
 	free(s->fstate);
 	s->fstate = NULL;
-	s->alpn = NULL;		/* routing is over */
-	s->nalpn = 0;
+	if (s->hs != NULL) {		/* routing is over */
+		s->hs->alpn = NULL;
+		s->hs->nalpn = 0;
+	}
 }
 
 const struct front_ops front_sni = {

@@ -40,7 +40,7 @@ s4_reject(struct session *s, const char *why)
 {
 	session_detail(s, "%s", why);
 	s4_reply(s, S4_REP_REJECTED, NULL);
-	s->close_after_reply = 1;
+	s->hs->close_after_reply = 1;
 	session_flush(s);
 }
 
@@ -60,8 +60,8 @@ s4_input(struct session *s)
 	}
 	/* Bytes after the request are the client's first data: kept. */
 	session_consume(s, (size_t)n);
-	s->target = req.t;
-	s->target.proto = SL_L4_TCP;
+	*s->target = req.t;
+	s->target->proto = SL_L4_TCP;
 	if (s->listener->nusers > 0) {
 		s4_reject(s, "SOCKS4 on a listener with users");
 		return;

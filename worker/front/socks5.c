@@ -80,13 +80,13 @@ s5_request(struct session *s)
 	if (n < 0) {
 		session_detail(s, "bad request");
 		socks5_front_reply(s, rep, NULL);
-		s->close_after_reply = 1;
+		s->hs->close_after_reply = 1;
 		session_flush(s);
 		return;
 	}
 	session_consume(s, (size_t)n);
-	s->target = req.t;
-	s->target.proto = SL_L4_TCP;
+	*s->target = req.t;
+	s->target->proto = SL_L4_TCP;
 	/* Over a limit: 0x02, whatever the command (BIND, UDP too). */
 	if (req.cmd != S5_CMD_CONNECT && session_limited(s))
 		return;
@@ -98,13 +98,13 @@ s5_request(struct session *s)
 		socks5_bind_start(s);
 		return;
 	case S5_CMD_UDP:
-		s->target.proto = SL_L4_UDP;
+		s->target->proto = SL_L4_UDP;
 		socks5_udp_start(s);
 		return;
 	default:
 		session_detail(s, "command 0x%02x", req.cmd);
 		socks5_front_reply(s, S5_REP_CMDUNSUPP, NULL);
-		s->close_after_reply = 1;
+		s->hs->close_after_reply = 1;
 		session_flush(s);
 	}
 }

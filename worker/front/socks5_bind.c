@@ -54,7 +54,7 @@ bind_fail(struct session *s, uint8_t rep)
 {
 	session_quiet(s);
 	socks5_front_reply(s, rep, NULL);
-	s->close_after_reply = 1;
+	s->hs->close_after_reply = 1;
 	session_flush(s);
 }
 
@@ -105,7 +105,7 @@ bind_where(struct session *s, struct sockaddr_storage *ss, socklen_t *len,
 	struct sl_route		 r;
 	const char		*key;
 
-	session_route_target(s, &s->target, NULL, 0, &r);
+	session_route_target(s, s->target, NULL, 0, &r);
 	if (r.verdict != SL_ROUTE_OK) {
 		session_detail(s, "BIND %s%s", r.verdict == SL_ROUTE_REFUSED &&
 		    strncmp(r.why, "no link", 7) != 0 ? "refused by " : "",
@@ -114,8 +114,8 @@ bind_where(struct session *s, struct sockaddr_storage *ss, socklen_t *len,
 		    S5_REP_FAIL;
 		return -1;
 	}
-	if (s->target.host[0] == '\0' && (key = policy_target_denied(wk->conf,
-	    (const struct sockaddr *)&s->target.addr)) != NULL) {
+	if (s->target->host[0] == '\0' && (key = policy_target_denied(wk->conf,
+	    (const struct sockaddr *)&s->target->addr)) != NULL) {
 		session_detail(s, "BIND refused by %s", key);
 		*rep = S5_REP_NOTALLOWED;
 		return -1;
@@ -188,14 +188,14 @@ static int
 bind_peer_ok(struct session *s, struct sockaddr_storage *peer,
     socklen_t plen)
 {
-	struct sockaddr_storage	 want = s->target.addr;
-	socklen_t		 wlen = s->target.addrlen;
+	struct sockaddr_storage	 want = s->target->addr;
+	socklen_t		 wlen = s->target->addrlen;
 	struct sl_target	 pt;
 	struct sl_route		 r;
 	char			 a[SL_ADDRSTRLEN], w[SL_ADDRSTRLEN];
 
 	sockaddr_fmt((struct sockaddr *)peer, a, sizeof(a));
-	if (s->target.host[0] == '\0') {
+	if (s->target->host[0] == '\0') {
 		sockaddr_unmap(&want, &wlen);
 		if (!addr_is_any(&want) && !addr_equal(&want, peer)) {
 			session_detail(s, "BIND peer %s is not DST.ADDR %s", a,
@@ -211,8 +211,8 @@ bind_peer_ok(struct session *s, struct sockaddr_storage *peer,
 	/* The port the client named: a peer's source port means nothing. */
 	memset(&pt, 0, sizeof(pt));
 	sl_target_set_addr(&pt, (struct sockaddr *)peer, plen);
-	pt.port = s->target.port;
-	set_port(&pt.addr, s->target.port);
+	pt.port = s->target->port;
+	set_port(&pt.addr, s->target->port);
 	session_route_target(s, &pt, NULL, 0, &r);
 	if (r.verdict == SL_ROUTE_REFUSED) {
 		session_detail(s, "BIND peer %s refused by %s", a, r.why);

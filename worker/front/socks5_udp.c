@@ -412,7 +412,7 @@ static const struct dgram_ops s5u_ops = {
 };
 
 /*
- * The TCP control connection (s->cio, whose callback this is from the
+ * The TCP control connection (s->hs->cio, whose callback this is from the
  * reply on): the rest of the reply, then nothing but its end.
  */
 /* The TCP connection ended: so does the association (RFC 1928 section 7). */
@@ -544,17 +544,18 @@ s5u_new(struct session *s, struct sockaddr_storage *bound)
 		free(a);
 		return NULL;
 	}
-	a->client = s->client;
-	a->clientlen = sockaddr_len(s->client.ss_family);
+	memset(&a->client, 0, sizeof(a->client));
+	a->clientlen = sockaddr_len(s->client.sa.sa_family);
+	memcpy(&a->client, &s->client, a->clientlen);
 	/* The port the client announced, if any, is the only one. */
-	if (s->target.port != 0) {
+	if (s->target->port != 0) {
 		a->port_fixed = 1;
 		if (a->client.ss_family == AF_INET)
 			((struct sockaddr_in *)&a->client)->sin_port =
-			    htons(s->target.port);
+			    htons(s->target->port);
 		else
 			((struct sockaddr_in6 *)&a->client)->sin6_port =
-			    htons(s->target.port);
+			    htons(s->target->port);
 	}
 	if (datagram_start(&a->dg, eg.loop, a->ufd,
 	    s->listener->udp_timeout_ms, &s5u_ops, a) == -1 ||
@@ -582,7 +583,7 @@ socks5_udp_start(struct session *s)
 	if ((a = s5u_new(s, &bound)) == NULL) {
 		session_detail(s, "UDP ASSOCIATE: %s", strerror(errno));
 		socks5_front_reply(s, S5_REP_FAIL, NULL);
-		s->close_after_reply = 1;
+		s->hs->close_after_reply = 1;
 		session_flush(s);
 		return;
 	}

@@ -120,7 +120,7 @@ transparent_connect(struct session *s, struct sockaddr_storage *dst,
 		session_close(s, "refused");
 		return;
 	}
-	sl_target_set_addr(&s->target, (const struct sockaddr *)dst, dlen);
+	sl_target_set_addr(s->target, (const struct sockaddr *)dst, dlen);
 	session_connect(s);
 }
 

@@ -54,12 +54,14 @@ struct relay_dir {
 	ev_io			 rd, wr;
 	char			*buf;		/* copy mode */
 	int			 pipe[2];	/* splice mode; -1 if unused */
-	int			 buf_early;	/* buf only holds early bytes */
-	size_t			 off, len;	/* bytes pending in buf/pipe */
-	int			 eof;		/* read side saw EOF */
-	int			 drained;	/* the last read got less than
+	uint32_t		 off, len;	/* bytes pending in buf/pipe
+						   (at most RELAY_BUFSZ) */
+	/* Small on purpose: an idle session is mostly this struct. */
+	uint8_t			 buf_early;	/* buf only holds early bytes */
+	uint8_t			 eof;		/* read side saw EOF */
+	uint8_t			 drained;	/* the last read got less than
 						   asked: `from` is likely empty */
-	int			 shut;		/* SHUT_WR done on `to` */
+	uint8_t			 shut;		/* SHUT_WR done on `to` */
 	uint64_t		 bytes;		/* written to `to` */
 	_Atomic uint64_t	*ctr;		/* shared counter or NULL */
 	struct relay		*r;
