@@ -35,9 +35,6 @@
 #include "session_priv.h"
 #include "worker.h"
 
-
-static void	session_client_io(struct ev_loop *, ev_io *, int);
-
 static struct sl_link_ctr *
 session_ctr(const struct session *s)
 {
@@ -57,13 +54,13 @@ session_conn_free(struct session *s)
 	s->conn = NULL;
 }
 
-static struct sl_worker_ctr *
+struct sl_worker_ctr *
 session_row(void)
 {
 	return shm_worker(wk->shm, wk->index);
 }
 
-static struct sl_listener_ctr *
+struct sl_listener_ctr *
 session_listener_ctr(const struct session *s)
 {
 	return &session_row()->listeners[s->listener - wk->conf->listeners];
@@ -686,131 +683,4 @@ session_connect(struct session *s)
 	    resolve_start(&s->conn->res, s->conn->host, session_resolved,
 	    s) == -1)
 		session_route(s);
-}
-
-static void
-session_client_read(struct session *s)
-{
-	ssize_t	n;
-
-	if (s->inlen == s->incap) {
-		session_detail(s, "request too long");
-		session_close(s, "bad client");
-		return;
-	}
-	n = recv(s->cfd, s->in + s->inlen, s->incap - s->inlen, 0);
-	if (n == -1 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (n <= 0 && s->state == S_FRONT && s->front->eof != NULL) {
-		s->front->eof(s, n == 0 ? 0 : errno);
-		return;
-	}
-	if (n <= 0) {
-		session_detail(s, "%s", n == 0 ?
-		    "client closed during handshake" : strerror(errno));
-		session_close(s, "aborted");
-		return;
-	}
-	s->inlen += (size_t)n;
-	if (s->pp_in) {
-		if (session_pp_read(s) <= 0)
-			return;
-		if (s->front->connect_first != NULL) {
-			s->front->connect_first(s);
-			return;
-		}
-		if (s->inlen == 0)
-			return;
-	}
-	s->front->input(s);
-}
-
-static void
-session_client_io(struct ev_loop *loop, ev_io *w, int revents)
-{
-	struct session *s = container_of(w, struct session_hs, cio)->s;
-
-	(void)loop;
-	if (revents & EV_WRITE)
-		session_flush(s);
-	else
-		session_client_read(s);
-}
-
-static void
-session_timeout(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	struct session *s = container_of(w, struct session_hs, timer)->s;
-
-	(void)loop;
-	(void)revents;
-	/* The timer has fired, so session_close cannot see it armed. */
-	atomic_fetch_sub(&session_row()->handshakes, 1);
-	session_detail(s, "no request within %u ms",
-	    s->listener->timeout_ms);
-	session_close(s, "handshake timeout");
-}
-
-void
-session_new(int fd, const struct sockaddr_storage *ss,
-    const struct sl_listener *l)
-{
-	struct session	*s;
-
-	if ((s = calloc(1, sizeof(*s))) == NULL ||
-	    (s->hs = malloc(sizeof(*s->hs))) == NULL ||
-	    (s->target = calloc(1, sizeof(*s->target))) == NULL) {
-		log_warn("%s: calloc", __func__);
-		if (s != NULL)
-			free(s->hs);
-		free(s);
-		close(fd);
-		return;
-	}
-	/* All but the input buffer zeroed: it is read only up to inlen. */
-	memset(s->hs, 0, offsetof(struct session_hs, in0));
-	s->hs->s = s;
-	s->id = ++wk->next_id;	/* unique with the worker index */
-	s->cfd = fd;
-	s->tfd = -1;
-	s->link = -1;
-	/* accept(2) gives IPv4 or IPv6, which the union holds. */
-	memcpy(&s->client, ss, ss->ss_family == AF_INET ?
-	    sizeof(s->client.sin) : sizeof(s->client.sin6));
-	s->listener = l;
-	s->pp_in = (uint8_t)l->proxy_protocol;
-	s->front = front_for(l->kind);
-	s->in = s->hs->in0;
-	s->incap = SESSION_IN;
-	s->t_start = mono_ms();
-	TAILQ_INSERT_TAIL(&wk->sessions, s, entry);
-	wk->nsessions++;
-	atomic_fetch_add(&session_row()->sessions, 1);
-	atomic_fetch_add(&session_row()->handshakes, 1);
-	atomic_fetch_add(&session_row()->accepted, 1);
-	atomic_fetch_add(&session_listener_ctr(s)->active, 1);
-	atomic_fetch_add(&session_listener_ctr(s)->opened, 1);
-	/*
-	 * Over a limit: its request is read, then refused (session_limited).
-	 * Behind a balancer, once the PROXY header says who the client is.
-	 */
-	if (!l->proxy_protocol)
-		(void)limits_admit(l, (const struct sockaddr *)ss, &s->lim);
-	ev_io_init(&s->hs->cio, session_client_io, fd, EV_READ);
-	ev_io_start(wk->loop, &s->hs->cio);
-	ev_timer_init(&s->hs->timer, session_timeout,
-	    l->timeout_ms / 1000.0, 0.);
-	ev_timer_start(wk->loop, &s->hs->timer);
-	if (s->front->start != NULL)
-		s->front->start(s);
-	if (s->front->connect_first != NULL && !s->pp_in) {
-		s->front->connect_first(s);
-		return;
-	}
-	/*
-	 * The other front-ends' clients speak first, and their first bytes
-	 * are often here already: read now rather than after one more turn
-	 * of the loop (EAGAIN just leaves the watcher to wait).
-	 */
-	session_client_read(s);
 }

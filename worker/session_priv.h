@@ -17,6 +17,9 @@ void	session_new(int fd, const struct sockaddr_storage *,
 void	session_vdetail(struct session *, const char *fmt, va_list ap);
 /* access.c: the relay has started; only the target's text is kept. */
 void	session_target_keep_text(struct session *);
+/* session.c: this worker's row in the shared region, a listener's. */
+struct sl_worker_ctr *session_row(void);
+struct sl_listener_ctr *session_listener_ctr(const struct session *);
 /* The oldest session of this worker still in its handshake, or NULL. */
 struct session *session_oldest_handshake(void);
 
