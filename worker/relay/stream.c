@@ -70,6 +70,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "pool.h"
 #include "stream.h"
 #include "taps.h"
 
@@ -203,70 +204,20 @@ dir_moved(struct relay_dir *d)
 	d->r->last_io = ev_now(d->r->loop);
 }
 
-/*
- * Pipes and buffers are lent to a direction only while it holds bytes:
- * taken from a small per-process pool when data arrives, given back as
- * soon as the direction has written everything out.  So a session costs
- * no memory and no extra fds while it is idle, however much it moved
- * before, and the pool keeps this from costing a syscall or a malloc per
- * chunk.
- */
-#define RELAY_POOL	32	/* 2 MiB of buffers, 64 fds of pipes at most */
-
-static struct {
-	char	*bufs[RELAY_POOL];
-	int	 nbufs;
-	int	 pipes[RELAY_POOL][2];
-	int	 npipes;
-} pool;
-
 static int
 dir_acquire(struct relay_dir *d)
 {
 	if (d->pipe[0] != -1 || d->buf != NULL)
 		return 0;
-	if (d->r->splice) {
-		if (pool.npipes > 0) {
-			pool.npipes--;
-			d->pipe[0] = pool.pipes[pool.npipes][0];
-			d->pipe[1] = pool.pipes[pool.npipes][1];
-			return 0;
-		}
-		if (pipe2(d->pipe, O_NONBLOCK | O_CLOEXEC) == 0)
-			return 0;
-		/* Out of fds: this chunk goes through a buffer instead. */
-		d->pipe[0] = d->pipe[1] = -1;
-	}
-	if (pool.nbufs > 0)
-		d->buf = pool.bufs[--pool.nbufs];
-	else if ((d->buf = malloc(RELAY_BUFSZ)) == NULL)
-		return -1;
-	return 0;
+	return relay_pool_take(d->r->splice, d->pipe, &d->buf);
 }
 
 /* The direction is empty: give its pipe or buffer back to the pool. */
 static void
 dir_release_io(struct relay_dir *d)
 {
-	if (d->pipe[0] != -1) {
-		if (pool.npipes < RELAY_POOL) {
-			pool.pipes[pool.npipes][0] = d->pipe[0];
-			pool.pipes[pool.npipes][1] = d->pipe[1];
-			pool.npipes++;
-		} else {
-			close(d->pipe[0]);
-			close(d->pipe[1]);
-		}
-		d->pipe[0] = d->pipe[1] = -1;
-	}
-	if (d->buf != NULL) {
-		if (!d->buf_early && pool.nbufs < RELAY_POOL)
-			pool.bufs[pool.nbufs++] = d->buf;
-		else
-			free(d->buf);
-		d->buf = NULL;
-		d->buf_early = 0;
-	}
+	relay_pool_give(d->pipe, &d->buf, d->buf_early);
+	d->buf_early = 0;
 }
 
 /*
