@@ -14,6 +14,7 @@
  *
  *   slbench tput [-s PROXY] -t TARGET -n STREAMS -T SECS -d up|down
  *   slbench cps  [-s PROXY] -t TARGET -c CONCURRENCY -n COUNT [-T SECS]
+ *	[-b BYTES]
  *   slbench hold  -s PROXY  -t TARGET -n SESSIONS -m MASTERPID [-c CONC] [-e]
  *   slbench probe [-s PROXY] -t TARGET [-T SECS]
  *   slbench mem -m MASTERPID
@@ -21,6 +22,7 @@
  * With -s the client speaks SOCKS5 (no auth, CONNECT to the IPv4 target,
  * or to the name in $SLBENCH_HOST with the target's port) to the proxy;
  * without it, it connects to the target directly.
+ * cps -b sets the size of its request and echo (1..REQ_MAX, default 32).
  * hold opens the sessions and keeps them idle; with -e each first does one
  * 32-byte echo through the tunnel (so the relay has moved data once).
  * -m MASTERPID (sluiced) and -S SERVERPID add the CPU time those processes
@@ -236,7 +238,7 @@ usage(void)
 	    "       slbench tput  [-s PROXY] -t TARGET [-n STREAMS] [-T SECS]"
 	    " [-d up|down]\n"
 	    "       slbench cps   [-s PROXY] -t TARGET [-c CONC] [-n COUNT]"
-	    " [-T MAXSECS]\n"
+	    " [-T MAXSECS] [-b BYTES]\n"
 	    "       slbench hold  -s PROXY -t TARGET -m MASTERPID [-n N]"
 	    " [-c CONC] [-e]\n"
 	    "       slbench probe [-s PROXY] -t TARGET [-T SECS]\n"
@@ -259,7 +261,8 @@ parse_opts(int argc, char **argv, struct opts *o)
 	o->settle = 2;
 	o->label = "-";
 	optind = 1;
-	while ((ch = getopt(argc, argv, "s:t:n:c:T:d:m:S:L:p:P:w:Keh")) != -1) {
+	while ((ch = getopt(argc, argv,
+	    "s:t:n:c:T:d:m:S:L:p:P:w:b:Keh")) != -1) {
 		switch (ch) {
 		case 's': o->proxy = optarg; break;
 		case 't': o->target = optarg; break;
@@ -282,6 +285,8 @@ parse_opts(int argc, char **argv, struct opts *o)
 		case 'S': o->server = (pid_t)parse_long(optarg, 1, INT_MAX,
 			    "-S"); break;
 		case 'L': o->label = optarg; break;
+		case 'b': o->reqsize = parse_long(optarg, 1, REQ_MAX, "-b");
+			break;
 		case 'p': o->port = parse_long(optarg, 0, 65535, "-p"); break;
 		case 'P': o->portfile = optarg; break;
 		case 'K': o->pdeath = 1; break;

@@ -14,8 +14,9 @@
 #define CHUNK		(256 * 1024)	/* bulk read/write size */
 #define MAX_BURST	16		/* bulk calls per event, for fairness */
 #define MAX_EVENTS	512
-#define MAX_PROCS	256
+#define MAX_PROCS	4096		/* Dante: ~370 for 9,500 sessions */
 #define REQ_SIZE	32		/* cps request == response size */
+#define REQ_MAX		256		/* the largest cps -b */
 #define CONN_TIMEOUT	10.0		/* per connection, seconds */
 
 extern volatile sig_atomic_t	stop_flag;
@@ -63,7 +64,7 @@ enum cstate {
 struct cconn {
 	int		 fd;
 	enum cstate	 st;
-	uint8_t		 buf[32];
+	uint8_t		 buf[REQ_MAX];
 	size_t		 have, need;
 	double		 t_start, t_ready;
 	uint64_t	 bytes;		/* tput: moved in the window */
@@ -86,6 +87,7 @@ struct client {
 struct opts {
 	const char	*proxy, *target, *label, *portfile;
 	long		 n, conc, port;
+	long		 reqsize;	/* cps -b: request bytes, 0 REQ_SIZE */
 	double		 secs, settle;
 	int		 down, pdeath, echo_once;
 	pid_t		 master, server;

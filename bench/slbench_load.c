@@ -272,11 +272,13 @@ cmd_cps(int argc, char **argv)
 	struct cpuwin		 w;
 	double			*lat, *hs, deadline, last_scan = 0, t;
 	long			 i, started = 0, ok = 0, fail = 0, active = 0;
-	char			 req[REQ_SIZE], first_err[160] = "";
+	char			 req[REQ_MAX], first_err[160] = "";
+	size_t			 reqlen;
 	int			 n, k;
 
 	parse_opts(argc, argv, &o);
 	client_init(&cl, o.proxy, o.target);
+	reqlen = o.reqsize > 0 ? (size_t)o.reqsize : REQ_SIZE;
 	if (o.conc < 0)
 		o.conc = 32;
 	if (o.n < 0)
@@ -290,7 +292,7 @@ cmd_cps(int argc, char **argv)
 	hs = calloc((size_t)o.n, sizeof(*hs));
 	if (cs == NULL || lat == NULL || hs == NULL)
 		die("out of memory");
-	memset(req, 'q', sizeof(req));
+	memset(req, 'q', reqlen);
 	for (i = 0; i < o.conc; i++)
 		cs[i].fd = -1;
 
@@ -356,15 +358,14 @@ cmd_cps(int argc, char **argv)
 					    sizeof(first_err));
 					continue;
 				}
-				if (cc_send_small(&cl, c, req,
-				    sizeof(req)) == -1) {
+				if (cc_send_small(&cl, c, req, reqlen) == -1) {
 					active--;
 					fail++;
 					continue;
 				}
 				c->st = C_WAITRESP;
 				c->have = 0;
-				c->need = REQ_SIZE;
+				c->need = reqlen;
 				ep_set(cl.ep, EPOLL_CTL_MOD, c->fd, EPOLLIN,
 				    c);
 				continue;
@@ -424,11 +425,11 @@ cmd_cps(int argc, char **argv)
 	cpuwin_print(&w);
 	printf("RESULT test=cps label=%s path=%s conc=%ld ok=%ld fail=%ld "
 	    "secs=%.3f cps=%.1f p50_ms=%.3f p90_ms=%.3f p99_ms=%.3f "
-	    "max_ms=%.3f hs_p50_ms=%.3f hs_p99_ms=%.3f", o.label,
+	    "max_ms=%.3f hs_p50_ms=%.3f hs_p99_ms=%.3f req_bytes=%zu", o.label,
 	    o.proxy != NULL ? "proxy" : "direct", o.conc, ok, fail, w.secs,
 	    (double)ok / w.secs, pct(lat, ok, 50), pct(lat, ok, 90),
 	    pct(lat, ok, 99), ok > 0 ? lat[ok - 1] : 0.0, pct(hs, ok, 50),
-	    pct(hs, ok, 99));
+	    pct(hs, ok, 99), reqlen);
 	cpuwin_result(&w);
 	printf(" proxy_cpu_us_per_conn=%.1f\n", ok > 0 ?
 	    w.proxy_cpu * 1e6 / (double)ok : 0.0);

@@ -76,7 +76,7 @@ proctree_find(struct proctree *t, pid_t root)
 		pid_t	pid, ppid;
 		char	comm[20];
 	}		*all;
-	size_t		 nall = 0, cap = 4096, i;
+	size_t		 nall = 0, cap = 32768, i;
 	DIR		*d;
 	struct dirent	*de;
 	int		 k, grew;
