@@ -17,6 +17,8 @@ Tenants (README "Tenants"): the README's two-tenant example, run.
   of beta alone (`reload --tenant beta`) replaces beta's processes even
   though its config did not change, and the long session, served on by
   its draining generation, still finishes byte-exact.
+- `sluicectl --tenant beta kill --client 127.0.0.0/8` ends beta's session
+  and leaves alpha's, from the same client address, streaming.
 - A bad tenants config is refused with the JSON path (-t exit 1):
   overlapping listeners, a tenant without links, two tenants with one
   user, a listener on the root beside "tenants".
@@ -326,6 +328,22 @@ def main():
     long_b.finish("beta's long session across reload --tenant beta")
     t.step("reload --tenant beta: beta restarted, alpha untouched, the "
            "long session byte-exact")
+
+    # kill, scoped: beta's sessions from 127.0.0.0/8 go, alpha's stay.
+    keep_a = t.s5_tunnel(a_port, "127.0.0.1", echo.port)
+    gone_b = t.s5_tunnel(b_port, "127.0.0.1", echo.port)
+    t.wait_until(lambda: len(ctl(d, "--tenant", "beta", "sessions")) == 1,
+                 5, "beta's one session listed")
+    r = ctl(d, "--tenant", "beta", "kill", "--client", "127.0.0.0/8")
+    t.check_eq(r["killed"], 1, "sessions killed with --tenant beta")
+    gone_b.settimeout(5)
+    t.check_eq(gone_b.recv(1), b"", "beta's session closed by the kill")
+    keep_a.sendall(b"kept")
+    t.check_eq(t.recv_exact(keep_a, 4), b"kept",
+               "alpha's session after beta's kill")
+    keep_a.close()
+    gone_b.close()
+    t.step("kill --tenant beta --client: only beta's session ended")
     echo.close()
 
 
