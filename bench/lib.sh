@@ -167,3 +167,37 @@ build_sluiced() {
 		SLUICED=$BUILD/sluiced
 	fi
 }
+
+# tree_pids ROOT: ROOT and its descendants, found through their ppid.
+tree_pids() {
+	cat /proc/[0-9]*/stat 2>/dev/null | awk -v root="$1" '
+	{
+		n = split($0, a, ")")
+		split(a[n], f, " ")
+		pid = $1 + 0; pp[pid] = f[2] + 0
+	}
+	END {
+		in_tree[root] = 1; grew = 1
+		while (grew) {
+			grew = 0
+			for (p in pp) if (!(p in in_tree) && (pp[p] in in_tree)) {
+				in_tree[p] = 1; grew = 1
+			}
+		}
+		for (p in in_tree) if (p in pp) print p
+	}'
+}
+
+# cpu_ticks PID...: utime + stime + cutime + cstime of those processes,
+# in clock ticks.  cutime keeps the CPU of children that exited and were
+# reaped in the window (socat forks one per connection, Dante too).
+cpu_ticks() {
+	local p s=0 t
+	for p in "$@"; do
+		t=$(awk '{ n = split($0, a, ")"); split(a[n], f, " ")
+		    print f[12] + f[13] + f[14] + f[15] }' \
+		    "/proc/$p/stat" 2>/dev/null) || continue
+		s=$((s + ${t:-0}))
+	done
+	echo "$s"
+}

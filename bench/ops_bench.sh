@@ -120,9 +120,10 @@ wait_drained() {
 	say "$PROG: old generations still alive after 20 s"
 }
 
-# CPU ticks (utime + stime) of the given pids; comm may hold spaces, so
+# CPU ticks (utime + stime, no reaped children: lib.sh's cpu_ticks counts
+# those) of the given pids; comm may hold spaces, so
 # the fields are counted after its closing parenthesis.
-cpu_ticks() {
+self_ticks() {
 	local pid sum=0 t
 	for pid in "$@"; do
 		t=$(sed 's/^.*) //' "/proc/$pid/stat" 2>/dev/null |
@@ -336,15 +337,15 @@ list_cost() {
 	say "held $held of $HOLD_N sessions; sluiced counts $sess"
 	workers=$(status_field '" ".join(str(p["pid"]) for p in s["processes"] if p["role"] == "worker" and p["generation"] == s["generation"])')
 	# The master at rest with the sessions held, as a baseline.
-	m0=$(cpu_ticks "$DAEMON_PID"); w0=$(cpu_ticks $workers)
+	m0=$(self_ticks "$DAEMON_PID"); w0=$(self_ticks $workers)
 	sleep 2
-	m1=$(cpu_ticks "$DAEMON_PID"); w1=$(cpu_ticks $workers)
+	m1=$(self_ticks "$DAEMON_PID"); w1=$(self_ticks $workers)
 	RESULTS="${RESULTS}RESULT test=list_idle secs=2 master_ms=$(( (m1 - m0) * 1000 / hz )) workers_ms=$(( (w1 - w0) * 1000 / hz ))
 "
 	: > "$TMP/list.txt"
 	j0=$(host_jiffies)
 	for i in $(seq 1 "$LISTS"); do
-		m0=$(cpu_ticks "$DAEMON_PID"); w0=$(cpu_ticks $workers)
+		m0=$(self_ticks "$DAEMON_PID"); w0=$(self_ticks $workers)
 		t0=$(now_us)
 		child_ticks
 		c0=$CHILD_TICKS
@@ -352,7 +353,7 @@ list_cost() {
 		    { FAILED=1; say "$PROG: listing $i failed"; }
 		child_ticks
 		t1=$(now_us)
-		m1=$(cpu_ticks "$DAEMON_PID"); w1=$(cpu_ticks $workers)
+		m1=$(self_ticks "$DAEMON_PID"); w1=$(self_ticks $workers)
 		echo "$(( (t1 - t0) / 1000 )) $(( (m1 - m0) * 1000 / hz )) $(( (w1 - w0) * 1000 / hz )) $(( (CHILD_TICKS - c0) * 1000 / hz ))" >> "$TMP/list.txt"
 	done
 	j1=$(host_jiffies)
