@@ -10,6 +10,7 @@
 #include "master/master.h"
 #include "registry/registry.h"
 #include "resolver/resolver.h"
+#include "tunnel/tunnel.h"
 #include "worker/worker.h"
 
 static const struct {
@@ -19,6 +20,7 @@ static const struct {
 	{ "worker",	worker_main },
 	{ "resolver",	resolver_main },
 	{ "registry",	registry_main },
+	{ "tunnel",	tunnel_main },
 };
 
 int

@@ -13,6 +13,7 @@ enum sl_proc_id {
 	SL_PROC_WORKER,
 	SL_PROC_RESOLVER,
 	SL_PROC_REGISTRY,	/* tcprouter's services from Redis */
+	SL_PROC_TUNNEL,		/* reverse tunnels: TLS and the mux */
 	SL_PROC_MAX
 };
 
@@ -22,8 +23,9 @@ enum sl_proc_id {
 #define SL_FROM_WORKER		SL_FROM(SL_PROC_WORKER)
 #define SL_FROM_RESOLVER	SL_FROM(SL_PROC_RESOLVER)
 #define SL_FROM_REGISTRY	SL_FROM(SL_PROC_REGISTRY)
+#define SL_FROM_TUNNEL		SL_FROM(SL_PROC_TUNNEL)
 #define SL_FROM_CHILDREN	(SL_FROM_WORKER | SL_FROM_RESOLVER | \
-				    SL_FROM_REGISTRY)
+				    SL_FROM_REGISTRY | SL_FROM_TUNNEL)
 
 /* The master's end of a child's channel is always this fd in the child. */
 #define SL_CHILD_CHAN_FD	3

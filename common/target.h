@@ -52,5 +52,7 @@ void		 sl_target_set_addr(struct sl_target *, const struct sockaddr *,
 /* Set the target to a name (copied, at most SL_MAX_NAME) and port. */
 int		 sl_target_set_name(struct sl_target *, const char *name,
 		    size_t len, uint16_t port);
+/* "name:port", "1.2.3.4:port", "[v6]:port" into t: 0, or -1. */
+int		 sl_target_parse(struct sl_target *, const char *text);
 
 #endif

@@ -19,7 +19,7 @@ apt-get install -y -q --no-install-recommends \
 	ca-certificates
 # sluiced's own users: workers run as _sluice, the resolver as
 # _sluice-resolver, so a compromised worker shares no uid with the resolver.
-for u in _sluice _sluice-resolver _sluice-registry; do
+for u in _sluice _sluice-resolver _sluice-registry _sluice-tunnel; do
 	getent passwd "$u" >/dev/null ||
 	    useradd --system --no-create-home --shell /usr/sbin/nologin "$u"
 done

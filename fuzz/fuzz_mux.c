@@ -1,6 +1,6 @@
 /*
  * libFuzzer harness for the reverse tunnel's multiplexer
- * (worker/tunnel/frame.c, mux.c, mux_input.c).  The first byte picks the
+ * (tunnel/frame.c, mux.c, mux_input.c).  The first byte picks the
  * role (bit 0: server), whether a valid HELLO from the peer comes first
  * (bit 1) and the limits (bits 2-3: defaults, tiny, mid-size).  The rest
  * is a program, one op byte and its argument at a time:
@@ -24,8 +24,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "worker/tunnel/frame.h"
-#include "worker/tunnel/mux.h"
+#include "tunnel/frame.h"
+#include "tunnel/mux.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 

@@ -1,5 +1,5 @@
 /*
- * libFuzzer harness for the tunnel's TLS layer (worker/tunnel/tls_psk.c):
+ * libFuzzer harness for the tunnel's TLS layer (tunnel/tls_psk.c):
  * what a stranger, or a hostile agent or server, sends before and after
  * the handshake.  The first byte picks the side (a fresh server that
  * knows agent "a1", or a client of "a1") and a chunk size; the rest is
@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../worker/tunnel/tls_psk.h"
+#include "../tunnel/tls_psk.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 

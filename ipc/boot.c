@@ -53,6 +53,7 @@ boot_add(struct boot_fd *arr, size_t *n, size_t cap, struct sl_msg *m,
 		fatalx("%s: too many %s", __func__, ipc_msg_name(m->type));
 	arr[*n].fd = m->fd;
 	arr[*n].index = index;
+	arr[*n].role = m->type == SL_MSG_CFG_PEER ? m->u.cfg_peer.role : 0;
 	(*n)++;
 	m->fd = -1;
 }
@@ -80,7 +81,7 @@ child_boot(int chan, struct child_boot *b)
 			boot_shm(b, &m);
 			break;
 		case SL_MSG_CFG_PEER:
-			boot_add(b->peers, &b->npeers, SL_MAX_WORKERS, &m,
+			boot_add(b->peers, &b->npeers, SL_MAX_WORKERS * 2, &m,
 			    m.u.cfg_peer.index);
 			break;
 		case SL_MSG_CFG_LISTENER:

@@ -13,6 +13,7 @@
 struct boot_fd {
 	int		fd;
 	uint32_t	index;
+	uint8_t		role;		/* a peer's: enum sl_proc_id */
 };
 
 struct child_boot {
@@ -21,7 +22,8 @@ struct child_boot {
 	size_t		 conf_len;
 	void		*shm;		/* shared counters, mapped read-write */
 	size_t		 shmsize;
-	struct boot_fd	 peers[SL_MAX_WORKERS];
+	/* a worker's: resolver, tunnel; the others': a worker each */
+	struct boot_fd	 peers[SL_MAX_WORKERS * 2];
 	size_t		 npeers;
 	struct boot_fd	 listeners[SL_MAX_LISTENERS];
 	size_t		 nlisteners;

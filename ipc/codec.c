@@ -175,6 +175,11 @@ check_payload(unsigned type, const struct sl_msg *m, const char **why)
 			*why = "peer index out of range";
 			return -1;
 		}
+		if (m->u.cfg_peer.role == SL_PROC_MASTER ||
+		    m->u.cfg_peer.role >= SL_PROC_MAX) {
+			*why = "peer role out of range";
+			return -1;
+		}
 		return 0;
 	case SL_MSG_CFG_LISTENER:
 		if (m->u.cfg_listener.index >= SL_MAX_LISTENERS) {
@@ -241,6 +246,15 @@ check_payload(unsigned type, const struct sl_msg *m, const char **why)
 	case SL_MSG_CTL_ALLOW:
 	case SL_MSG_ACCESS:
 		return codec_ctl_check(type, m, why);
+	case SL_MSG_TUN_OPEN:
+	case SL_MSG_TUN_OPENED:
+	case SL_MSG_TUN_OPEN_FAIL:
+	case SL_MSG_TUN_STREAM:
+	case SL_MSG_TUN_STREAM_RESULT:
+	case SL_MSG_TUN_DIAL:
+	case SL_MSG_TUN_DIALED:
+	case SL_MSG_TUN_DIAL_FAIL:
+		return codec_tun_check(m, why);
 	case SL_MSG_TPROXY_REQ:
 		if (m->u.tproxy_req.family != 4 &&
 		    m->u.tproxy_req.family != 6) {
@@ -358,17 +372,21 @@ dec_cfg_shm(struct sl_msg *m, const msgpack_object *f, const char **why)
 static int
 enc_cfg_peer(msgpack_packer *pk, const struct sl_msg *m)
 {
-	return msgpack_pack_uint32(pk, m->u.cfg_peer.index);
+	if (msgpack_pack_uint32(pk, m->u.cfg_peer.index) != 0)
+		return -1;
+	return msgpack_pack_uint8(pk, m->u.cfg_peer.role);
 }
 
 static int
 dec_cfg_peer(struct sl_msg *m, const msgpack_object *f, const char **why)
 {
-	uint64_t	v;
+	uint64_t	v, r;
 
-	if (codec_get_uint(&f[0], UINT32_MAX, &v, why) == -1)
+	if (codec_get_uint(&f[0], UINT32_MAX, &v, why) == -1 ||
+	    codec_get_uint(&f[1], UINT8_MAX, &r, why) == -1)
 		return -1;
 	m->u.cfg_peer.index = v;
+	m->u.cfg_peer.role = (uint8_t)r;
 	return 0;
 }
 
@@ -666,7 +684,7 @@ dec_pcap_rec(struct sl_msg *m, const msgpack_object *f, const char **why)
 static const struct codec_type codec_types[SL_MSG_MAX] = {
 	[SL_MSG_CFG_CONF] =	{ 2, enc_cfg_conf, dec_cfg_conf },
 	[SL_MSG_CFG_SHM] =	{ 1, enc_cfg_shm, dec_cfg_shm },
-	[SL_MSG_CFG_PEER] =	{ 1, enc_cfg_peer, dec_cfg_peer },
+	[SL_MSG_CFG_PEER] =	{ 2, enc_cfg_peer, dec_cfg_peer },
 	[SL_MSG_CFG_LISTENER] =	{ 1, enc_cfg_listener,
 				    dec_cfg_listener },
 	[SL_MSG_CFG_END] =	{ 0, NULL, NULL },
@@ -689,6 +707,14 @@ static const struct codec_type codec_types[SL_MSG_MAX] = {
 	[SL_MSG_CTL_DONE] =	{ 3, codec_enc_ctl_done, codec_dec_ctl_done },
 	[SL_MSG_CTL_ALLOW] =	{ 2, codec_enc_ctl_allow, codec_dec_ctl_allow },
 	[SL_MSG_ACCESS] =	{ 14, codec_enc_access, codec_dec_access },
+	[SL_MSG_TUN_OPEN] =	{ 4, codec_enc_tun, codec_dec_tun },
+	[SL_MSG_TUN_OPENED] =	{ 4, codec_enc_tun, codec_dec_tun },
+	[SL_MSG_TUN_OPEN_FAIL] = { 4, codec_enc_tun, codec_dec_tun },
+	[SL_MSG_TUN_STREAM] =	{ 4, codec_enc_tun, codec_dec_tun },
+	[SL_MSG_TUN_STREAM_RESULT] = { 4, codec_enc_tun, codec_dec_tun },
+	[SL_MSG_TUN_DIAL] =	{ 4, codec_enc_tun, codec_dec_tun },
+	[SL_MSG_TUN_DIALED] =	{ 4, codec_enc_tun, codec_dec_tun },
+	[SL_MSG_TUN_DIAL_FAIL] = { 4, codec_enc_tun, codec_dec_tun },
 };
 
 /*

@@ -41,4 +41,9 @@ int	codec_enc_access(msgpack_packer *, const struct sl_msg *);
 int	codec_dec_access(struct sl_msg *, const msgpack_object *,
 	    const char **);
 
+/* codec_tun.c: the body every TUN_ message shares */
+int	codec_tun_check(const struct sl_msg *, const char **);
+int	codec_enc_tun(msgpack_packer *, const struct sl_msg *);
+int	codec_dec_tun(struct sl_msg *, const msgpack_object *, const char **);
+
 #endif

@@ -41,7 +41,7 @@ static size_t	frame_collect_fds(struct msghdr *, int *, size_t);
 static void	frame_close_fds(int *, size_t);
 static int	frame_check_fd(const struct sl_frame_hdr *,
 		    const struct sl_msg_spec *, size_t, int, const char **);
-static int	frame_check_kind(int, unsigned, const char **);
+static int	frame_check_kind(int, unsigned, unsigned, const char **);
 static int	frame_check(const union frame_buf *, size_t, int, size_t,
 		    unsigned, int, const char **);
 
@@ -221,14 +221,30 @@ ipc_close_received(int fd)
  * What a child may hand the master is a memfd (the registry's service
  * table), never a socket: whoever ends up closing it, a plain close() of
  * a regular file cannot block.  fds from the master are trusted.
+ *
+ * Between a worker and the tunnel process, the TUN_ messages carry
+ * sockets by design (streams, a dialed connection).  Lingering is turned
+ * off on arrival, so our eventual close() cannot block (see
+ * ipc_close_received); setsockopt fails on anything that is not a
+ * socket, which is refused.
  */
 static int
-frame_check_kind(int fd, unsigned peer, const char **why)
+frame_check_kind(int fd, unsigned peer, unsigned type, const char **why)
 {
-	struct stat	st;
+	static const struct linger	off = { 0, 0 };
+	struct stat			st;
 
 	if (peer == SL_PROC_MASTER)
 		return 0;
+	if (type >= SL_MSG_TUN_OPEN && type <= SL_MSG_TUN_DIAL_FAIL &&
+	    (peer == SL_PROC_WORKER || peer == SL_PROC_TUNNEL)) {
+		if (setsockopt(fd, SOL_SOCKET, SO_LINGER, &off,
+		    sizeof(off)) == -1) {
+			*why = "fd from a peer is not a socket";
+			return -1;
+		}
+		return 0;
+	}
 	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
 		*why = "fd from a child is not a regular file";
 		return -1;
@@ -338,7 +354,7 @@ ipc_frame_recv(int sock, unsigned peer, int allow_fds, struct sl_msg *m,
 		return SL_RECV_EOF;
 	if (frame_check(&f, (size_t)n, msg.msg_flags, nfds, peer, allow_fds,
 	    why) == -1 || (nfds > 0 && frame_check_kind(fds[0], peer,
-	    why) == -1) || ipc_body_decode(m, f.hdr.type,
+	    f.hdr.type, why) == -1) || ipc_body_decode(m, f.hdr.type,
 	    f.buf + sizeof(f.hdr), f.hdr.len, why) == -1) {
 		frame_close_fds(fds, nfds);
 		return SL_RECV_BAD;

@@ -28,6 +28,11 @@
 /* [family, bin, prefix]: a CIDR of the control messages */
 #define SZ_CIDR		(SZ_ARRAY_HDR(3) + SZ_UINT8 + SZ_BIN(16) + SZ_UINT8)
 
+/* [code, agent, target, peer]: the body of every TUN_ message */
+#define SZ_TUN		(SZ_ARRAY_HDR(4) + SZ_UINT32 + \
+			    SZ_STR(SL_TUN_AGENT_MAX) + \
+			    SZ_STR(SL_CTL_TARGET_MAX) + SZ_STR(SL_TUN_PEER_MAX))
+
 /* [family, bin16] */
 #define SZ_RES_ADDR	(SZ_ARRAY_HDR(2) + SZ_UINT8 + SZ_BIN(16))
 
@@ -41,9 +46,9 @@ const struct sl_msg_spec sl_msg_specs[SL_MSG_MAX] = {
 	/* [size] = 1 + 9 */
 	[SL_MSG_CFG_SHM] = { "CFG_SHM", SL_FROM_MASTER, SL_FD_REQUIRED,
 	    SZ_ARRAY_HDR(1) + SZ_UINT64 },
-	/* [index] = 1 + 5 */
+	/* [index, role] = 1 + 5 + 2 */
 	[SL_MSG_CFG_PEER] = { "CFG_PEER", SL_FROM_MASTER, SL_FD_REQUIRED,
-	    SZ_ARRAY_HDR(1) + SZ_UINT32 },
+	    SZ_ARRAY_HDR(2) + SZ_UINT32 + SZ_UINT8 },
 	/* [index] = 1 + 5 */
 	[SL_MSG_CFG_LISTENER] = { "CFG_LISTENER", SL_FROM_MASTER,
 	    SL_FD_REQUIRED, SZ_ARRAY_HDR(1) + SZ_UINT32 },
@@ -128,6 +133,23 @@ const struct sl_msg_spec sl_msg_specs[SL_MSG_MAX] = {
 	    SZ_BIN(16) + SZ_UINT16 + SZ_STR(SL_CTL_FRONT_MAX) +
 	    SZ_STR(SL_CTL_TARGET_MAX) + SZ_STR(SL_CTL_USER_MAX) +
 	    SZ_STR(SL_CTL_OUTCOME_MAX) + SZ_STR(SL_CTL_DETAIL_MAX) },
+	/* [code, agent, target, peer] = 1 + 5 + 66 + 266 + 130, every TUN_ */
+	[SL_MSG_TUN_OPEN] = { "TUN_OPEN", SL_FROM_WORKER, SL_FD_FORBIDDEN,
+	    SZ_TUN },
+	[SL_MSG_TUN_OPENED] = { "TUN_OPENED", SL_FROM_TUNNEL, SL_FD_REQUIRED,
+	    SZ_TUN },
+	[SL_MSG_TUN_OPEN_FAIL] = { "TUN_OPEN_FAIL", SL_FROM_TUNNEL,
+	    SL_FD_FORBIDDEN, SZ_TUN },
+	[SL_MSG_TUN_STREAM] = { "TUN_STREAM", SL_FROM_TUNNEL, SL_FD_REQUIRED,
+	    SZ_TUN },
+	[SL_MSG_TUN_STREAM_RESULT] = { "TUN_STREAM_RESULT", SL_FROM_WORKER,
+	    SL_FD_FORBIDDEN, SZ_TUN },
+	[SL_MSG_TUN_DIAL] = { "TUN_DIAL", SL_FROM_TUNNEL, SL_FD_FORBIDDEN,
+	    SZ_TUN },
+	[SL_MSG_TUN_DIALED] = { "TUN_DIALED", SL_FROM_WORKER, SL_FD_REQUIRED,
+	    SZ_TUN },
+	[SL_MSG_TUN_DIAL_FAIL] = { "TUN_DIAL_FAIL", SL_FROM_WORKER,
+	    SL_FD_FORBIDDEN, SZ_TUN },
 };
 
 _Static_assert(sizeof(struct sl_frame_hdr) + SZ_ARRAY_HDR(2) + SZ_UINT32 +

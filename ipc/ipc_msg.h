@@ -19,7 +19,7 @@
 
 #include "../common/sluice.h"
 
-#define SL_IPC_VERSION		6
+#define SL_IPC_VERSION		7
 #define SL_IPC_MAX_FRAME	8192	/* header + body, any type */
 #define SL_LOG_MAX_TEXT		1024
 /* A PCAP_REC's packet: a TCP segment of 7680 payload bytes over IPv6
@@ -33,7 +33,8 @@ enum sl_msg_type {
 	/* master -> child, during start-up, in this order */
 	SL_MSG_CFG_CONF,	/* + fd: sealed memfd with the validated config */
 	SL_MSG_CFG_SHM,		/* + fd: sealed memfd with the counters */
-	SL_MSG_CFG_PEER,	/* + fd: worker <-> resolver channel; also at
+	SL_MSG_CFG_PEER,	/* + fd: a channel to a peer (worker <->
+				   resolver, worker <-> tunnel); also at
 				   run time when either end was respawned */
 	SL_MSG_CFG_LISTENER,	/* + fd: one listening socket; repeated */
 	SL_MSG_CFG_END,		/* nothing more; lock down and report READY */
@@ -108,6 +109,34 @@ enum sl_msg_type {
 	SL_MSG_CTL_ALLOW,
 	/* worker -> master: a session's access-log record */
 	SL_MSG_ACCESS,
+	/*
+	 * Reverse tunnels, between a worker and its pool's tunnel process
+	 * (tunnel/tunnel.c); all share one body, sl_msg.u.tun.
+	 *
+	 * Server side: a session routed to an agent link.
+	 *   worker -> tunnel TUN_OPEN (id: request; agent, target): open a
+	 *   stream through an agent of that name;
+	 *   tunnel -> worker TUN_OPENED (id echoes; + fd, the stream: one
+	 *   end of a socketpair; agent, peer: which connection) or
+	 *   TUN_OPEN_FAIL (id echoes; code: the mux code).
+	 * Agent side: a stream the server opened.
+	 *   tunnel -> worker TUN_STREAM (id: the stream's key; + fd; agent,
+	 *   target, peer): connect target, relay it over fd;
+	 *   worker -> tunnel TUN_STREAM_RESULT (id echoes; code 0: connected,
+	 *   else the mux code to refuse with).
+	 *   tunnel -> worker TUN_DIAL (id: request; target: the server): the
+	 *   tunnel process makes no sockets; a worker dials it over links;
+	 *   worker -> tunnel TUN_DIALED (id echoes; + fd, connected) or
+	 *   TUN_DIAL_FAIL (id echoes; peer: why).
+	 */
+	SL_MSG_TUN_OPEN,
+	SL_MSG_TUN_OPENED,
+	SL_MSG_TUN_OPEN_FAIL,
+	SL_MSG_TUN_STREAM,
+	SL_MSG_TUN_STREAM_RESULT,
+	SL_MSG_TUN_DIAL,
+	SL_MSG_TUN_DIALED,
+	SL_MSG_TUN_DIAL_FAIL,
 	SL_MSG_MAX
 };
 
@@ -125,6 +154,10 @@ enum sl_ctl_op {
 #define SL_CTL_OUTCOME_MAX	31
 #define SL_CTL_DETAIL_MAX	383
 #define SL_CTL_FRONT_MAX	15
+#define SL_TUN_AGENT_MAX	64	/* an agent's name */
+#define SL_TUN_PEER_MAX		127	/* "addr:port", or a reason */
+#define SL_TUN_CODE_MAX		255	/* mux codes; 0: OK */
+#define SL_TUN_NO_AGENT		255	/* TUN_OPEN_FAIL: none connected */
 
 /* A client CIDR of a filter or an allow list; family 0: none. */
 struct sl_ctl_cidr {
@@ -182,6 +215,7 @@ struct sl_msg {
 		} cfg_shm;
 		struct {
 			uint32_t index;		/* worker slot at the other end */
+			uint8_t	 role;		/* enum sl_proc_id there */
 		} cfg_peer;
 		struct {
 			uint32_t index;		/* listener index in config */
@@ -279,6 +313,12 @@ struct sl_msg {
 			char	 outcome[SL_CTL_OUTCOME_MAX + 1];
 			char	 detail[SL_CTL_DETAIL_MAX + 1];
 		} access;
+		struct {
+			uint32_t code;		/* <= SL_TUN_CODE_MAX */
+			char	 agent[SL_TUN_AGENT_MAX + 1];
+			char	 target[SL_CTL_TARGET_MAX + 1];
+			char	 peer[SL_TUN_PEER_MAX + 1];
+		} tun;
 		struct {
 			uint8_t	 status;	/* enum sl_res_status */
 			uint32_t ttl;		/* seconds the answer may be kept */

@@ -66,8 +66,19 @@ conf_load_parse(const char *path, char **text, size_t *len,
 	size_t	 n = strlen(path);
 	char	*json;
 
-	if (n < 5 || strcasecmp(path + n - 5, ".toml") != 0)
+	if (n < 5 || strcasecmp(path + n - 5, ".toml") != 0) {
+		/* secret_file: read now, as root, into the text */
+		if (conf_tunnel_inline_secrets(*text, *len, &json, &n, err,
+		    errlen) == -1)
+			return -1;
+		if (json != *text) {
+			explicit_bzero(*text, *len);
+			free(*text);
+			*text = json;
+			*len = n;
+		}
 		return conf_parse(*text, *len, conf, err, errlen);
+	}
 	if (conf_parse_toml(*text, *len, conf, &json, err, errlen) == -1)
 		return -1;
 	explicit_bzero(*text, *len);	/* Redis password */
@@ -90,7 +101,8 @@ conf_load_user(const char *key, const char *name, uid_t *uid, gid_t *gid,
 	if ((pw = getpwnam(name)) == NULL) {
 		if (strcmp(name, "_sluice") == 0 ||
 		    strcmp(name, "_sluice-resolver") == 0 ||
-		    strcmp(name, "_sluice-registry") == 0)
+		    strcmp(name, "_sluice-registry") == 0 ||
+		    strcmp(name, "_sluice-tunnel") == 0)
 			snprintf(err, errlen, "%s: unknown user \"%s\" (the "
 			    "install step, contrib/deps.sh, creates it: "
 			    "useradd --system --no-create-home --shell "
@@ -135,6 +147,28 @@ conf_load_registry(struct gen *g, const char *key, char *err,
 }
 
 /*
+ * The tunnel process (only with tunnel listeners or an "agent") holds
+ * the agents' secrets, which the workers never get: a uid of its own.
+ */
+static int
+conf_load_tunnel(struct gen *g, char *err, size_t errlen)
+{
+	if (!conf_has_tunnel(g->conf))
+		return 0;
+	if (conf_load_user("tunnel_user", g->conf->tunnel_user,
+	    &g->tunnel_uid, &g->tunnel_gid, err, errlen) == -1)
+		return -1;
+	if (g->tunnel_uid == g->uid || g->tunnel_uid == g->resolver_uid ||
+	    (g->conf->dbbackend.enabled && g->tunnel_uid == g->registry_uid)) {
+		snprintf(err, errlen, "tunnel_user: \"%s\" has the uid of "
+		    "another of sluice's users; the tunnel process needs a "
+		    "uid of its own", g->conf->tunnel_user);
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * A generation's users: the workers' ("user", or "user_id" with no
  * passwd entry), the resolver's and the registry's.  at is "" or
  * "tenants[i]." for the messages.
@@ -169,7 +203,9 @@ conf_load_ids(struct gen *g, const char *at, char *err, size_t errlen)
 		    g->conf->user_id != 0 ? "" : "\"", (unsigned)g->uid);
 		return -1;
 	}
-	return conf_load_registry(g, "registry_user", err, errlen);
+	if (conf_load_registry(g, "registry_user", err, errlen) == -1)
+		return -1;
+	return conf_load_tunnel(g, err, errlen);
 }
 
 /* A generation for conf (taken) and its text (copied). */
@@ -191,6 +227,11 @@ conf_load_gen(struct sl_conf *conf, const char *text, size_t len,
 	memcpy(g->conf_text, text, len);
 	g->conf_text[len] = '\0';
 	g->conf_len = len;
+	if (conf_tunnel_redact(text, len, &g->pub_text, &g->pub_len) == -1) {
+		gen_free(g);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
 	snprintf(g->tenant, sizeof(g->tenant), "%s", conf->tenant);
 	if (scripts_check(conf, err, errlen) == -1 ||
 	    conf_load_ids(g, at, err, errlen) == -1) {

@@ -43,6 +43,7 @@ struct ctl_query {
 	int		 pool;		/* "tenant": its workers only; -1 */
 	/* filters by name, looked up in each worker's generation */
 	char		 listener[64], link[64];
+	char		 agent[SL_AGENT_NAME_MAX + 1];
 	struct sl_msg	 q;		/* the rest of CTL_QUERY */
 	size_t		 limit;
 	cJSON		*rows;
@@ -141,6 +142,42 @@ worker_after(int pool, uint32_t gen, uint32_t index, int first)
 	return best;
 }
 
+/*
+ * --agent NAME (ProxyServer's sessions of one proxy client): on a
+ * server, the sessions of the agent link that names it; on the agent
+ * itself, the streams of its "agent" listener.  -1: none can match.
+ */
+static int
+query_agent(const struct ctl_query *cq, const struct sl_conf *conf,
+    struct sl_msg *m)
+{
+	size_t	i;
+	int	k;
+
+	if (conf->agent.enabled &&
+	    strcmp(conf->agent.cred.name, cq->agent) == 0) {
+		for (k = 0; k < (int)conf->nlisteners; k++)
+			if (conf->listeners[k].kind == SL_LISTEN_AGENT)
+				break;
+		if (k == (int)conf->nlisteners ||
+		    (m->u.ctl_query.listener != SL_CTL_ANY &&
+		    m->u.ctl_query.listener != (uint32_t)k))
+			return -1;
+		m->u.ctl_query.listener = (uint32_t)k;
+		return 0;
+	}
+	for (i = 0; i < conf->nlinks; i++)
+		if (conf->links[i].proto == SL_LINK_AGENT &&
+		    strcmp(conf->links[i].agent, cq->agent) == 0 &&
+		    (m->u.ctl_query.link == SL_CTL_ANY ||
+		    m->u.ctl_query.link == (uint32_t)i))
+			break;
+	if (i == conf->nlinks)
+		return -1;
+	m->u.ctl_query.link = (uint32_t)i;
+	return 0;
+}
+
 /* Names to the indices of p's generation; -1: nothing there can match. */
 static int
 query_names(struct ctl_query *cq, const struct proc *p, struct sl_msg *m)
@@ -166,6 +203,8 @@ query_names(struct ctl_query *cq, const struct proc *p, struct sl_msg *m)
 			return -1;
 		m->u.ctl_query.link = (uint32_t)i;
 	}
+	if (cq->agent[0] != '\0')
+		return query_agent(cq, conf, m);
 	return 0;
 }
 
@@ -436,12 +475,9 @@ query_new(struct ctl_client *c, const cJSON *args, uint8_t op)
 		ctl_fail(c, "too many queries at once");
 		return NULL;
 	}
-	if (agent != NULL) {
-		ctl_fail(c, "agent: no agent links in this build (reverse "
-		    "tunnels are not there yet)");
-		return NULL;
-	}
 	memset(cq, 0, sizeof(*cq));
+	snprintf(cq->agent, sizeof(cq->agent), "%s", agent != NULL ? agent :
+	    "");
 	if (client != NULL) {
 		if (conf_cidr_parse(client, &x) == -1) {
 			ctl_fail(c, "client: not an address or address/prefix");

@@ -119,8 +119,14 @@ gen_free(struct gen *g)
 		explicit_bzero(g->conf_text, g->conf_len);
 		free(g->conf_text);
 	}
+	if (g->pub_text != NULL) {
+		explicit_bzero(g->pub_text, g->pub_len);
+		free(g->pub_text);
+	}
 	if (g->conf_fd != -1)
 		close(g->conf_fd);
+	if (g->secret_fd != -1)
+		close(g->secret_fd);
 	if (g->shm_fd != -1)
 		close(g->shm_fd);
 	if (g->shm != NULL)
@@ -138,7 +144,7 @@ gen_new(void)
 
 	if ((g = calloc(1, sizeof(*g))) == NULL)
 		return NULL;
-	g->conf_fd = g->shm_fd = -1;
+	g->conf_fd = g->secret_fd = g->shm_fd = -1;
 	for (i = 0; i < SL_MAX_LISTENERS; i++)
 		for (w = 0; w < SL_MAX_WORKERS; w++)
 			g->lfds[i][w] = -1;

@@ -28,15 +28,18 @@ struct gen {
 	enum gen_state	 state;
 	char		 tenant[SL_TENANT_NAME_MAX + 1];
 	struct sl_conf	*conf;
-	char		*conf_text;
+	char		*conf_text;	/* in full, secrets too */
 	size_t		 conf_len;
-	int		 conf_fd;
+	char		*pub_text;	/* agents' secrets redacted */
+	size_t		 pub_len;
+	int		 conf_fd;	/* pub_text: every child but... */
+	int		 secret_fd;	/* conf_text: ...the tunnel's (-1) */
 	int		 shm_fd;
 	void		*shm;
 	size_t		 shmsize;
 	uint32_t	 nworkers;
-	uid_t		 uid, resolver_uid, registry_uid;
-	gid_t		 gid, resolver_gid, registry_gid;
+	uid_t		 uid, resolver_uid, registry_uid, tunnel_uid;
+	gid_t		 gid, resolver_gid, registry_gid, tunnel_gid;
 	/* Listening sockets the workers of this generation hold. */
 	int		 lfds[SL_MAX_LISTENERS][SL_MAX_WORKERS];
 	/* Totals when it retired: what it counts after that is carried

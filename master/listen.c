@@ -197,7 +197,8 @@ listen_serving(const struct sl_listener *l, size_t *idx)
 		if ((g = gen_at(k)) == NULL || g->state != GEN_CURRENT)
 			continue;
 		for (j = 0; j < g->conf->nlisteners; j++)
-			if (listen_same_socket(l, &g->conf->listeners[j])) {
+			if (g->conf->listeners[j].kind != SL_LISTEN_AGENT &&
+			    listen_same_socket(l, &g->conf->listeners[j])) {
 				*idx = j;
 				return g;
 			}
@@ -226,12 +227,17 @@ listen_open_gen(struct gen *g, char *err, size_t errlen)
 			g->lfds[i][w] = -1;
 	for (i = 0; i < g->conf->nlisteners; i++) {
 		l = &g->conf->listeners[i];
+		/* An agent's streams come from its tunnel, not a socket. */
+		if (l->kind == SL_LISTEN_AGENT)
+			continue;
 		old = listen_serving(l, &j);
 		if (old == NULL && listen_probe(l) == -1) {
 			listen_fail(l, err, errlen);
 			goto fail;
 		}
-		for (w = 0; w < g->nworkers; w++) {
+		/* A tunnel listener has one socket: the tunnel process's. */
+		for (w = 0; w < (l->kind == SL_LISTEN_TUNNEL ? 1 : g->nworkers);
+		    w++) {
 			if (old != NULL && w < old->nworkers &&
 			    old->lfds[j][w] != -1) {
 				g->lfds[i][w] = old->lfds[j][w];

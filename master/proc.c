@@ -18,8 +18,8 @@
  *
  * What differs between roles is data, in proc_roles[] below: the -P
  * name, how many instances a pool has, the boot messages of its own
- * (a worker's listeners), the role it gets a peer channel to (a worker,
- * to the resolver of its pool and generation), the order in which a
+ * (a worker's listeners), the roles it gets a peer channel to (a worker,
+ * to the resolver and the tunnel process of its pool and generation), the order in which a
  * shutdown drains it, what to clean up after its death, whether it
  * gets the registry's service tables and whether it may send the
  * master fds.  No other code in the master names a role.
@@ -63,11 +63,14 @@
 static uint32_t	proc_count_one(uint32_t, const struct gen *);
 static uint32_t	proc_count_workers(uint32_t, const struct gen *);
 static uint32_t	proc_count_registry(uint32_t, const struct gen *);
+static uint32_t	proc_count_tunnel(uint32_t, const struct gen *);
 static void	proc_feed_worker(struct proc *);
+static void	proc_feed_tunnel(struct proc *);
 static void	proc_reaped_worker(struct proc *);
 static void	proc_ids_user(const struct gen *, uid_t *, gid_t *);
 static void	proc_ids_resolver(const struct gen *, uid_t *, gid_t *);
 static void	proc_ids_registry(const struct gen *, uid_t *, gid_t *);
+static void	proc_ids_tunnel(const struct gen *, uid_t *, gid_t *);
 
 /*
  * Rows are started in this order: the resolver first, so that workers
@@ -76,16 +79,23 @@ static void	proc_ids_registry(const struct gen *, uid_t *, gid_t *);
  * lookups and goes when they are all gone, and so does the registry
  * (only with a "dbbackend"), whose tables the draining workers still
  * route by.  Its tables go to the workers through the master
- * (SVC_TABLE, the one fd it may send).  Killing follows the same order
- * (proc_kill_all).
+ * (SVC_TABLE, the one fd it may send).  The tunnel process (only with
+ * a tunnel listener or an "agent") starts before the workers too, and
+ * drains with them: draining, it sends GOAWAY at once, so agents move
+ * to the new generation's tunnel process right away, while the streams
+ * of the draining workers go on through it until they end.  Killing
+ * follows the same order (proc_kill_all).
  */
 static const struct proc_role proc_roles[] = {
-	{ SL_PROC_RESOLVER, "resolver", 0, 1, SL_PROC_MASTER,
+	{ SL_PROC_RESOLVER, "resolver", 0, 1, 0,
 	    proc_count_one, NULL, NULL, 0, 0, proc_ids_resolver },
-	{ SL_PROC_WORKER, "worker", 1, 0, SL_PROC_RESOLVER,
+	{ SL_PROC_TUNNEL, "tunnel", 0, 0, 0,
+	    proc_count_tunnel, proc_feed_tunnel, NULL, 0, 0, proc_ids_tunnel },
+	{ SL_PROC_WORKER, "worker", 1, 0,
+	    SL_FROM_RESOLVER | SL_FROM_TUNNEL,
 	    proc_count_workers, proc_feed_worker, proc_reaped_worker, 1, 0,
 	    proc_ids_user },
-	{ SL_PROC_REGISTRY, "registry", 0, 1, SL_PROC_MASTER,
+	{ SL_PROC_REGISTRY, "registry", 0, 1, 0,
 	    proc_count_registry, NULL, NULL, 0, 1, proc_ids_registry },
 };
 
@@ -121,6 +131,17 @@ proc_ids_registry(const struct gen *g, uid_t *uid, gid_t *gid)
 	*gid = g->registry_gid;
 }
 
+/*
+ * The tunnel process: "tunnel_user", a uid of its own; it holds the
+ * agents' secrets, which no worker gets (conf_load.c).
+ */
+static void
+proc_ids_tunnel(const struct gen *g, uid_t *uid, gid_t *gid)
+{
+	*uid = g->tunnel_uid;
+	*gid = g->tunnel_gid;
+}
+
 static uint32_t
 proc_count_one(uint32_t pool, const struct gen *g)
 {
@@ -152,6 +173,14 @@ proc_count_registry(uint32_t pool, const struct gen *g)
 {
 	(void)pool;
 	return g->conf->dbbackend.enabled ? 1 : 0;
+}
+
+/* Reverse tunnels: a tunnel listener or an "agent" key. */
+static uint32_t
+proc_count_tunnel(uint32_t pool, const struct gen *g)
+{
+	(void)pool;
+	return conf_has_tunnel(g->conf) ? 1 : 0;
 }
 
 /* ---- rows ---- */
@@ -189,13 +218,15 @@ proc_send(struct proc *c, uint16_t type, int fd, uint32_t index)
 	switch (type) {
 	case SL_MSG_CFG_CONF:
 		m.u.cfg_conf.generation = c->generation;
-		m.u.cfg_conf.size = g->conf_len;
+		m.u.cfg_conf.size = c->role == SL_PROC_TUNNEL ? g->conf_len :
+		    g->pub_len;
 		break;
 	case SL_MSG_CFG_SHM:
 		m.u.cfg_shm.size = g->shmsize;
 		break;
 	case SL_MSG_CFG_PEER:
-		m.u.cfg_peer.index = index;
+		m.u.cfg_peer.index = index & 0xffff;
+		m.u.cfg_peer.role = (uint8_t)(index >> 16);
 		break;
 	case SL_MSG_CFG_LISTENER:
 		m.u.cfg_listener.index = index;
@@ -211,8 +242,9 @@ proc_send(struct proc *c, uint16_t type, int fd, uint32_t index)
 }
 
 /*
- * A fresh channel between row a and row b, a being of the role that asks
- * (a->desc->peer == b->role).  Both ends learn it by a's index.
+ * A fresh channel between row a and row b, a being of a role that asks
+ * (a->desc->peers has b->role).  Both ends learn it by a's index, and
+ * each end learns the other's role.
  */
 static void
 proc_peer(struct proc *a, struct proc *b)
@@ -223,8 +255,10 @@ proc_peer(struct proc *a, struct proc *b)
 		log_warn("%s: socketpair", __func__);
 		return;
 	}
-	proc_send(a, SL_MSG_CFG_PEER, sv[0], a->index);
-	proc_send(b, SL_MSG_CFG_PEER, sv[1], a->index);
+	proc_send(a, SL_MSG_CFG_PEER, sv[0], a->index |
+	    ((uint32_t)b->role << 16));
+	proc_send(b, SL_MSG_CFG_PEER, sv[1], a->index |
+	    ((uint32_t)a->role << 16));
 	close(sv[0]);
 	close(sv[1]);
 }
@@ -240,13 +274,29 @@ proc_feed_worker(struct proc *c)
 	size_t			 i;
 
 	for (i = 0; i < g->conf->nlisteners; i++)
-		proc_send(c, SL_MSG_CFG_LISTENER, g->lfds[i][c->index],
-		    (uint32_t)i);
+		if (g->lfds[i][c->index] != -1 &&
+		    g->conf->listeners[i].kind != SL_LISTEN_TUNNEL)
+			proc_send(c, SL_MSG_CFG_LISTENER, g->lfds[i][c->index],
+			    (uint32_t)i);
 	if (g->state != GEN_CURRENT)
 		return;
 	for (i = 0; i < g->conf->nlisteners; i++)
 		if (ms->pools[c->pool].allow[i].set)
 			ctl_allow_to(c, (uint32_t)i);
+}
+
+/* The tunnel listeners' sockets: one each (listen.c), in slot 0. */
+static void
+proc_feed_tunnel(struct proc *c)
+{
+	const struct gen	*g = gen_view(c->generation);
+	size_t			 i;
+
+	for (i = 0; i < g->conf->nlisteners; i++)
+		if (g->conf->listeners[i].kind == SL_LISTEN_TUNNEL &&
+		    g->lfds[i][0] != -1)
+			proc_send(c, SL_MSG_CFG_LISTENER, g->lfds[i][0],
+			    (uint32_t)i);
 }
 
 const char *
@@ -278,14 +328,15 @@ proc_feed(struct proc *c)
 	struct proc		*p;
 	size_t			 i;
 
-	proc_send(c, SL_MSG_CFG_CONF, g->conf_fd, 0);
+	proc_send(c, SL_MSG_CFG_CONF, c->role == SL_PROC_TUNNEL ?
+	    g->secret_fd : g->conf_fd, 0);
 	proc_send(c, SL_MSG_CFG_SHM, g->shm_fd, 0);
 	if (c->desc->feed != NULL)
 		c->desc->feed(c);
 	for (i = 0; i < ms->nprocs; i++) {
 		p = &ms->procs[i];
-		if (c->desc->peer != SL_PROC_MASTER && p->pid != 0 &&
-		    p->role == c->desc->peer && proc_same_set(c, p))
+		if (p->pid != 0 && (c->desc->peers & SL_FROM(p->role)) &&
+		    proc_same_set(c, p))
 			proc_peer(c, p);
 	}
 	proc_send(c, SL_MSG_CFG_END, -1, 0);
@@ -293,7 +344,8 @@ proc_feed(struct proc *c)
 		proc_send(c, SL_MSG_LOG_LEVEL, -1, (uint32_t)ms->log_level);
 	for (i = 0; i < ms->nprocs; i++) {
 		p = &ms->procs[i];
-		if (p != c && p->pid != 0 && p->desc->peer == c->role &&
+		if (p != c && p->pid != 0 &&
+		    (p->desc->peers & SL_FROM(c->role)) &&
 		    proc_same_set(c, p))
 			proc_peer(p, c);
 	}

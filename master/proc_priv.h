@@ -19,8 +19,8 @@ struct proc_role {
 	const char	*name;		/* -P argument; log name */
 	int		 indexed;	/* log name "worker 2", not "worker" */
 	int		 stop_stage;	/* a shutdown drains 0, then 1, ... */
-	/* A channel to every row of this role in its set (MASTER: none). */
-	enum sl_proc_id	 peer;
+	/* A channel to every row of these roles in its set (SL_FROM_*). */
+	unsigned	 peers;
 	uint32_t	(*count)(uint32_t pool, const struct gen *);
 	void		(*feed)(struct proc *);	/* before CFG_END */
 	void		(*reaped)(struct proc *);	/* process gone */

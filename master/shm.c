@@ -56,8 +56,12 @@ shm_gen_make(struct gen *g)
 	if (shm_make(g->tenant, g->nworkers, (uint32_t)g->conf->nlinks,
 	    &g->shm_fd, &g->shm, &g->shmsize) == -1)
 		return -1;
-	if ((g->conf_fd = conf_memfd(g->tenant, g->conf_text,
-	    g->conf_len)) == -1)
+	if ((g->conf_fd = conf_memfd(g->tenant, g->pub_text,
+	    g->pub_len)) == -1)
+		return -1;
+	/* The tunnel process's copy, with the agents' secrets. */
+	if (conf_has_tunnel(g->conf) && (g->secret_fd =
+	    conf_memfd(g->tenant, g->conf_text, g->conf_len)) == -1)
 		return -1;
 	return 0;
 }

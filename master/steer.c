@@ -85,6 +85,7 @@ steer_apply(const struct gen *g, uint64_t mask)
 	prog.filter = f;
 	for (l = 0; l < g->conf->nlisteners; l++) {
 		if (SL_LISTENER_UDP(&g->conf->listeners[l]) ||
+		    g->conf->listeners[l].kind == SL_LISTEN_TUNNEL ||
 		    (fd = g->lfds[l][0]) == -1)
 			continue;
 		rc = mask == 0 ? setsockopt(fd, SOL_SOCKET,

@@ -50,6 +50,7 @@ static const char *const strategy_names[] = {
 static const char *const proto_names[] = {
 	[SL_LINK_DIRECT] = "direct",
 	[SL_LINK_SOCKS5] = "socks5",
+	[SL_LINK_AGENT] = "agent",
 };
 
 /* Links. */
@@ -58,7 +59,7 @@ enum {
 	L_PROTOCOL, L_DOMAIN, L_PORT, L_TIMEOUT, L_WEIGHT, L_INTERFACE,
 	L_NAME, L_SOURCE, L_USERNAME, L_PASSWORD, L_VIA, L_MAXCONN,
 	L_MATCHERS, L_MAXFAILS, L_COOLDOWN, L_CHECK, L_SELECTABLE,
-	L_SOURCE_PORT, L_PROXY
+	L_SOURCE_PORT, L_PROXY, L_AGENT
 };
 
 static int
@@ -276,6 +277,7 @@ static const struct keydef link_keys[] = {
 	    0 },
 	[L_SOURCE_PORT] = { "source_port", K_FN, l_source_port, 0, 0, 0 },
 	[L_PROXY] = { "proxy_protocol", K_FN, l_proxy, 0, 0, 0 },
+	[L_AGENT] = { "agent", K_FN, l_agent, 0, 0, 0 },
 };
 
 static int
@@ -300,6 +302,8 @@ link_check(struct ctx *c, struct sl_link *l, uint64_t seen)
 {
 	if ((seen & BIT(L_SOURCE_PORT)) && !(seen & BIT(L_SOURCE)))
 		return fail_key(c, "source", "required with source_port");
+	if (l->proto == SL_LINK_AGENT || (seen & BIT(L_AGENT)))
+		return link_agent_check(c, l, c->link_obj);
 	source_port(&l->source, &l->sourcelen, c->ls[c->link].source_port);
 	if (l->proto == SL_LINK_SOCKS5)
 		return check_socks5(c, l, seen);
@@ -343,6 +347,7 @@ link_item(struct ctx *c, const cJSON *it, void *arg, size_t i)
 	snprintf(name, sizeof(name), "link%zu", i);
 	link_defaults(l, name);
 	c->link = i;
+	c->link_obj = it;
 	if (walk(c, it, link_keys, nitems(link_keys), l, &c->ls[i].seen) == -1)
 		return -1;
 	return link_check(c, l, c->ls[i].seen);
@@ -506,7 +511,8 @@ enum {
 	R_UPSTREAM, R_LISTENERS, R_SERVICES, R_DBBACKEND, R_MAX_HANDSHAKES,
 	R_DENY_TARGETS, R_CONTROL, R_CONTROL_GROUP, R_LOG_FORMAT,
 	R_ACCESS_LOG, R_REGISTRY_USER, R_TENANTS, R_TENANT, R_USER_ID,
-	R_UID_BASE, R_LIMITS, R_DNS_0X20
+	R_UID_BASE, R_LIMITS, R_DNS_0X20, R_AGENT, R_TUNNEL_USER,
+	R_CONTROLLER_USER, R_PROXY_CLIENT_WHITELIST
 };
 
 /* PythTRT's listen host; numeric only, DNS is not for the master. */
@@ -605,6 +611,12 @@ static const struct keydef root_keys[] = {
 	    UINT32_MAX - 1 - SL_MAX_TENANTS },
 	[R_LIMITS] = { "limits", K_FN, r_limits, 0, 0, 0 },
 	[R_DNS_0X20] = { "dns_0x20", K_BOOL, NULL, ROFF(dns_0x20), 0, 0 },
+	[R_AGENT] = { "agent", K_FN, r_agent, 0, 0, 0 },
+	[R_TUNNEL_USER] = { "tunnel_user", K_FN, r_tunnel_user, 0, 0, 0 },
+	[R_CONTROLLER_USER] = { "controller_user", K_FN, r_controller_user,
+	    0, 0, 0 },
+	[R_PROXY_CLIENT_WHITELIST] = { "proxy_client_whitelist", K_FN,
+	    r_proxy_client_whitelist, 0, 0, 0 },
 };
 
 static struct sl_conf *
@@ -622,6 +634,8 @@ conf_new(void)
 	    "_sluice-resolver");
 	snprintf(conf->registry_user, sizeof(conf->registry_user),
 	    "_sluice-registry");
+	snprintf(conf->tunnel_user, sizeof(conf->tunnel_user),
+	    "_sluice-tunnel");
 	snprintf(conf->chroot, sizeof(conf->chroot), "/var/empty");
 	snprintf(conf->tenant, sizeof(conf->tenant), "default");
 	conf->shutdown_timeout_s = 10;
@@ -692,10 +706,13 @@ conf_finish(struct ctx *c, uint64_t seen)
 	    (seen & (BIT(R_LISTEN) | BIT(R_DOMAIN) | BIT(R_PORT))))
 		return fail_key(c, "listeners",
 		    "cannot be combined with listen or domain/port");
-	if (!(seen & (BIT(R_LISTEN) | BIT(R_LISTENERS))))
+	/* An agent needs no listener; with "port" it has one too. */
+	if (!(seen & (BIT(R_LISTEN) | BIT(R_LISTENERS))) &&
+	    (!conf->agent.enabled || (seen & (BIT(R_PORT) | BIT(R_DOMAIN)))))
 		listener_implicit(conf, (seen & BIT(R_PORT)) ? c->port : 1080);
 	if (listeners_check(c, (seen & BIT(R_LISTENERS)) ? "listeners" :
-	    "listen") == -1 || matchers_check_names(c) == -1)
+	    "listen") == -1 || tunnel_agent_listener(c) == -1 ||
+	    matchers_check_names(c) == -1 || tunnel_check_agents(c) == -1)
 		return -1;
 	if (conf->nlinks == 0) {
 		conf->links = alloc_array(c, 1, sizeof(*conf->links));
@@ -704,7 +721,8 @@ conf_finish(struct ctx *c, uint64_t seen)
 		conf->nlinks = 1;
 		link_defaults(&conf->links[0], "direct");
 	}
-	if (check_selectable(c) == -1 || services_read(c) == -1)
+	if (check_selectable(c) == -1 || services_read(c) == -1 ||
+	    tunnel_finish(c) == -1)
 		return -1;
 	return listeners_check_routed(c, (seen & BIT(R_LISTENERS)) ?
 	    "listeners" : "listen");
@@ -741,6 +759,8 @@ conf_parse(const char *text, size_t len, struct sl_conf **out, char *err,
 		rc = conf_finish(&c, seen);
 	cJSON_Delete(root);
 	free(c.ls);
+	free(c.ctl);
+	free(c.wl);
 	if (rc == -1) {
 		conf_free(c.conf);
 		return -1;
@@ -767,6 +787,7 @@ conf_free(struct sl_conf *conf)
 	free(conf->deny_targets);
 	free(conf->hijack_probes);
 	listeners_free(conf);
+	agent_free(&conf->agent);
 	tenants_free(conf);
 	services_free(conf->services);
 	pcre2_match_context_free(conf->re_mctx);

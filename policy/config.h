@@ -37,9 +37,16 @@ enum sl_strategy {
 	SL_STRAT_FASTEST,
 };
 
+#define SL_AGENT_REDACTED	"sluice:redacted!"	/* 16 bytes */
+#define SL_AGENT_NAME_MAX	64
+#define SL_AGENT_SECRET_MIN	16
+#define SL_AGENT_SECRET_MAX	1024
+#define SL_MAX_AGENTS		256	/* per tunnel listener */
+
 enum sl_link_proto {
 	SL_LINK_DIRECT = 0,
 	SL_LINK_SOCKS5,
+	SL_LINK_AGENT,		/* a stream through an agent's tunnel */
 };
 
 struct sl_port_range {
@@ -113,6 +120,8 @@ struct sl_link {
 							   the target */
 	struct sl_matcher	*matchers;
 	size_t			 nmatchers;
+	/* protocol agent: the agents of this name carry it (a pool) */
+	char			 agent[SL_AGENT_NAME_MAX + 1];
 };
 
 /* What a listener speaks; the worker has one front-end per kind. */
@@ -127,10 +136,65 @@ enum sl_listen_kind {
 	SL_LISTEN_REDIRECT,	/* TCP from netfilter REDIRECT/DNAT */
 	SL_LISTEN_TPROXY,	/* TCP from netfilter TPROXY */
 	SL_LISTEN_METRICS,	/* Prometheus text on GET /metrics */
+	SL_LISTEN_TUNNEL,	/* agents dial in (the tunnel process's) */
 	SL_LISTEN_TPROXY_UDP,	/* UDP from TPROXY: a tproxy listener's
-				   "udp": true adds one, "NAME.udp"; last,
-				   as no config names it */
+				   "udp": true adds one, "NAME.udp"; from
+				   here on no config names a kind */
+	SL_LISTEN_AGENT,	/* an agent's streams: no socket; the config
+				   adds one, "agent", with an "agent" key */
 	SL_LISTEN_KIND_MAX
+};
+
+/*
+ * Reverse tunnels (config_tunnel.c).  An agent's name is its TLS PSK
+ * identity: [A-Za-z0-9._-], 1-64 bytes.  Secrets are 16-1024 bytes;
+ * "secret_file" is read by the master and put in the text as "secret"
+ * (conf_tunnel_inline_secrets) before the config is parsed, and the
+ * text the workers get has every secret replaced by SL_AGENT_REDACTED
+ * (conf_tunnel_redact).  The loader refuses that string as a secret
+ * unless conf_parse_redacted is set (the children but the tunnel
+ * process), so a redacted text can never authenticate an agent.
+ */
+/* SL_AGENT_*: see "Reverse tunnels" below (struct sl_link needs them). */
+
+struct sl_agent_cred {
+	char			 name[SL_AGENT_NAME_MAX + 1];
+	char			*secret;		/* NUL-terminated */
+	size_t			 secret_len;
+};
+
+/* The root "agent" key: this sluiced is an agent and dials a server. */
+struct sl_agent {
+	int			 enabled;
+	char			 server_host[SL_MAX_NAME + 1];	/* name or IP */
+	uint16_t		 server_port;
+	struct sl_agent_cred	 cred;			/* name, secret */
+	/* "local" (tcprouter's trc -local): every stream goes here */
+	char			 local_host[SL_MAX_NAME + 1];	/* "": none */
+	uint16_t		 local_port;
+	/* "allow" (ProxyServer's form): what streams may reach */
+	struct sl_agent_allow	*allow;
+	size_t			 nallow;
+	uint32_t		 max_streams;		/* 256 */
+	uint32_t		 reconnect_min_ms;	/* 1 s */
+	uint32_t		 reconnect_max_ms;	/* 60 s */
+	uint32_t		 keepalive_ms;		/* 15 s: PING after */
+	uint32_t		 dead_ms;		/* 45 s: peer dead */
+};
+
+/*
+ * One "allow" entry: a target passes when every key the entry has
+ * matches (ports, and a domain or an address), and some entry passes.
+ */
+struct sl_agent_allow {
+	struct sl_port_range	*ports;			/* none: any */
+	size_t			 nports;
+	char			**domains;		/* "example.com" matches it
+							   and its subdomains; lower
+							   case, no trailing dot */
+	size_t			 ndomains;
+	struct sl_cidr		*ips;
+	size_t			 nips;
 };
 
 /* A client account of a listener (RFC 1929, Proxy-Authorization). */
@@ -195,6 +259,11 @@ struct sl_limits {
 	uint32_t		 max_udp_flows;		/* concurrent */
 };
 
+struct sl_controller {
+	char			 name[64];
+	struct sl_cidr		 addr;
+};
+
 struct sl_listener {
 	char			 name[64];		/* "listen<i>" */
 	enum sl_listen_kind	 kind;
@@ -227,6 +296,18 @@ struct sl_listener {
 	size_t			 ntaps;
 	int			 udp;			/* tproxy: UDP too */
 	struct sl_limits	 limits;
+	/* tunnel: the agents it accepts; keepalive and stream cap */
+	struct sl_agent_cred	*agents;
+	size_t			 nagents;
+	uint32_t		 max_streams;		/* per agent, 256 */
+	uint32_t		 keepalive_ms;		/* 15 s */
+	uint32_t		 dead_ms;		/* 45 s */
+	/*
+	 * ProxyServer's controller_user: client address -> the controller's
+	 * name, shown as the session's user (none: no names)
+	 */
+	struct sl_controller	*controllers;
+	size_t			 ncontrollers;
 	int			 borrowed;		/* a tproxy's UDP twin:
 							   its arrays are the
 							   TCP listener's */
@@ -341,6 +422,10 @@ struct sl_conf {
 	size_t			 ntenants;
 	uint32_t		 user_id;
 	uint32_t		 uid_base;
+	/* Reverse tunnels: this sluiced as an agent; the tunnel process's
+	   user ("tunnel_user", "_sluice-tunnel") */
+	struct sl_agent		 agent;
+	char			 tunnel_user[64];
 };
 
 /* config.c */
@@ -379,5 +464,42 @@ int	conf_each_taps(const struct sl_conf *, conf_taps_fn, void *arg);
 /* Free a tap chain's config (not a worker's loaded scripts). */
 void	taps_conf_free(struct sl_tap *, size_t n);
 const char *conf_policy_name(enum sl_policy);
+
+/* config_tunnel.c */
+/* The tunnel process runs: a tunnel listener or an agent. */
+int	conf_has_tunnel(const struct sl_conf *);
+/* A tunnel listener's agent by name, or NULL. */
+const struct sl_agent_cred *conf_agent_find(const struct sl_listener *,
+	    const char *name);
+/*
+ * The agent's "allow"/"local" for a stream's target, lower-case host
+ * (NULL for an address) or addr, and port: 1 admitted, 0 refused.  With
+ * "local" every target is admitted (it is replaced by local).  A name no
+ * domain entry admits passes only by its addresses: res/nres (what it
+ * resolved to) are filtered in place to those an ips entry admits
+ * (with the port), and it passes when one is left; with res NULL it is
+ * refused.
+ */
+int	conf_agent_allows(const struct sl_agent *, const char *host,
+	    const struct sockaddr *addr, uint16_t port,
+	    struct sl_res_addr *res, uint32_t *nres);
+/* True when some allow entry has ips (names must be resolved first). */
+int	conf_agent_needs_addresses(const struct sl_agent *);
+/*
+ * Master, before conf_parse: every "secret_file" (agent, tunnel
+ * listeners' agents, in tenants too) read and replaced by "secret"
+ * (one trailing newline dropped).  0 with *out (malloc'd text, the
+ * same when nothing changed) or -1 with err "PATH: problem".
+ */
+int	conf_tunnel_inline_secrets(const char *text, size_t len, char **out,
+	    size_t *outlen, char *err, size_t errlen);
+/*
+ * The same text with every agent secret replaced by SL_AGENT_REDACTED
+ * (for the processes that must not hold them: workers, resolver,
+ * registry).  0 with *out (malloc'd) or -1.
+ */
+extern int conf_parse_redacted;	/* accept SL_AGENT_REDACTED; default 0 */
+int	conf_tunnel_redact(const char *text, size_t len, char **out,
+	    size_t *outlen);
 
 #endif

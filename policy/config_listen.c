@@ -9,6 +9,13 @@
  * The older forms stay: PythTRT's root "domain"/"port" and sluice's
  * "listen" (a list of "ip:port") are socks5 listeners named "listen<i>"
  * without users or client limits.
+ *
+ * ProxyServer's config file is accepted at the root too: its
+ * "controller_user" ({"tom": "192.168.1.1"}) is the clients of every
+ * public listener without "clients" of its own, each address with the
+ * name a session from it shows as its user, and its
+ * "proxy_client_whitelist" is the clients of every tunnel listener
+ * without "clients" (its agents' addresses).
  */
 #include <sys/socket.h>
 #include <arpa/inet.h>
@@ -35,6 +42,8 @@ static const char *const kind_names[SL_LISTEN_KIND_MAX] = {
 	[SL_LISTEN_TPROXY] = "tproxy",
 	[SL_LISTEN_TPROXY_UDP] = "tproxy_udp",
 	[SL_LISTEN_METRICS] = "metrics",
+	[SL_LISTEN_TUNNEL] = "tunnel",
+	[SL_LISTEN_AGENT] = "agent",
 };
 
 const char *
@@ -64,6 +73,9 @@ listener_defaults(struct sl_listener *l, size_t i)
 	l->udp_idle_ms = 60 * 1000;
 	l->max_flows = 4096;
 	l->max_flows_per_client = 64;
+	l->max_streams = 256;
+	l->keepalive_ms = 15 * 1000;
+	l->dead_ms = 45 * 1000;
 }
 
 /* "ip:port" or "[ipv6]:port"; numeric only, DNS is not for the master. */
@@ -188,7 +200,7 @@ enum {
 	LS_NAME, LS_KIND, LS_LISTEN, LS_USERS, LS_CLIENTS, LS_UDP_TIMEOUT,
 	LS_BIND_TIMEOUT, LS_TIMEOUT, LS_PROXY, LS_PROXY_FROM, LS_TARGET,
 	LS_UDP_IDLE, LS_MAX_FLOWS, LS_MAX_FLOWS_CLIENT, LS_TAPS, LS_UDP,
-	LS_LIMITS
+	LS_LIMITS, LS_AGENTS, LS_MAX_STREAMS, LS_KEEPALIVE, LS_DEAD
 };
 
 static int
@@ -213,7 +225,7 @@ ls_kind(struct ctx *c, const cJSON *it, void *dst)
 	struct sl_listener	*l = dst;
 	int			 v;
 
-	/* The last kind, tproxy's UDP side, is made by "udp": true. */
+	/* From tproxy's UDP side on, the kinds are made, not named. */
 	if (get_enum(c, it, kind_names, SL_LISTEN_TPROXY_UDP, 0, &v) == -1)
 		return -1;
 	l->kind = (enum sl_listen_kind)v;
@@ -351,7 +363,48 @@ static const struct keydef listener_keys[] = {
 	[LS_TAPS] = { "taps", K_FN, ls_taps, 0, 0, 0 },
 	[LS_UDP] = { "udp", K_BOOL, NULL, LSOFF(udp), 0, 0 },
 	[LS_LIMITS] = { "limits", K_FN, ls_limits, 0, 0, 0 },
+	[LS_AGENTS] = { "agents", K_FN, ls_agents, 0, 0, 0 },
+	[LS_MAX_STREAMS] = { "max_streams", K_UINT, NULL, LSOFF(max_streams),
+	    1, 65536 },
+	[LS_KEEPALIVE] = { "keepalive", K_MS, NULL, LSOFF(keepalive_ms), 0,
+	    0 },
+	[LS_DEAD] = { "dead_timeout", K_MS, NULL, LSOFF(dead_ms), 0, 0 },
 };
+
+/*
+ * Agents dial a tunnel listener and speak TLS from the first byte to
+ * the tunnel process, which is not a worker: no taps, no limits, no
+ * PROXY header (a balancer in front would hide the agents' addresses
+ * that "clients" checks; not supported yet).
+ */
+static int
+tunnel_kind_check(struct ctx *c, const struct sl_listener *l,
+    uint64_t seen)
+{
+	static const struct { int key; const char *why; } refused[] = {
+		{ LS_TAPS, "a tunnel listener relays no sessions itself" },
+		{ LS_LIMITS, "a tunnel listener's agents have max_streams, "
+		    "not limits" },
+		{ LS_PROXY, "agents speak TLS from the first byte" },
+		{ LS_PROXY_FROM, "agents speak TLS from the first byte" },
+	};
+	size_t	i;
+
+	if (l->kind != SL_LISTEN_TUNNEL) {
+		for (i = LS_AGENTS; i <= LS_DEAD; i++)
+			if (seen & BIT(i))
+				return fail_key(c, listener_keys[i].name,
+				    "only for tunnel listeners");
+		return 0;
+	}
+	for (i = 0; i < nitems(refused); i++)
+		if (seen & BIT(refused[i].key))
+			return fail_key(c, listener_keys[refused[i].key].name,
+			    refused[i].why);
+	if (l->dead_ms <= l->keepalive_ms)
+		return fail_key(c, "dead_timeout", "not above keepalive");
+	return 0;
+}
 
 /* What only some kinds take, and what some kinds need. */
 static int
@@ -390,7 +443,7 @@ listener_kind_check(struct ctx *c, const struct sl_listener *l,
 		return fail_key(c, "max_flows_per_client", "above max_flows");
 	if (l->kind == SL_LISTEN_METRICS && (seen & BIT(LS_TAPS)))
 		return fail_key(c, "taps", "a metrics listener relays nothing");
-	return 0;
+	return tunnel_kind_check(c, l, seen);
 }
 
 static int
@@ -404,8 +457,8 @@ listener_item(struct ctx *c, const cJSON *it, void *arg, size_t i)
 		return -1;
 	if (!(seen & BIT(LS_KIND)))
 		return fail_key(c, "kind", "required (socks5, http, mixed, sni, "
-		    "host, forward, udp_forward, redirect, tproxy or "
-		    "metrics)");
+		    "host, forward, udp_forward, redirect, tproxy, metrics "
+		    "or tunnel)");
 	if (!(seen & BIT(LS_LISTEN)))
 		return fail_key(c, "listen", "required (ip:port)");
 	if (l->proxy_protocol && l->nproxy_from == 0)
@@ -561,5 +614,135 @@ listeners_free(struct sl_conf *conf)
 		free(conf->listeners[i].proxy_from);
 		taps_conf_free(conf->listeners[i].taps,
 		    conf->listeners[i].ntaps);
+		creds_free(conf->listeners[i].agents,
+		    conf->listeners[i].nagents);
+		free(conf->listeners[i].controllers);
 	}
+}
+
+/* ProxyServer's keys: "controller_user" and "proxy_client_whitelist". */
+
+static int
+controller_name(struct ctx *c, const char *s, struct sl_controller *out)
+{
+	size_t	i, n = strlen(s);
+
+	if (n == 0 || n >= sizeof(out->name))
+		return fail(c, "a controller's name is 1-%zu bytes",
+		    sizeof(out->name) - 1);
+	for (i = 0; i < n; i++)
+		if (s[i] < 0x21 || s[i] > 0x7e)
+			return fail(c, "a controller's name is printable "
+			    "ASCII without spaces");
+	memcpy(out->name, s, n + 1);
+	return 0;
+}
+
+int
+r_controller_user(struct ctx *c, const cJSON *it, void *dst)
+{
+	const cJSON		*v;
+	struct sl_controller	*ctl;
+	size_t			 n, i = 0, j, old;
+	int			 rc = 0;
+
+	(void)dst;
+	if (!cJSON_IsObject(it))
+		return type_err(c, it, "an object (name -> address)");
+	if ((n = (size_t)cJSON_GetArraySize(it)) == 0)
+		return fail(c, "empty: no controller could connect");
+	if (n > CONF_MAX_ITEMS)
+		return fail(c, "too many entries (max %d)", CONF_MAX_ITEMS);
+	if ((ctl = c->ctl = alloc_array(c, n, sizeof(*ctl))) == NULL)
+		return -1;
+	c->nctl = n;
+	cJSON_ArrayForEach(v, it) {
+		old = push_key(c, v->string);
+		if (controller_name(c, v->string, &ctl[i]) == -1 ||
+		    cidr_item(c, v, &ctl[i].addr, 0) == -1)
+			rc = -1;
+		for (j = 0; rc == 0 && j < i; j++)
+			if (ctl[j].addr.family == ctl[i].addr.family &&
+			    ctl[j].addr.prefix == ctl[i].addr.prefix &&
+			    memcmp(ctl[j].addr.addr, ctl[i].addr.addr,
+			    sizeof(ctl[i].addr.addr)) == 0)
+				rc = fail(c, "the same address as %s",
+				    ctl[j].name);
+		pop(c, old);
+		if (rc == -1)
+			return -1;
+		i++;
+	}
+	return 0;
+}
+
+int
+r_proxy_client_whitelist(struct ctx *c, const cJSON *it, void *dst)
+{
+	(void)dst;
+	if ((c->wl = new_array(c, it, sizeof(*c->wl), &c->nwl)) == NULL)
+		return -1;
+	if (c->nwl == 0)
+		return fail(c, "empty: no agent could connect");
+	return each(c, it, cidr_item, c->wl);
+}
+
+static int
+copy_cidrs(struct ctx *c, struct sl_cidr **dst, size_t *n,
+    const struct sl_cidr *src, size_t nsrc)
+{
+	if ((*dst = alloc_array(c, nsrc, sizeof(**dst))) == NULL)
+		return -1;
+	memcpy(*dst, src, nsrc * sizeof(**dst));
+	*n = nsrc;
+	return 0;
+}
+
+/* ProxyServer's lists on the listeners without "clients" of their own. */
+int
+proxyserver_clients(struct ctx *c)
+{
+	struct sl_conf		*conf = c->conf;
+	struct sl_listener	*l;
+	size_t			 i, j;
+
+	for (i = 0; i < conf->nlisteners; i++) {
+		l = &conf->listeners[i];
+		if (l->borrowed || l->nclients > 0)
+			continue;
+		if (l->kind == SL_LISTEN_TUNNEL && c->nwl > 0 &&
+		    copy_cidrs(c, &l->clients, &l->nclients, c->wl,
+		    c->nwl) == -1)
+			return -1;
+		if (l->kind == SL_LISTEN_TUNNEL || l->kind ==
+		    SL_LISTEN_METRICS || l->kind == SL_LISTEN_AGENT ||
+		    c->nctl == 0)
+			continue;
+		if ((l->controllers = alloc_array(c, c->nctl,
+		    sizeof(*l->controllers))) == NULL ||
+		    (l->clients = alloc_array(c, c->nctl,
+		    sizeof(*l->clients))) == NULL)
+			return -1;
+		memcpy(l->controllers, c->ctl, c->nctl * sizeof(*c->ctl));
+		l->ncontrollers = c->nctl;
+		for (j = 0; j < c->nctl; j++)
+			l->clients[j] = c->ctl[j].addr;
+		l->nclients = c->nctl;
+	}
+	/* A tproxy's UDP side shares its listener's arrays. */
+	for (i = 0; i < conf->nlisteners; i++) {
+		l = &conf->listeners[i];
+		for (j = 0; l->borrowed && j < conf->nlisteners; j++)
+			if (!conf->listeners[j].borrowed &&
+			    strlen(conf->listeners[j].name) + 4 ==
+			    strlen(l->name) && strncmp(l->name,
+			    conf->listeners[j].name, strlen(l->name) - 4) == 0) {
+				l->clients = conf->listeners[j].clients;
+				l->nclients = conf->listeners[j].nclients;
+				l->controllers = conf->listeners[j].controllers;
+				l->ncontrollers =
+				    conf->listeners[j].ncontrollers;
+			}
+	}
+	return 0;
 }

@@ -111,9 +111,12 @@ m_ports(struct ctx *c, const cJSON *it, void *dst)
 	return each(c, it, m_port_item, m->ports);
 }
 
-/* "*.Example.COM." and ".example.com" both become "example.com". */
-static int
-m_domain_item(struct ctx *c, const cJSON *it, void *arg, size_t i)
+/*
+ * "*.Example.COM." and ".example.com" both become "example.com" (also
+ * the agent's allow entries, config_tunnel.c).
+ */
+int
+conf_domain_item(struct ctx *c, const cJSON *it, void *arg, size_t i)
 {
 	char		**out = (char **)arg + i;
 	char		 *d, q[80];
@@ -134,7 +137,7 @@ m_domain_item(struct ctx *c, const cJSON *it, void *arg, size_t i)
 		if (*d >= 'A' && *d <= 'Z')
 			*d += 'a' - 'A';
 	/* valid_hostname() forgives a trailing dot; one was already cut. */
-	if (!valid_hostname(*out) || (*out)[n - 1] == '.')
+	if (n == 0 || !valid_hostname(*out) || (*out)[n - 1] == '.')
 		return fail(c, "%s is not a domain name",
 		    quote(it->valuestring, q, sizeof(q)));
 	return 0;
@@ -148,7 +151,7 @@ m_domains(struct ctx *c, const cJSON *it, void *dst)
 	m->domains = new_array(c, it, sizeof(char *), &m->ndomains);
 	if (m->domains == NULL)
 		return -1;
-	return each(c, it, m_domain_item, m->domains);
+	return each(c, it, conf_domain_item, m->domains);
 }
 
 int

@@ -2,8 +2,9 @@
  * What the parts of the configuration loader share: config.c (the
  * document, listeners, balancer, links), config_json.c (paths, errors,
  * typed getters, the key-table walker, text literals), config_match.c
- * (request matchers) and config_tcproute.c (TcpRoute's upstream tree and
- * the resolver keys: nameservers, blacklist, hijack probes).  Private to
+ * (request matchers), config_tcproute.c (TcpRoute's upstream tree and
+ * the resolver keys: nameservers, blacklist, hijack probes) and
+ * config_tunnel.c (reverse tunnels).  Private to
  * those files; the API is config.h.
  */
 #ifndef SL_CONFIG_PRIV_H
@@ -32,6 +33,7 @@ struct ctx {
 	struct sl_conf		*conf;
 	struct link_state	*ls;		/* one per link */
 	size_t			 link;		/* link being read */
+	const cJSON		*link_obj;	/* its JSON */
 	uint16_t		 port;		/* root "port" */
 	size_t			 re_bytes;	/* compiled patterns so far */
 	int			 tcproute;	/* document has "upstream" */
@@ -40,6 +42,11 @@ struct ctx {
 	const cJSON		*services;	/* read once links are */
 	const cJSON		*root;		/* the document */
 	const cJSON		*tenants;	/* read once the root is */
+	/* ProxyServer's lists, put on the listeners at the end */
+	struct sl_controller	*ctl;		/* "controller_user" */
+	size_t			 nctl;
+	struct sl_cidr		*wl;		/* "proxy_client_whitelist" */
+	size_t			 nwl;
 };
 
 typedef int (*key_fn)(struct ctx *, const cJSON *, void *);
@@ -118,6 +125,9 @@ int	r_tenant(struct ctx *, const cJSON *it, void *conf);
  */
 int	tenants_finish(struct ctx *, uint64_t seen);
 void	tenants_free(struct sl_conf *);
+/* "tunnel_user", and that it is no other child's user by name. */
+int	r_tunnel_user(struct ctx *, const cJSON *it, void *conf);
+int	tunnel_user_check(struct ctx *);
 
 /* config_limits.c: "limits" on the root and on a listener */
 
@@ -184,5 +194,46 @@ int	deny_targets_default(struct ctx *);
 int	r_hijack_probes(struct ctx *, const cJSON *it, void *conf);
 int	check_ttls(struct ctx *, int max_given);
 int	tcproute_links(struct ctx *, const cJSON *upstream);
+
+/* config_tunnel.c: "agent", tunnel listeners' "agents", "tunnel_user" */
+
+int	valid_agent_name(const char *);
+/* A secret (16-1024 bytes, not SL_AGENT_REDACTED) into cred->secret. */
+int	agent_secret(struct ctx *, const cJSON *it, struct sl_agent_cred *);
+int	ls_agents(struct ctx *, const cJSON *it, void *listener);
+int	l_agent(struct ctx *, const cJSON *it, void *link);
+/* A link with "protocol": "agent" or "agent" (obj: its JSON). */
+int	link_agent_check(struct ctx *, const struct sl_link *,
+	    const cJSON *obj);
+int	r_agent(struct ctx *, const cJSON *it, void *conf);
+void	agent_free(struct sl_agent *);
+void	creds_free(struct sl_agent_cred *, size_t n);
+/* With "agent": its listener, "agent", with no address, appended. */
+int	tunnel_agent_listener(struct ctx *);
+/* After the listeners: an agent's name has one secret everywhere. */
+int	tunnel_check_agents(struct ctx *);
+/*
+ * After the services: tunnel listeners have agents, agent links name
+ * one, tunnel_user is a user of its own, ProxyServer's lists applied.
+ */
+int	tunnel_finish(struct ctx *);
+
+/* config_listen.c: ProxyServer's "controller_user", "proxy_client_whitelist" */
+
+int	r_controller_user(struct ctx *, const cJSON *it, void *conf);
+int	r_proxy_client_whitelist(struct ctx *, const cJSON *it, void *conf);
+int	proxyserver_clients(struct ctx *);
+
+/* config_service.c: a service's "clientsecret" (tcprouter's tunnels) */
+
+/*
+ * Service name's agent (secret it) on every tunnel listener and its
+ * link, "agent:NAME", not selectable; *li is the link's index.
+ */
+int	tunnel_service(struct ctx *, const char *name, const cJSON *it,
+	    uint16_t *li);
+
+/* config_match.c: a domain of a matcher or an allow entry, normalised */
+int	conf_domain_item(struct ctx *, const cJSON *, void *arg, size_t i);
 
 #endif

@@ -6,6 +6,10 @@
  * One entry parser serves both: from the config file a bad entry is a
  * config error with its JSON path; from the registry it is one log line
  * and the entry is skipped, never the whole table.
+ *
+ * A service with tcprouter's "clientsecret" is reached through a reverse
+ * tunnel: its name becomes an agent's on every tunnel listener, and it
+ * gets a link of its own, "agent:NAME", that only it may take.
  */
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -17,6 +21,8 @@
 
 #include "config_priv.h"
 #include "services_priv.h"
+
+#define AGENT_LINK_PREFIX	"agent:"	/* a tunnel service's link */
 
 /* Strategies over a service's addresses (`fastest` races links only). */
 static const char *const svc_strategy_names[] = {
@@ -223,13 +229,117 @@ sv_proxy(struct ctx *c, const cJSON *it, void *dst)
 	return 0;
 }
 
+/*
+ * tcprouter's reverse tunnel: the service is reached through the agent
+ * named after it (trc), which dials a tunnel listener with this secret.
+ * Config only: the registry's table cannot add agents.
+ */
 static int
 sv_clientsecret(struct ctx *c, const cJSON *it, void *dst)
 {
-	(void)it;
-	(void)dst;
-	return fail(c, "services reached through a trc agent's tunnel are "
-	    "not supported yet (reverse tunnels)");
+	struct svc_build	*b = dst;
+
+	if (c->conf == NULL)
+		return fail(c, "tunnels are not allowed in the registry's "
+		    "table (agents are the config's)");
+	if (b->s.nlinks >= SL_SVC_MAX_LINKS)
+		return fail(c, "more than %d links", SL_SVC_MAX_LINKS);
+	return tunnel_service(c, b->s.name, it, &b->links[b->s.nlinks++]);
+}
+
+/* Agent a on tunnel listener l: added, or already there with its secret. */
+static int
+listener_add_agent(struct ctx *c, struct sl_listener *l, size_t li,
+    const struct sl_agent_cred *a)
+{
+	const struct sl_agent_cred	*b;
+	struct sl_agent_cred		*v;
+
+	if ((b = conf_agent_find(l, a->name)) != NULL) {
+		if (b->secret_len == a->secret_len &&
+		    memcmp(b->secret, a->secret, a->secret_len) == 0)
+			return 0;
+		return fail(c, "listeners[%zu] gives agent \"%s\" another "
+		    "secret", li, a->name);
+	}
+	if (l->nagents == SL_MAX_AGENTS)
+		return fail(c, "listeners[%zu] has %d agents already", li,
+		    SL_MAX_AGENTS);
+	if ((v = realloc(l->agents, (l->nagents + 1) * sizeof(*v))) == NULL)
+		return fail(c, "out of memory");
+	l->agents = v;
+	v += l->nagents;
+	*v = *a;
+	if ((v->secret = strdup(a->secret)) == NULL)
+		return fail(c, "out of memory");
+	l->nagents++;
+	return 0;
+}
+
+/* The service's link, "agent:NAME", which no other traffic takes. */
+static int
+service_link(struct ctx *c, const char *name, uint16_t *li)
+{
+	struct sl_conf	*conf = c->conf;
+	struct sl_link	*v;
+
+	if (conf->nlinks >= SL_MAX_LINKS)
+		return fail(c, "with the link of this service, more than %d "
+		    "links", SL_MAX_LINKS);
+	if ((v = realloc(conf->links, (conf->nlinks + 1) *
+	    sizeof(*v))) == NULL)
+		return fail(c, "out of memory");
+	conf->links = v;
+	v += conf->nlinks;
+	memset(v, 0, sizeof(*v));
+	link_defaults(v, "");
+	snprintf(v->name, sizeof(v->name), AGENT_LINK_PREFIX "%s", name);
+	v->proto = SL_LINK_AGENT;
+	v->selectable = 0;
+	snprintf(v->agent, sizeof(v->agent), "%s", name);
+	*li = (uint16_t)conf->nlinks++;
+	return 0;
+}
+
+/*
+ * tcprouter's "clientsecret": the service's name is an agent's on every
+ * tunnel listener, and the service goes through that agent only.
+ */
+int
+tunnel_service(struct ctx *c, const char *name, const cJSON *it,
+    uint16_t *li)
+{
+	struct sl_conf		*conf = c->conf;
+	struct sl_agent_cred	 a;
+	size_t			 i, n = 0;
+	char			 q[80];
+	int			 rc;
+
+	if (!valid_agent_name(name) || strlen(name) + strlen(
+	    AGENT_LINK_PREFIX) >= sizeof(conf->links[0].name))
+		return fail(c, "%s cannot be an agent's name: a tunnel "
+		    "service's name is [A-Za-z0-9._-], 1-%zu bytes (no "
+		    "wildcard)", quote(name, q, sizeof(q)),
+		    sizeof(conf->links[0].name) - 1 -
+		    strlen(AGENT_LINK_PREFIX));
+	memset(&a, 0, sizeof(a));
+	if (agent_secret(c, it, &a) == -1)
+		return -1;
+	snprintf(a.name, sizeof(a.name), "%s", name);
+	rc = 0;
+	for (i = 0; i < conf->nlisteners && rc == 0; i++)
+		if (conf->listeners[i].kind == SL_LISTEN_TUNNEL) {
+			rc = listener_add_agent(c, &conf->listeners[i], i, &a);
+			n++;
+		}
+	explicit_bzero(a.secret, a.secret_len);
+	free(a.secret);
+	if (rc == -1)
+		return -1;
+	if (n == 0)
+		return fail(c, "needs a tunnel listener (\"kind\": \"tunnel\"; "
+		    "router.toml: server.clientsport) for its agent to dial");
+	return service_link(c, name, li);
 }
 
 /*
@@ -316,6 +426,12 @@ service_entry(struct ctx *c, const cJSON *it, struct sl_service *out)
 		goto bad;
 	if ((seen & BIT(SV_LINK)) && (seen & BIT(SV_LINKS))) {
 		fail_key(c, "link", "cannot be combined with links");
+		goto bad;
+	}
+	if ((seen & BIT(SV_CLIENTSECRET)) &&
+	    (seen & (BIT(SV_LINK) | BIT(SV_LINKS)))) {
+		fail_key(c, (seen & BIT(SV_LINK)) ? "link" : "links", "a "
+		    "service with a clientsecret goes through its agent only");
 		goto bad;
 	}
 	if (b.s.nlinks > 0) {

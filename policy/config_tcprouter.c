@@ -15,6 +15,10 @@
  *   tlsport = 443
  *   httpport = 80
  *
+ * and the reverse tunnels: "clientsport" is a "tunnel" listener on addr
+ * for trc agents, and a service with a "clientsecret" is reached through
+ * the agent named after it (config_service.c).
+ *
  * toml_json.cc turns the TOML into generic JSON; this file maps that
  * onto sluice's own JSON (an "sni" and a "host" listener, "services",
  * "dbbackend") and hands it to conf_parse(), so there is one validator.
@@ -38,9 +42,6 @@
 #include "toml_json.h"
 
 #define TR_KEY_MAX	64	/* key bytes shown in a message */
-
-/* Reverse tunnels: a trc agent dials in; not built yet. */
-#define TR_NO_TUNNELS	"reverse tunnels (trc agents) are not supported yet"
 
 struct tr {
 	char	*err;
@@ -216,9 +217,10 @@ tr_listener(cJSON *arr, const char *name, const char *kind,
 static int
 tr_listeners(struct tr *t, const cJSON *server, cJSON *out)
 {
-	cJSON	*arr;
-	char	 addr[64];
-	int	 port, httpport;
+	const cJSON	*cp;
+	cJSON		*arr;
+	char		 addr[64];
+	int		 port, httpport, clientsport;
 
 	if (tr_addr(t, cJSON_GetObjectItemCaseSensitive(server, "addr"),
 	    addr, sizeof(addr)) == -1 ||
@@ -232,6 +234,14 @@ tr_listeners(struct tr *t, const cJSON *server, cJSON *out)
 	if ((arr = cJSON_AddArrayToObject(out, "listeners")) == NULL ||
 	    tr_listener(arr, "tls", "sni", addr, port) == -1 ||
 	    tr_listener(arr, "http", "host", addr, httpport) == -1)
+		return tr_fail(t, "router.toml", "out of memory");
+	/* The trc agents' port: a tunnel listener, listeners[2]. */
+	cp = cJSON_GetObjectItemCaseSensitive(server, "clientsport");
+	if (cp == NULL)
+		return 0;
+	if (tr_port(t, "server.clientsport", cp, 0, &clientsport) == -1)
+		return -1;
+	if (tr_listener(arr, "clients", "tunnel", addr, clientsport) == -1)
 		return tr_fail(t, "router.toml", "out of memory");
 	return 0;
 }
@@ -292,12 +302,12 @@ static int
 tr_services(struct tr *t, const cJSON *in, cJSON *out)
 {
 	static const char *const keys[] = {
-		"addr", "tlsport", "httpport", NULL
+		"addr", "tlsport", "httpport", "clientsecret", NULL
 	};
 	static const char *const none[] = { NULL };
 	const cJSON	*svc;
 	cJSON		*all = NULL, *one;
-	char		 path[256], sub[300];
+	char		 path[256];
 
 	if (tr_table(t, "server.services", in) == -1)
 		return -1;
@@ -305,9 +315,6 @@ tr_services(struct tr *t, const cJSON *in, cJSON *out)
 		toml_path("server.services", svc->string, path, sizeof(path));
 		if (tr_table(t, path, svc) == -1)
 			return -1;
-		if (cJSON_GetObjectItemCaseSensitive(svc, "clientsecret"))
-			return tr_fail(t, toml_path(path, "clientsecret", sub,
-			    sizeof(sub)), TR_NO_TUNNELS);
 		/* No "services" at all for an empty [server.services]. */
 		if ((all == NULL &&
 		    (all = cJSON_AddObjectToObject(out, "services")) == NULL) ||
@@ -323,7 +330,8 @@ static int
 tr_server(struct tr *t, const cJSON *server, cJSON *out)
 {
 	static const char *const keys[] = {
-		"addr", "port", "httpport", "dbbackend", "services", NULL
+		"addr", "port", "httpport", "dbbackend", "services",
+		"clientsport", NULL
 	};
 	const cJSON	*it;
 	char		 path[256];
@@ -332,8 +340,6 @@ tr_server(struct tr *t, const cJSON *server, cJSON *out)
 	if (server != NULL && tr_table(t, "server", server) == -1)
 		return -1;
 	cJSON_ArrayForEach(it, server) {
-		if (strcmp(it->string, "clientsport") == 0)
-			return tr_fail(t, "server.clientsport", TR_NO_TUNNELS);
 		for (i = 0; keys[i] != NULL; i++)
 			if (strcmp(it->string, keys[i]) == 0)
 				break;
@@ -383,12 +389,15 @@ tr_document(struct tr *t, const cJSON *in)
 static const char *
 tr_listener_key(const char *err)
 {
-	static const char *const keys[] = { ".port", ".httpport" };
+	static const char *const keys[] = {
+		".port", ".httpport", ".clientsport"
+	};
 	const char	*p = err + 10;		/* after "listeners[" */
 
-	if ((p[0] != '0' && p[0] != '1') || p[1] != ']')
+	if (p[0] < '0' || p[0] > '2' || p[1] != ']')
 		return "";
-	if (p[2] == ':' || strncmp(p + 2, ".listen:", 8) == 0)
+	/* The tunnel listener's agents are the services' clientsecrets. */
+	if (p[0] == '2' || p[2] == ':' || strncmp(p + 2, ".listen:", 8) == 0)
 		return keys[p[0] - '0'];
 	return "";
 }

@@ -35,12 +35,13 @@
 static const char *const process_keys[] = {
 	"control", "control_group", "log_format", "log_level", "access_log",
 	"resolver_user", "registry_user", "uid_base", "tenants", "tenant",
+	"tunnel_user",
 };
 
 /* One tenant's; with "tenants", never a default on the root. */
 static const char *const tenant_keys[] = {
 	"listeners", "listen", "domain", "port", "balancer", "upstream",
-	"services", "dbbackend", "user", "user_id", "limits",
+	"services", "dbbackend", "user", "user_id", "limits", "agent",
 };
 
 static int
@@ -286,7 +287,8 @@ tenant_serves(struct ctx *c, const cJSON *obj)
 {
 	const cJSON	*b, *links;
 
-	if (!has(obj, "listeners") && !has(obj, "listen") && !has(obj, "port"))
+	if (!has(obj, "listeners") && !has(obj, "listen") &&
+	    !has(obj, "port") && !has(obj, "agent"))
 		return fail(c, "no listeners (listeners, listen or port)");
 	b = cJSON_GetObjectItemCaseSensitive(obj, "balancer");
 	links = cJSON_GetObjectItemCaseSensitive(b, "links");
@@ -391,6 +393,9 @@ listeners_overlap(const struct sl_listener *a, const struct sl_listener *b)
 	uint8_t	aa[16], ba[16];
 	int	af_a, af_b, any_a, any_b;
 
+	/* The agent's listener binds nothing. */
+	if (a->addrlen == 0 || b->addrlen == 0)
+		return 0;
 	if (SL_LISTENER_UDP(a) != SL_LISTENER_UDP(b) ||
 	    sockaddr_port((const void *)&a->addr) !=
 	    sockaddr_port((const void *)&b->addr))
@@ -502,7 +507,7 @@ tenants_finish(struct ctx *c, uint64_t seen)
 	int		 rc = 0;
 
 	(void)seen;
-	if (root_check(c) == -1 ||
+	if (root_check(c) == -1 || tunnel_finish(c) == -1 ||
 	    check_ttls(c, has(c->root, "dns_max_ttl")) == -1)
 		return -1;
 	if (!has(c->root, "deny_targets") && deny_targets_default(c) == -1)
@@ -543,4 +548,44 @@ tenants_free(struct sl_conf *conf)
 	free(conf->tenants);
 	conf->tenants = NULL;
 	conf->ntenants = 0;
+}
+
+/* "tunnel_user": the tunnel process's, process-wide. */
+int
+r_tunnel_user(struct ctx *c, const cJSON *it, void *dst)
+{
+	struct sl_conf	*conf = dst;
+	const char	*s;
+	char		 q[80];
+
+	if (get_str(c, it, 1, sizeof(conf->tunnel_user) - 1, &s) == -1)
+		return -1;
+	if (!valid_word(s))
+		return fail(c, "%s is not a user name", quote(s, q, sizeof(q)));
+	memcpy(conf->tunnel_user, s, strlen(s) + 1);
+	return 0;
+}
+
+/* tunnel_user is a uid of its own: no other child's user by name. */
+int
+tunnel_user_check(struct ctx *c)
+{
+	const struct sl_conf	*conf = c->conf;
+	const char		*u = conf->tunnel_user, *other = NULL;
+	size_t			 old;
+
+	if (conf->user_id == 0 && conf->ntenants == 0 &&
+	    strcmp(u, conf->user) == 0)
+		other = "user";
+	else if (strcmp(u, conf->resolver_user) == 0)
+		other = "resolver_user";
+	else if (strcmp(u, conf->registry_user) == 0)
+		other = "registry_user";
+	if (other == NULL)
+		return 0;
+	old = push_key(c, "tunnel_user");
+	fail(c, "the same as %s: the tunnel process needs a uid of its own",
+	    other);
+	pop(c, old);
+	return -1;
 }

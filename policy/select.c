@@ -458,7 +458,10 @@ route_links(struct route_ctx *rc, const struct sl_request *rq)
 	for (li = 0; li < rc->conf->nlinks && li < SL_MAX_LINKS; li++) {
 		l = &rc->conf->links[li];
 		/* Outside a service's links: as if it were not there. */
-		if (!l->selectable || !link_allowed(rq, li)) {
+		/* A tcprouter clientsecret service's own agent link is not
+		   selectable, but its service names it. */
+		if (!link_allowed(rq, li) || (!l->selectable &&
+		    (rq->only == NULL || l->proto != SL_LINK_AGENT))) {
 			rc->state[li] = LS_HOP;
 			continue;
 		}

@@ -211,6 +211,8 @@ registry_setup(struct child_boot *b)
 	char	err[256];
 	size_t	i;
 
+	/* Its copy has the agents' secrets redacted (tunnel.c has them). */
+	conf_parse_redacted = 1;
 	if (conf_parse(b->conf_text, b->conf_len, &reg.conf, err,
 	    sizeof(err)) == -1)
 		fatalx("config from master: %s", err);

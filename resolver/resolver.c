@@ -615,6 +615,8 @@ rs_setup(struct child_boot *b, uint32_t nworkers)
 	char		 err[256];
 	size_t		 i;
 
+	/* Its copy has the agents' secrets redacted (tunnel.c has them). */
+	conf_parse_redacted = 1;
 	if (conf_parse(b->conf_text, b->conf_len, &conf, err,
 	    sizeof(err)) == -1)
 		fatalx("config from master: %s", err);

@@ -35,6 +35,23 @@ fill(struct sl_msg *m, unsigned type, int big)
 		break;
 	case SL_MSG_CFG_PEER:
 		m->u.cfg_peer.index = big ? SL_MAX_WORKERS - 1 : 3;
+		m->u.cfg_peer.role = big ? SL_PROC_MAX - 1 : SL_PROC_WORKER;
+		break;
+	case SL_MSG_TUN_OPEN:
+	case SL_MSG_TUN_OPENED:
+	case SL_MSG_TUN_OPEN_FAIL:
+	case SL_MSG_TUN_STREAM:
+	case SL_MSG_TUN_STREAM_RESULT:
+	case SL_MSG_TUN_DIAL:
+	case SL_MSG_TUN_DIALED:
+	case SL_MSG_TUN_DIAL_FAIL:
+		m->u.tun.code = big ? SL_TUN_CODE_MAX : 2;
+		for (i = 0; i < (big ? SL_TUN_AGENT_MAX : 3); i++)
+			m->u.tun.agent[i] = 'a';
+		for (i = 0; i < (big ? SL_CTL_TARGET_MAX : 6); i++)
+			m->u.tun.target[i] = i == 1 && !big ? ':' : '7';
+		for (i = 0; i < (big ? SL_TUN_PEER_MAX : 9); i++)
+			m->u.tun.peer[i] = ' ';
 		break;
 	case SL_MSG_CFG_LISTENER:
 		m->u.cfg_listener.index = big ? SL_MAX_LISTENERS - 1 : 2;
@@ -197,7 +214,9 @@ START_TEST(t_spec_table)
 		ck_assert_int_eq(sl_msg_specs[i].fd, SL_FD_REQUIRED);
 	for (i = SL_MSG_CFG_END; i < SL_MSG_MAX; i++)
 		ck_assert_int_eq(sl_msg_specs[i].fd, i == SL_MSG_SOCK_FD ||
-		    i == SL_MSG_SVC_TABLE ? SL_FD_REQUIRED : SL_FD_FORBIDDEN);
+		    i == SL_MSG_SVC_TABLE || i == SL_MSG_TUN_OPENED ||
+		    i == SL_MSG_TUN_STREAM || i == SL_MSG_TUN_DIALED ?
+		    SL_FD_REQUIRED : SL_FD_FORBIDDEN);
 	ck_assert_uint_eq(sl_msg_specs[SL_MSG_SOCK_REQ].from, SL_FROM_WORKER);
 	ck_assert_uint_eq(sl_msg_specs[SL_MSG_SOCK_FD].from, SL_FROM_MASTER);
 	ck_assert_uint_eq(sl_msg_specs[SL_MSG_SOCK_FAIL].from, SL_FROM_MASTER);

@@ -152,12 +152,13 @@ static const struct bad bad[] = {
 	{ "{'listeners': []}", "listeners: expected 1-16 entries, got 0" },
 	{ "{'listeners': [{'listen': '127.0.0.1:1'}]}",
 	    "listeners[0].kind: required (socks5, http, mixed, sni, host, "
-	    "forward, udp_forward, redirect, tproxy or metrics)" },
+	    "forward, udp_forward, redirect, tproxy, metrics or tunnel)" },
 	{ "{'listeners': [{'kind': 'socks5'}]}",
 	    "listeners[0].listen: required (ip:port)" },
 	{ "{'listeners': [{'kind': 'socks6', 'listen': '127.0.0.1:1'}]}",
 	    "listeners[0].kind: \"socks6\" is not one of socks5, http, mixed, "
-	    "sni, host, forward, udp_forward, redirect, tproxy, metrics" },
+	    "sni, host, forward, udp_forward, redirect, tproxy, metrics, "
+	    "tunnel" },
 	/* forward, udp_forward, redirect, tproxy (issue 11) */
 	{ "{'listeners': [{'kind': 'host', 'listen': '127.0.0.1:1'}], "
 	    "'services': {'a.test': {'addr': '127.0.0.1', 'taps': [{'type': "
@@ -169,7 +170,8 @@ static const struct bad bad[] = {
 	    "services.a.test.taps: empty: leave \"taps\" out for none" },
 	{ "{'listeners': [{'kind': 'tproxy_udp', 'listen': '127.0.0.1:1'}]}",
 	    "listeners[0].kind: \"tproxy_udp\" is not one of socks5, http, "
-	    "mixed, sni, host, forward, udp_forward, redirect, tproxy, metrics" },
+	    "mixed, sni, host, forward, udp_forward, redirect, tproxy, metrics, "
+	    "tunnel" },
 	{ "{'listeners': [{'kind': 'forward', 'listen': '127.0.0.1:1'}]}",
 	    "listeners[0].target: required (host:port) for a forward or "
 	    "udp_forward listener" },
@@ -277,7 +279,7 @@ static const struct bad bad[] = {
 	    "balancer.links[0].fooo: unknown key" },
 	{ "{'balancer': {'links': [{'protocol': 'http'}]}}",
 	    "balancer.links[0].protocol: \"http\" is not one of direct, "
-	    "socks5" },
+	    "socks5, agent" },
 	{ "{'balancer': {'links': [{'protocol': 'socks5', 'port': 1080}]}}",
 	    "balancer.links[0].domain: required for a socks5 link" },
 	{ "{'balancer': {'links': [{'protocol': 'socks5', 'port': 1080,"

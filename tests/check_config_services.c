@@ -154,8 +154,12 @@ static const struct {
 	{ "{" SNI_LISTENER ", 'services': {'x.test': {'link': 'nope'}}}",
 	    "services.x.test.link: no link is called \"nope\"" },
 	{ "{" SNI_LISTENER ", 'services': {'x.test': {'clientsecret': "
-	    "'s'}}}", "services.x.test.clientsecret: services reached through "
-	    "a trc agent's tunnel are not supported yet (reverse tunnels)" },
+	    "'s'}}}", "services.x.test.clientsecret: 1 bytes: a secret is "
+	    "16-1024 bytes" },
+	{ "{" SNI_LISTENER ", 'services': {'x.test': {'clientsecret': "
+	    "'0123456789abcdef'}}}", "services.x.test.clientsecret: needs a "
+	    "tunnel listener (\"kind\": \"tunnel\"; router.toml: "
+	    "server.clientsport) for its agent to dial" },
 	{ "{" SNI_LISTENER ", 'services': {'x.test': {'port': 1}}}",
 	    "services.x.test.port: unknown key" },
 	{ "{" SNI_LISTENER ", 'services': {'x.test': {}, 'X.test': {}}}",

@@ -284,16 +284,17 @@ START_TEST(syntax_errors)
 }
 END_TEST
 
+/* Loaded ones: check_config_tunnel.c. */
 START_TEST(tunnels)
 {
-	must_fail("[server.services]\n"
+	must_fail("[server]\nclientsport = 18000\n[server.services]\n"
 	    "  [server.services.\"mydomain.com\"]\n"
 	    "    clientsecret = \"TB2pbZ5FR8GQ\"\n",
-	    "server.services.\"mydomain.com\".clientsecret: reverse tunnels "
-	    "(trc agents) are not supported yet");
+	    "server.services.\"mydomain.com\".clientsecret: 12 bytes: a "
+	    "secret is 16-1024 bytes");
 	must_fail("[server]\nclientsport = 18000\n",
-	    "server.clientsport: reverse tunnels (trc agents) are not "
-	    "supported yet");
+	    "server.clientsport: required: the agents it accepts (or "
+	    "services with a clientsecret)");
 }
 END_TEST
 

@@ -1,5 +1,5 @@
 /*
- * The reverse tunnel's multiplexer (worker/tunnel/): two muxes wired
+ * The reverse tunnel's multiplexer (tunnel/): two muxes wired
  * back to back in memory, a byte at a time and in big chunks.  Hostile
  * frames written by hand are in check_mux_bad.c.
  */
@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "worker/tunnel/frame.h"
-#include "worker/tunnel/mux.h"
+#include "tunnel/frame.h"
+#include "tunnel/mux.h"
 #include "check_mux.h"
 
 uint8_t

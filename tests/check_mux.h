@@ -8,8 +8,8 @@
 #include <check.h>
 #include <stdint.h>
 
-#include "worker/tunnel/frame.h"
-#include "worker/tunnel/mux.h"
+#include "tunnel/frame.h"
+#include "tunnel/mux.h"
 
 #define IDS	512		/* stream ids the tests use stay below */
 

@@ -146,6 +146,7 @@ sandbox_suite(void)
 	suite_add_tcase(s, sandbox_worker_tcase());
 	suite_add_tcase(s, sandbox_resolver_tcase());
 	suite_add_tcase(s, sandbox_registry_tcase());
+	suite_add_tcase(s, sandbox_tunnel_tcase());
 	suite_add_tcase(s, sandbox_filter_tcase());
 	suite_add_tcase(s, sandbox_privdir_tcase());
 	suite_add_tcase(s, sandbox_privdrop_tcase());

@@ -81,6 +81,7 @@ int		 body_worker_ok(void);
 TCase		*sandbox_worker_tcase(void);		/* _worker.c */
 TCase		*sandbox_resolver_tcase(void);		/* _worker.c */
 TCase		*sandbox_registry_tcase(void);		/* _registry.c */
+TCase		*sandbox_tunnel_tcase(void);		/* _tunnel.c */
 TCase		*sandbox_filter_tcase(void);		/* _filter.c */
 TCase		*sandbox_privdir_tcase(void);		/* _priv.c */
 TCase		*sandbox_privdrop_tcase(void);		/* _priv.c */

@@ -1,5 +1,5 @@
 /*
- * Unit tests for worker/tunnel/tls_psk.c: an agent and a server in one
+ * Unit tests for tunnel/tls_psk.c: an agent and a server in one
  * process, ciphertext shuttled between them in memory.  Handshake and data
  * both ways; a wrong secret and an unknown name, compared byte for byte on
  * the wire; a recorded handshake replayed into a fresh server; garbage,
@@ -25,7 +25,7 @@
 #include <unistd.h>
 
 #include "common/sandbox.h"
-#include "worker/tunnel/tls_psk.h"
+#include "tunnel/tls_psk.h"
 #include "check_tls_psk.h"
 
 /* The server's agents: name -> secret. */

@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "worker/tunnel/tls_psk.h"
+#include "tunnel/tls_psk.h"
 
 #define SECRET		"correct horse battery staple"
 #define WIRE_CAP	(256 * 1024)

@@ -1,5 +1,5 @@
 /*
- * Unit tests for worker/tunnel/tls_psk.c, continued: a hand-built OpenSSL
+ * Unit tests for tunnel/tls_psk.c, continued: a hand-built OpenSSL
  * client with the same PSK tries what ours never does (early data, other
  * suites and groups, malformed names) against our server.
  */
@@ -13,7 +13,7 @@
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
 
-#include "worker/tunnel/tls_psk.h"
+#include "tunnel/tls_psk.h"
 #include "check_tls_psk.h"
 
 /*

@@ -39,6 +39,14 @@ with tempfile.TemporaryDirectory() as d:
         body = re.sub(r'"/etc/sluice/([\w-]+\.lua)"',
                       lambda m: '"%s"' % os.path.join(contrib, m.group(1)),
                       body)
+        # Tunnel secrets: /etc/sluice/X.secret, made here (32 bytes).
+        def secret(m):
+            f = os.path.join(d, m.group(1))
+            if not os.path.exists(f):
+                with open(f, "w") as sf:
+                    sf.write(os.urandom(16).hex() + "\n")
+            return '"%s"' % f
+        body = re.sub(r'"/etc/sluice/([\w-]+\.secret)"', secret, body)
         with open(path, "w") as f:
             f.write(body)
         r = subprocess.run([sluiced, "-t", "-c", path], capture_output=True,

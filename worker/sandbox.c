@@ -91,6 +91,12 @@ worker_sb_sockopts(struct sandbox *sb, const struct sandbox_opts *o)
 	a[1] = (struct sandbox_arg){ 2, SANDBOX_EQ, SO_ERROR, 0 };
 	sandbox_allow_args(sb, SCMP_SYS(getsockopt), a, 2,
 	    "dial: result of a non-blocking connect");
+	a[1] = (struct sandbox_arg){ 2, SANDBOX_EQ, SO_DOMAIN, 0 };
+	sandbox_allow_args(sb, SCMP_SYS(getsockopt), a, 2,
+	    "tunnel: a stream from the tunnel process is a unix socket");
+	a[1] = (struct sandbox_arg){ 2, SANDBOX_EQ, SO_TYPE, 0 };
+	sandbox_allow_args(sb, SCMP_SYS(getsockopt), a, 2,
+	    "tunnel: a stream from the tunnel process is a stream socket");
 	if (!o->redirect)
 		return;
 	a[0] = (struct sandbox_arg){ 1, SANDBOX_EQ, SOL_IP, 0 };

@@ -410,7 +410,12 @@ session_connected(struct session *s, int fd,
 {
 	struct sockaddr_storage	 b = *bound;
 	socklen_t		 blen = sizeof(b);
+	const char		*peer;
+	char			 agent_at[SL_TUN_PEER_MAX + 1] = "";
 
+	/* Which agent carries it, for the log line and the session list. */
+	if (s->conn != NULL && (peer = dial_agent_peer(&s->conn->dial)) != NULL)
+		snprintf(agent_at, sizeof(agent_at), "%s", peer);
 	session_conn_free(s);	/* its dial called us and is done with it */
 	atomic_fetch_add(&session_ctr(s)->opened, 1);
 	if (s->t_dial != 0)
@@ -419,6 +424,9 @@ session_connected(struct session *s, int fd,
 		s->pp_out = wk->conf->links[s->link].proxy_protocol;
 	s->tfd = fd;
 	session_detail_clear(s);
+	if (agent_at[0] != '\0')
+		session_detail(s, "agent %s at %s",
+		    wk->conf->links[s->link].agent, agent_at);
 	session_svc_connected(s);
 	sockaddr_unmap(&b, &blen);
 	s->err = SL_CONN_OK;
@@ -582,12 +590,46 @@ session_route_target(const struct session *s, const struct sl_target *t,
 	policy_route(wk->conf, &req, &view, r);
 }
 
+/*
+ * An agent's stream: what the agent's "allow" admits, a name by its
+ * addresses unless a domain entry admits it (the addresses left are
+ * those the dial may use).  With "local" the target is fixed anyway.
+ */
+static int
+session_agent_refuses(struct session *s)
+{
+	const struct sl_agent	*a = &wk->conf->agent;
+
+	if (s->listener->kind != SL_LISTEN_AGENT || a->local_host[0] != '\0')
+		return 0;
+	if (conf_agent_allows(a, s->target->host[0] != '\0' ? s->conn->host :
+	    NULL, s->target->host[0] == '\0' ?
+	    (const struct sockaddr *)&s->target->addr : NULL, s->target->port,
+	    s->conn->resolved, &s->conn->nresolved))
+		return 0;
+	session_detail(s, "refused by the agent's allow");
+	session_reply_err(s, SL_CONN_NOT_ALLOWED);
+	return 1;
+}
+
+/* Names must be resolved before routing: `ips` matchers, agent allow. */
+static int
+session_needs_addresses(const struct session *s)
+{
+	return policy_needs_addresses(wk->conf) ||
+	    (s->listener->kind == SL_LISTEN_AGENT &&
+	    wk->conf->agent.local_host[0] == '\0' &&
+	    conf_agent_needs_addresses(&wk->conf->agent));
+}
+
 /* Ask the policy for the links to try, in order, and start the first. */
 static void
 session_route(struct session *s)
 {
 	struct sl_route		r;
 
+	if (session_agent_refuses(s))
+		return;
 	session_route_target(s, s->target, s->conn->resolved, s->conn->nresolved, &r);
 	if (r.verdict != SL_ROUTE_OK) {
 		session_detail(s, "%s%s",
@@ -679,7 +721,7 @@ session_connect(struct session *s)
 		s->conn->host[i] =
 		    (char)tolower((unsigned char)s->target->host[i]);
 	s->conn->host[i] = '\0';
-	if (!policy_needs_addresses(wk->conf) ||
+	if (!session_needs_addresses(s) ||
 	    resolve_start(&s->conn->res, s->conn->host, session_resolved,
 	    s) == -1)
 		session_route(s);

@@ -132,6 +132,14 @@ TAILQ_HEAD(session_list, session);
 /* session_accept.c: for the worker */
 /* Accept up to a burst of clients of listener l; returns how many. */
 int	session_accept(int lfd, const struct sl_listener *l);
+/*
+ * A connected stream from a tunnel (front/agent.c): admitted like a
+ * client, then a session of listener l with fstate (taken, freed by the
+ * front-end's release; on -1 the caller keeps it).  0, or -1 refused
+ * (fd closed).
+ */
+int	session_accept_stream(int fd, const struct sockaddr_storage *,
+	    const struct sl_listener *l, void *fstate);
 
 /* session.c: for front-ends */
 /* s->target is set: route, dial, then the front-end's reply_ok/err. */

@@ -203,9 +203,49 @@ session_timeout(struct ev_loop *loop, ev_timer *w, int revents)
 	session_close(s, "handshake timeout");
 }
 
+/*
+ * ProxyServer's controller_user: the name of the controller at this
+ * address, shown as the session's user (an authenticated user, later,
+ * takes its place).  NULL when the listener names none.
+ */
+static const char *
+session_controller(const struct sl_listener *l,
+    const struct sockaddr_storage *ss)
+{
+	size_t	i;
+
+	for (i = 0; i < l->ncontrollers; i++)
+		if (policy_cidrs_match(&l->controllers[i].addr, 1,
+		    (const struct sockaddr *)ss))
+			return l->controllers[i].name;
+	return NULL;
+}
+
 void
 session_new(int fd, const struct sockaddr_storage *ss,
     const struct sl_listener *l)
+{
+	session_new_with(fd, ss, l, NULL);
+}
+
+/*
+ * A stream a tunnel brought (worker/front/agent.c): no accept, no
+ * `clients` (the tunnel process authenticated the agent), but the same
+ * admission as a client.  0, or -1 refused (fd closed, logged).
+ */
+int
+session_accept_stream(int fd, const struct sockaddr_storage *ss,
+    const struct sl_listener *l, void *fstate)
+{
+	if (session_admit(fd, ss, l) == -1)
+		return -1;
+	session_new_with(fd, ss, l, fstate);
+	return 0;
+}
+
+void
+session_new_with(int fd, const struct sockaddr_storage *ss,
+    const struct sl_listener *l, void *fstate)
 {
 	struct session	*s;
 
@@ -216,6 +256,7 @@ session_new(int fd, const struct sockaddr_storage *ss,
 		if (s != NULL)
 			free(s->hs);
 		free(s);
+		free(fstate);
 		close(fd);
 		return;
 	}
@@ -230,8 +271,10 @@ session_new(int fd, const struct sockaddr_storage *ss,
 	memcpy(&s->client, ss, ss->ss_family == AF_INET ?
 	    sizeof(s->client.sin) : sizeof(s->client.sin6));
 	s->listener = l;
+	s->user = session_controller(l, ss);
 	s->pp_in = (uint8_t)l->proxy_protocol;
 	s->front = front_for(l->kind);
+	s->fstate = fstate;
 	s->in = s->hs->in0;
 	s->incap = SESSION_IN;
 	s->t_start = mono_ms();

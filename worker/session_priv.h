@@ -13,6 +13,9 @@
 /* A client passed admission: make its session and start its front-end. */
 void	session_new(int fd, const struct sockaddr_storage *,
 	    const struct sl_listener *);
+/* The same with the front-end's state set before it starts. */
+void	session_new_with(int fd, const struct sockaddr_storage *,
+	    const struct sl_listener *, void *fstate);
 /* access.c: set the detail text (made on first use) from a va_list. */
 void	session_vdetail(struct session *, const char *fmt, va_list ap);
 /* access.c: the relay has started; only the target's text is kept. */

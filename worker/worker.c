@@ -283,7 +283,12 @@ worker_master_msg(struct ipc_chan *c, struct sl_msg *m, void *arg)
 		worker_drain();
 		break;
 	case SL_MSG_CFG_PEER:
-		worker_set_resolver(m->fd);
+		if (m->u.cfg_peer.role == SL_PROC_TUNNEL)
+			worker_set_tunnel(m->fd);
+		else if (m->u.cfg_peer.role == SL_PROC_RESOLVER)
+			worker_set_resolver(m->fd);
+		else
+			break;
 		m->fd = -1;
 		break;
 	case SL_MSG_SOCK_FD:
@@ -325,6 +330,8 @@ worker_setup(struct child_boot *b)
 	char	err[256];
 	size_t	i;
 
+	/* Its copy has the agents' secrets redacted (tunnel.c has them). */
+	conf_parse_redacted = 1;
 	if (conf_parse(b->conf_text, b->conf_len, &wk->conf, err,
 	    sizeof(err)) == -1)
 		fatalx("config from master: %s", err);
@@ -346,8 +353,15 @@ worker_setup(struct child_boot *b)
 	    .shm = wk->shm, .nworkers = wk->nworkers, .index = wk->index,
 	    .master = wk->master });
 	resolve_init(wk->loop, wk->conf->resolve_timeout_ms);
-	if (b->npeers == 1)
-		worker_set_resolver(b->peers[0].fd);
+	for (i = 0; i < b->npeers; i++) {
+		if (b->peers[i].role == SL_PROC_TUNNEL)
+			worker_set_tunnel(b->peers[i].fd);
+		else if (b->peers[i].role == SL_PROC_RESOLVER)
+			worker_set_resolver(b->peers[i].fd);
+		else
+			close(b->peers[i].fd);
+	}
+	b->npeers = 0;
 	for (i = 0; i < b->nlisteners; i++) {
 		struct wk_listener *l = &wk->listeners[i];
 

@@ -48,6 +48,8 @@ extern struct worker *wk;
 void	worker_main(int argc, char *argv[]);
 void	worker_session_gone(void);
 void	worker_accept_pause(void);
+/* tunnel_peer.c: the channel to the pool's tunnel process (CFG_PEER) */
+void	worker_set_tunnel(int fd);
 
 /* ctl.c: the control socket's questions, from the master */
 void	ctl_query(const struct sl_msg *);

@@ -25,6 +25,9 @@ import sltest as t
 SECTIONS = {
     "Root object": ["config.c:root_keys"],
     "Listeners": ["config_listen.c:listener_keys"],
+    "Tunnel agents": ["config_tunnel.c:cred_keys"],
+    "Agent": ["config_tunnel.c:agent_keys"],
+    "Agent allow": ["config_tunnel.c:allow_keys"],
     "Users": ["config_listen.c:user_keys"],
     "Limits": ["config_limits.c:limit_keys"],
     "Bandwidth": ["config_limits.c:bw_keys"],

@@ -46,6 +46,7 @@
 #include "../../policy/select.h"
 #include "dial_priv.h"
 #include "race.h"
+#include "../../tunnel/frame.h"
 
 static void	dial_resolved(struct res_req *, int, const struct sl_msg *,
 		    void *);
@@ -116,6 +117,7 @@ static void
 dial_stop(struct dial *d)
 {
 	resolve_cancel(&d->res);
+	agent_link_cancel(&d->areq);
 	dial_tries_close(d);
 	ev_timer_stop(d->loop, &d->timer);
 	if (d->fd != -1) {
@@ -294,6 +296,78 @@ dial_first_endpoint(struct dial *d)
 		dial_fail_soon(d, SL_CONN_HOST_UNREACH, "resolver unavailable");
 }
 
+/*
+ * The stream's answer.  An agent that is not connected, or whose tunnel
+ * broke while opening, is the link's fault (routing fails over and the
+ * link cools down); what the agent says of the target is the target's.
+ */
+static void
+dial_agent_done(struct agent_req *r, int fd, uint32_t code, const char *peer,
+    const char *why, void *arg)
+{
+	struct dial		*d = arg;
+	enum sl_conn_err	 err = SL_CONN_FAIL;
+
+	(void)r;
+	if (fd != -1) {
+		d->fd = fd;
+		d->fd_shared = 0;
+		memset(&d->bound, 0, sizeof(d->bound));
+		snprintf(d->agent_peer, sizeof(d->agent_peer), "%s", peer);
+		dial_succeed(d);
+		return;
+	}
+	switch (code) {
+	case MUX_C_POLICY:
+		err = SL_CONN_NOT_ALLOWED;
+		break;
+	case MUX_C_REFUSED:
+		err = SL_CONN_REFUSED;
+		break;
+	case MUX_C_UNREACH:
+		err = SL_CONN_HOST_UNREACH;
+		break;
+	case MUX_C_TIMEOUT:
+		err = SL_CONN_TIMEOUT;
+		break;
+	case MUX_C_TARGET:
+		err = SL_CONN_ADDR_UNSUPP;
+		break;
+	case MUX_C_STREAMS:
+	case MUX_C_OTHER:
+		break;
+	default:		/* SL_TUN_NO_AGENT, the tunnel broke */
+		d->link_fault = 1;
+		err = code == SL_TUN_NO_AGENT ? SL_CONN_NO_LINK : SL_CONN_FAIL;
+	}
+	snprintf(d->why, sizeof(d->why), "agent %s%s%s: %s",
+	    d->conf->links[d->link].agent, peer[0] != '\0' ? " at " : "", peer,
+	    why != NULL && why[0] != '\0' ? why : mux_code_name(code));
+	dial_fail(d, err, d->why);
+}
+
+/* A stream through the agent's tunnel; the agent resolves names. */
+static void
+dial_agent_start(struct dial *d)
+{
+	char	target[SL_MAX_NAME + 16];
+
+	d->phase = DIAL_CONNECT;
+	sl_target_fmt(d->target, target, sizeof(target));
+	if (agent_link_open(&d->areq, d->conf->links[d->link].agent, target,
+	    dial_agent_done, d) == -1) {
+		d->link_fault = 1;
+		dial_fail_soon(d, SL_CONN_NO_LINK, "no tunnel process");
+	}
+}
+
+const char *
+dial_agent_peer(const struct dial *d)
+{
+	return d->conf != NULL && d->conf->links[d->link].proto ==
+	    SL_LINK_AGENT ? d->agent_peer : NULL;
+}
+
 void
 dial_start(struct dial *d, struct ev_loop *loop, const struct sl_conf *conf,
     int link, const struct sl_target *target,
@@ -320,6 +394,10 @@ dial_start(struct dial *d, struct ev_loop *loop, const struct sl_conf *conf,
 	ev_init(&d->timer, dial_timeout);
 	d->deadline = ev_now(loop) + conf->links[link].timeout_ms / 1000.0;
 	dial_arm(d);
+	if (conf->links[link].proto == SL_LINK_AGENT) {
+		dial_agent_start(d);
+		return;
+	}
 	if (dial_chain(d) == -1) {
 		dial_fail_soon(d, SL_CONN_FAIL, "link chain too deep");
 		return;

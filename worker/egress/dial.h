@@ -17,6 +17,7 @@
 #include "../../common/target.h"
 #include "../../ipc/ipc_msg.h"
 #include "../../policy/config.h"
+#include "agent_link.h"
 #include "resolve.h"
 #include "sockreq.h"
 #include "../proto/socks5_wire.h"
@@ -100,6 +101,8 @@ struct dial {
 	int			 target_answered;	/* some attempt reached it */
 	int			 skip_bound;	/* bound stays zero */
 	char			 why[SL_MAX_NAME + 128];
+	struct agent_req	 areq;		/* an agent link's stream */
+	char			 agent_peer[SL_TUN_PEER_MAX + 1];
 	struct sockaddr_storage	 bound;
 	dial_cb			 cb;
 	void			*arg;
@@ -122,6 +125,11 @@ void	dial_cancel(struct dial *);
 void	dial_skip_bound(struct dial *, int skip);
 /* Replace the link's connect timeout for this dial (health checks). */
 void	dial_set_timeout(struct dial *, uint32_t ms);
+/*
+ * An agent link's dial that connected: the agent connection's address
+ * ("addr:port"), kept in why (NULL for other links).
+ */
+const char *dial_agent_peer(const struct dial *);
 /* The neutral error for a failed connect(2) errno. */
 enum sl_conn_err dial_errno_err(int err);
 

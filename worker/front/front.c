@@ -13,6 +13,7 @@ static const struct front_ops *const fronts[SL_LISTEN_KIND_MAX] = {
 	[SL_LISTEN_REDIRECT] = &front_redirect,
 	[SL_LISTEN_TPROXY] = &front_tproxy,
 	[SL_LISTEN_METRICS] = &front_metrics,
+	[SL_LISTEN_AGENT] = &front_agent,
 };
 
 const struct front_ops *

@@ -92,5 +92,10 @@ extern const struct front_ops front_host;
 extern const struct front_ops front_forward;
 extern const struct front_ops front_redirect;
 extern const struct front_ops front_tproxy;
+extern const struct front_ops front_agent;
+
+/* agent.c: TUN_STREAM from the tunnel process (takes m->fd if it can) */
+struct sl_msg;
+void	agent_front_stream(struct sl_msg *);
 
 #endif
