@@ -26,6 +26,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/target.h"
 #include "ipc/codec.h"
 
 /* More than FRAME_MAX_FDS in ipc/frame.c: the kernel truncates. */
@@ -62,6 +63,23 @@ check_strings(const struct sl_msg *m, unsigned type)
 }
 
 static void
+fuzz_target_text(const char *text)
+{
+	struct sl_target	t;
+	char			back[SL_MAX_NAME + 16];
+
+	if (sl_target_parse(&t, text) == -1)
+		return;
+	if (t.port == 0 || (t.host[0] == '\0' && t.addrlen == 0))
+		abort();
+	/* A name prints as given, then its port. */
+	sl_target_fmt(&t, back, sizeof(back));
+	if (t.host[0] != '\0' && (strncmp(back, text, strlen(t.host)) != 0 ||
+	    back[strlen(t.host)] != ':'))
+		abort();
+}
+
+static void
 fuzz_body(unsigned type, const uint8_t *data, size_t len)
 {
 	struct sl_msg	 m, again;
@@ -84,6 +102,13 @@ fuzz_body(unsigned type, const uint8_t *data, size_t len)
 	    len > sl_msg_specs[type].max_body)
 		abort();
 	check_strings(&m, type);
+	/*
+	 * A TUN_ message's target and peer texts go through the target
+	 * parser on their receiver (worker/egress/agent_link.c, front/
+	 * agent.c): whatever it accepts must print back to the same text.
+	 */
+	if (type >= SL_MSG_TUN_OPEN && type <= SL_MSG_TUN_DIAL_FAIL)
+		fuzz_target_text(m.u.tun.target), fuzz_target_text(m.u.tun.peer);
 	/* What was accepted must be what we would have sent. */
 	m.type = (uint16_t)type;
 	n = ipc_body_encode(&m, out, sizeof(out));

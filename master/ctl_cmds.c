@@ -244,7 +244,9 @@ links_one(const struct gen *g, size_t i, uint64_t now)
 	cJSON_AddStringToObject(o, "name", l->name);
 	add_tenant(o, g);
 	cJSON_AddStringToObject(o, "protocol", l->proto == SL_LINK_SOCKS5 ?
-	    "socks5" : "direct");
+	    "socks5" : l->proto == SL_LINK_AGENT ? "agent" : "direct");
+	if (l->proto == SL_LINK_AGENT)
+		cJSON_AddStringToObject(o, "agent", l->agent);
 	cJSON_AddStringToObject(o, "state", down ? "down" : until > now ?
 	    "cooling" : "up");
 	cJSON_AddNumberToObject(o, "cooldown_s", until > now ?
