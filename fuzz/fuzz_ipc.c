@@ -107,7 +107,7 @@ fuzz_body(unsigned type, const uint8_t *data, size_t len)
 	 * parser on their receiver (worker/egress/agent_link.c, front/
 	 * agent.c): whatever it accepts must print back to the same text.
 	 */
-	if (type >= SL_MSG_TUN_OPEN && type <= SL_MSG_TUN_DIAL_FAIL)
+	if (SL_MSG_IS_TUN(type))
 		fuzz_target_text(m.u.tun.target), fuzz_target_text(m.u.tun.peer);
 	/* What was accepted must be what we would have sent. */
 	m.type = (uint16_t)type;

@@ -236,7 +236,7 @@ frame_check_kind(int fd, unsigned peer, unsigned type, const char **why)
 
 	if (peer == SL_PROC_MASTER)
 		return 0;
-	if (type >= SL_MSG_TUN_OPEN && type <= SL_MSG_TUN_DIAL_FAIL &&
+	if (SL_MSG_IS_TUN(type) &&
 	    (peer == SL_PROC_WORKER || peer == SL_PROC_TUNNEL)) {
 		if (setsockopt(fd, SOL_SOCKET, SO_LINGER, &off,
 		    sizeof(off)) == -1) {

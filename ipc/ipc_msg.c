@@ -150,6 +150,10 @@ const struct sl_msg_spec sl_msg_specs[SL_MSG_MAX] = {
 	    SZ_TUN },
 	[SL_MSG_TUN_DIAL_FAIL] = { "TUN_DIAL_FAIL", SL_FROM_WORKER,
 	    SL_FD_FORBIDDEN, SZ_TUN },
+	[SL_MSG_TUN_RESET] = { "TUN_RESET", SL_FROM_TUNNEL, SL_FD_FORBIDDEN,
+	    SZ_TUN },
+	[SL_MSG_TUN_AGENT_UP] = { "TUN_AGENT_UP", SL_FROM_TUNNEL,
+	    SL_FD_FORBIDDEN, SZ_TUN },
 };
 
 _Static_assert(sizeof(struct sl_frame_hdr) + SZ_ARRAY_HDR(2) + SZ_UINT32 +

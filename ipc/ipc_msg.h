@@ -19,7 +19,7 @@
 
 #include "../common/sluice.h"
 
-#define SL_IPC_VERSION		7
+#define SL_IPC_VERSION		8
 #define SL_IPC_MAX_FRAME	8192	/* header + body, any type */
 #define SL_LOG_MAX_TEXT		1024
 /* A PCAP_REC's packet: a TCP segment of 7680 payload bytes over IPv6
@@ -128,6 +128,13 @@ enum sl_msg_type {
 	 *   tunnel process makes no sockets; a worker dials it over links;
 	 *   worker -> tunnel TUN_DIALED (id echoes; + fd, connected) or
 	 *   TUN_DIAL_FAIL (id echoes; peer: why).
+	 * Either side, once a stream is relaying:
+	 *   tunnel -> worker TUN_RESET (id: the TUN_OPEN's or TUN_STREAM's
+	 *   id; code): the stream broke (the agent reset it, the tunnel
+	 *   died); the worker fails its session visibly instead of taking
+	 *   the socketpair's EOF for the end of the data.
+	 *   tunnel -> worker TUN_AGENT_UP (agent): an agent of that name
+	 *   (re)connected; its links' failures are forgotten.
 	 */
 	SL_MSG_TUN_OPEN,
 	SL_MSG_TUN_OPENED,
@@ -137,6 +144,8 @@ enum sl_msg_type {
 	SL_MSG_TUN_DIAL,
 	SL_MSG_TUN_DIALED,
 	SL_MSG_TUN_DIAL_FAIL,
+	SL_MSG_TUN_RESET,
+	SL_MSG_TUN_AGENT_UP,
 	SL_MSG_MAX
 };
 
@@ -158,6 +167,9 @@ enum sl_ctl_op {
 #define SL_TUN_PEER_MAX		127	/* "addr:port", or a reason */
 #define SL_TUN_CODE_MAX		255	/* mux codes; 0: OK */
 #define SL_TUN_NO_AGENT		255	/* TUN_OPEN_FAIL: none connected */
+/* The TUN_ messages, first to last: one body, sockets may pass. */
+#define SL_MSG_IS_TUN(t)	((t) >= SL_MSG_TUN_OPEN && \
+				    (t) <= SL_MSG_TUN_AGENT_UP)
 
 /* A client CIDR of a filter or an allow list; family 0: none. */
 struct sl_ctl_cidr {

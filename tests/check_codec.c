@@ -45,6 +45,8 @@ fill(struct sl_msg *m, unsigned type, int big)
 	case SL_MSG_TUN_DIAL:
 	case SL_MSG_TUN_DIALED:
 	case SL_MSG_TUN_DIAL_FAIL:
+	case SL_MSG_TUN_RESET:
+	case SL_MSG_TUN_AGENT_UP:
 		m->u.tun.code = big ? SL_TUN_CODE_MAX : 2;
 		for (i = 0; i < (big ? SL_TUN_AGENT_MAX : 3); i++)
 			m->u.tun.agent[i] = 'a';

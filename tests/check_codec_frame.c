@@ -110,7 +110,7 @@ START_TEST(t_frame_roundtrip)
 		for (big = 0; big < 2; big++) {
 			fill(&m, t, big);
 			/* Between worker and tunnel only sockets may go. */
-			if (t >= SL_MSG_TUN_OPEN && t <= SL_MSG_TUN_DIAL_FAIL)
+			if (SL_MSG_IS_TUN(t))
 				ck_assert_int_eq(socketpair(AF_UNIX,
 				    SOCK_STREAM | SOCK_CLOEXEC, 0, p), 0);
 			else

@@ -180,6 +180,10 @@ START_TEST(t_reset)
 	ck_assert_uint_eq(tconn_streams(agt.c), 0);
 	ck_assert(far->eof || far->err);
 	ck_assert(e->eof || e->err);
+	/* The agent's owner hears its open stream was reset; ours not. */
+	ck_assert_int_eq(agt.lost, 1);
+	ck_assert_uint_eq(agt.lost_code, MUX_C_CANCEL);
+	ck_assert_int_eq(srv.lost, 0);
 
 	/* The server's far end goes away while data still comes back. */
 	e = open_stream("echo.test:1", 8 * 1024 * 1024, &o2);
@@ -289,6 +293,9 @@ START_TEST(t_peer_dies)
 	    strstr(srv.why, "Broken pipe") != NULL, "why: %s", srv.why);
 	ck_assert(h.done && !h.ok);
 	ck_assert_uint_eq(h.code, MUX_C_SHUTDOWN);
+	/* The open stream is lost, the opening one reported by its cb. */
+	ck_assert_int_eq(srv.lost, 1);
+	ck_assert_uint_eq(srv.lost_code, MUX_C_SHUTDOWN);
 	ck_assert(e->eof || e->err);
 	ck_assert_int_eq(he->eof, 1);
 	ck_assert_int_eq(e->bad, 0);
@@ -427,7 +434,7 @@ on_up_close(struct tconn *c, void *arg)
 START_TEST(t_close)
 {
 	static const struct tconn_ops	 close_ops = { on_up_close, on_down,
-					    on_open, on_goaway };
+					    on_open, on_goaway, on_lost };
 	struct opening	 o = { 0 }, h = { 0 };
 	struct mux_params p;
 	struct endp	*e, *he;

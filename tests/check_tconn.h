@@ -42,6 +42,8 @@ extern int		 nends;
 struct side {
 	struct tconn	*c;
 	int		 up, down, goaway, free_on_down;
+	int		 lost;		/* stream_lost calls */
+	uint32_t	 lost_code;
 	char		 why[160];
 	uint32_t	 held;		/* agent: an open left unanswered */
 	int		 opens;
@@ -66,6 +68,7 @@ void	 on_up(struct tconn *, void *);
 void	 on_down(struct tconn *, const char *, void *);
 void	 on_open(struct tconn *, uint32_t, const char *, void *);
 void	 on_goaway(struct tconn *, void *);
+void	 on_lost(struct tconn *, uint32_t, uint32_t, void *);
 /* tconn_open's result callback; arg is the struct opening. */
 void	 on_result(struct tconn *, uint32_t, int, uint32_t, void *);
 /* The server's secret lookup: AGENT has SECRET. */

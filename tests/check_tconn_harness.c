@@ -240,7 +240,19 @@ on_goaway(struct tconn *c, void *arg)
 	((struct side *)arg)->goaway++;
 }
 
-const struct tconn_ops	ops = { on_up, on_down, on_open, on_goaway };
+void
+on_lost(struct tconn *c, uint32_t id, uint32_t code, void *sarg)
+{
+	struct side	*sd = c == srv.c ? &srv : &agt;
+
+	(void)id;
+	(void)sarg;
+	sd->lost++;
+	sd->lost_code = code;
+}
+
+const struct tconn_ops	ops = { on_up, on_down, on_open, on_goaway,
+			    on_lost };
 
 void
 on_result(struct tconn *c, uint32_t id, int ok, uint32_t code, void *arg)

@@ -369,6 +369,7 @@ static const struct tconn_ops ag_ops = {
 	.down = ag_down,
 	.open = ag_open,
 	.goaway = ag_goaway,
+	.stream_lost = tn_stream_lost,
 };
 
 /* A worker's TUN_DIALED (+ fd) or TUN_DIAL_FAIL. */
@@ -437,6 +438,9 @@ agent_stream_result(uint32_t w, const struct sl_msg *m)
 	else if (m->u.tun.code == 0) {
 		if (tconn_accept(s->ac->c, s->id, s->local) == -1)
 			close(s->local);
+		else
+			(void)tconn_stream_set_arg(s->ac->c, s->id,
+			    tn_stream_arg(w, s->key));
 	} else {
 		tconn_refuse(s->ac->c, s->id, m->u.tun.code);
 		close(s->local);

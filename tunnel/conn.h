@@ -50,6 +50,14 @@ struct tconn_ops {
 		    void *arg);
 	/* The peer asked us to stop opening streams (GOAWAY; may be NULL). */
 	void	(*goaway)(struct tconn *, void *arg);
+	/*
+	 * An open stream ended other than by FIN both ways: the peer reset
+	 * it, or the connection died (code SHUTDOWN).  sarg is what
+	 * tconn_stream_set_arg() gave it.  Called before its local fd is
+	 * closed, so the owner can tell its worker first.  May be NULL.
+	 */
+	void	(*stream_lost)(struct tconn *, uint32_t id, uint32_t code,
+		    void *sarg);
 };
 
 /*
@@ -89,6 +97,8 @@ int		 tconn_open(struct tconn *, const char *target, int local,
 /* Agent side: the stream id is connected on local / refused with code. */
 int		 tconn_accept(struct tconn *, uint32_t id, int local);
 void		 tconn_refuse(struct tconn *, uint32_t id, uint32_t code);
+/* What stream_lost() gets for stream id; -1 when there is no such id. */
+int		 tconn_stream_set_arg(struct tconn *, uint32_t id, void *sarg);
 /* Drop a stream both ways (RST with code); its local fd is closed. */
 void		 tconn_reset(struct tconn *, uint32_t id, uint32_t code);
 /* No new streams either way; down() follows when the last one ends. */

@@ -51,6 +51,7 @@ struct tstream {
 	ev_io			 rd, wr;
 	tconn_result_cb		 cb;
 	void			*cb_arg;
+	void			*sarg;		/* for ops.stream_lost */
 	/* Read from fd, not yet taken by mux_send(): at most a chunk. */
 	uint8_t			*out;
 	size_t			 out_off, out_len;

@@ -355,6 +355,8 @@ tstream_teardown(struct tconn *c)
 		cb_arg = s->cb_arg;
 		report = s->state == TS_OPENING || s->state == TS_ABORTED;
 		code = s->state == TS_ABORTED ? s->code : MUX_C_SHUTDOWN;
+		if (s->state == TS_OPEN && c->ops.stream_lost != NULL)
+			c->ops.stream_lost(c, id, MUX_C_SHUTDOWN, s->sarg);
 		tstream_free(s);
 		if (report)
 			cb(c, id, 0, code, cb_arg);
@@ -497,8 +499,11 @@ tstream_on_reset(void *arg, uint32_t id, uint32_t code, const char *why)
 		cb_arg = s->cb_arg;
 		tstream_free(s);
 		cb(c, id, 0, code, cb_arg);
-	} else
+	} else {
+		if (s->state == TS_OPEN && c->ops.stream_lost != NULL)
+			c->ops.stream_lost(c, id, code, s->sarg);
 		tstream_free(s);
+	}
 	tconn_check_idle(c);
 }
 
@@ -582,4 +587,15 @@ tconn_reset(struct tconn *c, uint32_t id, uint32_t code)
 		tstream_free(s);
 	tconn_kick(c);
 	tconn_check_idle(c);
+}
+
+int
+tconn_stream_set_arg(struct tconn *c, uint32_t id, void *sarg)
+{
+	struct tstream	*s;
+
+	if ((s = tstream_find(c, id)) == NULL)
+		return -1;
+	s->sarg = sarg;
+	return 0;
 }

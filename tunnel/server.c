@@ -160,7 +160,7 @@ srv_up(struct tconn *c, void *arg)
 {
 	struct srv_agent	*a = arg;
 	struct srv_agent	*o;
-	uint32_t		 n = 0;
+	uint32_t		 n = 0, w;
 
 	a->up = 1;
 	srv.nhandshakes--;
@@ -170,6 +170,10 @@ srv_up(struct tconn *c, void *arg)
 	log_info("agent %s connected from %s on %s (%u connection%s of that "
 	    "name)", tconn_name(c), a->peer, a->sl->l->name, n,
 	    n == 1 ? "" : "s");
+	/* Links that failed while it was away are usable again. */
+	for (w = 0; w < tn.nworkers; w++)
+		(void)tn_send(w, SL_MSG_TUN_AGENT_UP, 0, -1, 0, tconn_name(c),
+		    "", "");
 	srv_serve_waiting(tconn_name(c));
 }
 
@@ -207,6 +211,7 @@ static const struct tconn_ops srv_ops = {
 	.down = srv_down,
 	.open = NULL,		/* an agent opens nothing into our side */
 	.goaway = srv_goaway,
+	.stream_lost = tn_stream_lost,
 };
 
 static void
@@ -305,11 +310,12 @@ srv_opened(struct tconn *c, uint32_t id, int ok, uint32_t code, void *arg)
 {
 	struct srv_open	*op = arg;
 
-	(void)c;
-	(void)id;
-	if (ok)
+	if (ok) {
+		(void)tconn_stream_set_arg(c, id, tn_stream_arg(op->worker,
+		    op->req));
 		(void)tn_send(op->worker, SL_MSG_TUN_OPENED, op->req, op->wfd,
 		    0, op->agent, "", op->peer);
+	}
 	else
 		(void)tn_send(op->worker, SL_MSG_TUN_OPEN_FAIL, op->req, -1,
 		    code > SL_TUN_CODE_MAX ? MUX_C_OTHER : code, op->agent, "",

@@ -106,6 +106,25 @@ tn_mux_params(struct mux_params *p, uint32_t max_streams,
 		p->dead_ms = dead_ms;
 }
 
+void *
+tn_stream_arg(uint32_t w, uint32_t id)
+{
+	return (void *)(uintptr_t)(((uint64_t)w << 32) | id);
+}
+
+void
+tn_stream_lost(struct tconn *c, uint32_t id, uint32_t code, void *sarg)
+{
+	uint64_t	v = (uint64_t)(uintptr_t)sarg;
+
+	(void)c;
+	(void)id;
+	if (sarg == NULL)
+		return;
+	(void)tn_send((uint32_t)(v >> 32), SL_MSG_TUN_RESET, (uint32_t)v, -1,
+	    code > SL_TUN_CODE_MAX ? 1 : code, "", "", "");
+}
+
 void
 tn_maybe_exit(void)
 {

@@ -49,6 +49,14 @@ int	 tn_pick_worker(void);
 /* mux parameters from a config's stream cap and keepalive. */
 void	 tn_mux_params(struct mux_params *, uint32_t max_streams,
 	    uint32_t keepalive_ms, uint32_t dead_ms);
+/*
+ * Which worker's session a relaying stream is, for tconn's stream_lost:
+ * the worker and the TUN_OPEN's (or TUN_STREAM's) id in one pointer.
+ */
+void	*tn_stream_arg(uint32_t w, uint32_t id);
+/* stream_lost: the worker fails that session (TUN_RESET). */
+void	 tn_stream_lost(struct tconn *, uint32_t id, uint32_t code,
+	    void *sarg);
 /* Draining: exit once server_idle() and agent_idle() say so. */
 void	 tn_maybe_exit(void);
 

@@ -414,8 +414,11 @@ session_connected(struct session *s, int fd,
 	char			 agent_at[SL_TUN_PEER_MAX + 1] = "";
 
 	/* Which agent carries it, for the log line and the session list. */
-	if (s->conn != NULL && (peer = dial_agent_peer(&s->conn->dial)) != NULL)
+	if (s->conn != NULL && (peer = dial_agent_peer(&s->conn->dial)) !=
+	    NULL) {
 		snprintf(agent_at, sizeof(agent_at), "%s", peer);
+		s->tun_key = dial_agent_id(&s->conn->dial);
+	}
 	session_conn_free(s);	/* its dial called us and is done with it */
 	atomic_fetch_add(&session_ctr(s)->opened, 1);
 	if (s->t_dial != 0)

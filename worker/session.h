@@ -121,6 +121,8 @@ struct session {
 	struct session_svc	*svc;		/* routed by a service, or NULL */
 	uint8_t			 pp_in;		/* a PROXY header comes first */
 	uint8_t			 pp_out;	/* PROXY version to the target */
+	uint32_t		 tun_key;	/* a tunnel's stream: its TUN_
+						   id, for TUN_RESET; 0: none */
 	char			*detail;	/* for the log line; NULL: none
 						   (session_detail makes it) */
 	struct lim_hold		 lim;		/* what it holds of `limits`,

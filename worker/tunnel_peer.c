@@ -4,12 +4,49 @@
  * links (egress/agent_link.c), streams an agent's server opened
  * (front/agent.c), and dials of an agent's server.
  */
+#include <string.h>
 #include <unistd.h>
 
 #include "../common/log.h"
+#include "../tunnel/frame.h"
 #include "egress/agent_link.h"
+#include "egress/health.h"
 #include "front/front.h"
 #include "worker.h"
+
+/*
+ * A relaying stream broke (the agent reset it, the tunnel died): its
+ * socketpair's EOF is not the end of the data, so the session fails
+ * visibly, its client reset.
+ */
+static void
+tunnel_peer_lost(uint32_t key, uint32_t code)
+{
+	struct session	*s;
+
+	if (key == 0)
+		return;
+	TAILQ_FOREACH(s, &wk->sessions, entry)
+		if (s->tun_key == key)
+			break;
+	if (s == NULL)
+		return;		/* it ended first */
+	session_detail(s, "tunnel stream lost: %s", mux_code_name(code));
+	front_reset_client(s);
+	session_close(s, "failed");
+}
+
+/* An agent is back: its links' failures and cool-downs are forgotten. */
+static void
+tunnel_peer_agent_up(const char *agent)
+{
+	size_t	i;
+
+	for (i = 0; i < wk->conf->nlinks; i++)
+		if (wk->conf->links[i].proto == SL_LINK_AGENT &&
+		    strcmp(wk->conf->links[i].agent, agent) == 0)
+			health_link_ok((uint32_t)i);
+}
 
 static void
 tunnel_peer_msg(struct ipc_chan *c, struct sl_msg *m, void *arg)
@@ -26,6 +63,12 @@ tunnel_peer_msg(struct ipc_chan *c, struct sl_msg *m, void *arg)
 		break;
 	case SL_MSG_TUN_DIAL:
 		agent_link_dial(m);
+		break;
+	case SL_MSG_TUN_RESET:
+		tunnel_peer_lost(m->id, m->u.tun.code);
+		break;
+	case SL_MSG_TUN_AGENT_UP:
+		tunnel_peer_agent_up(m->u.tun.agent);
 		break;
 	default:
 		log_warnx("tunnel process: unexpected %s",

@@ -358,7 +358,15 @@ dial_agent_start(struct dial *d)
 	    dial_agent_done, d) == -1) {
 		d->link_fault = 1;
 		dial_fail_soon(d, SL_CONN_NO_LINK, "no tunnel process");
+		return;
 	}
+	d->agent_id = d->areq.id;
+}
+
+uint32_t
+dial_agent_id(const struct dial *d)
+{
+	return dial_agent_peer(d) != NULL ? d->agent_id : 0;
 }
 
 const char *

@@ -102,6 +102,7 @@ struct dial {
 	int			 skip_bound;	/* bound stays zero */
 	char			 why[SL_MAX_NAME + 128];
 	struct agent_req	 areq;		/* an agent link's stream */
+	uint32_t		 agent_id;	/* its TUN_OPEN id */
 	char			 agent_peer[SL_TUN_PEER_MAX + 1];
 	struct sockaddr_storage	 bound;
 	dial_cb			 cb;
@@ -130,6 +131,8 @@ void	dial_set_timeout(struct dial *, uint32_t ms);
  * ("addr:port"), kept in why (NULL for other links).
  */
 const char *dial_agent_peer(const struct dial *);
+/* Its TUN_OPEN id (what a TUN_RESET names), 0 for other links. */
+uint32_t dial_agent_id(const struct dial *);
 /* The neutral error for a failed connect(2) errno. */
 enum sl_conn_err dial_errno_err(int err);
 

@@ -91,6 +91,7 @@ agent_start(struct session *s)
 	} else
 		st->bad_target = sl_target_parse(s->target, st->target) == -1;
 	session_detail(s, "stream of agent %s", st->agent);
+	s->tun_key = st->key;
 }
 
 static void
