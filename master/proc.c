@@ -712,42 +712,6 @@ proc_chan_closed(struct ipc_chan *chan, const char *why, void *arg)
 
 /* ---- deaths ---- */
 
-static const char *
-proc_signame(int sig)
-{
-	static char buf[16];
-
-	switch (sig) {
-	case SIGSYS: return "SIGSYS";
-	case SIGKILL: return "SIGKILL";
-	case SIGSEGV: return "SIGSEGV";
-	case SIGABRT: return "SIGABRT";
-	case SIGTERM: return "SIGTERM";
-	case SIGBUS: return "SIGBUS";
-	case SIGILL: return "SIGILL";
-	case SIGFPE: return "SIGFPE";
-	default:
-		snprintf(buf, sizeof(buf), "signal %d", sig);
-		return buf;
-	}
-}
-
-/* A clean exit is news only when nobody asked the row to go. */
-static void
-proc_log_death(const struct proc *c, pid_t pid, int status)
-{
-	if (WIFSIGNALED(status))
-		log_warnx("%s (pid %d) killed by %s%s", c->name, (int)pid,
-		    proc_signame(WTERMSIG(status)), WTERMSIG(status) == SIGSYS ?
-		    ": seccomp violation (see the kernel audit log)" : "");
-	else if (WEXITSTATUS(status) != 0 ||
-	    (!ms->stopping && c->state != PROC_DRAINING))
-		log_warnx("%s (pid %d) exited with status %d", c->name,
-		    (int)pid, WEXITSTATUS(status));
-	else
-		log_debug("%s (pid %d) exited", c->name, (int)pid);
-}
-
 static void
 proc_schedule_respawn(struct proc *c)
 {

@@ -4,7 +4,9 @@
  * so a chatty or hostile child can neither flood nor forge the master's
  * log.
  */
+#include <sys/wait.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -13,6 +15,7 @@
 #include "../common/util.h"
 #include "../ipc/codec.h"
 #include "master.h"
+#include "proc_priv.h"
 
 #define LOG_RATE		200.0	/* lines/s forwarded per child */
 #define LOG_BURST		1000.0
@@ -149,4 +152,42 @@ proc_stderr_watch(struct proc *c, int fd)
 	c->errfd = fd;
 	ev_io_init(&c->errio, proc_stderr_cb, fd, EV_READ);
 	ev_io_start(ms->loop, &c->errio);
+}
+
+/* ---- deaths ---- */
+
+static const char *
+proc_signame(int sig)
+{
+	static char buf[16];
+
+	switch (sig) {
+	case SIGSYS: return "SIGSYS";
+	case SIGKILL: return "SIGKILL";
+	case SIGSEGV: return "SIGSEGV";
+	case SIGABRT: return "SIGABRT";
+	case SIGTERM: return "SIGTERM";
+	case SIGBUS: return "SIGBUS";
+	case SIGILL: return "SIGILL";
+	case SIGFPE: return "SIGFPE";
+	default:
+		snprintf(buf, sizeof(buf), "signal %d", sig);
+		return buf;
+	}
+}
+
+/* A clean exit is news only when nobody asked the row to go. */
+void
+proc_log_death(const struct proc *c, pid_t pid, int status)
+{
+	if (WIFSIGNALED(status))
+		log_warnx("%s (pid %d) killed by %s%s", c->name, (int)pid,
+		    proc_signame(WTERMSIG(status)), WTERMSIG(status) == SIGSYS ?
+		    ": seccomp violation (see the kernel audit log)" : "");
+	else if (WEXITSTATUS(status) != 0 ||
+	    (!ms->stopping && c->state != PROC_DRAINING))
+		log_warnx("%s (pid %d) exited with status %d", c->name,
+		    (int)pid, WEXITSTATUS(status));
+	else
+		log_debug("%s (pid %d) exited", c->name, (int)pid);
 }

@@ -34,6 +34,8 @@ struct proc_role {
 void	proc_event(struct proc *, enum proc_event);
 /* One message with an fd (or -1) and an index, to a row. */
 void	proc_send(struct proc *, uint16_t type, int fd, uint32_t index);
+/* proc_log.c: a child's death, as its row expected it or not. */
+void	proc_log_death(const struct proc *, pid_t, int status);
 /* Start a row's process (unless stopping or already running). */
 void	proc_spawn(struct proc *);
 

@@ -15,6 +15,12 @@
 void	dial_fail(struct dial *, enum sl_conn_err err, const char *why);
 /* Hand d->fd, connected through every hop, to the callback. */
 void	dial_succeed(struct dial *);
+/* A failure found before the loop runs, reported from the loop. */
+void	dial_fail_soon(struct dial *, enum sl_conn_err, const char *why);
+
+/* dial_agent.c */
+/* A stream through the link's agent instead of a connection. */
+void	dial_agent_start(struct dial *);
 
 /* dial_s5.c */
 /*
