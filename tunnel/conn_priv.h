@@ -14,7 +14,7 @@
 #include "conn.h"
 
 /* Bytes moved per read(2) or write(2), on the socket and on a local fd. */
-#define TCONN_CHUNK		(16 * 1024)
+#define TCONN_CHUNK		(64 * 1024)
 /* What OpenSSL holds for one idle TLS connection (README "Reverse tunnels"). */
 #define TCONN_TLS_IDLE		(15 * 1024)
 /* A graceful close waits this long for the peer's end. */

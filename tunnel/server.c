@@ -10,10 +10,9 @@
  * bounded in time, so strangers cannot hold the process's memory.
  *
  * The connections up under one name are that agent's pool.  A worker's
- * TUN_OPEN goes to the one of them with the fewest open streams (least
- * connections, as HAProxy's leastconn: streams differ too much in length
- * for round robin to balance them), skipping those that said GOAWAY; one
- * at its stream cap is passed over for the next.  A name with no
+ * TUN_OPEN goes to one of them by the config's strategy (srv_pick),
+ * skipping those that said GOAWAY; one at its stream cap is passed over
+ * for the next.  A name with no
  * connection up fails with SL_TUN_NO_AGENT, which the worker counts
  * against the link, so routing fails over to the link's peers.
  */
@@ -85,6 +84,7 @@ static struct {
 	TAILQ_HEAD(, srv_agent)	 agents;
 	TAILQ_HEAD(, srv_wait)	 waiting;
 	uint32_t		 nconns, nhandshakes, nwaiting;
+	uint32_t		 rr;		/* round_robin's next */
 	ev_tstamp		 started;
 } srv = {
 	.agents = TAILQ_HEAD_INITIALIZER(srv.agents),
@@ -284,22 +284,58 @@ srv_accept(struct ev_loop *loop, ev_io *w, int revents)
 	}
 }
 
-/* The connection of that name with the fewest streams, but not skip. */
+/* An up connection of that name, not going away, not in skip. */
+static int
+srv_candidate(const struct srv_agent *a, const char *name,
+    struct srv_agent *const *skip, size_t nskip)
+{
+	size_t	i;
+
+	if (!a->up || tconn_going_away(a->c) ||
+	    strcmp(tconn_name(a->c), name) != 0)
+		return 0;
+	for (i = 0; i < nskip && skip[i] != a; i++)
+		;
+	return i == nskip;
+}
+
+/*
+ * The connection of that name a stream goes to, by the config's
+ * strategy, as links are chosen: round_robin and random as they say,
+ * failover the oldest connection, least_conn and fastest (a tunnel has
+ * no connect time of its own) the one with the fewest open streams.
+ */
 static struct srv_agent *
 srv_pick(const char *name, struct srv_agent *const *skip, size_t nskip)
 {
 	struct srv_agent	*a, *best = NULL;
-	size_t			 i;
+	uint32_t		 n = 0, k;
 
+	TAILQ_FOREACH(a, &srv.agents, entry)
+		if (srv_candidate(a, name, skip, nskip))
+			n++;
+	if (n == 0)
+		return NULL;
+	switch (tn.conf->strategy) {
+	case SL_STRAT_ROUND_ROBIN:
+		k = srv.rr++ % n;
+		break;
+	case SL_STRAT_RANDOM:
+		k = (uint32_t)random() % n;
+		break;
+	case SL_STRAT_FAILOVER:
+		k = 0;
+		break;
+	default:
+		k = UINT32_MAX;		/* the fewest streams */
+	}
 	TAILQ_FOREACH(a, &srv.agents, entry) {
-		if (!a->up || tconn_going_away(a->c) ||
-		    strcmp(tconn_name(a->c), name) != 0)
+		if (!srv_candidate(a, name, skip, nskip))
 			continue;
-		for (i = 0; i < nskip && skip[i] != a; i++)
-			;
-		if (i < nskip)
-			continue;
-		if (best == NULL || tconn_streams(a->c) < tconn_streams(best->c))
+		if (k != UINT32_MAX && k-- == 0)
+			return a;
+		if (k == UINT32_MAX && (best == NULL ||
+		    tconn_streams(a->c) < tconn_streams(best->c)))
 			best = a;
 	}
 	return best;

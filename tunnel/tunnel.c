@@ -98,6 +98,12 @@ tn_mux_params(struct mux_params *p, uint32_t max_streams,
     uint32_t keepalive_ms, uint32_t dead_ms)
 {
 	mux_params_default(p);
+	/*
+	 * Frames as large as the format allows: a 64 KiB read from a
+	 * stream goes out as one frame and arrives as one write(2) to the
+	 * other side's stream, a quarter of the calls of 16 KiB frames.
+	 */
+	p->max_frame = MUX_FRAME_MAX;
 	if (max_streams != 0)
 		p->max_streams = max_streams;
 	if (keepalive_ms != 0)
