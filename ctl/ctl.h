@@ -53,6 +53,7 @@ void	ctl_warn_incomplete(const cJSON *);
 int	out_status(const cJSON *);
 int	out_sessions(const cJSON *rows);
 int	out_links(const cJSON *);
+int	out_agents(const cJSON *);
 int	out_allow(const cJSON *);
 int	out_loglevel(const cJSON *);
 int	out_killed(const cJSON *);

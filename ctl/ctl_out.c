@@ -311,6 +311,42 @@ out_links(const cJSON *result)
 	return table_print(&t);
 }
 
+/* `agents`: the tunnel connections, server ends and agent ends. */
+int
+out_agents(const cJSON *result)
+{
+	static const char *const head[] = { "AGENT", "END", "PEER", "ON",
+	    "STATE", "STREAMS", "AGE", "IN", "OUT" };
+	const cJSON	*rows, *row;
+	struct table	 t;
+	char		 buf[32];
+	const char	*on;
+
+	rows = cJSON_GetObjectItemCaseSensitive(result, "agents");
+	if (!cJSON_IsArray(rows)) {
+		ctl_warnx("malformed answer from sluiced: no \"agents\" list");
+		return CTL_EXIT_UNREACHABLE;
+	}
+	table_init(&t, "lllllrrrr");
+	table_heading(&t, head);
+	cJSON_ArrayForEach(row, rows) {
+		table_add(&t, get_text(row, "agent", 0)[0] != '\0' ?
+		    get_text(row, "agent", 0) : "-");
+		table_add(&t, get_text(row, "end", 0));
+		table_add(&t, get_text(row, "peer", 0));
+		on = get_text(row, "listener", 0);
+		table_add(&t, on[0] != '\0' && strcmp(on, "?") != 0 ? on :
+		    get_text(row, "server", 0));
+		table_add(&t, get_text(row, "state", 0));
+		table_add(&t, fmt_count(row, "streams", buf, sizeof(buf)));
+		table_add(&t, fmt_age(get_count(row, "age_ms"), buf,
+		    sizeof(buf)));
+		table_add(&t, fmt_count(row, "bytes_in", buf, sizeof(buf)));
+		table_add(&t, fmt_count(row, "bytes_out", buf, sizeof(buf)));
+	}
+	return table_print(&t);
+}
+
 /* Print "label value" for a string field, safely. */
 static void
 print_field(const char *label, const cJSON *obj, const char *key)

@@ -42,6 +42,7 @@ usage(FILE *fp)
 	    "           [--user NAME] [--agent NAME] [--limit N]\n"
 	    "  kill ID... | kill --client CIDR\n"
 	    "  links\n"
+	    "  agents\n"
 	    "  loglevel [error|warning|info|debug]\n"
 	    "  allow LISTENER add CIDR | allow LISTENER del CIDR | "
 	    "allow LISTENER list\n"
@@ -331,6 +332,7 @@ static const struct command commands[] = {
 	{ "sessions", parse_sessions, NULL,           CTL_TIMEOUT_MS },
 	{ "kill",     parse_kill,     out_killed,     CTL_TIMEOUT_MS },
 	{ "links",    parse_none,     out_links,      CTL_TIMEOUT_MS },
+	{ "agents",   parse_none,     out_agents,     CTL_TIMEOUT_MS },
 	{ "loglevel", parse_loglevel, out_loglevel,   CTL_TIMEOUT_MS },
 	{ "allow",    parse_allow,    out_allow,      CTL_TIMEOUT_MS },
 	{ "reload",   parse_none,     out_generation, CTL_RELOAD_TIMEOUT_MS },

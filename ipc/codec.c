@@ -257,6 +257,8 @@ check_payload(unsigned type, const struct sl_msg *m, const char **why)
 	case SL_MSG_TUN_RESET:
 	case SL_MSG_TUN_AGENT_UP:
 		return codec_tun_check(m, why);
+	case SL_MSG_CTL_AGENT:
+		return codec_agent_check(m, why);
 	case SL_MSG_TPROXY_REQ:
 		if (m->u.tproxy_req.family != 4 &&
 		    m->u.tproxy_req.family != 6) {
@@ -719,6 +721,8 @@ static const struct codec_type codec_types[SL_MSG_MAX] = {
 	[SL_MSG_TUN_DIAL_FAIL] = { 4, codec_enc_tun, codec_dec_tun },
 	[SL_MSG_TUN_RESET] =	{ 4, codec_enc_tun, codec_dec_tun },
 	[SL_MSG_TUN_AGENT_UP] =	{ 4, codec_enc_tun, codec_dec_tun },
+	[SL_MSG_CTL_AGENTS] =	{ 0, NULL, NULL },
+	[SL_MSG_CTL_AGENT] =	{ 9, codec_enc_agent, codec_dec_agent },
 };
 
 /*

@@ -45,5 +45,10 @@ int	codec_dec_access(struct sl_msg *, const msgpack_object *,
 int	codec_tun_check(const struct sl_msg *, const char **);
 int	codec_enc_tun(msgpack_packer *, const struct sl_msg *);
 int	codec_dec_tun(struct sl_msg *, const msgpack_object *, const char **);
+/* codec_tun.c: a row of `sluicectl agents` (CTL_AGENT) */
+int	codec_agent_check(const struct sl_msg *, const char **);
+int	codec_enc_agent(msgpack_packer *, const struct sl_msg *);
+int	codec_dec_agent(struct sl_msg *, const msgpack_object *,
+	    const char **);
 
 #endif

@@ -88,3 +88,70 @@ codec_dec_tun(struct sl_msg *m, const msgpack_object *f, const char **why)
 		return -1;
 	return codec_get_str(&f[3], m->u.tun.peer, SL_TUN_PEER_MAX, why);
 }
+
+/* ---- CTL_AGENT: one tunnel connection for `sluicectl agents` ---- */
+
+int
+codec_agent_check(const struct sl_msg *m, const char **why)
+{
+	if (strnlen(m->u.ctl_agent.agent, sizeof(m->u.ctl_agent.agent)) >
+	    SL_TUN_AGENT_MAX || !tun_name_ok(m->u.ctl_agent.agent)) {
+		*why = "bad agent name";
+		return -1;
+	}
+	if (strnlen(m->u.ctl_agent.peer, sizeof(m->u.ctl_agent.peer)) >
+	    SL_TUN_PEER_MAX || !tun_text_ok(m->u.ctl_agent.peer, 1) ||
+	    strnlen(m->u.ctl_agent.where, sizeof(m->u.ctl_agent.where)) >
+	    SL_CTL_TARGET_MAX || !tun_text_ok(m->u.ctl_agent.where, 1)) {
+		*why = "bad agent row text";
+		return -1;
+	}
+	if (m->u.ctl_agent.role > 1 || m->u.ctl_agent.state > 2) {
+		*why = "agent row role or state out of range";
+		return -1;
+	}
+	return 0;
+}
+
+int
+codec_enc_agent(msgpack_packer *pk, const struct sl_msg *m)
+{
+	const char	*s[3] = { m->u.ctl_agent.agent, m->u.ctl_agent.peer,
+			    m->u.ctl_agent.where };
+	size_t		 i;
+
+	for (i = 0; i < 3; i++)
+		if (msgpack_pack_str_with_body(pk, s[i], strlen(s[i])) != 0)
+			return -1;
+	if (msgpack_pack_uint8(pk, m->u.ctl_agent.role) != 0 ||
+	    msgpack_pack_uint8(pk, m->u.ctl_agent.state) != 0 ||
+	    msgpack_pack_uint32(pk, m->u.ctl_agent.streams) != 0 ||
+	    msgpack_pack_uint64(pk, m->u.ctl_agent.age_ms) != 0 ||
+	    msgpack_pack_uint64(pk, m->u.ctl_agent.bytes_in) != 0)
+		return -1;
+	return msgpack_pack_uint64(pk, m->u.ctl_agent.bytes_out);
+}
+
+int
+codec_dec_agent(struct sl_msg *m, const msgpack_object *f, const char **why)
+{
+	uint64_t	v[6];
+	size_t		i;
+
+	if (codec_get_str(&f[0], m->u.ctl_agent.agent, SL_TUN_AGENT_MAX,
+	    why) == -1 || codec_get_str(&f[1], m->u.ctl_agent.peer,
+	    SL_TUN_PEER_MAX, why) == -1 || codec_get_str(&f[2],
+	    m->u.ctl_agent.where, SL_CTL_TARGET_MAX, why) == -1)
+		return -1;
+	for (i = 0; i < 6; i++)
+		if (codec_get_uint(&f[3 + i], i < 2 ? UINT8_MAX : i == 2 ?
+		    UINT32_MAX : UINT64_MAX, &v[i], why) == -1)
+			return -1;
+	m->u.ctl_agent.role = (uint8_t)v[0];
+	m->u.ctl_agent.state = (uint8_t)v[1];
+	m->u.ctl_agent.streams = (uint32_t)v[2];
+	m->u.ctl_agent.age_ms = v[3];
+	m->u.ctl_agent.bytes_in = v[4];
+	m->u.ctl_agent.bytes_out = v[5];
+	return 0;
+}

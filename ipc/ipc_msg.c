@@ -118,7 +118,8 @@ const struct sl_msg_spec sl_msg_specs[SL_MSG_MAX] = {
 	    2 * SZ_UINT8 + SZ_BIN(16) + SZ_UINT16 +
 	    SZ_STR(SL_CTL_TARGET_MAX) + SZ_STR(SL_CTL_USER_MAX) },
 	/* [matched, killed, more] */
-	[SL_MSG_CTL_DONE] = { "CTL_DONE", SL_FROM_WORKER, SL_FD_FORBIDDEN,
+	[SL_MSG_CTL_DONE] = { "CTL_DONE", SL_FROM_WORKER | SL_FROM_TUNNEL,
+	    SL_FD_FORBIDDEN,
 	    SZ_ARRAY_HDR(3) + 2 * SZ_UINT32 + SZ_UINT8 },
 	/* [listener, [cidr x 256]] = 1 + 5 + 3 + 256 * 24 */
 	[SL_MSG_CTL_ALLOW] = { "CTL_ALLOW", SL_FROM_MASTER, SL_FD_FORBIDDEN,
@@ -154,6 +155,16 @@ const struct sl_msg_spec sl_msg_specs[SL_MSG_MAX] = {
 	    SZ_TUN },
 	[SL_MSG_TUN_AGENT_UP] = { "TUN_AGENT_UP", SL_FROM_TUNNEL,
 	    SL_FD_FORBIDDEN, SZ_TUN },
+	[SL_MSG_CTL_AGENTS] = { "CTL_AGENTS", SL_FROM_MASTER, SL_FD_FORBIDDEN,
+	    SZ_ARRAY_HDR(0) },
+	/*
+	 * [agent, peer, where, role, state, streams, age, in, out]
+	 * = 1 + 66 + 130 + 266 + 2 + 2 + 5 + 3 * 9
+	 */
+	[SL_MSG_CTL_AGENT] = { "CTL_AGENT", SL_FROM_TUNNEL, SL_FD_FORBIDDEN,
+	    SZ_ARRAY_HDR(9) + SZ_STR(SL_TUN_AGENT_MAX) +
+	    SZ_STR(SL_TUN_PEER_MAX) + SZ_STR(SL_CTL_TARGET_MAX) +
+	    2 * SZ_UINT8 + SZ_UINT32 + 3 * SZ_UINT64 },
 };
 
 _Static_assert(sizeof(struct sl_frame_hdr) + SZ_ARRAY_HDR(2) + SZ_UINT32 +

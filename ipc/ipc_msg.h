@@ -146,6 +146,14 @@ enum sl_msg_type {
 	SL_MSG_TUN_DIAL_FAIL,
 	SL_MSG_TUN_RESET,
 	SL_MSG_TUN_AGENT_UP,
+	/*
+	 * master -> tunnel: list the tunnel connections (`sluicectl
+	 * agents`); frame id is the request id.  Answered by CTL_AGENT
+	 * frames, then one CTL_DONE.
+	 */
+	SL_MSG_CTL_AGENTS,
+	/* tunnel -> master: one tunnel connection; id echoes */
+	SL_MSG_CTL_AGENT,
 	SL_MSG_MAX
 };
 
@@ -325,6 +333,18 @@ struct sl_msg {
 			char	 outcome[SL_CTL_OUTCOME_MAX + 1];
 			char	 detail[SL_CTL_DETAIL_MAX + 1];
 		} access;
+		struct {
+			char	 agent[SL_TUN_AGENT_MAX + 1];	/* "" before
+							   it is known */
+			char	 peer[SL_TUN_PEER_MAX + 1];
+			char	 where[SL_CTL_TARGET_MAX + 1];	/* listener
+							   or server */
+			uint8_t	 role;		/* 0 server end, 1 agent end */
+			uint8_t	 state;		/* 0 handshake, 1 up, 2 going
+						   away */
+			uint32_t streams;
+			uint64_t age_ms, bytes_in, bytes_out;
+		} ctl_agent;
 		struct {
 			uint32_t code;		/* <= SL_TUN_CODE_MAX */
 			char	 agent[SL_TUN_AGENT_MAX + 1];

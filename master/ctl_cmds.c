@@ -358,6 +358,7 @@ static const struct ctl_cmd ctl_cmds[] = {
 	{ "sessions", ctl_sessions },
 	{ "kill", ctl_kill },
 	{ "links", cmd_links },
+	{ "agents", cmd_agents },
 	{ "loglevel", cmd_loglevel },
 	{ "allow", cmd_allow },
 	{ "reload", cmd_reload },

@@ -30,6 +30,7 @@ static const struct ctl_req_cmd ctl_req_cmds[] = {
 	{ "sessions", sessions_keys },
 	{ "kill", kill_keys },
 	{ "links", no_keys },
+	{ "agents", no_keys },
 	{ "loglevel", level_keys },
 	{ "allow", allow_keys },
 	{ "reload", no_keys },

@@ -252,6 +252,10 @@ void	ctl_kill(struct ctl_client *, const cJSON *args);
 /* CTL_ROW and CTL_DONE from a worker; -1 when it is bogus. */
 int	ctl_sessions_row(struct proc *, const struct sl_msg *);
 int	ctl_sessions_done(struct proc *, const struct sl_msg *);
+/* ctl_agents.c: `sluicectl agents`, from the tunnel processes */
+void	cmd_agents(struct ctl_client *, const cJSON *args);
+int	ctl_agents_row(struct proc *, const struct sl_msg *);
+int	ctl_agents_done(struct proc *, const struct sl_msg *);
 /* A worker row went away: its part of a query is skipped. */
 void	ctl_sessions_gone(struct proc *);
 

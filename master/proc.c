@@ -671,8 +671,13 @@ proc_msg(struct ipc_chan *chan, struct sl_msg *m, void *arg)
 		if (ctl_sessions_row(c, m) == -1)
 			proc_kill_bogus(c, "session row");
 		break;
+	case SL_MSG_CTL_AGENT:
+		if (ctl_agents_row(c, m) == -1)
+			proc_kill_bogus(c, "agent row");
+		break;
 	case SL_MSG_CTL_DONE:
-		if (ctl_sessions_done(c, m) == -1)
+		if (c->role == SL_PROC_TUNNEL ? ctl_agents_done(c, m) == -1 :
+		    ctl_sessions_done(c, m) == -1)
 			proc_kill_bogus(c, "control answer");
 		break;
 	case SL_MSG_REDIS_SOCK:

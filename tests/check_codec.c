@@ -117,6 +117,20 @@ fill(struct sl_msg *m, unsigned type, int big)
 		m->u.pcap_rec.len = big ? SL_PCAP_MAX_PKT : 40;
 		memset(m->u.pcap_rec.pkt, 0x45, m->u.pcap_rec.len);
 		break;
+	case SL_MSG_CTL_AGENT:
+		for (i = 0; i < (big ? SL_TUN_AGENT_MAX : 3); i++)
+			m->u.ctl_agent.agent[i] = 'l';
+		for (i = 0; i < (big ? SL_TUN_PEER_MAX : 9); i++)
+			m->u.ctl_agent.peer[i] = '1';
+		for (i = 0; i < (big ? SL_CTL_TARGET_MAX : 4); i++)
+			m->u.ctl_agent.where[i] = 't';
+		m->u.ctl_agent.role = big ? 1 : 0;
+		m->u.ctl_agent.state = big ? 2 : 1;
+		m->u.ctl_agent.streams = big ? UINT32_MAX : 5;
+		m->u.ctl_agent.age_ms = big ? UINT64_MAX : 1000;
+		m->u.ctl_agent.bytes_in = big ? UINT64_MAX : 77;
+		m->u.ctl_agent.bytes_out = big ? UINT64_MAX : 88;
+		break;
 	default:
 		fill_ctl(m, type, big);
 		break;

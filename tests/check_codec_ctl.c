@@ -126,7 +126,8 @@ START_TEST(t_ctl_senders)
 	ck_assert_uint_eq(sl_msg_specs[SL_MSG_CTL_QUERY].from, SL_FROM_MASTER);
 	ck_assert_uint_eq(sl_msg_specs[SL_MSG_CTL_ALLOW].from, SL_FROM_MASTER);
 	ck_assert_uint_eq(sl_msg_specs[SL_MSG_CTL_ROW].from, SL_FROM_WORKER);
-	ck_assert_uint_eq(sl_msg_specs[SL_MSG_CTL_DONE].from, SL_FROM_WORKER);
+	ck_assert_uint_eq(sl_msg_specs[SL_MSG_CTL_DONE].from,
+	    SL_FROM_WORKER | SL_FROM_TUNNEL);
 	ck_assert_uint_eq(sl_msg_specs[SL_MSG_ACCESS].from, SL_FROM_WORKER);
 }
 END_TEST

@@ -45,6 +45,7 @@
 struct ag_conn {
 	struct tconn		*c;
 	int			 up;
+	ev_tstamp		 since;
 	TAILQ_ENTRY(ag_conn)	 entry;
 };
 
@@ -408,6 +409,7 @@ agent_dialed(uint32_t w, struct sl_msg *m)
 		return;
 	}
 	m->fd = -1;		/* the connection's now */
+	ac->since = ev_now(tn.loop);
 	TAILQ_INSERT_TAIL(&ag.conns, ac, entry);
 }
 
@@ -488,4 +490,17 @@ int
 agent_idle(void)
 {
 	return TAILQ_EMPTY(&ag.conns);
+}
+
+uint32_t
+agent_rows(uint32_t id)
+{
+	struct ag_conn	*ac;
+	uint32_t	 n = 0;
+
+	TAILQ_FOREACH(ac, &ag.conns, entry) {
+		tn_agent_row(id, ac->c, 1, ag.server, ac->since);
+		n++;
+	}
+	return n;
 }

@@ -56,6 +56,7 @@ struct srv_agent {
 	struct srv_listener	*sl;
 	int			 up;
 	char			 peer[SL_ADDRSTRLEN];
+	ev_tstamp		 since;
 	TAILQ_ENTRY(srv_agent)	 entry;
 };
 
@@ -244,6 +245,7 @@ srv_accept_one(struct srv_listener *sl, int fd,
 		return;
 	}
 	a->sl = sl;
+	a->since = ev_now(tn.loop);
 	memcpy(a->peer, peer, sizeof(a->peer));
 	tn_mux_params(&p, l->max_streams, l->keepalive_ms, l->dead_ms);
 	a->c = tconn_server(tn.loop, fd, peer, srv_lookup, sl, &p,
@@ -483,4 +485,17 @@ int
 server_idle(void)
 {
 	return TAILQ_EMPTY(&srv.agents);
+}
+
+uint32_t
+server_rows(uint32_t id)
+{
+	struct srv_agent	*a;
+	uint32_t		 n = 0;
+
+	TAILQ_FOREACH(a, &srv.agents, entry) {
+		tn_agent_row(id, a->c, 0, a->sl->l->name, a->since);
+		n++;
+	}
+	return n;
 }

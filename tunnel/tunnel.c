@@ -132,6 +132,49 @@ tn_stream_lost(struct tconn *c, uint32_t id, uint32_t code, void *sarg)
 }
 
 void
+tn_agent_row(uint32_t id, const struct tconn *c, int role, const char *where,
+    ev_tstamp since)
+{
+	struct sl_msg	m;
+	ev_tstamp	age = ev_now(tn.loop) - since;
+
+	memset(&m, 0, sizeof(m));
+	m.type = SL_MSG_CTL_AGENT;
+	m.id = id;
+	m.fd = -1;
+	snprintf(m.u.ctl_agent.agent, sizeof(m.u.ctl_agent.agent), "%s",
+	    tconn_is_up(c) ? tconn_name(c) : "");
+	snprintf(m.u.ctl_agent.peer, sizeof(m.u.ctl_agent.peer), "%s",
+	    tconn_peer(c));
+	snprintf(m.u.ctl_agent.where, sizeof(m.u.ctl_agent.where), "%s",
+	    where);
+	m.u.ctl_agent.role = (uint8_t)role;
+	m.u.ctl_agent.state = !tconn_is_up(c) ? 0 : tconn_going_away(c) ?
+	    2 : 1;
+	m.u.ctl_agent.streams = tconn_streams(c);
+	m.u.ctl_agent.age_ms = age > 0 ? (uint64_t)(age * 1000) : 0;
+	m.u.ctl_agent.bytes_in = tconn_bytes_in(c);
+	m.u.ctl_agent.bytes_out = tconn_bytes_out(c);
+	if (ipc_chan_send(tn.master, &m) == -1)
+		log_warnx("control: cannot send an agent row");
+}
+
+/* `sluicectl agents`: every tunnel connection of this process. */
+static void
+tn_ctl_agents(uint32_t id)
+{
+	struct sl_msg	m;
+
+	memset(&m, 0, sizeof(m));
+	m.type = SL_MSG_CTL_DONE;
+	m.id = id;
+	m.fd = -1;
+	m.u.ctl_done.matched = server_rows(id) + agent_rows(id);
+	if (ipc_chan_send(tn.master, &m) == -1)
+		log_warnx("control: cannot answer the master");
+}
+
+void
 tn_maybe_exit(void)
 {
 	if (!tn.draining || !server_idle() || !agent_idle())
@@ -247,6 +290,9 @@ tn_master_msg(struct ipc_chan *c, struct sl_msg *m, void *arg)
 	case SL_MSG_CFG_PEER:
 		tn_worker_peer(m->u.cfg_peer.index, m->u.cfg_peer.role, m->fd);
 		m->fd = -1;
+		break;
+	case SL_MSG_CTL_AGENTS:
+		tn_ctl_agents(m->id);
 		break;
 	default:
 		log_warnx("%s: unexpected %s", __func__, ipc_msg_name(m->type));

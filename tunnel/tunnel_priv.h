@@ -57,6 +57,9 @@ void	*tn_stream_arg(uint32_t w, uint32_t id);
 /* stream_lost: the worker fails that session (TUN_RESET). */
 void	 tn_stream_lost(struct tconn *, uint32_t id, uint32_t code,
 	    void *sarg);
+/* `sluicectl agents`: one CTL_AGENT row to the master for request id. */
+void	 tn_agent_row(uint32_t id, const struct tconn *, int role,
+	    const char *where, ev_tstamp since);
 /* Draining: exit once server_idle() and agent_idle() say so. */
 void	 tn_maybe_exit(void);
 
@@ -66,6 +69,7 @@ void	 server_start(void);
 void	 server_open(uint32_t w, const struct sl_msg *);	/* TUN_OPEN */
 void	 server_drain(void);
 int	 server_idle(void);
+uint32_t server_rows(uint32_t id);	/* CTL_AGENT rows; how many */
 
 /* agent.c */
 void	 agent_init(void);
@@ -76,5 +80,6 @@ void	 agent_worker_gone(uint32_t w);
 void	 agent_worker_new(void);
 void	 agent_drain(void);
 int	 agent_idle(void);
+uint32_t agent_rows(uint32_t id);
 
 #endif

@@ -203,10 +203,27 @@ def check_sessions(srv, lab):
                          "agent")
     t.check_eq(arows[0].get("listener"), "agent", "agent's listener: %r"
                % arows[0])
+    # sluicectl agents: the tunnel connections on both ends, one stream
+    # open on lab's (the held session)
+    ag = srv.ctl_json("agents") or {}
+    ups = {(r.get("agent"), r.get("end"), r.get("listener"), r.get("state"))
+           for r in ag.get("agents", [])}
+    for name in ("lab", "web"):
+        t.check(any(u[0] == name and u[1] == "server" and u[3] == "up"
+                    for u in ups), "server's agents lists %s up: %r"
+                % (name, ag))
+    t.check(any(r.get("agent") == "lab" and r.get("streams", 0) >= 1
+                for r in ag.get("agents", [])),
+            "the held stream counted on lab's connection: %r" % ag)
+    la = lab.ctl_json("agents") or {}
+    t.check(any(r.get("end") == "agent" and r.get("agent") == "lab" and
+                r.get("state") == "up" for r in la.get("agents", [])),
+            "the agent lists its own connection: %r" % la)
     srv.ctl_json("kill", str(rows[0]["id"]))
     t.wait_closed(c, 5, "the held session to end after sluicectl kill")
     c.close()
-    done("10. sluicectl sessions --agent lab on both ends; kill ends it")
+    done("10. sluicectl sessions --agent lab on both ends; kill ends it; "
+         "sluicectl agents on both ends")
 
 
 def stalled_reader(srv):
