@@ -163,6 +163,8 @@ check_res_answer(const struct sl_msg *m, const char **why)
 static int
 check_payload(unsigned type, const struct sl_msg *m, const char **why)
 {
+	if (SL_MSG_IS_TUN(type))
+		return codec_tun_check(m, why);
 	switch (type) {
 	case SL_MSG_CFG_CONF:
 		return check_range(m->u.cfg_conf.size, 1, SL_MAX_CONF_BYTES,
@@ -246,17 +248,6 @@ check_payload(unsigned type, const struct sl_msg *m, const char **why)
 	case SL_MSG_CTL_ALLOW:
 	case SL_MSG_ACCESS:
 		return codec_ctl_check(type, m, why);
-	case SL_MSG_TUN_OPEN:
-	case SL_MSG_TUN_OPENED:
-	case SL_MSG_TUN_OPEN_FAIL:
-	case SL_MSG_TUN_STREAM:
-	case SL_MSG_TUN_STREAM_RESULT:
-	case SL_MSG_TUN_DIAL:
-	case SL_MSG_TUN_DIALED:
-	case SL_MSG_TUN_DIAL_FAIL:
-	case SL_MSG_TUN_RESET:
-	case SL_MSG_TUN_AGENT_UP:
-		return codec_tun_check(m, why);
 	case SL_MSG_CTL_AGENT:
 		return codec_agent_check(m, why);
 	case SL_MSG_TPROXY_REQ:

@@ -804,16 +804,3 @@ proc_child_exited(pid_t pid, int status)
 	if (g == NULL || g->state != GEN_CURRENT)
 		reload_row_gone(c->generation);
 }
-
-/* ---- the registry's service tables ---- */
-
-void
-proc_table_broadcast(uint32_t pool)
-{
-	size_t	i;
-
-	for (i = 0; i < ms->nprocs; i++)
-		if (ms->procs[i].desc->tables && ms->procs[i].pool == pool &&
-		    ms->procs[i].state == PROC_READY)
-			svc_table_send(&ms->procs[i]);
-}

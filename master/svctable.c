@@ -35,6 +35,7 @@
 #include "../common/util.h"
 #include "../ipc/codec.h"
 #include "master.h"
+#include "proc_priv.h"
 
 #define SVC_SOCK_BURST		2	/* the registry's two connections */
 #define SVC_SOCK_RATE		4.0	/* sockets per second, sustained */
@@ -49,6 +50,19 @@ svc_pool_init(struct pool *p)
 	p->svc.sock_tokens = SVC_SOCK_BURST;
 	p->svc.sock_last = 0;
 	p->svc.sock_logged = -SVC_SOCK_LOG_EVERY;
+}
+
+
+/* Every ready row of the pool that takes the tables gets the newest. */
+void
+proc_table_broadcast(uint32_t pool)
+{
+	size_t	i;
+
+	for (i = 0; i < ms->nprocs; i++)
+		if (ms->procs[i].desc->tables && ms->procs[i].pool == pool &&
+		    ms->procs[i].state == PROC_READY)
+			svc_table_send(&ms->procs[i]);
 }
 
 /* The pool's table gone with the pool. */
