@@ -79,17 +79,24 @@ static ssize_t
 read_secret(struct walk *w, const char *where, const char *path, char *buf,
     size_t size)
 {
-	char	p[256];
-	ssize_t	n;
-	size_t	len = 0;
-	int	fd, saved;
+	struct stat	st;
+	char		p[256];
+	ssize_t		n;
+	size_t		len = 0;
+	int		fd, saved;
 
 	printable(path, p, sizeof(p));
 	if (path[0] != '/')
 		return walk_fail(w, where, "%s is not an absolute path", p);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1)
+	/* Not a FIFO or a device: the master must not block on a read. */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY |
+	    O_NONBLOCK)) == -1)
 		return walk_fail(w, where, "cannot read %s: %s", p,
 		    strerror(errno));
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return walk_fail(w, where, "%s is not a regular file", p);
+	}
 	while (len < size && (n = read(fd, buf + len, size - len)) != 0) {
 		if (n == -1 && errno == EINTR)
 			continue;
