@@ -19,7 +19,7 @@
 
 #include "../common/sluice.h"
 
-#define SL_IPC_VERSION		8
+#define SL_IPC_VERSION		9
 #define SL_IPC_MAX_FRAME	8192	/* header + body, any type */
 #define SL_LOG_MAX_TEXT		1024
 /* A PCAP_REC's packet: a TCP segment of 7680 payload bytes over IPv6
@@ -118,19 +118,20 @@ enum sl_msg_type {
 	 *   stream through an agent of that name;
 	 *   tunnel -> worker TUN_OPENED (id echoes; + fd, the stream: one
 	 *   end of a socketpair; agent, peer: which connection) or
-	 *   TUN_OPEN_FAIL (id echoes; code: the mux code).
+	 *   TUN_OPEN_FAIL (id echoes; code; peer: the connection's address,
+	 *   or why when no agent answered).
 	 * Agent side: a stream the server opened.
 	 *   tunnel -> worker TUN_STREAM (id: the stream's key; + fd; agent,
 	 *   target, peer): connect target, relay it over fd;
 	 *   worker -> tunnel TUN_STREAM_RESULT (id echoes; code 0: connected,
-	 *   else the mux code to refuse with).
+	 *   else why not).
 	 *   tunnel -> worker TUN_DIAL (id: request; target: the server): the
 	 *   tunnel process makes no sockets; a worker dials it over links;
 	 *   worker -> tunnel TUN_DIALED (id echoes; + fd, connected) or
 	 *   TUN_DIAL_FAIL (id echoes; peer: why).
 	 * Either side, once a stream is relaying:
 	 *   tunnel -> worker TUN_RESET (id: the TUN_OPEN's or TUN_STREAM's
-	 *   id; code): the stream broke (the agent reset it, the tunnel
+	 *   id; peer: why): the stream broke (the agent reset it, the tunnel
 	 *   died); the worker fails its session visibly instead of taking
 	 *   the socketpair's EOF for the end of the data.
 	 *   tunnel -> worker TUN_AGENT_UP (agent): an agent of that name
@@ -173,8 +174,14 @@ enum sl_ctl_op {
 #define SL_CTL_FRONT_MAX	15
 #define SL_TUN_AGENT_MAX	64	/* an agent's name */
 #define SL_TUN_PEER_MAX		127	/* "addr:port", or a reason */
-#define SL_TUN_CODE_MAX		255	/* mux codes; 0: OK */
-#define SL_TUN_NO_AGENT		255	/* TUN_OPEN_FAIL: none connected */
+/*
+ * A TUN_ message's code is an enum sl_conn_err (0: OK), never a mux code:
+ * the tunnel process alone knows the wire's codes and maps them.  On
+ * TUN_OPEN_FAIL, SL_TUN_LINK_FAULT is or'ed in when the link is to blame
+ * (no agent connected, the tunnel broke) rather than the target.
+ */
+#define SL_TUN_CODE_MAX		255
+#define SL_TUN_LINK_FAULT	0x80
 /* The TUN_ messages, first to last: one body, sockets may pass. */
 #define SL_MSG_IS_TUN(t)	((t) >= SL_MSG_TUN_OPEN && \
 				    (t) <= SL_MSG_TUN_AGENT_UP)

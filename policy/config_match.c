@@ -77,8 +77,9 @@ m_domains_re(struct ctx *c, const cJSON *it, void *dst)
 	return each(c, it, m_re_item, m);
 }
 
-static int
-m_port_item(struct ctx *c, const cJSON *it, void *arg, size_t i)
+/* A port or "lo-hi" of a matcher's or an allow entry's ports. */
+int
+conf_port_item(struct ctx *c, const cJSON *it, void *arg, size_t i)
 {
 	struct sl_port_range	*r = (struct sl_port_range *)arg + i;
 	char			 q[80];
@@ -108,7 +109,7 @@ m_ports(struct ctx *c, const cJSON *it, void *dst)
 	m->ports = new_array(c, it, sizeof(*m->ports), &m->nports);
 	if (m->ports == NULL)
 		return -1;
-	return each(c, it, m_port_item, m->ports);
+	return each(c, it, conf_port_item, m->ports);
 }
 
 /*

@@ -235,5 +235,7 @@ int	tunnel_service(struct ctx *, const char *name, const cJSON *it,
 
 /* config_match.c: a domain of a matcher or an allow entry, normalised */
 int	conf_domain_item(struct ctx *, const cJSON *, void *arg, size_t i);
+/* config_match.c: a port or "lo-hi" range of ports or allow entries */
+int	conf_port_item(struct ctx *, const cJSON *, void *arg, size_t i);
 
 #endif

@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "config_priv.h"
+#include "select.h"
 
 #define AGENT_MAX_STREAMS	65536
 #define AGENT_MAX_ALLOW		1024	/* entries of "allow" */
@@ -290,26 +291,6 @@ al_domains(struct ctx *c, const cJSON *it, void *dst)
 }
 
 static int
-al_port_item(struct ctx *c, const cJSON *it, void *arg, size_t i)
-{
-	struct sl_port_range	*r = (struct sl_port_range *)arg + i;
-	char			 q[80];
-
-	if (cJSON_IsNumber(it)) {
-		if (get_port(c, it, &r->lo) == -1)
-			return -1;
-		r->hi = r->lo;
-		return 0;
-	}
-	if (!cJSON_IsString(it))
-		return type_err(c, it, "a number or a string");
-	if (parse_range(it->valuestring, r) == -1)
-		return fail(c, "%s is not a port or port range (1-65535)",
-		    quote(it->valuestring, q, sizeof(q)));
-	return 0;
-}
-
-static int
 al_ports(struct ctx *c, const cJSON *it, void *dst)
 {
 	struct sl_agent_allow	*a = dst;
@@ -319,7 +300,7 @@ al_ports(struct ctx *c, const cJSON *it, void *dst)
 		return -1;
 	if (a->nports == 0)
 		return fail(c, "empty: leave \"ports\" out for any port");
-	return each(c, it, al_port_item, a->ports);
+	return each(c, it, conf_port_item, a->ports);
 }
 
 static const struct keydef allow_keys[] = {
@@ -671,44 +652,32 @@ domain_in(const struct sl_agent_allow *a, const char *host)
 	return 0;
 }
 
-/* An address (family 4 or 6, v4-mapped IPv6 as IPv4) in a's ips. */
+/* An address some entry admits with the port (its ips, as matchers'). */
 static int
-ip_in(const struct sl_agent_allow *a, int family, const uint8_t *addr)
-{
-	static const uint8_t	 mapped[12] = { [10] = 0xff, [11] = 0xff };
-	const struct sl_cidr	*r;
-	size_t			 i, bits;
-	int			 af = family == 4 ? AF_INET : AF_INET6;
-
-	if (af == AF_INET6 && memcmp(addr, mapped, sizeof(mapped)) == 0) {
-		af = AF_INET;
-		addr += 12;
-	}
-	for (i = 0; i < a->nips; i++) {
-		r = &a->ips[i];
-		if (r->family != af)
-			continue;
-		bits = r->prefix;
-		if (memcmp(addr, r->addr, bits / 8) != 0)
-			continue;
-		if (bits % 8 == 0 || ((addr[bits / 8] ^ r->addr[bits / 8]) &
-		    (0xff00 >> (bits % 8))) == 0)
-			return 1;
-	}
-	return 0;
-}
-
-static int
-ip_allowed(const struct sl_agent *ag, int family, const uint8_t *addr,
+ip_allowed(const struct sl_agent *ag, const struct sockaddr *sa,
     uint16_t port)
 {
 	size_t	i;
 
 	for (i = 0; i < ag->nallow; i++)
 		if (port_in(&ag->allow[i], port) &&
-		    ip_in(&ag->allow[i], family, addr))
+		    policy_cidrs_match(ag->allow[i].ips, ag->allow[i].nips, sa))
 			return 1;
 	return 0;
+}
+
+/* A resolved address as a socket address (the port is not looked at). */
+static void
+res_sockaddr(const struct sl_res_addr *r, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (r->family == 4) {
+		ss->ss_family = AF_INET;
+		memcpy(&((struct sockaddr_in *)ss)->sin_addr, r->addr, 4);
+	} else {
+		ss->ss_family = AF_INET6;
+		memcpy(&((struct sockaddr_in6 *)ss)->sin6_addr, r->addr, 16);
+	}
 }
 
 int
@@ -716,32 +685,25 @@ conf_agent_allows(const struct sl_agent *ag, const char *host,
     const struct sockaddr *addr, uint16_t port, struct sl_res_addr *res,
     uint32_t *nres)
 {
-	uint32_t	i, kept = 0;
-	size_t		j;
+	struct sockaddr_storage	ss;
+	uint32_t		i, kept = 0;
+	size_t			j;
 
 	if (ag->local_host[0] != '\0')
 		return 1;
-	if (host == NULL) {
-		if (addr == NULL)
-			return 0;
-		if (addr->sa_family == AF_INET)
-			return ip_allowed(ag, 4, (const uint8_t *)&((const
-			    struct sockaddr_in *)(const void *)addr)->sin_addr,
-			    port);
-		if (addr->sa_family == AF_INET6)
-			return ip_allowed(ag, 6, ((const struct sockaddr_in6 *)
-			    (const void *)addr)->sin6_addr.s6_addr, port);
-		return 0;
-	}
+	if (host == NULL)
+		return addr != NULL && ip_allowed(ag, addr, port);
 	for (j = 0; j < ag->nallow; j++)
 		if (port_in(&ag->allow[j], port) &&
 		    domain_in(&ag->allow[j], host))
 			return 1;
 	if (res == NULL || nres == NULL)
 		return 0;
-	for (i = 0; i < *nres; i++)
-		if (ip_allowed(ag, res[i].family, res[i].addr, port))
+	for (i = 0; i < *nres; i++) {
+		res_sockaddr(&res[i], &ss);
+		if (ip_allowed(ag, (const struct sockaddr *)&ss, port))
 			res[kept++] = res[i];
+	}
 	*nres = kept;
 	return kept > 0;
 }

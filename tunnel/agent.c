@@ -26,7 +26,6 @@
  */
 #include <sys/queue.h>
 #include <sys/socket.h>
-#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -35,6 +34,7 @@
 #include <unistd.h>
 
 #include "../common/log.h"
+#include "../common/target.h"
 #include "../common/util.h"
 #include "frame.h"
 #include "tunnel_priv.h"
@@ -225,57 +225,6 @@ ag_goaway(struct tconn *c, void *arg)
 }
 
 /*
- * Split "host:port" / "[v6]:port" into a lower-case name (*host, NULL for
- * an address) or an address (ss), and the port.  -1 when malformed.
- */
-static int
-ag_split_target(const char *t, char *name, size_t namelen, const char **host,
-    struct sockaddr_storage *ss, uint16_t *port)
-{
-	const char	*colon = strrchr(t, ':');
-	char		 h[SL_MAX_NAME + 1];
-	size_t		 n, i;
-	long		 p;
-	char		*end;
-
-	if (colon == NULL || (n = (size_t)(colon - t)) == 0 ||
-	    n >= sizeof(h))
-		return -1;
-	p = strtol(colon + 1, &end, 10);
-	if (*end != '\0' || p < 1 || p > 65535)
-		return -1;
-	*port = (uint16_t)p;
-	if (t[0] == '[') {
-		if (n < 3 || t[n - 1] != ']')
-			return -1;
-		memcpy(h, t + 1, n - 2);
-		h[n - 2] = '\0';
-	} else {
-		memcpy(h, t, n);
-		h[n] = '\0';
-	}
-	memset(ss, 0, sizeof(*ss));
-	if (inet_pton(AF_INET, h, &((struct sockaddr_in *)ss)->sin_addr) == 1) {
-		ss->ss_family = AF_INET;
-		*host = NULL;
-		return 0;
-	}
-	if (inet_pton(AF_INET6, h, &((struct sockaddr_in6 *)ss)->sin6_addr) ==
-	    1) {
-		ss->ss_family = AF_INET6;
-		*host = NULL;
-		return 0;
-	}
-	if (t[0] == '[' || n >= namelen)
-		return -1;
-	for (i = 0; i < n; i++)
-		name[i] = (char)tolower((unsigned char)h[i]);
-	name[n] = '\0';
-	*host = name;
-	return 0;
-}
-
-/*
  * What the server may reach: "local" replaces every target; "allow" is
  * checked here when it can be without a lookup (the worker checks again
  * with the addresses).  The target to connect, or NULL with *code.
@@ -283,10 +232,9 @@ ag_split_target(const char *t, char *name, size_t namelen, const char **host,
 static const char *
 ag_target(const char *asked, char *buf, size_t len, uint32_t *code)
 {
-	struct sockaddr_storage	 ss;
-	const char		*host;
+	struct sl_target	 t;
 	char			 name[SL_MAX_NAME + 1];
-	uint16_t		 port;
+	size_t			 i;
 
 	if (ag.conf->local_host[0] != '\0') {
 		if (strchr(ag.conf->local_host, ':') != NULL)
@@ -297,15 +245,19 @@ ag_target(const char *asked, char *buf, size_t len, uint32_t *code)
 			    ag.conf->local_port);
 		return buf;
 	}
-	if (ag_split_target(asked, name, sizeof(name), &host, &ss,
-	    &port) == -1) {
+	if (sl_target_parse(&t, asked) == -1) {
 		*code = MUX_C_TARGET;
 		return NULL;
 	}
-	if (host != NULL && conf_agent_needs_addresses(ag.conf))
+	if (t.host[0] != '\0' && conf_agent_needs_addresses(ag.conf))
 		return asked;		/* the worker decides by address */
-	if (!conf_agent_allows(ag.conf, host, host == NULL ?
-	    (const struct sockaddr *)&ss : NULL, port, NULL, NULL)) {
+	/* Allow's domains are lower case. */
+	for (i = 0; t.host[i] != '\0'; i++)
+		name[i] = (char)tolower((unsigned char)t.host[i]);
+	name[i] = '\0';
+	if (!conf_agent_allows(ag.conf, t.host[0] != '\0' ? name : NULL,
+	    t.host[0] == '\0' ? (const struct sockaddr *)&t.addr : NULL,
+	    t.port, NULL, NULL)) {
 		*code = MUX_C_POLICY;
 		return NULL;
 	}
@@ -444,7 +396,7 @@ agent_stream_result(uint32_t w, const struct sl_msg *m)
 			(void)tconn_stream_set_arg(s->ac->c, s->id,
 			    tn_stream_arg(w, s->key));
 	} else {
-		tconn_refuse(s->ac->c, s->id, m->u.tun.code);
+		tconn_refuse(s->ac->c, s->id, tn_mux_code(m->u.tun.code));
 		close(s->local);
 	}
 	ag_stream_done(s);

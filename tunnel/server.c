@@ -13,7 +13,7 @@
  * TUN_OPEN goes to one of them by the config's strategy (srv_pick),
  * skipping those that said GOAWAY; one at its stream cap is passed over
  * for the next.  A name with no
- * connection up fails with SL_TUN_NO_AGENT, which the worker counts
+ * connection up fails with SL_TUN_LINK_FAULT set, which the worker counts
  * against the link, so routing fails over to the link's peers.
  */
 #include <sys/queue.h>
@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "../common/log.h"
+#include "../common/target.h"
 #include "../common/util.h"
 #include "../policy/select.h"
 #include "frame.h"
@@ -356,8 +357,7 @@ srv_opened(struct tconn *c, uint32_t id, int ok, uint32_t code, void *arg)
 	}
 	else
 		(void)tn_send(op->worker, SL_MSG_TUN_OPEN_FAIL, op->req, -1,
-		    code > SL_TUN_CODE_MAX ? MUX_C_OTHER : code, op->agent, "",
-		    op->peer);
+		    tn_conn_code(code), op->agent, "", op->peer);
 	close(op->wfd);
 	free(op);
 }
@@ -373,7 +373,7 @@ srv_wait_end(struct srv_wait *w, int serve)
 		srv_open_now(w->worker, w->id, w->agent, w->target);
 	else
 		(void)tn_send(w->worker, SL_MSG_TUN_OPEN_FAIL, w->id, -1,
-		    SL_TUN_NO_AGENT, w->agent, "",
+		    SL_CONN_NO_LINK | SL_TUN_LINK_FAULT, w->agent, "",
 		    "no agent of that name connected");
 	free(w);
 }
@@ -415,14 +415,15 @@ srv_open_now(uint32_t w, uint32_t req, const char *agent,
 {
 	struct srv_agent	*tried[8], *a = NULL;
 	struct srv_open		*op;
-	uint32_t		 id, code = SL_TUN_NO_AGENT;
+	uint32_t		 id, code = SL_CONN_NO_LINK | SL_TUN_LINK_FAULT;
+	const char		*why = "no agent of that name connected";
 	size_t			 ntried = 0;
 	int			 sv[2];
 
 	if (agent[0] == '\0' || target[0] == '\0') {
 		log_warnx("worker %u: TUN_OPEN without agent or target", w);
-		(void)tn_send(w, SL_MSG_TUN_OPEN_FAIL, req, -1, MUX_C_OTHER,
-		    "", "", "");
+		(void)tn_send(w, SL_MSG_TUN_OPEN_FAIL, req, -1, SL_CONN_FAIL,
+		    "", "", "no agent or target");
 		return;
 	}
 	if ((op = calloc(1, sizeof(*op))) == NULL ||
@@ -430,7 +431,7 @@ srv_open_now(uint32_t w, uint32_t req, const char *agent,
 	    sv) == -1) {
 		log_warn("stream to agent %s", agent);
 		free(op);
-		(void)tn_send(w, SL_MSG_TUN_OPEN_FAIL, req, -1, MUX_C_OTHER,
+		(void)tn_send(w, SL_MSG_TUN_OPEN_FAIL, req, -1, SL_CONN_FAIL,
 		    agent, "", "out of resources");
 		return;
 	}
@@ -445,18 +446,19 @@ srv_open_now(uint32_t w, uint32_t req, const char *agent,
 		    &id) == 0)
 			return;
 		/* EAGAIN: at its stream cap; EINVAL: a bad target */
-		code = errno == EINVAL ? MUX_C_TARGET : MUX_C_STREAMS;
-		if (errno == EINVAL)
+		if (errno == EINVAL) {
+			code = SL_CONN_ADDR_UNSUPP;
+			why = "bad target";
 			break;
+		}
+		code = SL_CONN_FAIL;
+		why = "every connection at its stream cap";
 		tried[ntried++] = a;
 	}
 	close(sv[0]);
 	close(sv[1]);
 	free(op);
-	(void)tn_send(w, SL_MSG_TUN_OPEN_FAIL, req, -1, code,
-	    agent, "", code == SL_TUN_NO_AGENT ?
-	    "no agent of that name connected" : code == MUX_C_TARGET ?
-	    "bad target" : "every connection at its stream cap");
+	(void)tn_send(w, SL_MSG_TUN_OPEN_FAIL, req, -1, code, agent, "", why);
 }
 
 void

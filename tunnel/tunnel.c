@@ -31,9 +31,11 @@
 
 #include "../common/log.h"
 #include "../common/sandbox.h"
+#include "../common/target.h"
 #include "../common/util.h"
 #include "../ipc/child.h"
 #include "../ipc/codec.h"
+#include "frame.h"
 #include "tn_sandbox.h"
 #include "tunnel.h"
 #include "tunnel_priv.h"
@@ -49,6 +51,50 @@ tn_new_id(void)
 		if (getrandom(&id, sizeof(id), GRND_NONBLOCK) != sizeof(id))
 			fatal("%s: getrandom", __func__);
 	return id;
+}
+
+uint32_t
+tn_conn_code(uint32_t mux_code)
+{
+	switch (mux_code) {
+	case MUX_C_POLICY:
+		return SL_CONN_NOT_ALLOWED;
+	case MUX_C_REFUSED:
+		return SL_CONN_REFUSED;
+	case MUX_C_UNREACH:
+		return SL_CONN_HOST_UNREACH;
+	case MUX_C_TIMEOUT:
+		return SL_CONN_TIMEOUT;
+	case MUX_C_TARGET:
+		return SL_CONN_ADDR_UNSUPP;
+	case MUX_C_STREAMS:
+	case MUX_C_OTHER:
+		return SL_CONN_FAIL;
+	default:		/* the tunnel broke while opening */
+		return SL_CONN_FAIL | SL_TUN_LINK_FAULT;
+	}
+}
+
+uint32_t
+tn_mux_code(uint32_t conn_err)
+{
+	switch (conn_err) {
+	case SL_CONN_OK:
+		return MUX_C_OK;
+	case SL_CONN_NOT_ALLOWED:
+		return MUX_C_POLICY;
+	case SL_CONN_REFUSED:
+		return MUX_C_REFUSED;
+	case SL_CONN_NET_UNREACH:
+	case SL_CONN_HOST_UNREACH:
+		return MUX_C_UNREACH;
+	case SL_CONN_TIMEOUT:
+		return MUX_C_TIMEOUT;
+	case SL_CONN_ADDR_UNSUPP:
+		return MUX_C_TARGET;
+	default:
+		return MUX_C_OTHER;
+	}
 }
 
 int
@@ -128,7 +174,7 @@ tn_stream_lost(struct tconn *c, uint32_t id, uint32_t code, void *sarg)
 	if (sarg == NULL)
 		return;
 	(void)tn_send((uint32_t)(v >> 32), SL_MSG_TUN_RESET, (uint32_t)v, -1,
-	    code > SL_TUN_CODE_MAX ? 1 : code, "", "", "");
+	    SL_CONN_FAIL, "", "", mux_code_name(code));
 }
 
 void

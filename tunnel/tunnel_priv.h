@@ -42,6 +42,14 @@ extern struct tn tn;
 int	 tn_send(uint32_t w, uint16_t type, uint32_t id, int fd,
 	    uint32_t code, const char *agent, const char *target,
 	    const char *peer);
+/*
+ * The mux's codes and the workers' neutral ones (enum sl_conn_err),
+ * mapped here only: what an agent's refusal means to a session (with
+ * SL_TUN_LINK_FAULT when the link, not the target, failed), and what a
+ * worker's failure tells the server.
+ */
+uint32_t tn_conn_code(uint32_t mux_code);
+uint32_t tn_mux_code(uint32_t conn_err);
 /* A fresh request id (never 0). */
 uint32_t tn_new_id(void);
 /* A worker with a channel, the next in turn; -1 when none has one. */

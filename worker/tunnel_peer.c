@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include "../common/log.h"
-#include "../tunnel/frame.h"
 #include "egress/agent_link.h"
 #include "egress/health.h"
 #include "front/front.h"
@@ -20,7 +19,7 @@
  * visibly, its client reset.
  */
 static void
-tunnel_peer_lost(uint32_t key, uint32_t code)
+tunnel_peer_lost(uint32_t key, const char *why)
 {
 	struct session	*s;
 
@@ -31,7 +30,8 @@ tunnel_peer_lost(uint32_t key, uint32_t code)
 			break;
 	if (s == NULL)
 		return;		/* it ended first */
-	session_detail(s, "tunnel stream lost: %s", mux_code_name(code));
+	session_detail(s, "tunnel stream lost: %s", why[0] != '\0' ? why :
+	    "reset");
 	front_reset_client(s);
 	session_close(s, "failed");
 }
@@ -65,7 +65,7 @@ tunnel_peer_msg(struct ipc_chan *c, struct sl_msg *m, void *arg)
 		agent_link_dial(m);
 		break;
 	case SL_MSG_TUN_RESET:
-		tunnel_peer_lost(m->id, m->u.tun.code);
+		tunnel_peer_lost(m->id, m->u.tun.peer);
 		break;
 	case SL_MSG_TUN_AGENT_UP:
 		tunnel_peer_agent_up(m->u.tun.agent);

@@ -148,7 +148,8 @@ agent_link_dispatch(struct sl_msg *m)
 					    m->u.tun.peer) == 0 &&
 					    t.host[0] == '\0';
 
-		r->cb(r, -1, m->u.tun.code == 0 ? 1 : m->u.tun.code,
+		r->cb(r, -1, m->u.tun.code == SL_CONN_OK ? SL_CONN_FAIL :
+		    m->u.tun.code,
 		    addr ? m->u.tun.peer : "", addr ? NULL : m->u.tun.peer,
 		    r->arg);
 	}
@@ -161,7 +162,8 @@ agent_link_fail_all(void)
 
 	while ((r = pending) != NULL) {
 		agent_link_unlink(r);
-		r->cb(r, -1, SL_TUN_NO_AGENT, "", "tunnel process gone",
+		r->cb(r, -1, SL_CONN_NO_LINK | SL_TUN_LINK_FAULT, "",
+		    "tunnel process gone",
 		    r->arg);
 	}
 }

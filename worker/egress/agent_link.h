@@ -20,8 +20,9 @@
 
 struct agent_req;
 /*
- * fd >= 0: the stream (callee owns it), code 0; else code is the mux
- * code (tunnel/frame.h) or SL_TUN_NO_AGENT, and why a text for the log.
+ * fd >= 0: the stream (callee owns it), code 0; else code is an enum
+ * sl_conn_err, with SL_TUN_LINK_FAULT when the link is to blame
+ * (ipc_msg.h), and why a text for the log.
  * peer names the agent's connection ("addr:port") when known.
  */
 typedef void (*agent_req_cb)(struct agent_req *, int fd, uint32_t code,
@@ -43,7 +44,7 @@ int	agent_link_open(struct agent_req *, const char *agent,
 void	agent_link_cancel(struct agent_req *);
 /* TUN_OPENED or TUN_OPEN_FAIL from the tunnel process. */
 void	agent_link_dispatch(struct sl_msg *);
-/* The channel went: every request fails (SL_TUN_NO_AGENT). */
+/* The channel went: every request fails, the link's fault. */
 void	agent_link_fail_all(void);
 /* TUN_DIAL: dial the server for the agent; answers on the channel. */
 void	agent_link_dial(const struct sl_msg *);

@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../../tunnel/frame.h"
 #include "dial_priv.h"
 
 /*
@@ -20,7 +19,7 @@ dial_agent_done(struct agent_req *r, int fd, uint32_t code, const char *peer,
     const char *why, void *arg)
 {
 	struct dial		*d = arg;
-	enum sl_conn_err	 err = SL_CONN_FAIL;
+	enum sl_conn_err	 err;
 
 	(void)r;
 	if (fd != -1) {
@@ -31,32 +30,14 @@ dial_agent_done(struct agent_req *r, int fd, uint32_t code, const char *peer,
 		dial_succeed(d);
 		return;
 	}
-	switch (code) {
-	case MUX_C_POLICY:
-		err = SL_CONN_NOT_ALLOWED;
-		break;
-	case MUX_C_REFUSED:
-		err = SL_CONN_REFUSED;
-		break;
-	case MUX_C_UNREACH:
-		err = SL_CONN_HOST_UNREACH;
-		break;
-	case MUX_C_TIMEOUT:
-		err = SL_CONN_TIMEOUT;
-		break;
-	case MUX_C_TARGET:
-		err = SL_CONN_ADDR_UNSUPP;
-		break;
-	case MUX_C_STREAMS:
-	case MUX_C_OTHER:
-		break;
-	default:		/* SL_TUN_NO_AGENT, the tunnel broke */
-		d->link_fault = 1;
-		err = code == SL_TUN_NO_AGENT ? SL_CONN_NO_LINK : SL_CONN_FAIL;
-	}
+	/* Neutral codes: the tunnel process mapped the agent's (ipc_msg.h). */
+	d->link_fault = (code & SL_TUN_LINK_FAULT) != 0;
+	code &= ~(uint32_t)SL_TUN_LINK_FAULT;
+	err = code > SL_CONN_OK && code < SL_CONN_MAX ?
+	    (enum sl_conn_err)code : SL_CONN_FAIL;
 	snprintf(d->why, sizeof(d->why), "agent %s%s%s: %s",
 	    d->conf->links[d->link].agent, peer[0] != '\0' ? " at " : "", peer,
-	    why != NULL && why[0] != '\0' ? why : mux_code_name(code));
+	    why != NULL && why[0] != '\0' ? why : sl_conn_err_name(err));
 	dial_fail(d, err, d->why);
 }
 

@@ -21,7 +21,6 @@
 
 #include "../../common/log.h"
 #include "../../common/util.h"
-#include "../../tunnel/frame.h"
 #include "../egress/agent_link.h"
 #include "../worker.h"
 #include "front.h"
@@ -35,7 +34,7 @@ struct agent_stream {
 };
 
 static void
-agent_answer(struct session *s, uint32_t code)
+agent_answer(struct session *s, enum sl_conn_err err)
 {
 	struct agent_stream	*st = s->fstate;
 	struct ipc_chan		*c = agent_link_channel();
@@ -48,32 +47,10 @@ agent_answer(struct session *s, uint32_t code)
 	m.type = SL_MSG_TUN_STREAM_RESULT;
 	m.id = st->key;
 	m.fd = -1;
-	m.u.tun.code = code;
+	m.u.tun.code = err;
 	if (c == NULL || ipc_chan_send(c, &m) == -1)
 		log_warnx("cannot answer the tunnel process for %s",
 		    st->target);
-}
-
-static uint32_t
-agent_code(enum sl_conn_err err)
-{
-	switch (err) {
-	case SL_CONN_OK:
-		return MUX_C_OK;
-	case SL_CONN_NOT_ALLOWED:
-		return MUX_C_POLICY;
-	case SL_CONN_REFUSED:
-		return MUX_C_REFUSED;
-	case SL_CONN_NET_UNREACH:
-	case SL_CONN_HOST_UNREACH:
-		return MUX_C_UNREACH;
-	case SL_CONN_TIMEOUT:
-		return MUX_C_TIMEOUT;
-	case SL_CONN_ADDR_UNSUPP:
-		return MUX_C_TARGET;
-	default:
-		return MUX_C_OTHER;
-	}
 }
 
 /* "local" replaces whatever the server asked for. */
@@ -100,7 +77,7 @@ agent_connect(struct session *s)
 	struct agent_stream	*st = s->fstate;
 
 	if (st->bad_target) {
-		agent_answer(s, MUX_C_TARGET);
+		agent_answer(s, SL_CONN_ADDR_UNSUPP);
 		session_detail(s, "bad target %s", st->target);
 		session_close(s, "bad target");
 		return;
@@ -112,20 +89,20 @@ static void
 agent_reply_ok(struct session *s, const struct sockaddr *bound)
 {
 	(void)bound;
-	agent_answer(s, MUX_C_OK);
+	agent_answer(s, SL_CONN_OK);
 }
 
 static void
 agent_reply_err(struct session *s, enum sl_conn_err err)
 {
-	agent_answer(s, agent_code(err));
+	agent_answer(s, err);
 }
 
 /* Ended before an answer (killed, timed out): the server hears so. */
 static void
 agent_release(struct session *s)
 {
-	agent_answer(s, MUX_C_OTHER);
+	agent_answer(s, SL_CONN_FAIL);
 	free(s->fstate);
 	s->fstate = NULL;
 }
@@ -186,7 +163,7 @@ agent_front_stream(struct sl_msg *m)
 		r.type = SL_MSG_TUN_STREAM_RESULT;
 		r.id = m->id;
 		r.fd = -1;
-		r.u.tun.code = wk->draining ? MUX_C_SHUTDOWN : MUX_C_OTHER;
+		r.u.tun.code = SL_CONN_FAIL;
 		if (c != NULL)
 			(void)ipc_chan_send(c, &r);
 		return;		/* the caller closes m->fd */
@@ -203,7 +180,7 @@ agent_front_stream(struct sl_msg *m)
 		r.type = SL_MSG_TUN_STREAM_RESULT;
 		r.id = st->key;
 		r.fd = -1;
-		r.u.tun.code = MUX_C_OTHER;
+		r.u.tun.code = SL_CONN_FAIL;
 		if (c != NULL)
 			(void)ipc_chan_send(c, &r);
 		free(st);
