@@ -173,19 +173,16 @@ run(const char *strategy, const struct breq *reqs, unsigned long n,
 	struct sl_conf		*conf = build_conf(strategy);
 	struct sl_route_view	 v;
 	struct sl_route		 r;
+	struct sl_shm		*sh = shm_alloc(1, (uint32_t)conf->nlinks);
 	uint64_t		 seed = 1;
-	size_t			 size = shm_size(1, (uint32_t)conf->nlinks);
 	unsigned long		 i;
 	double			 t0, dt;
 
-	v.shm = mmap(NULL, size, PROT_READ | PROT_WRITE,
-	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (v.shm == MAP_FAILED) {
-		perror("mmap");
+	if (sh == NULL) {
+		perror("shm_alloc");
 		exit(1);
 	}
-	shm_init(v.shm, 1, (uint32_t)conf->nlinks);
-	v.nworkers = 1;
+	v.shm = sh;
 	v.now_ms = 1000;
 	t0 = now_s();
 	for (i = 0; i < n; i++) {
@@ -195,7 +192,7 @@ run(const char *strategy, const struct breq *reqs, unsigned long n,
 		first[r.ncand > 0 ? r.cand[0] : 0] += r.ncand > 0;
 	}
 	dt = now_s() - t0;
-	munmap(v.shm, size);
+	shm_free(sh);
 	conf_free(conf);
 	return (double)n / dt;
 }

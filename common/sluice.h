@@ -37,6 +37,8 @@ enum sl_proc_id {
 #define SL_MAX_ADDRS		16	/* addresses kept per resolved name */
 #define SL_MAX_CHAIN		8	/* socks5 hops through "via" */
 #define SL_MAX_CONF_BYTES	(16u * 1024 * 1024)
+/* Kinds of part of the shared region (policy/counters.h sl_shm_part). */
+#define SL_SHM_PART_MAX		4
 
 /* One address a name resolved to: what the resolver answers. */
 struct sl_res_addr {

@@ -124,8 +124,9 @@ fuzz_render(const uint8_t *data, size_t size)
 	struct metrics_src	 src;
 	struct mt_buf		 b;
 	uint32_t		 nworkers, i;
-	size_t			 shmsize, off;
-	uint8_t			*shm;
+	size_t			 m, off;
+	struct sl_shm		*shm;
+	uint8_t			*part;
 
 	if (size < 4)
 		return;
@@ -152,18 +153,19 @@ fuzz_render(const uint8_t *data, size_t size)
 		c->listeners[i].kind = (enum sl_listen_kind)(i * 4 %
 		    SL_LISTEN_KIND_MAX);
 	}
-	shmsize = shm_size(nworkers, (uint32_t)c->nlinks);
-	if ((shm = aligned_alloc(SL_CACHELINE, shmsize)) == NULL)
+	if ((shm = shm_alloc(nworkers, (uint32_t)c->nlinks)) == NULL)
 		goto out;
-	/* The rest of the input, over and over: a scribbled region. */
-	memset(shm, 0, shmsize);
-	for (off = 0; size > 0 && off < shmsize; off += size)
-		memcpy(shm + off, data, shmsize - off < size ?
-		    shmsize - off : size);
+	/* The rest of the input, over and over: every part scribbled. */
+	for (m = 0; m < SL_SHM_MAPS; m++) {
+		part = shm->map[m].base;
+		for (off = 0; part != NULL && size > 0 &&
+		    off < shm->map[m].size; off += size)
+			memcpy(part + off, data, shm->map[m].size - off < size ?
+			    shm->map[m].size - off : size);
+	}
 	memset(&src, 0, sizeof(src));
 	src.conf = c;
 	src.shm = shm;
-	src.nworkers = nworkers;
 	src.now_ms = 1000000;
 	if (metrics_render(&b, &src) == 0) {
 		if (b.failed)
@@ -171,7 +173,7 @@ fuzz_render(const uint8_t *data, size_t size)
 		check_text(&b);
 	} else if (!b.failed || b.len > b.max)
 		abort();
-	free(shm);
+	shm_free(shm);
 out:
 	mt_buf_free(&b);
 	free(c->links);

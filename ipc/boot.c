@@ -4,6 +4,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -32,17 +33,32 @@ boot_conf(struct child_boot *b, const struct sl_msg *m)
 	munmap(p, len);
 }
 
+/*
+ * A part is mapped writable only if the master's fd is: the parts of
+ * other writers come read-only, and no mprotect can change that.
+ */
 static void
 boot_shm(struct child_boot *b, const struct sl_msg *m)
 {
-	size_t	len = m->u.cfg_shm.size;
+	struct boot_shm	*p;
+	size_t		 len = m->u.cfg_shm.size;
+	int		 fl;
 
-	if (b->shm != NULL || len == 0 || len > (64u << 20))
-		fatalx("%s: bad shm size %zu", __func__, len);
-	b->shm = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, m->fd, 0);
-	if (b->shm == MAP_FAILED)
+	if (b->nshm >= sizeof(b->shm) / sizeof(b->shm[0]) || len == 0 ||
+	    len > (64u << 20))
+		fatalx("%s: bad shm part (%zu bytes)", __func__, len);
+	if ((fl = fcntl(m->fd, F_GETFL)) == -1)
+		fatal("%s: fcntl", __func__);
+	p = &b->shm[b->nshm];
+	p->writable = (fl & O_ACCMODE) == O_RDWR;
+	p->base = mmap(NULL, len, p->writable ? PROT_READ | PROT_WRITE :
+	    PROT_READ, MAP_SHARED, m->fd, 0);
+	if (p->base == MAP_FAILED)
 		fatal("%s: mmap", __func__);
-	b->shmsize = len;
+	p->size = len;
+	p->part = m->u.cfg_shm.part;
+	p->slot = m->u.cfg_shm.slot;
+	b->nshm++;
 }
 
 static void
@@ -108,6 +124,16 @@ child_boot_free_conf(struct child_boot *b)
 		explicit_bzero(b->conf_text, b->conf_len);
 	free(b->conf_text);
 	b->conf_text = NULL;
+}
+
+void
+child_boot_unmap(struct child_boot *b)
+{
+	size_t	i;
+
+	for (i = 0; i < b->nshm; i++)
+		munmap(b->shm[i].base, b->shm[i].size);
+	b->nshm = 0;
 }
 
 static void

@@ -16,12 +16,21 @@ struct boot_fd {
 	uint8_t		role;		/* a peer's: enum sl_proc_id */
 };
 
+/* One part of the shared region, mapped as the master's fd allows. */
+struct boot_shm {
+	void		*base;
+	size_t		 size;
+	uint32_t	 part, slot;	/* policy/counters.h */
+	int		 writable;
+};
+
 struct child_boot {
 	uint32_t	 generation;
 	char		*conf_text;	/* NUL-terminated copy of the config */
 	size_t		 conf_len;
-	void		*shm;		/* shared counters, mapped read-write */
-	size_t		 shmsize;
+	/* the parts of the shared region this child was given */
+	struct boot_shm	 shm[3 + SL_MAX_WORKERS];
+	size_t		 nshm;
 	/* a worker's: resolver, tunnel; the others': a worker each */
 	struct boot_fd	 peers[SL_MAX_WORKERS * 2];
 	size_t		 npeers;
@@ -36,6 +45,8 @@ struct child_boot {
  */
 void	child_boot(int chan, struct child_boot *);
 void	child_boot_free_conf(struct child_boot *);
+/* Unmap every part of the shared region (a child that needs none). */
+void	child_boot_unmap(struct child_boot *);
 /* Send log lines to the master from now on (log_set_sink). */
 void	child_log_to_master(int chan);
 

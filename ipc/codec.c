@@ -9,7 +9,9 @@
  *   type          fields                  checks
  *   CFG_CONF      [generation uint32,     1 <= size <= SL_MAX_CONF_BYTES
  *                  size uint64]
- *   CFG_SHM       [size uint64]           1 <= size <= CODEC_MAX_SHM
+ *   CFG_SHM       [size uint64,           1 <= size <= CODEC_MAX_SHM,
+ *                  part uint32,           1 <= part <= SL_SHM_PART_MAX,
+ *                  slot uint32]           slot < SL_MAX_WORKERS
  *   CFG_PEER      [index uint32]          index < SL_MAX_WORKERS
  *   CFG_LISTENER  [index uint32]          index < SL_MAX_LISTENERS
  *   CFG_END       []
@@ -170,6 +172,11 @@ check_payload(unsigned type, const struct sl_msg *m, const char **why)
 		return check_range(m->u.cfg_conf.size, 1, SL_MAX_CONF_BYTES,
 		    "config size out of range", why);
 	case SL_MSG_CFG_SHM:
+		if (check_range(m->u.cfg_shm.part, 1, SL_SHM_PART_MAX,
+		    "counters part out of range", why) == -1 ||
+		    check_range(m->u.cfg_shm.slot, 0, SL_MAX_WORKERS - 1,
+		    "counters slot out of range", why) == -1)
+			return -1;
 		return check_range(m->u.cfg_shm.size, 1, CODEC_MAX_SHM,
 		    "counters size out of range", why);
 	case SL_MSG_CFG_PEER:
@@ -355,13 +362,23 @@ dec_cfg_conf(struct sl_msg *m, const msgpack_object *f, const char **why)
 static int
 enc_cfg_shm(msgpack_packer *pk, const struct sl_msg *m)
 {
-	return msgpack_pack_uint64(pk, m->u.cfg_shm.size);
+	return msgpack_pack_uint64(pk, m->u.cfg_shm.size) != 0 ||
+	    msgpack_pack_uint32(pk, m->u.cfg_shm.part) != 0 ? -1 :
+	    msgpack_pack_uint32(pk, m->u.cfg_shm.slot);
 }
 
 static int
 dec_cfg_shm(struct sl_msg *m, const msgpack_object *f, const char **why)
 {
-	return codec_get_uint(&f[0], UINT64_MAX, &m->u.cfg_shm.size, why);
+	uint64_t	part, slot;
+
+	if (codec_get_uint(&f[0], UINT64_MAX, &m->u.cfg_shm.size, why) ||
+	    codec_get_uint(&f[1], UINT32_MAX, &part, why) ||
+	    codec_get_uint(&f[2], UINT32_MAX, &slot, why))
+		return -1;
+	m->u.cfg_shm.part = (uint32_t)part;
+	m->u.cfg_shm.slot = (uint32_t)slot;
+	return 0;
 }
 
 static int
@@ -678,7 +695,7 @@ dec_pcap_rec(struct sl_msg *m, const msgpack_object *f, const char **why)
 /* Per type: fields, encoder, decoder (NULL: an empty array). */
 static const struct codec_type codec_types[SL_MSG_MAX] = {
 	[SL_MSG_CFG_CONF] =	{ 2, enc_cfg_conf, dec_cfg_conf },
-	[SL_MSG_CFG_SHM] =	{ 1, enc_cfg_shm, dec_cfg_shm },
+	[SL_MSG_CFG_SHM] =	{ 3, enc_cfg_shm, dec_cfg_shm },
 	[SL_MSG_CFG_PEER] =	{ 2, enc_cfg_peer, dec_cfg_peer },
 	[SL_MSG_CFG_LISTENER] =	{ 1, enc_cfg_listener,
 				    dec_cfg_listener },

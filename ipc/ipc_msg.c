@@ -43,9 +43,9 @@ const struct sl_msg_spec sl_msg_specs[SL_MSG_MAX] = {
 	/* [generation, size] = 1 + 5 + 9 */
 	[SL_MSG_CFG_CONF] = { "CFG_CONF", SL_FROM_MASTER, SL_FD_REQUIRED,
 	    SZ_ARRAY_HDR(2) + SZ_UINT32 + SZ_UINT64 },
-	/* [size] = 1 + 9 */
+	/* [size, part, slot] = 1 + 9 + 5 + 5 */
 	[SL_MSG_CFG_SHM] = { "CFG_SHM", SL_FROM_MASTER, SL_FD_REQUIRED,
-	    SZ_ARRAY_HDR(1) + SZ_UINT64 },
+	    SZ_ARRAY_HDR(3) + SZ_UINT64 + 2 * SZ_UINT32 },
 	/* [index, role] = 1 + 5 + 2 */
 	[SL_MSG_CFG_PEER] = { "CFG_PEER", SL_FROM_MASTER, SL_FD_REQUIRED,
 	    SZ_ARRAY_HDR(2) + SZ_UINT32 + SZ_UINT8 },

@@ -19,7 +19,7 @@
 
 #include "../common/sluice.h"
 
-#define SL_IPC_VERSION		9
+#define SL_IPC_VERSION		10
 #define SL_IPC_MAX_FRAME	8192	/* header + body, any type */
 #define SL_LOG_MAX_TEXT		1024
 /* A PCAP_REC's packet: a TCP segment of 7680 payload bytes over IPv6
@@ -239,6 +239,8 @@ struct sl_msg {
 		} cfg_conf;
 		struct {
 			uint64_t size;		/* bytes of the mapping */
+			uint32_t part;		/* enum sl_shm_part */
+			uint32_t slot;		/* a worker part's slot */
 		} cfg_shm;
 		struct {
 			uint32_t index;		/* worker slot at the other end */

@@ -8,7 +8,7 @@
 #include "carry.h"
 
 void
-carry_take(struct carry *c, void *base, uint32_t nworkers,
+carry_take(struct carry *c, const struct sl_shm *base,
     const struct sl_conf *conf)
 {
 	uint32_t	w;
@@ -18,15 +18,14 @@ carry_take(struct carry *c, void *base, uint32_t nworkers,
 	c->nlinks = conf->nlinks;
 	c->nlisteners = conf->nlisteners;
 	for (i = 0; i < c->nlinks; i++)
-		shm_link_totals(base, nworkers, (uint32_t)conf->nlinks,
-		    (uint32_t)i, &c->links[i]);
+		shm_link_totals(base, (uint32_t)i, &c->links[i]);
 	for (i = 0; i < c->nlisteners; i++)
-		shm_listener_totals(base, nworkers, (uint32_t)i,
+		shm_listener_totals(base, (uint32_t)i,
 		    &c->listeners[i]);
-	c->lookups = atomic_load(&shm_resolver(base)->lookups);
-	c->cache_hits = atomic_load(&shm_resolver(base)->cache_hits);
-	c->failures = atomic_load(&shm_resolver(base)->failures);
-	for (w = 0; w <= nworkers; w++)
+	c->lookups = atomic_load(&base->resolver->lookups);
+	c->cache_hits = atomic_load(&base->resolver->cache_hits);
+	c->failures = atomic_load(&base->resolver->failures);
+	for (w = 0; w <= base->nworkers; w++)
 		c->udp_dropped += atomic_load(&shm_worker(base,
 		    w)->udp_dropped) & ((UINT64_C(1) << 48) - 1);
 }
@@ -82,19 +81,20 @@ carry_listener(struct sl_listener_ctr *d, const struct sl_listener_totals *now,
 }
 
 void
-carry_add(void *dst, uint32_t dnworkers, const struct sl_conf *dconf,
+carry_add(const struct sl_shm *dst, const struct sl_conf *dconf,
     const struct sl_conf *src, const struct carry *now,
     const struct carry *minus)
 {
-	struct sl_worker_ctr	*row = shm_worker(dst, SL_ROW_CARRIED(dnworkers));
+	struct sl_worker_ctr	*row = shm_worker(dst,
+				    SL_ROW_CARRIED(dst->nworkers));
 	size_t			 i;
 	int			 k;
 
 	for (i = 0; i < now->nlinks && i < src->nlinks; i++) {
 		if ((k = link_by_name(dconf, src->links[i].name)) < 0)
 			continue;
-		carry_link(shm_ctr(dst, dnworkers, (uint32_t)dconf->nlinks,
-		    SL_ROW_CARRIED(dnworkers), (uint32_t)k), &now->links[i],
+		carry_link(shm_ctr(dst, SL_ROW_CARRIED(dst->nworkers),
+		    (uint32_t)k), &now->links[i],
 		    minus != NULL ? &minus->links[i] : NULL);
 	}
 	for (i = 0; i < now->nlisteners && i < src->nlisteners; i++) {
@@ -103,22 +103,22 @@ carry_add(void *dst, uint32_t dnworkers, const struct sl_conf *dconf,
 		carry_listener(&row->listeners[k], &now->listeners[i],
 		    minus != NULL ? &minus->listeners[i] : NULL);
 	}
-	atomic_fetch_add(&shm_resolver(dst)->lookups, DELTA(now, minus,
+	atomic_fetch_add(&dst->resolver->lookups, DELTA(now, minus,
 	    lookups));
-	atomic_fetch_add(&shm_resolver(dst)->cache_hits, DELTA(now, minus,
+	atomic_fetch_add(&dst->resolver->cache_hits, DELTA(now, minus,
 	    cache_hits));
-	atomic_fetch_add(&shm_resolver(dst)->failures, DELTA(now, minus,
+	atomic_fetch_add(&dst->resolver->failures, DELTA(now, minus,
 	    failures));
 	atomic_fetch_add(&row->udp_dropped, DELTA(now, minus, udp_dropped));
 }
 
 void
-carry_state(void *dst, uint32_t dnworkers, const struct sl_conf *dconf,
-    void *src, uint32_t snworkers, const struct sl_conf *sconf)
+carry_state(const struct sl_shm *dst, const struct sl_conf *dconf,
+    const struct sl_shm *src, const struct sl_conf *sconf)
 {
 	struct sl_link_health	*d, *s;
 	struct sl_route_slot	*dr, *sr;
-	struct sl_global_ctr	*dg = shm_global(dst), *sg = shm_global(src);
+	struct sl_global_ctr	*dg = dst->global, *sg = src->global;
 	size_t			 i;
 	uint32_t		 link;
 	int			 k;
@@ -126,16 +126,16 @@ carry_state(void *dst, uint32_t dnworkers, const struct sl_conf *dconf,
 	for (i = 0; i < sconf->nlinks; i++) {
 		if ((k = link_by_name(dconf, sconf->links[i].name)) < 0)
 			continue;
-		s = shm_health(src, snworkers, (uint32_t)i);
-		d = shm_health(dst, dnworkers, (uint32_t)k);
+		s = shm_health(src, (uint32_t)i);
+		d = shm_health(dst, (uint32_t)k);
 		atomic_store(&d->fails, atomic_load(&s->fails));
 		atomic_store(&d->check_down, atomic_load(&s->check_down));
 		atomic_store(&d->down_until_ms, atomic_load(&s->down_until_ms));
 		atomic_store(&d->connect_ms_avg,
 		    atomic_load(&s->connect_ms_avg));
 	}
-	sr = shm_routes(src, snworkers, (uint32_t)sconf->nlinks);
-	dr = shm_routes(dst, dnworkers, (uint32_t)dconf->nlinks);
+	sr = src->routes;
+	dr = dst->routes;
 	for (i = 0; i < SL_ROUTE_SLOTS; i++) {
 		link = atomic_load(&sr[i].link);
 		if (atomic_load(&sr[i].key) == 0 || link >= sconf->nlinks ||

@@ -22,18 +22,18 @@ struct carry {
 	uint64_t			 udp_dropped;
 };
 
-/* The totals of region base (shape nworkers, conf). */
-void	carry_take(struct carry *, void *base, uint32_t nworkers,
+/* The totals of region sh (of config conf). */
+void	carry_take(struct carry *, const struct sl_shm *sh,
 	    const struct sl_conf *);
 /*
  * Add now - minus (minus NULL: nothing) of a region of config src to
  * the carried row of region dst (config dconf), name by name.
  */
-void	carry_add(void *dst, uint32_t dnworkers, const struct sl_conf *dconf,
+void	carry_add(const struct sl_shm *dst, const struct sl_conf *dconf,
 	    const struct sl_conf *src, const struct carry *now,
 	    const struct carry *minus);
 /* Health, route cache and the global counters from src to a new dst. */
-void	carry_state(void *dst, uint32_t dnworkers, const struct sl_conf *dconf,
-	    void *src, uint32_t snworkers, const struct sl_conf *sconf);
+void	carry_state(const struct sl_shm *dst, const struct sl_conf *dconf,
+	    const struct sl_shm *src, const struct sl_conf *sconf);
 
 #endif

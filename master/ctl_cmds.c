@@ -140,7 +140,7 @@ status_listeners(cJSON *a, const struct gen *g)
 		l = &g->conf->listeners[i];
 		if ((o = cJSON_CreateObject()) == NULL)
 			break;
-		shm_listener_totals(g->shm, g->nworkers, (uint32_t)i, &t);
+		shm_listener_totals(g->shm, (uint32_t)i, &t);
 		cJSON_AddStringToObject(o, "name", l->name);
 		add_tenant(o, g);
 		cJSON_AddStringToObject(o, "kind", conf_listen_kind_name(l->kind));
@@ -165,10 +165,8 @@ status_counts(cJSON *r, struct gen **cur, size_t n)
 	if (pool_tenanted())
 		ts = cJSON_AddArrayToObject(r, "tenants");
 	for (i = 0; i < n; i++) {
-		s = shm_sessions(cur[i]->shm, cur[i]->nworkers,
-		    UINT64_C(1) << 32);
-		h = shm_handshakes(cur[i]->shm, cur[i]->nworkers,
-		    UINT64_C(1) << 32);
+		s = shm_sessions(cur[i]->shm, UINT64_C(1) << 32);
+		h = shm_handshakes(cur[i]->shm, UINT64_C(1) << 32);
 		ss += s;
 		hs += h;
 		if (ts == NULL || (o = cJSON_CreateObject()) == NULL)
@@ -227,8 +225,7 @@ static cJSON *
 links_one(const struct gen *g, size_t i, uint64_t now)
 {
 	const struct sl_link	*l = &g->conf->links[i];
-	struct sl_link_health	*h = shm_health(g->shm, g->nworkers,
-				    (uint32_t)i);
+	struct sl_link_health	*h = shm_health(g->shm, (uint32_t)i);
 	struct sl_link_totals	 t;
 	uint64_t		 until = atomic_load(&h->down_until_ms);
 	cJSON			*o;
@@ -239,8 +236,7 @@ links_one(const struct gen *g, size_t i, uint64_t now)
 	/* A scribbled deadline counts for one cool-down at most. */
 	if (until > now + l->cooldown_ms)
 		until = now + l->cooldown_ms;
-	shm_link_totals(g->shm, g->nworkers, (uint32_t)g->conf->nlinks,
-	    (uint32_t)i, &t);
+	shm_link_totals(g->shm, (uint32_t)i, &t);
 	cJSON_AddStringToObject(o, "name", l->name);
 	add_tenant(o, g);
 	cJSON_AddStringToObject(o, "protocol", l->proto == SL_LINK_SOCKS5 ?

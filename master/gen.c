@@ -127,10 +127,7 @@ gen_free(struct gen *g)
 		close(g->conf_fd);
 	if (g->secret_fd != -1)
 		close(g->secret_fd);
-	if (g->shm_fd != -1)
-		close(g->shm_fd);
-	if (g->shm != NULL)
-		munmap(g->shm, g->shmsize);
+	shm_gen_free(g);
 	free(g->snapshot);
 	free(g->carried);
 	free(g);
@@ -144,7 +141,9 @@ gen_new(void)
 
 	if ((g = calloc(1, sizeof(*g))) == NULL)
 		return NULL;
-	g->conf_fd = g->secret_fd = g->shm_fd = -1;
+	g->conf_fd = g->secret_fd = -1;
+	for (i = 0; i < SL_SHM_MAPS; i++)
+		g->shm_fds[i] = -1;
 	for (i = 0; i < SL_MAX_LISTENERS; i++)
 		for (w = 0; w < SL_MAX_WORKERS; w++)
 			g->lfds[i][w] = -1;

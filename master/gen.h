@@ -14,6 +14,7 @@
 #include <sys/types.h>
 
 #include "../policy/config.h"
+#include "../policy/counters.h"
 
 enum gen_state {
 	GEN_LOADED = 0,		/* made by the loader, not in the table */
@@ -34,9 +35,9 @@ struct gen {
 	size_t		 pub_len;
 	int		 conf_fd;	/* pub_text: every child but... */
 	int		 secret_fd;	/* conf_text: ...the tunnel's (-1) */
-	int		 shm_fd;
-	void		*shm;
-	size_t		 shmsize;
+	/* The region's parts (policy/counters.h), all mapped here. */
+	struct sl_shm	*shm;
+	int		 shm_fds[SL_SHM_MAPS];	/* -1: no such part */
 	uint32_t	 nworkers;
 	uid_t		 uid, resolver_uid, registry_uid, tunnel_uid;
 	gid_t		 gid, resolver_gid, registry_gid, tunnel_gid;

@@ -257,8 +257,8 @@ master_setup_pools(void)
 		g->id = (uint32_t)i + 1;
 		if (shm_gen_make(g) == -1)
 			fatal("%s: shared counters or config memfd", __func__);
-		atomic_store(&shm_global(g->shm)->generation, g->id);
-		atomic_store(&shm_global(g->shm)->started_unix,
+		atomic_store(&g->shm->global->generation, g->id);
+		atomic_store(&g->shm->global->started_unix,
 		    (uint64_t)ms->started);
 		if (gen_add(g, GEN_CURRENT) == -1)
 			fatalx("%s: generation table full", __func__);

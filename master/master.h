@@ -207,6 +207,7 @@ int	pool_tenanted(void);
 /* shm.c */
 /* g's region and config memfd, named after its tenant; -1: errno. */
 int	shm_gen_make(struct gen *g);
+void	shm_gen_free(struct gen *g);
 int	conf_memfd(const char *tenant, const char *text, size_t len);
 void	shm_log_counters(void);
 

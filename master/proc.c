@@ -222,7 +222,10 @@ proc_send(struct proc *c, uint16_t type, int fd, uint32_t index)
 		    g->pub_len;
 		break;
 	case SL_MSG_CFG_SHM:
-		m.u.cfg_shm.size = g->shmsize;
+		m.u.cfg_shm.part = index >> 16;
+		m.u.cfg_shm.slot = index & 0xffff;
+		m.u.cfg_shm.size = g->shm->map[SL_SHM_MAP_INDEX(
+		    m.u.cfg_shm.part, m.u.cfg_shm.slot)].size;
 		break;
 	case SL_MSG_CFG_PEER:
 		m.u.cfg_peer.index = index & 0xffff;
@@ -305,6 +308,29 @@ proc_role_name(const struct proc *c)
 	return c->desc->name;
 }
 
+/*
+ * The parts a child maps: a worker every one, the resolver its own, the
+ * other roles none.  The message says which part each fd is.
+ */
+static void
+proc_feed_shm(struct proc *c)
+{
+	const struct gen	*g = gen_view(c->generation);
+	size_t			 i;
+	uint32_t		 part, slot;
+
+	for (i = 0; i < SL_SHM_MAPS; i++) {
+		if (g->shm_fds[i] == -1)
+			continue;
+		part = i < 3 ? (uint32_t)i + 1 : SL_SHM_WORKER;
+		slot = i < 3 ? 0 : (uint32_t)i - 3;
+		if (c->role == SL_PROC_WORKER || (c->role ==
+		    SL_PROC_RESOLVER && part == SL_SHM_RESOLVER))
+			proc_send(c, SL_MSG_CFG_SHM, g->shm_fds[i],
+			    part << 16 | slot);
+	}
+}
+
 /* Its sessions died with it: their live counts must go too. */
 static void
 proc_reaped_worker(struct proc *c)
@@ -312,8 +338,7 @@ proc_reaped_worker(struct proc *c)
 	const struct gen	*g = gen_view(c->generation);
 
 	if (g != NULL)
-		shm_worker_reset(g->shm, g->nworkers,
-		    (uint32_t)g->conf->nlinks, c->index);
+		shm_worker_reset(g->shm, c->index);
 }
 
 /*
@@ -330,7 +355,7 @@ proc_feed(struct proc *c)
 
 	proc_send(c, SL_MSG_CFG_CONF, c->role == SL_PROC_TUNNEL ?
 	    g->secret_fd : g->conf_fd, 0);
-	proc_send(c, SL_MSG_CFG_SHM, g->shm_fd, 0);
+	proc_feed_shm(c);
 	if (c->desc->feed != NULL)
 		c->desc->feed(c);
 	for (i = 0; i < ms->nprocs; i++) {
@@ -726,7 +751,7 @@ proc_schedule_respawn(struct proc *c)
 
 	delay = proc_backoff(&c->quick_deaths, ev_now(ms->loop) - c->started);
 	if (g != NULL)
-		atomic_fetch_add(&shm_global(g->shm)->worker_restarts, 1);
+		atomic_fetch_add(&g->shm->global->worker_restarts, 1);
 	log_info("respawning %s in %.2f s", c->name, delay);
 	ev_timer_stop(ms->loop, &c->respawn);
 	ev_timer_set(&c->respawn, delay, 0.);

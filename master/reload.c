@@ -122,7 +122,7 @@ reload_count(int good)
 	size_t			 i, n = pool_currents(cur, SL_MAX_POOLS);
 
 	for (i = 0; i < n; i++) {
-		gc = shm_global(cur[i]->shm);
+		gc = cur[i]->shm->global;
 		if (!good) {
 			atomic_fetch_add(&gc->reload_failures, 1);
 			continue;
@@ -195,7 +195,7 @@ reload_make(struct gen *g, const struct gen *cur, char *err, size_t errlen)
 		    strerror(errno));
 		return -1;
 	}
-	atomic_store(&shm_global(g->shm)->started_unix,
+	atomic_store(&g->shm->global->started_unix,
 	    (uint64_t)ms->started);
 	if (cur == NULL)
 		return 0;
@@ -204,9 +204,9 @@ reload_make(struct gen *g, const struct gen *cur, char *err, size_t errlen)
 		return -1;
 	}
 	g->carried = was;
-	carry_take(was, cur->shm, cur->nworkers, cur->conf);
-	carry_add(g->shm, g->nworkers, g->conf, cur->conf, was, NULL);
-	carry_state(g->shm, g->nworkers, g->conf, cur->shm, cur->nworkers,
+	carry_take(was, cur->shm, cur->conf);
+	carry_add(g->shm, g->conf, cur->conf, was, NULL);
+	carry_state(g->shm, g->conf, cur->shm,
 	    cur->conf);
 	return 0;
 }
@@ -466,8 +466,8 @@ reload_row_gone(uint32_t generation)
 	pool = g->pool;
 	if ((cur = gen_current(pool)) != NULL &&
 	    (now = malloc(sizeof(*now))) != NULL) {
-		carry_take(now, g->shm, g->nworkers, g->conf);
-		carry_add(cur->shm, cur->nworkers, cur->conf, g->conf, now,
+		carry_take(now, g->shm, g->conf);
+		carry_add(cur->shm, cur->conf, g->conf, now,
 		    g->snapshot);
 		free(now);
 	}

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -14,19 +15,29 @@
 #include "master.h"
 
 /*
- * A sealed region for nworkers and nlinks, mapped here; -1 on failure.
- * Its name carries the tenant's, as /proc/PID/maps shows it.
+ * One part of the region: a sealed memfd of its size, mapped here; -1 on
+ * failure.  Its name carries the tenant's and the part's, as
+ * /proc/PID/maps shows it.
  */
 static int
-shm_make(const char *tenant, uint32_t nworkers, uint32_t nlinks, int *fdp,
-    void **basep, size_t *sizep)
+shm_part_make(struct gen *g, enum sl_shm_part part, uint32_t slot)
 {
-	size_t	 size = shm_size(nworkers, nlinks);
+	static const char *const names[] = {
+		[SL_SHM_MASTER] = "master", [SL_SHM_RESOLVER] = "resolver",
+		[SL_SHM_SHARED] = "shared", [SL_SHM_WORKER] = "worker",
+	};
+	uint32_t nlinks = (uint32_t)g->conf->nlinks;
+	size_t	 size = shm_part_size(part, g->nworkers, nlinks);
 	char	 name[64];
 	void	*base;
 	int	 fd;
 
-	snprintf(name, sizeof(name), "sluice-counters-%s", tenant);
+	if (part == SL_SHM_WORKER)
+		snprintf(name, sizeof(name), "sluice-counters-%s-worker%u",
+		    g->tenant, slot);
+	else
+		snprintf(name, sizeof(name), "sluice-counters-%s-%s",
+		    g->tenant, names[part]);
 	fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (fd == -1)
 		return -1;
@@ -36,25 +47,57 @@ shm_make(const char *tenant, uint32_t nworkers, uint32_t nlinks, int *fdp,
 		close(fd);
 		return -1;
 	}
-	shm_init(base, nworkers, nlinks);
+	shm_part_init(base, part, slot, g->nworkers, nlinks);
 	/* A worker must not be able to resize the region under the others. */
 	if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW |
-	    F_SEAL_SEAL) == -1) {
+	    F_SEAL_SEAL) == -1 ||
+	    shm_attach(g->shm, part, slot, base, size) == -1) {
 		munmap(base, size);
 		close(fd);
 		return -1;
 	}
-	*fdp = fd;
-	*basep = base;
-	*sizep = size;
+	g->shm_fds[SL_SHM_MAP_INDEX(part, slot)] = fd;
 	return 0;
+}
+
+static int
+shm_parts_make(struct gen *g)
+{
+	uint32_t	w;
+
+	if ((g->shm = malloc(sizeof(*g->shm))) == NULL)
+		return -1;
+	shm_view_init(g->shm, g->nworkers, (uint32_t)g->conf->nlinks, -1);
+	if (shm_part_make(g, SL_SHM_MASTER, 0) == -1 ||
+	    shm_part_make(g, SL_SHM_RESOLVER, 0) == -1 ||
+	    shm_part_make(g, SL_SHM_SHARED, 0) == -1)
+		return -1;
+	for (w = 0; w < g->nworkers; w++)
+		if (shm_part_make(g, SL_SHM_WORKER, w) == -1)
+			return -1;
+	return 0;
+}
+
+void
+shm_gen_free(struct gen *g)
+{
+	size_t	i;
+
+	for (i = 0; i < SL_SHM_MAPS; i++) {
+		if (g->shm_fds[i] != -1)
+			close(g->shm_fds[i]);
+		g->shm_fds[i] = -1;
+		if (g->shm != NULL && g->shm->map[i].base != NULL)
+			munmap(g->shm->map[i].base, g->shm->map[i].size);
+	}
+	free(g->shm);
+	g->shm = NULL;
 }
 
 int
 shm_gen_make(struct gen *g)
 {
-	if (shm_make(g->tenant, g->nworkers, (uint32_t)g->conf->nlinks,
-	    &g->shm_fd, &g->shm, &g->shmsize) == -1)
+	if (shm_parts_make(g) == -1)
 		return -1;
 	if ((g->conf_fd = conf_memfd(g->tenant, g->pub_text,
 	    g->pub_len)) == -1)
@@ -108,13 +151,12 @@ shm_log_counters(void)
 		if (pool_tenanted())
 			snprintf(who, sizeof(who), "tenant %s: ", g->tenant);
 		log_info("%ssessions open: %llu", who, (unsigned long long)
-		    shm_sessions(g->shm, g->nworkers, UINT64_C(1) << 32));
+		    shm_sessions(g->shm, UINT64_C(1) << 32));
 		log_info("%ssessions in handshake: %llu", who,
-		    (unsigned long long)shm_handshakes(g->shm, g->nworkers,
+		    (unsigned long long)shm_handshakes(g->shm,
 		    UINT64_C(1) << 32));
 		for (i = 0; i < g->conf->nlinks; i++) {
-			shm_link_totals(g->shm, g->nworkers,
-			    (uint32_t)g->conf->nlinks, (uint32_t)i, &t);
+			shm_link_totals(g->shm, (uint32_t)i, &t);
 			log_info("%slink %s: active %llu, total %llu, failed "
 			    "%llu, up %llu bytes, down %llu bytes", who,
 			    g->conf->links[i].name,

@@ -5,7 +5,9 @@
  * the region decides an offset.  Values read are clamped before they are
  * summed so a scribbling worker cannot overflow a reader.
  */
+#include <sys/mman.h>
 #include <sys/random.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -36,39 +38,55 @@ const char *const sl_ferr_names[SL_FERR_MAX] = {
 	[SL_FERR_LIMIT] = "limit",
 };
 
+/* The parts' fixed heads; variable arrays follow each (counters.h). */
+struct part_master {
+	struct sl_shm_part_hdr	hdr;
+	struct sl_global_ctr	global;
+	struct {
+		uint64_t	sipkey[2];
+	} __attribute__((aligned(SL_CACHELINE))) key;
+	struct sl_worker_ctr	carried;	/* then nlinks link rows */
+};
+
+struct part_resolver {
+	struct sl_shm_part_hdr	hdr;
+	struct sl_resolver_ctr	ctr;
+};
+
+struct part_shared {
+	struct sl_shm_part_hdr	hdr;
+	struct {
+		_Atomic uint64_t rr_next;
+	} __attribute__((aligned(SL_CACHELINE))) rr;
+	struct sl_limit_bw	bw[SL_LIMIT_SCOPES];
+	/* then nlinks health rows, the route cache, the per-client table */
+};
+
+struct part_worker {
+	struct sl_shm_part_hdr	hdr;
+	struct sl_worker_ctr	ctr;
+	struct sl_limit_row	lim;		/* then nlinks link rows */
+};
+
 size_t
-shm_size(uint32_t nworkers, uint32_t nlinks)
+shm_part_size(enum sl_shm_part part, uint32_t nworkers, uint32_t nlinks)
 {
-	return sizeof(struct sl_shm_hdr) +
-	    SL_ROWS(nworkers) * sizeof(struct sl_worker_ctr) +
-	    (size_t)nlinks * sizeof(struct sl_link_health) +
-	    SL_ROWS(nworkers) * nlinks * sizeof(struct sl_link_ctr) +
-	    SL_ROUTE_SLOTS * sizeof(struct sl_route_slot) +
-	    sizeof(struct sl_limits_hdr) +
-	    (size_t)nworkers * sizeof(struct sl_limit_row) +
-	    lim_table_size(nworkers);
-}
-
-static struct sl_limits_hdr *
-shm_limits_hdr(void *base, uint32_t nworkers, uint32_t nlinks)
-{
-	return (void *)((char *)shm_routes(base, nworkers, nlinks) +
-	    SL_ROUTE_SLOTS * sizeof(struct sl_route_slot));
-}
-
-void
-shm_limits(void *base, uint32_t nworkers, uint32_t nlinks,
-    struct sl_limits_area *a)
-{
-	struct sl_limits_hdr	*h = shm_limits_hdr(base, nworkers, nlinks);
-	char			*p = (char *)h;
-
-	a->sipkey = h->sipkey;
-	a->bw = h->bw;
-	p += sizeof(*h);
-	a->rows = (void *)p;
-	p += (size_t)nworkers * sizeof(struct sl_limit_row);
-	lim_table_init(&a->table, p, nworkers);
+	switch (part) {
+	case SL_SHM_MASTER:
+		return sizeof(struct part_master) +
+		    (size_t)nlinks * sizeof(struct sl_link_ctr);
+	case SL_SHM_RESOLVER:
+		return sizeof(struct part_resolver);
+	case SL_SHM_SHARED:
+		return sizeof(struct part_shared) +
+		    (size_t)nlinks * sizeof(struct sl_link_health) +
+		    SL_ROUTE_SLOTS * sizeof(struct sl_route_slot) +
+		    lim_table_size(nworkers);
+	case SL_SHM_WORKER:
+		return sizeof(struct part_worker) +
+		    (size_t)nlinks * sizeof(struct sl_link_ctr);
+	}
+	return 0;
 }
 
 /*
@@ -92,69 +110,162 @@ shm_sipkey(uint64_t key[2])
 }
 
 void
-shm_init(void *base, uint32_t nworkers, uint32_t nlinks)
+shm_part_init(void *base, enum sl_shm_part part, uint32_t slot,
+    uint32_t nworkers, uint32_t nlinks)
 {
-	struct sl_shm_hdr *h = base;
+	struct sl_shm_part_hdr *h = base;
 
-	memset(base, 0, shm_size(nworkers, nlinks));
+	memset(base, 0, shm_part_size(part, nworkers, nlinks));
 	h->magic = SL_SHM_MAGIC;
 	h->version = SL_SHM_VERSION;
+	h->part = part;
+	h->slot = part == SL_SHM_WORKER ? slot : 0;
 	h->nworkers = nworkers;
 	h->nlinks = nlinks;
-	shm_sipkey(shm_limits_hdr(base, nworkers, nlinks)->sipkey);
+	if (part == SL_SHM_MASTER)
+		shm_sipkey(((struct part_master *)base)->key.sipkey);
+}
+
+void
+shm_view_init(struct sl_shm *sh, uint32_t nworkers, uint32_t nlinks,
+    int self)
+{
+	memset(sh, 0, sizeof(*sh));
+	sh->nworkers = nworkers;
+	sh->nlinks = nlinks;
+	sh->self = self;
 }
 
 int
-shm_check(const void *base, size_t size, uint32_t nworkers, uint32_t nlinks)
+shm_attach(struct sl_shm *sh, enum sl_shm_part part, uint32_t slot,
+    void *base, size_t size)
 {
-	const struct sl_shm_hdr *h = base;
+	const struct sl_shm_part_hdr *h = base;
+	struct part_master	*pm;
+	struct part_shared	*ps;
+	struct part_worker	*pw;
+	char			*p;
+	size_t			 i;
 
-	if (base == NULL || size < shm_size(nworkers, nlinks))
+	if (part < SL_SHM_MASTER || part > SL_SHM_WORKER ||
+	    (part == SL_SHM_WORKER && slot >= sh->nworkers) || base == NULL ||
+	    size < shm_part_size(part, sh->nworkers, sh->nlinks))
 		return -1;
 	if (h->magic != SL_SHM_MAGIC || h->version != SL_SHM_VERSION ||
-	    h->nworkers != nworkers || h->nlinks != nlinks)
+	    h->part != part || h->slot != (part == SL_SHM_WORKER ? slot : 0) ||
+	    h->nworkers != sh->nworkers || h->nlinks != sh->nlinks)
 		return -1;
+	i = SL_SHM_MAP_INDEX(part, slot);
+	if (sh->map[i].base != NULL)
+		return -1;
+	sh->map[i].base = base;
+	sh->map[i].size = size;
+	switch (part) {
+	case SL_SHM_MASTER:
+		pm = base;
+		sh->global = &pm->global;
+		sh->limits.sipkey = pm->key.sipkey;
+		sh->rows[sh->nworkers].ctr = &pm->carried;
+		sh->rows[sh->nworkers].links = (void *)(pm + 1);
+		break;
+	case SL_SHM_RESOLVER:
+		sh->resolver = &((struct part_resolver *)base)->ctr;
+		break;
+	case SL_SHM_SHARED:
+		ps = base;
+		sh->rr_next = &ps->rr.rr_next;
+		sh->limits.bw = ps->bw;
+		p = (char *)(ps + 1);
+		sh->health = (void *)p;
+		p += (size_t)sh->nlinks * sizeof(struct sl_link_health);
+		sh->routes = (void *)p;
+		p += SL_ROUTE_SLOTS * sizeof(struct sl_route_slot);
+		lim_table_init(&sh->limits.table, p, sh->nworkers);
+		break;
+	case SL_SHM_WORKER:
+		pw = base;
+		sh->rows[slot].ctr = &pw->ctr;
+		sh->rows[slot].lim = &pw->lim;
+		sh->rows[slot].links = (void *)(pw + 1);
+		break;
+	}
 	return 0;
 }
 
-struct sl_worker_ctr *
-shm_worker(void *base, uint32_t worker)
+int
+shm_view_complete(const struct sl_shm *sh)
 {
-	struct sl_worker_ctr *rows;
+	size_t	i;
 
-	rows = (void *)((char *)base + sizeof(struct sl_shm_hdr));
-	return &rows[worker];
+	for (i = 0; i < 3 + (size_t)sh->nworkers; i++)
+		if (sh->map[i].base == NULL)
+			return -1;
+	return 0;
+}
+
+struct sl_shm *
+shm_alloc(uint32_t nworkers, uint32_t nlinks)
+{
+	struct sl_shm	*sh;
+	enum sl_shm_part part;
+	uint32_t	 slot, n;
+	size_t		 size;
+	void		*p;
+
+	if (nworkers == 0 || nworkers > SL_MAX_WORKERS ||
+	    (sh = malloc(sizeof(*sh))) == NULL)
+		return NULL;
+	shm_view_init(sh, nworkers, nlinks, -1);
+	for (part = SL_SHM_MASTER; part <= SL_SHM_WORKER; part++) {
+		n = part == SL_SHM_WORKER ? nworkers : 1;
+		for (slot = 0; slot < n; slot++) {
+			size = shm_part_size(part, nworkers, nlinks);
+			p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+			    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+			if (p == MAP_FAILED) {
+				shm_free(sh);
+				return NULL;
+			}
+			shm_part_init(p, part, slot, nworkers, nlinks);
+			if (shm_attach(sh, part, slot, p, size) == -1) {
+				munmap(p, size);
+				shm_free(sh);
+				return NULL;
+			}
+		}
+	}
+	return sh;
+}
+
+void
+shm_free(struct sl_shm *sh)
+{
+	size_t	i;
+
+	if (sh == NULL)
+		return;
+	for (i = 0; i < SL_SHM_MAPS; i++)
+		if (sh->map[i].base != NULL)
+			munmap(sh->map[i].base, sh->map[i].size);
+	free(sh);
+}
+
+struct sl_worker_ctr *
+shm_worker(const struct sl_shm *sh, uint32_t worker)
+{
+	return sh->rows[worker].ctr;
 }
 
 struct sl_link_health *
-shm_health(void *base, uint32_t nworkers, uint32_t link)
+shm_health(const struct sl_shm *sh, uint32_t link)
 {
-	struct sl_link_health *rows;
-
-	rows = (void *)((char *)base + sizeof(struct sl_shm_hdr) +
-	    SL_ROWS(nworkers) * sizeof(struct sl_worker_ctr));
-	return &rows[link];
+	return &sh->health[link];
 }
 
 struct sl_link_ctr *
-shm_ctr(void *base, uint32_t nworkers, uint32_t nlinks, uint32_t worker,
-    uint32_t link)
+shm_ctr(const struct sl_shm *sh, uint32_t worker, uint32_t link)
 {
-	struct sl_link_ctr *rows;
-
-	rows = (void *)((char *)base + sizeof(struct sl_shm_hdr) +
-	    SL_ROWS(nworkers) * sizeof(struct sl_worker_ctr) +
-	    (size_t)nlinks * sizeof(struct sl_link_health));
-	return &rows[(size_t)worker * nlinks + link];
-}
-
-struct sl_route_slot *
-shm_routes(void *base, uint32_t nworkers, uint32_t nlinks)
-{
-	return (void *)((char *)base + sizeof(struct sl_shm_hdr) +
-	    SL_ROWS(nworkers) * sizeof(struct sl_worker_ctr) +
-	    (size_t)nlinks * sizeof(struct sl_link_health) +
-	    SL_ROWS(nworkers) * nlinks * sizeof(struct sl_link_ctr));
+	return &sh->rows[worker].links[link];
 }
 
 static uint64_t
@@ -166,15 +277,15 @@ ctr_load(_Atomic uint64_t *v, uint64_t clamp)
 }
 
 void
-shm_link_totals(void *base, uint32_t nworkers, uint32_t nlinks,
-    uint32_t link, struct sl_link_totals *t)
+shm_link_totals(const struct sl_shm *sh, uint32_t link,
+    struct sl_link_totals *t)
 {
 	struct sl_link_ctr	*c;
 	uint32_t		 w, b;
 
 	memset(t, 0, sizeof(*t));
-	for (w = 0; w < SL_ROWS(nworkers); w++) {
-		c = shm_ctr(base, nworkers, nlinks, w, link);
+	for (w = 0; w < SL_ROWS(sh->nworkers); w++) {
+		c = shm_ctr(sh, w, link);
 		t->active += ctr_load(&c->active, SL_CTR_CLAMP);
 		t->opened += ctr_load(&c->opened, SL_CTR_CLAMP);
 		t->failed += ctr_load(&c->failed, SL_CTR_CLAMP);
@@ -190,7 +301,7 @@ shm_link_totals(void *base, uint32_t nworkers, uint32_t nlinks,
 }
 
 void
-shm_listener_totals(void *base, uint32_t nworkers, uint32_t listener,
+shm_listener_totals(const struct sl_shm *sh, uint32_t listener,
     struct sl_listener_totals *t)
 {
 	struct sl_listener_ctr	*c;
@@ -199,8 +310,8 @@ shm_listener_totals(void *base, uint32_t nworkers, uint32_t listener,
 	memset(t, 0, sizeof(*t));
 	if (listener >= SL_MAX_LISTENERS)
 		return;
-	for (w = 0; w < SL_ROWS(nworkers); w++) {
-		c = &shm_worker(base, w)->listeners[listener];
+	for (w = 0; w < SL_ROWS(sh->nworkers); w++) {
+		c = &shm_worker(sh, w)->listeners[listener];
 		t->active += ctr_load(&c->active, SL_CTR_CLAMP);
 		t->opened += ctr_load(&c->opened, SL_CTR_CLAMP);
 		for (e = 0; e < SL_FERR_MAX; e++)
@@ -224,75 +335,57 @@ shm_connect_time(struct sl_link_ctr *c, uint64_t ms)
 		}
 }
 
-struct sl_global_ctr *
-shm_global(void *base)
-{
-	return &((struct sl_shm_hdr *)base)->global;
-}
-
-struct sl_resolver_ctr *
-shm_resolver(void *base)
-{
-	return &((struct sl_shm_hdr *)base)->resolver;
-}
-
 uint64_t
-shm_link_active(void *base, uint32_t nworkers, uint32_t nlinks,
-    uint32_t link)
+shm_link_active(const struct sl_shm *sh, uint32_t link)
 {
 	uint64_t	sum = 0;
 	uint32_t	w;
 
-	for (w = 0; w < nworkers; w++)
-		sum += ctr_load(&shm_ctr(base, nworkers, nlinks, w,
-		    link)->active, SL_CTR_CLAMP);
+	for (w = 0; w < sh->nworkers; w++)
+		sum += ctr_load(&shm_ctr(sh, w, link)->active, SL_CTR_CLAMP);
 	return sum;
 }
 
 uint64_t
-shm_sessions(void *base, uint32_t nworkers, uint64_t clamp)
+shm_sessions(const struct sl_shm *sh, uint64_t clamp)
 {
 	uint64_t	sum = 0;
 	uint32_t	w;
 
-	for (w = 0; w < nworkers; w++)
-		sum += ctr_load(&shm_worker(base, w)->sessions, clamp);
+	for (w = 0; w < sh->nworkers; w++)
+		sum += ctr_load(&shm_worker(sh, w)->sessions, clamp);
 	return sum;
 }
 
 uint64_t
-shm_handshakes(void *base, uint32_t nworkers, uint64_t clamp)
+shm_handshakes(const struct sl_shm *sh, uint64_t clamp)
 {
 	uint64_t	sum = 0;
 	uint32_t	w;
 
-	for (w = 0; w < nworkers; w++)
-		sum += ctr_load(&shm_worker(base, w)->handshakes, clamp);
+	for (w = 0; w < sh->nworkers; w++)
+		sum += ctr_load(&shm_worker(sh, w)->handshakes, clamp);
 	return sum;
 }
 
 void
-shm_worker_reset(void *base, uint32_t nworkers, uint32_t nlinks,
-    uint32_t worker)
+shm_worker_reset(const struct sl_shm *sh, uint32_t worker)
 {
-	struct sl_limits_area	a;
-	struct sl_limit_row	*row;
-	uint32_t		l;
+	struct sl_worker_ctr	*row = shm_worker(sh, worker);
+	struct sl_limit_row	*lim = sh->rows[worker].lim;
+	uint32_t		 l;
 
-	if (worker < nworkers) {
-		shm_limits(base, nworkers, nlinks, &a);
-		row = &a.rows[worker];
+	if (worker < sh->nworkers) {
 		for (l = 0; l < SL_LIMIT_SCOPES; l++) {
-			atomic_store(&row->sessions[l], 0);
-			atomic_store(&row->udp_flows[l], 0);
+			atomic_store(&lim->sessions[l], 0);
+			atomic_store(&lim->udp_flows[l], 0);
 		}
-		lim_reset_col(&a.table, worker);
+		lim_reset_col(&sh->limits.table, worker);
 	}
-	atomic_store(&shm_worker(base, worker)->sessions, 0);
-	atomic_store(&shm_worker(base, worker)->handshakes, 0);
+	atomic_store(&row->sessions, 0);
+	atomic_store(&row->handshakes, 0);
 	for (l = 0; l < SL_MAX_LISTENERS; l++)
-		atomic_store(&shm_worker(base, worker)->listeners[l].active, 0);
-	for (l = 0; l < nlinks; l++)
-		atomic_store(&shm_ctr(base, nworkers, nlinks, worker,
-		    l)->active, 0);
+		atomic_store(&row->listeners[l].active, 0);
+	for (l = 0; l < sh->nlinks; l++)
+		atomic_store(&shm_ctr(sh, worker, l)->active, 0);
 }

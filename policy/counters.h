@@ -20,7 +20,7 @@
 
 #define SL_CACHELINE		64
 #define SL_SHM_MAGIC		0x534c5543u	/* "SLUC" */
-#define SL_SHM_VERSION		6
+#define SL_SHM_VERSION		7
 
 /*
  * Upper bounds (ms) of the connect-time histogram's buckets; a connect
@@ -94,16 +94,6 @@ struct sl_link_health {
 	_Atomic uint64_t	connect_ms_avg;	/* moving average, racing */
 } __attribute__((aligned(SL_CACHELINE)));
 
-/*
- * Layout: header, nworkers + 1 worker rows, nlinks health rows,
- * nworkers + 1 rows of nlinks link counters, then SL_ROUTE_SLOTS route
- * cache slots.  The extra row (index nworkers, SL_ROW_CARRIED) is the
- * master's: what earlier generations counted, carried over a reload
- * (master/reload.c), so that totals never go down.  Its live counts
- * (active, sessions) stay 0.
- */
-#define SL_ROW_CARRIED(nworkers)	(nworkers)
-
 /* What the master and the resolver count, for the metrics. */
 struct sl_global_ctr {
 	_Atomic uint64_t	reloads;	/* generations started after the
@@ -123,16 +113,6 @@ struct sl_resolver_ctr {
 	_Atomic uint64_t	failures;	/* not OK: NXDOMAIN, timeout, ... */
 } __attribute__((aligned(SL_CACHELINE)));
 
-struct sl_shm_hdr {
-	uint32_t		magic;
-	uint32_t		version;
-	uint32_t		nworkers;
-	uint32_t		nlinks;
-	_Atomic uint64_t	rr_next;	/* shared round-robin cursor */
-	struct sl_global_ctr	global;
-	struct sl_resolver_ctr	resolver;
-} __attribute__((aligned(SL_CACHELINE)));
-
 /*
  * The route cache of the `fastest` strategy: which link won the race to a
  * destination, shared by all workers.  Direct-mapped by a hash of (name
@@ -149,12 +129,12 @@ struct sl_route_slot {
 };
 
 /*
- * The limits area, after the route cache: the SipHash key of the
- * per-client table (random, from the master), the scope-wide bandwidth
- * buckets (GCRA, policy/limits.h) of the config ([0]) and of each
- * listener ([1 + i]), one row per worker of what it holds against
- * max_sessions and max_udp_flows (zeroed with the worker's other live
- * counts when it dies), and the per-client table.
+ * Limits: the SipHash key of the per-client table (random, from the
+ * master, in its part), the scope-wide bandwidth buckets (GCRA,
+ * policy/limits.h) of the config ([0]) and of each listener ([1 + i]),
+ * one row per worker of what it holds against max_sessions and
+ * max_udp_flows (in its part, zeroed with the worker's other live counts
+ * when it dies), and the per-client table.
  */
 struct sl_limit_bw {
 	_Atomic uint64_t	tat_up;		/* client -> target */
@@ -163,22 +143,16 @@ struct sl_limit_bw {
 
 #define SL_LIMIT_SCOPES		(1 + SL_MAX_LISTENERS)
 
-struct sl_limits_hdr {
-	uint64_t		sipkey[2];
-	struct sl_limit_bw	bw[SL_LIMIT_SCOPES];
-} __attribute__((aligned(SL_CACHELINE)));
-
 struct sl_limit_row {
 	/* [0]: the config's, [1 + i]: listener i's; admitted sessions */
 	_Atomic uint64_t	sessions[SL_LIMIT_SCOPES];
 	_Atomic uint64_t	udp_flows[SL_LIMIT_SCOPES];
 } __attribute__((aligned(SL_CACHELINE)));
 
-/* Where the limits area's parts are (shm_limits). */
+/* Where the limits' parts are in a view. */
 struct sl_limits_area {
-	const uint64_t		*sipkey;
+	const uint64_t		*sipkey;	/* [2] */
 	struct sl_limit_bw	*bw;		/* SL_LIMIT_SCOPES */
-	struct sl_limit_row	*rows;		/* nworkers */
 	struct lim_table	 table;
 };
 
@@ -195,39 +169,119 @@ struct sl_listener_totals {
 	uint64_t	errors[SL_FERR_MAX];
 };
 
+/*
+ * The region is made of parts, each its own sealed memfd (master/shm.c)
+ * so that each can be mapped writable by its one writer only:
+ *
+ *   master    header, the master's counters, the per-client table's
+ *             SipHash key, and the carried row: what earlier
+ *             generations counted, carried over a reload
+ *             (master/reload.c) so that totals never go down; its live
+ *             counts (active, sessions) stay 0
+ *   resolver  the resolver's counters
+ *   worker w  worker slot w's counters: its row, its limit row and one
+ *             counter row per link
+ *   shared    what every worker spends from: the round-robin cursor,
+ *             link health, the route cache, the bandwidth buckets and
+ *             the per-client table
+ *
+ * Every part starts with a header that names it; a reader checks it
+ * against what it expects (from its own config and the master's
+ * message), never takes a size or an offset from it.
+ */
+enum sl_shm_part {
+	SL_SHM_MASTER = 1,
+	SL_SHM_RESOLVER,
+	SL_SHM_SHARED,
+	SL_SHM_WORKER,
+};
+_Static_assert(SL_SHM_WORKER == SL_SHM_PART_MAX, "ipc checks part kinds");
+
+/* Index in sl_shm.map of a part: master, resolver, shared, worker 0.. */
+#define SL_SHM_MAP_INDEX(part, slot)	\
+	((part) == SL_SHM_WORKER ? 3 + (size_t)(slot) : (size_t)(part) - 1)
+#define SL_SHM_MAPS		(3 + SL_MAX_WORKERS)
+
+struct sl_shm_part_hdr {
+	uint32_t		magic;
+	uint32_t		version;
+	uint32_t		part;		/* enum sl_shm_part */
+	uint32_t		slot;		/* a worker part's slot */
+	uint32_t		nworkers;
+	uint32_t		nlinks;
+} __attribute__((aligned(SL_CACHELINE)));
+
+/* One worker slot's counters in the view; the carried row too. */
+struct sl_shm_row {
+	struct sl_worker_ctr	*ctr;
+	struct sl_link_ctr	*links;		/* nlinks */
+	struct sl_limit_row	*lim;		/* NULL in the carried row */
+};
+
+/*
+ * A process's view of the parts it mapped: pointers into them, computed
+ * from its own config's shape.  A part not mapped leaves its pointers
+ * NULL (the resolver maps its own part only).
+ */
+struct sl_shm {
+	uint32_t		 nworkers, nlinks;
+	int			 self;		/* the worker slot this process
+						   is, -1: none */
+	struct sl_global_ctr	*global;	/* master part */
+	struct sl_resolver_ctr	*resolver;
+	_Atomic uint64_t	*rr_next;	/* shared round-robin cursor */
+	struct sl_link_health	*health;	/* nlinks */
+	struct sl_route_slot	*routes;	/* SL_ROUTE_SLOTS */
+	/* nworkers + 1 rows; row nworkers (SL_ROW_CARRIED) is carried */
+	struct sl_shm_row	 rows[SL_MAX_WORKERS + 1];
+	struct sl_limits_area	 limits;
+	struct {
+		void		*base;		/* NULL: not mapped */
+		size_t		 size;
+	}			 map[SL_SHM_MAPS];
+};
+
+#define SL_ROW_CARRIED(nworkers)	(nworkers)
+
 /* counters.c */
-size_t	 shm_size(uint32_t nworkers, uint32_t nlinks);
-void	 shm_init(void *base, uint32_t nworkers, uint32_t nlinks);
-/* 0 if the header agrees with the reader's own shape, -1 otherwise. */
-int	 shm_check(const void *base, size_t size, uint32_t nworkers,
-	    uint32_t nlinks);
-struct sl_link_ctr *shm_ctr(void *base, uint32_t nworkers, uint32_t nlinks,
-	    uint32_t worker, uint32_t link);
-void	 shm_link_totals(void *base, uint32_t nworkers, uint32_t nlinks,
-	    uint32_t link, struct sl_link_totals *);
-uint64_t shm_link_active(void *base, uint32_t nworkers, uint32_t nlinks,
+size_t	 shm_part_size(enum sl_shm_part, uint32_t nworkers, uint32_t nlinks);
+/* Zero a part of this shape and write its header (the master's). */
+void	 shm_part_init(void *base, enum sl_shm_part, uint32_t slot,
+	    uint32_t nworkers, uint32_t nlinks);
+/* An empty view for this shape; self: the writer's worker slot or -1. */
+void	 shm_view_init(struct sl_shm *, uint32_t nworkers, uint32_t nlinks,
+	    int self);
+/*
+ * Add a mapped part to the view: -1 if it is too small or its header
+ * does not say it is that part of this shape.
+ */
+int	 shm_attach(struct sl_shm *, enum sl_shm_part, uint32_t slot,
+	    void *base, size_t size);
+/* 0 if every part is in the view (what a worker needs), -1 if not. */
+int	 shm_view_complete(const struct sl_shm *);
+/*
+ * Every part in anonymous shared memory (so forked children share it),
+ * attached (tests, tools); shm_free unmaps the parts of any view.
+ */
+struct sl_shm *shm_alloc(uint32_t nworkers, uint32_t nlinks);
+void	 shm_free(struct sl_shm *);
+
+struct sl_link_ctr *shm_ctr(const struct sl_shm *, uint32_t worker,
 	    uint32_t link);
-struct sl_worker_ctr *shm_worker(void *base, uint32_t worker);
-struct sl_link_health *shm_health(void *base, uint32_t nworkers,
-	    uint32_t link);
-struct sl_route_slot *shm_routes(void *base, uint32_t nworkers,
-	    uint32_t nlinks);
+struct sl_worker_ctr *shm_worker(const struct sl_shm *, uint32_t worker);
+struct sl_link_health *shm_health(const struct sl_shm *, uint32_t link);
+void	 shm_link_totals(const struct sl_shm *, uint32_t link,
+	    struct sl_link_totals *);
+uint64_t shm_link_active(const struct sl_shm *, uint32_t link);
 /* Open sessions over all workers, each row clamped to `clamp`. */
-uint64_t shm_sessions(void *base, uint32_t nworkers, uint64_t clamp);
+uint64_t shm_sessions(const struct sl_shm *, uint64_t clamp);
 /* Sessions in their handshake over all workers, each row clamped. */
-uint64_t shm_handshakes(void *base, uint32_t nworkers, uint64_t clamp);
-void	 shm_listener_totals(void *base, uint32_t nworkers,
-	    uint32_t listener, struct sl_listener_totals *);
+uint64_t shm_handshakes(const struct sl_shm *, uint64_t clamp);
+void	 shm_listener_totals(const struct sl_shm *, uint32_t listener,
+	    struct sl_listener_totals *);
 /* Count one connect time (ms) in a link counter row. */
 void	 shm_connect_time(struct sl_link_ctr *, uint64_t ms);
-/* The header's counters: the master's and the resolver's. */
-struct sl_global_ctr *shm_global(void *base);
-struct sl_resolver_ctr *shm_resolver(void *base);
-/* The limits area of a region of this shape. */
-void	 shm_limits(void *base, uint32_t nworkers, uint32_t nlinks,
-	    struct sl_limits_area *);
 /* Zero the live counts of one worker slot (the worker died). */
-void	 shm_worker_reset(void *base, uint32_t nworkers, uint32_t nlinks,
-	    uint32_t worker);
+void	 shm_worker_reset(const struct sl_shm *, uint32_t worker);
 
 #endif

@@ -117,10 +117,10 @@ refusal_text(const struct sl_matcher *m)
 static uint64_t
 cursor(struct route_ctx *rc)
 {
-	struct sl_shm_hdr	*h = rc->v->shm;
+	const struct sl_shm	*sh = rc->v->shm;
 
 	if (!rc->have_cursor) {
-		rc->cursor = h != NULL ? atomic_fetch_add_explicit(&h->rr_next,
+		rc->cursor = sh != NULL ? atomic_fetch_add_explicit(sh->rr_next,
 		    1, memory_order_relaxed) : rc->v->rnd;
 		rc->have_cursor = 1;
 	}
@@ -153,7 +153,7 @@ link_health(struct route_ctx *rc, uint32_t li)
 	rc->key[li] = 0;
 	if (v->shm == NULL)
 		return LS_OK;
-	hl = shm_health(v->shm, v->nworkers, li);
+	hl = shm_health(v->shm, li);
 	/* Only a link with a check has a checker to bring it back. */
 	if (l->check.enabled &&
 	    atomic_load_explicit(&hl->check_down, memory_order_relaxed))
@@ -161,8 +161,7 @@ link_health(struct route_ctx *rc, uint32_t li)
 	if (l->max_fails > 0 && cooling(hl, l, v->now_ms))
 		return LS_COOLING;
 	if (l->max_connections > 0 || st == SL_STRAT_LEAST_CONN)
-		active = shm_link_active(v->shm, v->nworkers,
-		    (uint32_t)rc->conf->nlinks, li);
+		active = shm_link_active(v->shm, li);
 	if (l->max_connections > 0 && active >= l->max_connections)
 		return LS_FULL;
 	if (st == SL_STRAT_LEAST_CONN)

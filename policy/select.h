@@ -51,10 +51,11 @@ struct sl_request {
 	size_t			  nonly;
 };
 
+struct sl_shm;
+
 /* Live view the caller builds; the counters come from shared memory. */
 struct sl_route_view {
-	void		*shm;		/* counters region (counters.h) */
-	uint32_t	 nworkers;
+	const struct sl_shm *shm;	/* counters region (counters.h) */
 	uint32_t	 rnd;		/* a fresh random number */
 	uint64_t	 now_ms;	/* CLOCK_MONOTONIC, for cool-downs */
 };

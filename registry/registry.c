@@ -225,8 +225,7 @@ registry_setup(struct child_boot *b)
 		close(b->peers[i].fd);
 	for (i = 0; i < b->nlisteners; i++)
 		close(b->listeners[i].fd);
-	if (b->shm != NULL)
-		munmap(b->shm, b->shmsize);
+	child_boot_unmap(b);
 	if ((reg.loop = ev_loop_new(EVBACKEND_EPOLL)) == NULL)
 		fatalx("%s: ev_loop_new", __func__);
 	reg.master = ipc_chan_new(reg.loop, SL_CHILD_CHAN_FD, SL_PROC_MASTER,

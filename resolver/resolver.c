@@ -607,6 +607,24 @@ rs_master_msg(struct ipc_chan *c, struct sl_msg *m, void *arg)
 		close(m->fd);
 }
 
+/* Its own part of the shared region, the only one it is given. */
+static struct sl_resolver_ctr *
+resolver_shm(const struct child_boot *b, uint32_t nworkers, uint32_t nlinks)
+{
+	static struct sl_shm	view;
+	size_t			i;
+
+	shm_view_init(&view, nworkers, nlinks, -1);
+	for (i = 0; i < b->nshm; i++)
+		if (shm_attach(&view, b->shm[i].part, b->shm[i].slot,
+		    b->shm[i].base, b->shm[i].size) == -1)
+			fatalx("shared region part %u does not match config",
+			    b->shm[i].part);
+	if (view.resolver == NULL)
+		fatalx("no resolver part of the shared region");
+	return view.resolver;
+}
+
 static void
 rs_setup(struct child_boot *b, uint32_t nworkers)
 {
@@ -633,7 +651,7 @@ rs_setup(struct child_boot *b, uint32_t nworkers)
 	if (rs.master == NULL)
 		fatal("%s: master channel", __func__);
 	hosts_load(&rs.hosts, "/etc/hosts");
-	rs.ctr = shm_resolver(b->shm);
+	rs.ctr = resolver_shm(b, nworkers, (uint32_t)conf->nlinks);
 	resolver_engine_init(loop, conf, nworkers);
 	for (i = 0; i < b->npeers; i++)
 		resolver_engine_peer(b->peers[i].index, b->peers[i].fd);

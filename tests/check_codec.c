@@ -32,6 +32,8 @@ fill(struct sl_msg *m, unsigned type, int big)
 		break;
 	case SL_MSG_CFG_SHM:
 		m->u.cfg_shm.size = big ? 64u << 20 : 4096;
+		m->u.cfg_shm.part = big ? SL_SHM_PART_MAX : 1;
+		m->u.cfg_shm.slot = big ? SL_MAX_WORKERS - 1 : 0;
 		break;
 	case SL_MSG_CFG_PEER:
 		m->u.cfg_peer.index = big ? SL_MAX_WORKERS - 1 : 3;

@@ -105,6 +105,15 @@ START_TEST(t_encode_rejects)
 	fill(&m, SL_MSG_CFG_SHM, 0);
 	m.u.cfg_shm.size = 0;
 	ck_assert_int_eq(ipc_body_encode(&m, buf, sizeof(buf)), -1);
+	fill(&m, SL_MSG_CFG_SHM, 0);
+	m.u.cfg_shm.part = SL_SHM_PART_MAX + 1;
+	ck_assert_int_eq(ipc_body_encode(&m, buf, sizeof(buf)), -1);
+	fill(&m, SL_MSG_CFG_SHM, 0);
+	m.u.cfg_shm.part = 0;
+	ck_assert_int_eq(ipc_body_encode(&m, buf, sizeof(buf)), -1);
+	fill(&m, SL_MSG_CFG_SHM, 0);
+	m.u.cfg_shm.slot = SL_MAX_WORKERS;
+	ck_assert_int_eq(ipc_body_encode(&m, buf, sizeof(buf)), -1);
 	/* Unknown types and a buffer that is too small. */
 	fill(&m, SL_MSG_READY, 0);
 	m.type = SL_MSG_NONE;
@@ -418,9 +427,17 @@ START_TEST(t_body_ranges)
 	msgpack_pack_uint64(&pk, 0);
 	BAD_BODY_WHY(SL_MSG_CFG_CONF, &t, "config size");
 	tb_init(&t, &pk);
-	msgpack_pack_array(&pk, 1);
+	msgpack_pack_array(&pk, 3);
 	msgpack_pack_uint64(&pk, UINT64_MAX);
+	msgpack_pack_uint32(&pk, 1);
+	msgpack_pack_uint32(&pk, 0);
 	BAD_BODY_WHY(SL_MSG_CFG_SHM, &t, "counters size");
+	tb_init(&t, &pk);
+	msgpack_pack_array(&pk, 3);
+	msgpack_pack_uint64(&pk, 4096);
+	msgpack_pack_uint32(&pk, 9);
+	msgpack_pack_uint32(&pk, 0);
+	BAD_BODY_WHY(SL_MSG_CFG_SHM, &t, "counters part");
 	tb_init(&t, &pk);			/* status out of range */
 	msgpack_pack_array(&pk, 3);
 	msgpack_pack_uint8(&pk, SL_RES_MAX);

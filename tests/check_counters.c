@@ -13,107 +13,148 @@
 #include "policy/config.h"
 #include "policy/counters.h"
 
-static void *
+static struct sl_shm *
 region(uint32_t nw, uint32_t nl)
 {
-	void *p = mmap(NULL, shm_size(nw, nl), PROT_READ | PROT_WRITE,
-	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	struct sl_shm *sh = shm_alloc(nw, nl);
 
-	ck_assert_ptr_ne(p, MAP_FAILED);
-	shm_init(p, nw, nl);
-	return p;
+	ck_assert_ptr_nonnull(sh);
+	return sh;
+}
+
+/* Inside part (kind, slot) of the view. */
+static int
+inside(const struct sl_shm *sh, enum sl_shm_part part, uint32_t slot,
+    const void *p, size_t len)
+{
+	size_t		 i = SL_SHM_MAP_INDEX(part, slot);
+	const char	*b = sh->map[i].base;
+
+	return (const char *)p >= b &&
+	    (const char *)p + len <= b + sh->map[i].size;
 }
 
 START_TEST(t_layout)
 {
-	void *p = region(3, 5);
+	struct sl_shm	*p = region(3, 5);
+	uint32_t	 w;
 
-	ck_assert_int_eq(shm_check(p, shm_size(3, 5), 3, 5), 0);
-	/* Rows never overlap and stay cache-line aligned. */
-	ck_assert_ptr_ne(shm_ctr(p, 3, 5, 0, 4), shm_ctr(p, 3, 5, 1, 0));
-	ck_assert_uint_eq((uintptr_t)shm_ctr(p, 3, 5, 2, 4) % SL_CACHELINE, 0);
-	ck_assert_uint_eq((uintptr_t)shm_worker(p, 2) % SL_CACHELINE, 0);
-	ck_assert((char *)(shm_ctr(p, 3, 5, 2, 4) + 1) <=
-	    (char *)p + shm_size(3, 5));
-	ck_assert((char *)(shm_worker(p, 2) + 1) <=
-	    (char *)shm_ctr(p, 3, 5, 0, 0));
-	munmap(p, shm_size(3, 5));
+	ck_assert_int_eq(shm_view_complete(p), 0);
+	/* Each worker's rows are in its own part, cache-line aligned. */
+	for (w = 0; w < 3; w++) {
+		ck_assert(inside(p, SL_SHM_WORKER, w, shm_ctr(p, w, 0),
+		    5 * sizeof(struct sl_link_ctr)));
+		ck_assert(inside(p, SL_SHM_WORKER, w, shm_worker(p, w),
+		    sizeof(struct sl_worker_ctr)));
+		ck_assert(inside(p, SL_SHM_WORKER, w, p->rows[w].lim,
+		    sizeof(struct sl_limit_row)));
+		ck_assert_uint_eq((uintptr_t)shm_ctr(p, w, 4) % SL_CACHELINE,
+		    0);
+		ck_assert_uint_eq((uintptr_t)shm_worker(p, w) % SL_CACHELINE,
+		    0);
+	}
+	/* The carried row and the global counters are the master's. */
+	ck_assert(inside(p, SL_SHM_MASTER, 0, shm_ctr(p, 3, 0),
+	    5 * sizeof(struct sl_link_ctr)));
+	ck_assert(inside(p, SL_SHM_MASTER, 0, shm_worker(p, 3),
+	    sizeof(struct sl_worker_ctr)));
+	ck_assert(inside(p, SL_SHM_MASTER, 0, p->global, sizeof(*p->global)));
+	ck_assert(inside(p, SL_SHM_MASTER, 0, p->limits.sipkey, 16));
+	ck_assert(inside(p, SL_SHM_RESOLVER, 0, p->resolver,
+	    sizeof(*p->resolver)));
+	shm_free(p);
 }
 END_TEST
 
+/* A part is taken only as what the reader expects it to be. */
 START_TEST(t_check_rejects)
 {
-	void			*p = region(2, 2);
-	struct sl_shm_hdr	*h = p;
+	struct sl_shm		*p = region(2, 2), v;
+	void			*w1 = p->map[SL_SHM_MAP_INDEX(SL_SHM_WORKER,
+				    1)].base;
+	size_t			 size = shm_part_size(SL_SHM_WORKER, 2, 2);
+	struct sl_shm_part_hdr	*h = w1;
 
-	ck_assert_int_eq(shm_check(p, shm_size(2, 2) - 1, 2, 2), -1);
-	ck_assert_int_eq(shm_check(p, shm_size(2, 2), 3, 2), -1);
-	ck_assert_int_eq(shm_check(p, shm_size(2, 2), 2, 3), -1);
+	shm_view_init(&v, 2, 2, 0);
+	ck_assert_int_eq(shm_attach(&v, SL_SHM_WORKER, 1, w1, size - 1), -1);
+	ck_assert_int_eq(shm_attach(&v, SL_SHM_WORKER, 0, w1, size), -1);
+	ck_assert_int_eq(shm_attach(&v, SL_SHM_WORKER, 2, w1, size), -1);
+	ck_assert_int_eq(shm_attach(&v, SL_SHM_SHARED, 0, w1, 1 << 20), -1);
+	ck_assert_int_eq(shm_attach(&v, SL_SHM_WORKER, 1, NULL, size), -1);
+	shm_view_init(&v, 3, 2, 0);
+	ck_assert_int_eq(shm_attach(&v, SL_SHM_WORKER, 1, w1, 1 << 20), -1);
+	shm_view_init(&v, 2, 3, 0);
+	ck_assert_int_eq(shm_attach(&v, SL_SHM_WORKER, 1, w1, 1 << 20), -1);
+	shm_view_init(&v, 2, 2, 0);
 	h->magic ^= 1;
-	ck_assert_int_eq(shm_check(p, shm_size(2, 2), 2, 2), -1);
+	ck_assert_int_eq(shm_attach(&v, SL_SHM_WORKER, 1, w1, size), -1);
 	h->magic ^= 1;
 	h->version = 99;
-	ck_assert_int_eq(shm_check(p, shm_size(2, 2), 2, 2), -1);
-	ck_assert_int_eq(shm_check(NULL, 100, 2, 2), -1);
-	munmap(p, shm_size(2, 2));
+	ck_assert_int_eq(shm_attach(&v, SL_SHM_WORKER, 1, w1, size), -1);
+	h->version = SL_SHM_VERSION;
+	ck_assert_int_eq(shm_attach(&v, SL_SHM_WORKER, 1, w1, size), 0);
+	/* Once only, and a view with a part missing is not complete. */
+	ck_assert_int_eq(shm_attach(&v, SL_SHM_WORKER, 1, w1, size), -1);
+	ck_assert_int_eq(shm_view_complete(&v), -1);
+	shm_free(p);
 }
 END_TEST
 
 START_TEST(t_totals_and_clamp)
 {
-	void			*p = region(2, 2);
+	struct sl_shm		*p = region(2, 2);
 	struct sl_link_totals	 t;
 
-	atomic_store(&shm_ctr(p, 2, 2, 0, 1)->active, 3);
-	atomic_store(&shm_ctr(p, 2, 2, 1, 1)->active, 4);
-	atomic_store(&shm_ctr(p, 2, 2, 1, 1)->bytes_up, 1000);
-	atomic_store(&shm_ctr(p, 2, 2, 0, 0)->active, 9);
-	shm_link_totals(p, 2, 2, 1, &t);
+	atomic_store(&shm_ctr(p, 0, 1)->active, 3);
+	atomic_store(&shm_ctr(p, 1, 1)->active, 4);
+	atomic_store(&shm_ctr(p, 1, 1)->bytes_up, 1000);
+	atomic_store(&shm_ctr(p, 0, 0)->active, 9);
+	shm_link_totals(p, 1, &t);
 	ck_assert_uint_eq(t.active, 7);
 	ck_assert_uint_eq(t.bytes_up, 1000);
-	ck_assert_uint_eq(shm_link_active(p, 2, 2, 1), 7);
+	ck_assert_uint_eq(shm_link_active(p, 1), 7);
 	/* A scribbling worker cannot overflow the sum. */
-	atomic_store(&shm_ctr(p, 2, 2, 0, 1)->active, UINT64_MAX);
-	atomic_store(&shm_ctr(p, 2, 2, 1, 1)->active, UINT64_MAX);
-	ck_assert_uint_lt(shm_link_active(p, 2, 2, 1), UINT64_MAX / 2);
-	munmap(p, shm_size(2, 2));
+	atomic_store(&shm_ctr(p, 0, 1)->active, UINT64_MAX);
+	atomic_store(&shm_ctr(p, 1, 1)->active, UINT64_MAX);
+	ck_assert_uint_lt(shm_link_active(p, 1), UINT64_MAX / 2);
+	shm_free(p);
 }
 END_TEST
 
 START_TEST(t_worker_reset)
 {
-	void *p = region(2, 2);
+	struct sl_shm *p = region(2, 2);
 
 	atomic_store(&shm_worker(p, 1)->sessions, 5);
 	atomic_store(&shm_worker(p, 1)->handshakes, 3);
-	atomic_store(&shm_ctr(p, 2, 2, 1, 0)->active, 5);
-	atomic_store(&shm_ctr(p, 2, 2, 1, 0)->opened, 8);
-	atomic_store(&shm_ctr(p, 2, 2, 0, 0)->active, 2);
-	shm_worker_reset(p, 2, 2, 1);
-	ck_assert_uint_eq(shm_sessions(p, 2, 100), 0);
-	ck_assert_uint_eq(shm_handshakes(p, 2, 100), 0);
-	ck_assert_uint_eq(shm_link_active(p, 2, 2, 0), 2);
+	atomic_store(&shm_ctr(p, 1, 0)->active, 5);
+	atomic_store(&shm_ctr(p, 1, 0)->opened, 8);
+	atomic_store(&shm_ctr(p, 0, 0)->active, 2);
+	shm_worker_reset(p, 1);
+	ck_assert_uint_eq(shm_sessions(p, 100), 0);
+	ck_assert_uint_eq(shm_handshakes(p, 100), 0);
+	ck_assert_uint_eq(shm_link_active(p, 0), 2);
 	/* History survives; only live counts go. */
-	ck_assert_uint_eq(atomic_load(&shm_ctr(p, 2, 2, 1, 0)->opened), 8);
-	munmap(p, shm_size(2, 2));
+	ck_assert_uint_eq(atomic_load(&shm_ctr(p, 1, 0)->opened), 8);
+	shm_free(p);
 }
 END_TEST
 
 START_TEST(t_sessions_clamp)
 {
-	void *p = region(3, 1);
+	struct sl_shm *p = region(3, 1);
 
 	atomic_store(&shm_worker(p, 0)->sessions, 10);
 	atomic_store(&shm_worker(p, 1)->sessions, UINT64_MAX);
-	ck_assert_uint_eq(shm_sessions(p, 3, 200), 210);
-	munmap(p, shm_size(3, 1));
+	ck_assert_uint_eq(shm_sessions(p, 200), 210);
+	shm_free(p);
 }
 END_TEST
 
 /* Handshakes: their own daemon-wide sum, clamped like the sessions. */
 START_TEST(t_handshakes)
 {
-	void *p = region(3, 1);
+	struct sl_shm *p = region(3, 1);
 
 	/* Worker rows (and their listener rows) start on cache lines. */
 	ck_assert_uint_eq(sizeof(struct sl_worker_ctr) % SL_CACHELINE, 0);
@@ -121,53 +162,50 @@ START_TEST(t_handshakes)
 	atomic_store(&shm_worker(p, 0)->handshakes, 7);
 	atomic_store(&shm_worker(p, 2)->handshakes, 4);
 	atomic_store(&shm_worker(p, 1)->sessions, 40);
-	ck_assert_uint_eq(shm_handshakes(p, 3, 20), 11);
-	ck_assert_uint_eq(shm_sessions(p, 3, 200), 40);
+	ck_assert_uint_eq(shm_handshakes(p, 20), 11);
+	ck_assert_uint_eq(shm_sessions(p, 200), 40);
 	atomic_store(&shm_worker(p, 1)->handshakes, UINT64_MAX);
-	ck_assert_uint_eq(shm_handshakes(p, 3, 20), 31);
-	shm_worker_reset(p, 3, 1, 1);
-	ck_assert_uint_eq(shm_handshakes(p, 3, 20), 11);
-	munmap(p, shm_size(3, 1));
+	ck_assert_uint_eq(shm_handshakes(p, 20), 31);
+	shm_worker_reset(p, 1);
+	ck_assert_uint_eq(shm_handshakes(p, 20), 11);
+	shm_free(p);
 }
 END_TEST
 
 /* Atomics really are shared: two processes adding concurrently. */
 START_TEST(t_cross_process)
 {
-	void	*p = region(2, 1);
+	struct sl_shm	*p = region(2, 1);
 	pid_t	 pid;
 	int	 i, st;
 
 	if ((pid = fork()) == 0) {
 		for (i = 0; i < 100000; i++)
-			atomic_fetch_add(&shm_ctr(p, 2, 1, 1, 0)->active, 1);
+			atomic_fetch_add(&shm_ctr(p, 1, 0)->active, 1);
 		_exit(0);
 	}
 	for (i = 0; i < 100000; i++)
-		atomic_fetch_add(&shm_ctr(p, 2, 1, 0, 0)->active, 1);
+		atomic_fetch_add(&shm_ctr(p, 0, 0)->active, 1);
 	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
-	ck_assert_uint_eq(shm_link_active(p, 2, 1, 0), 200000);
-	munmap(p, shm_size(2, 1));
+	ck_assert_uint_eq(shm_link_active(p, 0), 200000);
+	shm_free(p);
 }
 END_TEST
 
 START_TEST(t_health_rows)
 {
-	void	*p = region(2, 3);
+	struct sl_shm	*p = region(2, 3);
 
-	/* Health rows sit between the worker rows and the link counters. */
-	ck_assert((char *)shm_health(p, 2, 0) >= (char *)(shm_worker(p, 1) + 1));
-	ck_assert((char *)(shm_health(p, 2, 2) + 1) <=
-	    (char *)shm_ctr(p, 2, 3, 0, 0));
-	ck_assert_uint_eq((uintptr_t)shm_health(p, 2, 1) % SL_CACHELINE, 0);
-	/* The route cache ends the region, after the last counter row. */
-	ck_assert((char *)shm_routes(p, 2, 3) >=
-	    (char *)(shm_ctr(p, 2, 3, 1, 2) + 1));
-	ck_assert((char *)(shm_routes(p, 2, 3) + SL_ROUTE_SLOTS) <=
-	    (char *)p + shm_size(2, 3));
-	atomic_store(&shm_health(p, 2, 1)->fails, 3);
-	ck_assert_uint_eq(shm_link_active(p, 2, 3, 1), 0);
-	munmap(p, shm_size(2, 3));
+	/* Health rows and the route cache are in the shared part. */
+	ck_assert(inside(p, SL_SHM_SHARED, 0, shm_health(p, 0),
+	    3 * sizeof(struct sl_link_health)));
+	ck_assert_uint_eq((uintptr_t)shm_health(p, 1) % SL_CACHELINE, 0);
+	ck_assert(inside(p, SL_SHM_SHARED, 0, p->routes,
+	    SL_ROUTE_SLOTS * sizeof(struct sl_route_slot)));
+	ck_assert((char *)p->routes >= (char *)(shm_health(p, 2) + 1));
+	atomic_store(&shm_health(p, 1)->fails, 3);
+	ck_assert_uint_eq(shm_link_active(p, 1), 0);
+	shm_free(p);
 }
 END_TEST
 

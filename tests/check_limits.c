@@ -390,46 +390,48 @@ START_TEST(t_client_key)
 }
 END_TEST
 
-/* The area sits after everything else, and a dead worker's part goes. */
+/* Rows in the workers' parts, the rest shared; a dead worker's go. */
 START_TEST(t_region)
 {
-	struct sl_limits_area	 a, b;
+	struct sl_limits_area	*a;
 	struct lim_entry	*e;
-	void			*p;
-	size_t			 size = shm_size(2, 3);
+	struct sl_shm		*p = shm_alloc(2, 3);
+	size_t			 sh = SL_SHM_MAP_INDEX(SL_SHM_SHARED, 0);
+	char			*base;
+	uint64_t		 key0;
 
-	p = mmap(NULL, size, PROT_READ | PROT_WRITE,
-	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	ck_assert_ptr_ne(p, MAP_FAILED);
-	shm_init(p, 2, 3);
-	shm_limits(p, 2, 3, &a);
-	ck_assert((char *)a.bw >= (char *)(shm_routes(p, 2, 3) +
+	ck_assert_ptr_nonnull(p);
+	a = &p->limits;
+	base = p->map[sh].base;
+	ck_assert((char *)a->table.base >= (char *)(p->routes +
 	    SL_ROUTE_SLOTS));
-	ck_assert((char *)a.table.base + lim_table_size(2) <=
-	    (char *)p + size);
-	ck_assert_uint_eq((uintptr_t)a.rows % SL_CACHELINE, 0);
-	ck_assert((char *)(a.rows + 2) <= (char *)a.table.base);
+	ck_assert((char *)a->table.base + lim_table_size(2) <=
+	    base + p->map[sh].size);
+	ck_assert((char *)a->bw >= base &&
+	    (char *)(a->bw + SL_LIMIT_SCOPES) <= (char *)p->health);
+	ck_assert_uint_eq((uintptr_t)p->rows[1].lim % SL_CACHELINE, 0);
 	/* The key is random: not all zero (2^-128 to be wrong). */
-	ck_assert(a.sipkey[0] != 0 || a.sipkey[1] != 0);
-	shm_init(p, 2, 3);
-	shm_limits(p, 2, 3, &b);
-	ck_assert(a.sipkey[0] != 0 || a.sipkey[1] != 0);
-	atomic_store(&a.rows[0].sessions[0], 4);
-	atomic_store(&a.rows[1].sessions[0], 5);
-	atomic_store(&a.rows[1].udp_flows[3], 6);
-	e = lim_lookup(&a.table, 77, 0, 1);
+	ck_assert(a->sipkey[0] != 0 || a->sipkey[1] != 0);
+	key0 = a->sipkey[0];
+	shm_part_init(p->map[0].base, SL_SHM_MASTER, 0, 2, 3);
+	ck_assert(a->sipkey[0] != 0 || a->sipkey[1] != 0);
+	ck_assert(a->sipkey[0] != key0);
+	atomic_store(&p->rows[0].lim->sessions[0], 4);
+	atomic_store(&p->rows[1].lim->sessions[0], 5);
+	atomic_store(&p->rows[1].lim->udp_flows[3], 6);
+	e = lim_lookup(&a->table, 77, 0, 1);
 	atomic_store(lim_col(e, 0), 1);
 	atomic_store(lim_col(e, 1), 2);
-	shm_worker_reset(p, 2, 3, 1);
-	ck_assert_uint_eq(atomic_load(&a.rows[0].sessions[0]), 4);
-	ck_assert_uint_eq(atomic_load(&a.rows[1].sessions[0]), 0);
-	ck_assert_uint_eq(atomic_load(&a.rows[1].udp_flows[3]), 0);
-	ck_assert_uint_eq(lim_count(&a.table, e), 1);
+	shm_worker_reset(p, 1);
+	ck_assert_uint_eq(atomic_load(&p->rows[0].lim->sessions[0]), 4);
+	ck_assert_uint_eq(atomic_load(&p->rows[1].lim->sessions[0]), 0);
+	ck_assert_uint_eq(atomic_load(&p->rows[1].lim->udp_flows[3]), 0);
+	ck_assert_uint_eq(lim_count(&a->table, e), 1);
 	/* The carried row's index is no worker: nothing of limits moves. */
-	shm_worker_reset(p, 2, 3, 2);
-	ck_assert_uint_eq(lim_count(&a.table, e), 1);
+	shm_worker_reset(p, 2);
+	ck_assert_uint_eq(lim_count(&a->table, e), 1);
 	ck_assert_str_eq(sl_ferr_names[SL_FERR_LIMIT], "limit");
-	munmap(p, size);
+	shm_free(p);
 }
 END_TEST
 

@@ -20,7 +20,7 @@
 
 struct fixture {
 	struct sl_conf	*conf;
-	void		*shm;
+	struct sl_shm	*shm;
 	struct mt_buf	 out;
 };
 
@@ -42,10 +42,7 @@ fixture_init(struct fixture *f)
 	snprintf(c->listeners[1].name, sizeof(c->listeners[1].name), "prom");
 	c->listeners[1].kind = SL_LISTEN_METRICS;
 	f->conf = c;
-	f->shm = mmap(NULL, shm_size(NWORKERS, NLINKS), PROT_READ |
-	    PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	ck_assert_ptr_ne(f->shm, MAP_FAILED);
-	shm_init(f->shm, NWORKERS, NLINKS);
+	ck_assert_ptr_nonnull(f->shm = shm_alloc(NWORKERS, NLINKS));
 	mt_buf_init(&f->out, METRICS_MAX_TEXT);
 }
 
@@ -53,7 +50,7 @@ static void
 fixture_free(struct fixture *f)
 {
 	mt_buf_free(&f->out);
-	munmap(f->shm, shm_size(NWORKERS, NLINKS));
+	shm_free(f->shm);
 	free(f->conf->links);
 	free(f->conf);
 }
@@ -62,7 +59,7 @@ fixture_free(struct fixture *f)
 static const char *
 render(struct fixture *f)
 {
-	struct metrics_src	src = { f->conf, f->shm, NWORKERS, NOW_MS };
+	struct metrics_src	src = { f->conf, f->shm, NOW_MS };
 
 	ck_assert_int_eq(metrics_render(&f->out, &src), 0);
 	ck_assert_int_eq(mt_buf_put(&f->out, "", 1), 0);
@@ -90,21 +87,21 @@ START_TEST(t_known_values)
 	const char		*t;
 
 	fixture_init(&f);
-	c = shm_ctr(f.shm, NWORKERS, NLINKS, 0, 0);
+	c = shm_ctr(f.shm, 0, 0);
 	c->opened = 3;
 	c->active = 1;
 	c->bytes_up = 1000;
 	c->bytes_down = 2000;
 	shm_connect_time(c, 3);
 	shm_connect_time(c, 40);
-	c = shm_ctr(f.shm, NWORKERS, NLINKS, 1, 0);
+	c = shm_ctr(f.shm, 1, 0);
 	c->opened = 2;
 	shm_connect_time(c, 9000);
 	/* The carried row counts in totals. */
-	shm_ctr(f.shm, NWORKERS, NLINKS, NWORKERS, 0)->bytes_up = 24;
-	shm_ctr(f.shm, NWORKERS, NLINKS, 0, 1)->failed = 4;
-	shm_health(f.shm, NWORKERS, 1)->fails = 4;
-	shm_health(f.shm, NWORKERS, 1)->down_until_ms = NOW_MS + 5000;
+	shm_ctr(f.shm, NWORKERS, 0)->bytes_up = 24;
+	shm_ctr(f.shm, 0, 1)->failed = 4;
+	shm_health(f.shm, 1)->fails = 4;
+	shm_health(f.shm, 1)->down_until_ms = NOW_MS + 5000;
 	w = shm_worker(f.shm, 0);
 	w->sessions = 5;
 	w->handshakes = 1;
@@ -114,12 +111,12 @@ START_TEST(t_known_values)
 	w->listeners[0].errors[SL_FERR_TIMEOUT] = 1;
 	shm_worker(f.shm, 1)->listeners[0].errors[SL_FERR_CONN_REFUSED] = 2;
 	shm_worker(f.shm, NWORKERS)->udp_dropped = 1;
-	shm_global(f.shm)->started_unix = 1700000000;
-	shm_global(f.shm)->generation = 3;
-	shm_global(f.shm)->reloads = 2;
-	shm_resolver(f.shm)->lookups = 11;
-	shm_resolver(f.shm)->cache_hits = 4;
-	shm_resolver(f.shm)->failures = 1;
+	f.shm->global->started_unix = 1700000000;
+	f.shm->global->generation = 3;
+	f.shm->global->reloads = 2;
+	f.shm->resolver->lookups = 11;
+	f.shm->resolver->cache_hits = 4;
+	f.shm->resolver->failures = 1;
 	t = render(&f);
 	has_line(t, "sluice_build_info{version=\"" SLUICE_VERSION "\"} 1");
 	has_line(t, "# TYPE sluice_build_info gauge");
@@ -187,9 +184,12 @@ START_TEST(t_scribbled)
 	const char	*t;
 	char		 line[160];
 	unsigned long long rows = (NWORKERS + 1ULL) << 48;
+	size_t		 i;
 
 	fixture_init(&f);
-	memset(f.shm, 0xff, shm_size(NWORKERS, NLINKS));
+	for (i = 0; i < SL_SHM_MAPS; i++)
+		if (f.shm->map[i].base != NULL)
+			memset(f.shm->map[i].base, 0xff, f.shm->map[i].size);
 	f.conf->links[0].check.enabled = 1;
 	t = render(&f);
 	has_line(t, "sluice_build_info{version=\"" SLUICE_VERSION "\"} 1");
@@ -237,7 +237,7 @@ START_TEST(t_cap)
 	fixture_init(&f);
 	mt_buf_free(&f.out);
 	mt_buf_init(&f.out, 1000);
-	src = (struct metrics_src){ f.conf, f.shm, NWORKERS, NOW_MS };
+	src = (struct metrics_src){ f.conf, f.shm, NOW_MS };
 	ck_assert_int_eq(metrics_render(&f.out, &src), -1);
 	ck_assert_int_eq(f.out.failed, 1);
 	ck_assert_uint_le(f.out.len, 1000);

@@ -35,18 +35,12 @@ parse(const char *sq)
 void
 fix_init(struct fix *f, const char *sq, uint32_t nw)
 {
-	size_t	size;
-
 	memset(f, 0, sizeof(*f));
 	f->conf = parse(sq);
 	f->nw = nw;
-	size = shm_size(nw, (uint32_t)f->conf->nlinks);
-	f->shm = mmap(NULL, size, PROT_READ | PROT_WRITE,
-	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	ck_assert_ptr_ne(f->shm, MAP_FAILED);
-	shm_init(f->shm, nw, (uint32_t)f->conf->nlinks);
+	f->shm = shm_alloc(nw, (uint32_t)f->conf->nlinks);
+	ck_assert_ptr_nonnull(f->shm);
 	f->v.shm = f->shm;
-	f->v.nworkers = nw;
 	f->v.rnd = 12345;
 	f->v.now_ms = 1000000;
 }
@@ -54,7 +48,7 @@ fix_init(struct fix *f, const char *sq, uint32_t nw)
 void
 fix_free(struct fix *f)
 {
-	munmap(f->shm, shm_size(f->nw, (uint32_t)f->conf->nlinks));
+	shm_free(f->shm);
 	conf_free(f->conf);
 }
 
@@ -140,14 +134,13 @@ pick(struct fix *f, const struct sl_request *rq)
 void
 set_active(struct fix *f, uint32_t worker, uint32_t link, uint64_t n)
 {
-	atomic_store(&shm_ctr(f->shm, f->nw, (uint32_t)f->conf->nlinks,
-	    worker, link)->active, n);
+	atomic_store(&shm_ctr(f->shm, worker, link)->active, n);
 }
 
 struct sl_link_health *
 health(struct fix *f, uint32_t link)
 {
-	return shm_health(f->shm, f->nw, link);
+	return shm_health(f->shm, link);
 }
 
 /* matcher_match() on the balancer's first matcher. */

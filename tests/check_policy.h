@@ -27,7 +27,7 @@
 
 struct fix {
 	struct sl_conf		*conf;
-	void			*shm;
+	struct sl_shm		*shm;
 	uint32_t		 nw;
 	struct sl_route_view	 v;
 	struct sl_route		 r;

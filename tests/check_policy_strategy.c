@@ -70,8 +70,8 @@ START_TEST(t_rr_cross_worker)
 			/* Each pick is counted in this worker's row. */
 			for (i = 0; i < 4000; i++) {
 				k = pick(&f, &t.rq);
-				atomic_fetch_add(&shm_ctr(f.shm, 2, 3,
-				    (uint32_t)p, k)->opened, 1);
+				atomic_fetch_add(
+				    &shm_ctr(f.shm, (uint32_t)p, k)->opened, 1);
 			}
 			_exit(0);
 		}
@@ -84,7 +84,7 @@ START_TEST(t_rr_cross_worker)
 	for (k = 0; k < 3; k++) {
 		struct sl_link_totals	tot;
 
-		shm_link_totals(f.shm, 2, 3, k, &tot);
+		shm_link_totals(f.shm, k, &tot);
 		ck_assert_uint_eq(tot.opened, k == 0 ? 4000 : 2000);
 	}
 	fix_free(&f);
@@ -187,11 +187,11 @@ START_TEST(t_least_conn_cross_worker)
 			/* Worker 0 holds 3 on link 0, worker 1 holds 2 on
 			   link 0 and 4 on link 1: sums 5 and 4. */
 			for (i = 0; i < (w == 0 ? 3 : 2); i++)
-				atomic_fetch_add(&shm_ctr(f.shm, 2, 2,
-				    (uint32_t)w, 0)->active, 1);
+				atomic_fetch_add(
+				    &shm_ctr(f.shm, (uint32_t)w, 0)->active, 1);
 			for (i = 0; i < (w == 0 ? 0 : 4); i++)
-				atomic_fetch_add(&shm_ctr(f.shm, 2, 2,
-				    (uint32_t)w, 1)->active, 1);
+				atomic_fetch_add(
+				    &shm_ctr(f.shm, (uint32_t)w, 1)->active, 1);
 			_exit(0);
 		}
 		ck_assert_int_gt(pid, 0);
@@ -199,7 +199,7 @@ START_TEST(t_least_conn_cross_worker)
 	}
 	/* Neither row alone says so: link 1 is lighter only in sum. */
 	ck_assert_str_eq(route(&f, &t.rq), "1 0");
-	atomic_fetch_add(&shm_ctr(f.shm, 2, 2, 0, 1)->active, 2);
+	atomic_fetch_add(&shm_ctr(f.shm, 0, 1)->active, 2);
 	ck_assert_str_eq(route(&f, &t.rq), "0 1");
 	fix_free(&f);
 }

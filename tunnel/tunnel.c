@@ -362,8 +362,7 @@ tn_setup(struct child_start *cs)
 	log_set_level(tn.conf->log_level);
 	if (!conf_has_tunnel(tn.conf))
 		fatalx("started without a tunnel listener or an agent");
-	if (b->shm != NULL)
-		munmap(b->shm, b->shmsize);
+	child_boot_unmap(b);
 	/* OpenSSL reads no file and loads every algorithm now. */
 	if (tun_tls_global_init(&why) == -1)
 		fatalx("TLS: %s", why);

@@ -74,8 +74,6 @@ struct lim_relay {
 };
 
 static struct {
-	void			*shm;		/* the area below is of it */
-	struct sl_limits_area	 area;
 	uint64_t		 last_log;
 	uint64_t		 unlogged;	/* refusals since the last line */
 	char			 why[160];	/* the last refusal's limit */
@@ -86,12 +84,14 @@ static struct {
 static struct sl_limits_area *
 lim_area(void)
 {
-	if (lim.shm != wk->shm) {
-		shm_limits(wk->shm, wk->nworkers, (uint32_t)wk->conf->nlinks,
-		    &lim.area);
-		lim.shm = wk->shm;
-	}
-	return &lim.area;
+	return &wk->shm->limits;
+}
+
+/* Worker slot w's row of concurrent counts. */
+static struct sl_limit_row *
+lim_row(uint32_t w)
+{
+	return wk->shm->rows[w].lim;
 }
 
 static uint64_t
@@ -114,12 +114,11 @@ static uint64_t
 lim_rows_sum(_Atomic uint64_t *(*col)(struct sl_limit_row *, uint32_t),
     uint32_t scope)
 {
-	struct sl_limits_area	*a = lim_area();
 	uint64_t		 sum = 0, v;
 	uint32_t		 w;
 
 	for (w = 0; w < wk->nworkers; w++) {
-		v = atomic_load_explicit(col(&a->rows[w], scope),
+		v = atomic_load_explicit(col(lim_row(w), scope),
 		    memory_order_relaxed);
 		sum += v > UINT32_MAX ? UINT32_MAX : v;
 	}
@@ -145,7 +144,7 @@ lim_slot_take(_Atomic uint64_t *(*col)(struct sl_limit_row *, uint32_t),
 {
 	_Atomic uint64_t	*mine;
 
-	mine = col(&lim_area()->rows[wk->index], scope);
+	mine = col(lim_row(wk->index), scope);
 	atomic_fetch_add(mine, 1);
 	if (max == 0 || lim_rows_sum(col, scope) <= max)
 		return 1;
@@ -157,7 +156,7 @@ static void
 lim_slot_give(_Atomic uint64_t *(*col)(struct sl_limit_row *, uint32_t),
     uint32_t scope)
 {
-	atomic_fetch_sub(col(&lim_area()->rows[wk->index], scope), 1);
+	atomic_fetch_sub(col(lim_row(wk->index), scope), 1);
 }
 
 /* The refusals the last second's line did not show, in one line. */

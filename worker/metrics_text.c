@@ -209,7 +209,7 @@ mt_global(struct mt_buf *b, const struct metrics_src *src)
 		  "Child processes respawned by the master.",
 		  offsetof(struct sl_global_ctr, worker_restarts) },
 	};
-	char	*g = (char *)shm_global(src->shm);
+	char	*g = (char *)src->shm->global;
 	size_t	 i;
 
 	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
@@ -220,11 +220,11 @@ mt_global(struct mt_buf *b, const struct metrics_src *src)
 	mt_family(b, "sluice_sessions_open", "gauge",
 	    "Client sessions open, in all workers.");
 	mt_sample(b, "sluice_sessions_open", NULL, 0,
-	    shm_sessions(src->shm, src->nworkers, MT_CLAMP));
+	    shm_sessions(src->shm, MT_CLAMP));
 	mt_family(b, "sluice_handshakes_open", "gauge",
 	    "Client sessions still in their handshake.");
 	mt_sample(b, "sluice_handshakes_open", NULL, 0,
-	    shm_handshakes(src->shm, src->nworkers, MT_CLAMP));
+	    shm_handshakes(src->shm, MT_CLAMP));
 }
 
 static void
@@ -238,7 +238,7 @@ mt_listeners(struct mt_buf *b, const struct metrics_src *src)
 	n = conf->nlisteners < SL_MAX_LISTENERS ? conf->nlisteners :
 	    SL_MAX_LISTENERS;
 	for (i = 0; i < n; i++)
-		shm_listener_totals(src->shm, src->nworkers, (uint32_t)i,
+		shm_listener_totals(src->shm, (uint32_t)i,
 		    &t[i]);
 	l[0].key = "listener";
 	l[1].key = "kind";
@@ -296,7 +296,7 @@ static uint64_t
 mt_link_value(const struct metrics_src *src, uint32_t li,
     const struct sl_link_totals *t, enum mt_link_field what)
 {
-	struct sl_link_health	*h = shm_health(src->shm, src->nworkers, li);
+	struct sl_link_health	*h = shm_health(src->shm, li);
 
 	switch (what) {
 	case MT_OPEN:
@@ -380,7 +380,7 @@ mt_links(struct mt_buf *b, const struct metrics_src *src)
 		return;
 	}
 	for (li = 0; li < nlinks; li++)
-		shm_link_totals(src->shm, src->nworkers, nlinks, li, &t[li]);
+		shm_link_totals(src->shm, li, &t[li]);
 	for (f = 0; f < MT_LINK_FIELDS; f++) {
 		mt_family(b, fields[f].name, fields[f].type, fields[f].help);
 		for (li = 0; li < nlinks; li++) {
@@ -399,7 +399,7 @@ mt_links(struct mt_buf *b, const struct metrics_src *src)
 static void
 mt_tail(struct mt_buf *b, const struct metrics_src *src)
 {
-	struct sl_resolver_ctr	*r = shm_resolver(src->shm);
+	struct sl_resolver_ctr	*r = src->shm->resolver;
 	uint64_t		 dropped = 0;
 	uint32_t		 w;
 
@@ -416,7 +416,7 @@ mt_tail(struct mt_buf *b, const struct metrics_src *src)
 	mt_sample(b, "sluice_resolver_failures_total", NULL, 0,
 	    mt_load(&r->failures));
 	/* The workers' rows and the carried one, as counters.c sums. */
-	for (w = 0; w <= src->nworkers; w++)
+	for (w = 0; w <= src->shm->nworkers; w++)
 		dropped += mt_load(&shm_worker(src->shm, w)->udp_dropped);
 	mt_family(b, "sluice_udp_dropped_total", "counter",
 	    "UDP datagrams dropped: strangers, fragments, refused, ...");

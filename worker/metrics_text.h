@@ -33,11 +33,12 @@ struct metrics_req {
 					   done */
 };
 
+struct sl_shm;
+
 /* What the text is made of. */
 struct metrics_src {
 	const struct sl_conf	*conf;
-	void			*shm;		/* the region, sized for conf */
-	uint32_t		 nworkers;
+	const struct sl_shm	*shm;		/* the region, sized for conf */
 	uint64_t		 now_ms;	/* CLOCK_MONOTONIC, as mono_ms() */
 };
 

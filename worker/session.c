@@ -38,8 +38,7 @@
 static struct sl_link_ctr *
 session_ctr(const struct session *s)
 {
-	return shm_ctr(wk->shm, wk->nworkers, (uint32_t)wk->conf->nlinks,
-	    wk->index, (uint32_t)s->link);
+	return shm_ctr(wk->shm, wk->index, (uint32_t)s->link);
 }
 
 /* The routing and dialing state goes (nothing of it may be running). */
@@ -400,7 +399,7 @@ static void	session_race(struct session *);
 static struct sl_route_slot *
 session_routes(void)
 {
-	return shm_routes(wk->shm, wk->nworkers, (uint32_t)wk->conf->nlinks);
+	return wk->shm->routes;
 }
 
 /* The target is connected over s->link (counted active): reply. */
@@ -587,7 +586,6 @@ session_route_target(const struct session *s, const struct sl_target *t,
 	req.alpn = s->hs->alpn;
 	req.nalpn = s->hs->nalpn;
 	view.shm = wk->shm;
-	view.nworkers = wk->nworkers;
 	view.rnd = (uint32_t)random();
 	view.now_ms = mono_ms();
 	policy_route(wk->conf, &req, &view, r);

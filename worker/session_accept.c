@@ -62,7 +62,7 @@ session_admit(int fd, const struct sockaddr_storage *ss,
 	char		 why[128], a[SL_ADDRSTRLEN];
 	uint64_t	 now;
 
-	if (shm_handshakes(wk->shm, wk->nworkers, maxhs) >= maxhs) {
+	if (shm_handshakes(wk->shm, maxhs) >= maxhs) {
 		now = mono_ms();
 		old = session_oldest_handshake();
 		if (wk->draining || old == NULL ||
@@ -83,8 +83,8 @@ session_admit(int fd, const struct sockaddr_storage *ss,
 		session_detail(old, "max_handshakes (%u) reached", maxhs);
 		session_close(old, "handshake evicted");
 	}
-	if (shm_sessions(wk->shm, wk->nworkers,
-	    wk->conf->max_sessions) >= wk->conf->max_sessions) {
+	if (shm_sessions(wk->shm, wk->conf->max_sessions) >=
+	    wk->conf->max_sessions) {
 		snprintf(why, sizeof(why), "max_threads (%u) sessions open",
 		    wk->conf->max_sessions);
 		session_refuse(fd, ss, l, why, &last_full);

@@ -324,6 +324,26 @@ worker_master_closed(struct ipc_chan *c, const char *why, void *arg)
 	_exit(0);
 }
 
+/* Every part of the shared region, checked against the config. */
+static void
+worker_shm(struct child_boot *b)
+{
+	static struct sl_shm	view;
+	size_t			i;
+
+	shm_view_init(&view, wk->nworkers, (uint32_t)wk->conf->nlinks,
+	    (int)wk->index);
+	for (i = 0; i < b->nshm; i++)
+		if (shm_attach(&view, b->shm[i].part, b->shm[i].slot,
+		    b->shm[i].base, b->shm[i].size) == -1)
+			fatalx("shared region part %u does not match config",
+			    b->shm[i].part);
+	if (shm_view_complete(&view) == -1)
+		fatalx("a part of the shared region is missing");
+	b->nshm = 0;
+	wk->shm = &view;
+}
+
 static void
 worker_setup(struct child_boot *b)
 {
@@ -338,11 +358,7 @@ worker_setup(struct child_boot *b)
 	child_boot_free_conf(b);
 	(void)malloc_trim(0);	/* the JSON tree of a big service table */
 	log_set_level(wk->conf->log_level);
-	if (shm_check(b->shm, b->shmsize, wk->nworkers,
-	    (uint32_t)wk->conf->nlinks) == -1)
-		fatalx("%s: shared region does not match config", __func__);
-	wk->shm = b->shm;
-	wk->shmsize = b->shmsize;
+	worker_shm(b);
 	if ((wk->loop = ev_loop_new(EVBACKEND_EPOLL)) == NULL)
 		fatalx("%s: ev_loop_new", __func__);
 	wk->master = ipc_chan_new(wk->loop, SL_CHILD_CHAN_FD, SL_PROC_MASTER,

@@ -15,6 +15,8 @@
 #include "../policy/config.h"
 #include "session.h"
 
+struct sl_shm;
+
 struct wk_listener {
 	int				 fd;
 	uint32_t			 index;
@@ -27,8 +29,7 @@ struct worker {
 	struct ev_loop		*loop;
 	struct sl_conf		*conf;
 	uint32_t		 index, nworkers;
-	void			*shm;
-	size_t			 shmsize;
+	struct sl_shm		*shm;		/* every part of the region */
 	struct ipc_chan		*master;
 	struct wk_listener	 listeners[SL_MAX_LISTENERS];
 	size_t			 nlisteners;

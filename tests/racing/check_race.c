@@ -111,23 +111,19 @@ START_TEST(test_route_key)
 }
 END_TEST
 
-static void *
+static struct sl_shm *
 region(uint32_t nworkers, uint32_t nlinks)
 {
-	size_t	 n = shm_size(nworkers, nlinks);
-	void	*p = aligned_alloc(SL_CACHELINE, (n + SL_CACHELINE - 1) /
-		    SL_CACHELINE * SL_CACHELINE);
+	struct sl_shm	*p = shm_alloc(nworkers, nlinks);
 
 	ck_assert_ptr_nonnull(p);
-	memset(p, 0, n);
-	shm_init(p, nworkers, nlinks);
 	return p;
 }
 
 START_TEST(test_route_cache)
 {
-	void			*shm = region(2, 4);
-	struct sl_route_slot	*rs = shm_routes(shm, 2, 4);
+	struct sl_shm		*shm = region(2, 4);
+	struct sl_route_slot	*rs = shm->routes;
 	static const uint16_t	 all[] = { 0, 1, 2, 3 }, some[] = { 0, 2 };
 	uint64_t		 k = 12345, other = k + SL_ROUTE_SLOTS;
 
@@ -153,7 +149,7 @@ START_TEST(test_route_cache)
 	/* A scribbled link index is never offered by the policy. */
 	atomic_store(&rs[other % SL_ROUTE_SLOTS].link, 999);
 	ck_assert_int_eq(route_lookup(rs, other, 1000, 600000, all, 4), -1);
-	free(shm);
+	shm_free(shm);
 }
 END_TEST
 
@@ -166,7 +162,7 @@ START_TEST(test_connect_avg)
 	w.nworkers = 1;
 	w.shm = region(1, 2);
 	egress_init(&w);
-	h = shm_health(w.shm, 1, 1);
+	h = shm_health(w.shm, 1);
 	health_connect_time(1, 100, 0);
 	ck_assert_uint_eq(atomic_load(&h->connect_ms_avg), 100);
 	health_connect_time(1, 20, 0);
@@ -177,7 +173,7 @@ START_TEST(test_connect_avg)
 	health_connect_time(1, 202, 1);
 	ck_assert_uint_eq(atomic_load(&h->connect_ms_avg), 104);
 	/* 0 is "unknown" to the policy: a sample is at least 1 ms. */
-	h = shm_health(w.shm, 1, 0);
+	h = shm_health(w.shm, 0);
 	health_connect_time(0, 0, 0);
 	ck_assert_uint_eq(atomic_load(&h->connect_ms_avg), 1);
 	health_connect_time(0, 1, 0);
@@ -186,7 +182,7 @@ START_TEST(test_connect_avg)
 	atomic_store(&h->connect_ms_avg, UINT64_MAX);
 	health_connect_time(0, 7, 0);
 	ck_assert_uint_eq(atomic_load(&h->connect_ms_avg), 7);
-	free(w.shm);
+	shm_free((struct sl_shm *)w.shm);
 }
 END_TEST
 

@@ -261,7 +261,6 @@ agent_link_dial(const struct sl_msg *m)
 	req.port = ad->target.port;
 	req.listener = "agent";
 	view.shm = eg.shm;
-	view.nworkers = eg.nworkers;
 	view.rnd = (uint32_t)random();
 	view.now_ms = mono_ms();
 	policy_route(eg.conf, &req, &view, &r);

@@ -15,10 +15,12 @@
 #include "../../ipc/chan.h"
 #include "../../policy/config.h"
 
+struct sl_shm;
+
 struct egress_env {
 	struct ev_loop		*loop;
 	const struct sl_conf	*conf;
-	void			*shm;		/* the shared region */
+	const struct sl_shm	*shm;		/* the shared region */
 	uint32_t		 nworkers;
 	uint32_t		 index;		/* this worker's row */
 	struct ipc_chan		*master;	/* NULL once it is gone */

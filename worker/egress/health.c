@@ -45,7 +45,7 @@ static size_t nchecks;
 static struct sl_link_health *
 health_row(uint32_t link)
 {
-	return shm_health(eg.shm, eg.nworkers, link);
+	return shm_health(eg.shm, link);
 }
 
 void

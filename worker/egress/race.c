@@ -61,8 +61,7 @@ struct race {
 static struct sl_link_ctr *
 race_ctr(uint32_t link)
 {
-	return shm_ctr(eg.shm, eg.nworkers, (uint32_t)eg.conf->nlinks,
-	    eg.index, link);
+	return shm_ctr(eg.shm, eg.index, link);
 }
 
 static const char *

@@ -90,7 +90,6 @@ metrics_build(struct mt_buf *out, int head_only, const char **start,
 	memset(&src, 0, sizeof(src));
 	src.conf = wk->conf;
 	src.shm = wk->shm;
-	src.nworkers = wk->nworkers;
 	src.now_ms = mono_ms();
 	if (mt_buf_put(out, room, sizeof(room)) == -1 ||
 	    metrics_render(out, &src) == -1)

@@ -57,8 +57,7 @@ static const char *const drop_names[DROP_MAX] = {
 struct sl_link_ctr *
 s5u_ctr(int link)
 {
-	return shm_ctr(eg.shm, eg.nworkers, (uint32_t)eg.conf->nlinks,
-	    eg.index, (uint32_t)link);
+	return shm_ctr(eg.shm, eg.index, (uint32_t)link);
 }
 
 void

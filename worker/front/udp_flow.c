@@ -31,8 +31,7 @@
 static struct sl_link_ctr *
 udpf_ctr(const struct udp_flow *fl)
 {
-	return shm_ctr(wk->shm, wk->nworkers, (uint32_t)wk->conf->nlinks,
-	    wk->index, (uint32_t)fl->out.link);
+	return shm_ctr(wk->shm, wk->index, (uint32_t)fl->out.link);
 }
 
 /* Put out/len where a SOCKS5 header fits before it: u->buf's payload. */
@@ -288,7 +287,6 @@ udpf_open(struct udp_flow *fl, const struct sockaddr *ta, socklen_t talen,
 	req.client = (const struct sockaddr *)&fl->f.client;
 	req.listener = l->name;
 	view.shm = wk->shm;
-	view.nworkers = wk->nworkers;
 	view.rnd = (uint32_t)random();
 	view.now_ms = mono_ms();
 	policy_route(wk->conf, &req, &view, &r);
