@@ -112,13 +112,12 @@ carry_add(const struct sl_shm *dst, const struct sl_conf *dconf,
 	atomic_fetch_add(&row->udp_dropped, DELTA(now, minus, udp_dropped));
 }
 
-void
-carry_state(const struct sl_shm *dst, const struct sl_conf *dconf,
-    const struct sl_shm *src, const struct sl_conf *sconf)
+static void
+carry_slot(const struct sl_shm *dst, const struct sl_conf *dconf,
+    const struct sl_shm *src, const struct sl_conf *sconf, uint32_t w)
 {
 	struct sl_link_health	*d, *s;
 	struct sl_route_slot	*dr, *sr;
-	struct sl_global_ctr	*dg = dst->global, *sg = src->global;
 	size_t			 i;
 	uint32_t		 link;
 	int			 k;
@@ -126,16 +125,18 @@ carry_state(const struct sl_shm *dst, const struct sl_conf *dconf,
 	for (i = 0; i < sconf->nlinks; i++) {
 		if ((k = link_by_name(dconf, sconf->links[i].name)) < 0)
 			continue;
-		s = shm_health(src, (uint32_t)i);
-		d = shm_health(dst, (uint32_t)k);
+		s = shm_health(src, w, (uint32_t)i);
+		d = shm_health(dst, w, (uint32_t)k);
 		atomic_store(&d->fails, atomic_load(&s->fails));
-		atomic_store(&d->check_down, atomic_load(&s->check_down));
+		atomic_store(&d->check, atomic_load(&s->check));
+		atomic_store(&d->streak_ms, atomic_load(&s->streak_ms));
+		atomic_store(&d->ok_ms, atomic_load(&s->ok_ms));
 		atomic_store(&d->down_until_ms, atomic_load(&s->down_until_ms));
 		atomic_store(&d->connect_ms_avg,
 		    atomic_load(&s->connect_ms_avg));
 	}
-	sr = src->routes;
-	dr = dst->routes;
+	sr = src->rows[w].routes;
+	dr = dst->rows[w].routes;
 	for (i = 0; i < SL_ROUTE_SLOTS; i++) {
 		link = atomic_load(&sr[i].link);
 		if (atomic_load(&sr[i].key) == 0 || link >= sconf->nlinks ||
@@ -145,6 +146,22 @@ carry_state(const struct sl_shm *dst, const struct sl_conf *dconf,
 		atomic_store(&dr[i].expires_ms, atomic_load(&sr[i].expires_ms));
 		atomic_store(&dr[i].key, atomic_load(&sr[i].key));
 	}
+}
+
+/*
+ * Each worker slot's health and route cache to the same slot of the
+ * new region (slots beyond the smaller pool start afresh), links by
+ * name; then the global counters.
+ */
+void
+carry_state(const struct sl_shm *dst, const struct sl_conf *dconf,
+    const struct sl_shm *src, const struct sl_conf *sconf)
+{
+	struct sl_global_ctr	*dg = dst->global, *sg = src->global;
+	uint32_t		 w;
+
+	for (w = 0; w < dst->nworkers && w < src->nworkers; w++)
+		carry_slot(dst, dconf, src, sconf, w);
 	atomic_store(&dg->reloads, atomic_load(&sg->reloads));
 	atomic_store(&dg->reload_failures, atomic_load(&sg->reload_failures));
 	atomic_store(&dg->worker_restarts, atomic_load(&sg->worker_restarts));

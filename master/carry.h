@@ -32,7 +32,10 @@ void	carry_take(struct carry *, const struct sl_shm *sh,
 void	carry_add(const struct sl_shm *dst, const struct sl_conf *dconf,
 	    const struct sl_conf *src, const struct carry *now,
 	    const struct carry *minus);
-/* Health, route cache and the global counters from src to a new dst. */
+/*
+ * Health and route cache (worker slot by slot) and the global counters
+ * from src to a new dst.
+ */
 void	carry_state(const struct sl_shm *dst, const struct sl_conf *dconf,
 	    const struct sl_shm *src, const struct sl_conf *sconf);
 

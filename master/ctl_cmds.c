@@ -225,17 +225,18 @@ static cJSON *
 links_one(const struct gen *g, size_t i, uint64_t now)
 {
 	const struct sl_link	*l = &g->conf->links[i];
-	struct sl_link_health	*h = shm_health(g->shm, (uint32_t)i);
+	struct sl_health	 h;
 	struct sl_link_totals	 t;
-	uint64_t		 until = atomic_load(&h->down_until_ms);
+	uint64_t		 until;
 	cJSON			*o;
-	int			 down = atomic_load(&h->check_down) != 0;
+	int			 down;
 
 	if ((o = cJSON_CreateObject()) == NULL)
 		return NULL;
-	/* A scribbled deadline counts for one cool-down at most. */
-	if (until > now + l->cooldown_ms)
-		until = now + l->cooldown_ms;
+	/* Every worker's verdict; a scribbled deadline is cut (counters.c). */
+	shm_health_read(g->shm, (uint32_t)i, -1, now, l->cooldown_ms, &h);
+	until = h.until_ms;
+	down = h.check_down;
 	shm_link_totals(g->shm, (uint32_t)i, &t);
 	cJSON_AddStringToObject(o, "name", l->name);
 	add_tenant(o, g);
@@ -247,7 +248,7 @@ links_one(const struct gen *g, size_t i, uint64_t now)
 	    "cooling" : "up");
 	cJSON_AddNumberToObject(o, "cooldown_s", until > now ?
 	    (double)(until - now) / 1000.0 : 0);
-	cJSON_AddNumberToObject(o, "fails", atomic_load(&h->fails));
+	cJSON_AddNumberToObject(o, "fails", h.fails);
 	cJSON_AddStringToObject(o, "health", !l->check.enabled ? "unchecked" :
 	    down ? "down" : "up");
 	cJSON_AddNumberToObject(o, "active", (double)t.active);
@@ -255,8 +256,7 @@ links_one(const struct gen *g, size_t i, uint64_t now)
 	cJSON_AddNumberToObject(o, "failed", (double)t.failed);
 	cJSON_AddNumberToObject(o, "bytes_up", (double)t.bytes_up);
 	cJSON_AddNumberToObject(o, "bytes_down", (double)t.bytes_down);
-	cJSON_AddNumberToObject(o, "connect_ms_avg", (double)atomic_load(
-	    &h->connect_ms_avg));
+	cJSON_AddNumberToObject(o, "connect_ms_avg", (double)h.connect_ms);
 	return o;
 }
 

@@ -143,7 +143,7 @@ gen_new(void)
 		return NULL;
 	g->conf_fd = g->secret_fd = -1;
 	for (i = 0; i < SL_SHM_MAPS; i++)
-		g->shm_fds[i] = -1;
+		g->shm_fds[i] = g->shm_rofds[i] = -1;
 	for (i = 0; i < SL_MAX_LISTENERS; i++)
 		for (w = 0; w < SL_MAX_WORKERS; w++)
 			g->lfds[i][w] = -1;

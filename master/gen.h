@@ -35,9 +35,11 @@ struct gen {
 	size_t		 pub_len;
 	int		 conf_fd;	/* pub_text: every child but... */
 	int		 secret_fd;	/* conf_text: ...the tunnel's (-1) */
-	/* The region's parts (policy/counters.h), all mapped here. */
+	/* The region's parts (policy/counters.h), all mapped here; each
+	   part's fd for its writer and a read-only one for the others. */
 	struct sl_shm	*shm;
 	int		 shm_fds[SL_SHM_MAPS];	/* -1: no such part */
+	int		 shm_rofds[SL_SHM_MAPS];
 	uint32_t	 nworkers;
 	uid_t		 uid, resolver_uid, registry_uid, tunnel_uid;
 	gid_t		 gid, resolver_gid, registry_gid, tunnel_gid;

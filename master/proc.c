@@ -309,25 +309,33 @@ proc_role_name(const struct proc *c)
 }
 
 /*
- * The parts a child maps: a worker every one, the resolver its own, the
- * other roles none.  The message says which part each fd is.
+ * The parts a child maps, each with the fd that says how: a worker
+ * every part, writable only its own and the shared one; the resolver
+ * its own; the other roles none.  The message says which part it is.
  */
 static void
 proc_feed_shm(struct proc *c)
 {
 	const struct gen	*g = gen_view(c->generation);
-	size_t			 i;
+	size_t			 i, own = SL_SHM_MAP_INDEX(SL_SHM_WORKER,
+				    c->index);
 	uint32_t		 part, slot;
+	int			 rw;
 
 	for (i = 0; i < SL_SHM_MAPS; i++) {
 		if (g->shm_fds[i] == -1)
 			continue;
 		part = i < 3 ? (uint32_t)i + 1 : SL_SHM_WORKER;
 		slot = i < 3 ? 0 : (uint32_t)i - 3;
-		if (c->role == SL_PROC_WORKER || (c->role ==
-		    SL_PROC_RESOLVER && part == SL_SHM_RESOLVER))
-			proc_send(c, SL_MSG_CFG_SHM, g->shm_fds[i],
-			    part << 16 | slot);
+		if (c->role == SL_PROC_WORKER)
+			rw = i == own || part == SL_SHM_SHARED;
+		else if (c->role == SL_PROC_RESOLVER && part ==
+		    SL_SHM_RESOLVER)
+			rw = 1;
+		else
+			continue;
+		proc_send(c, SL_MSG_CFG_SHM, rw ? g->shm_fds[i] :
+		    g->shm_rofds[i], part << 16 | slot);
 	}
 }
 

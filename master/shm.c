@@ -15,9 +15,23 @@
 #include "master.h"
 
 /*
- * One part of the region: a sealed memfd of its size, mapped here; -1 on
- * failure.  Its name carries the tenant's and the part's, as
- * /proc/PID/maps shows it.
+ * A read-only file description of the same memfd: a child given it can
+ * map the part for reading only, and neither mprotect nor anything else
+ * it may call makes that mapping writable.
+ */
+static int
+shm_reopen_ro(int fd)
+{
+	char	path[64];
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	return open(path, O_RDONLY | O_CLOEXEC);
+}
+
+/*
+ * One part of the region: a sealed memfd of its size, mapped here, and
+ * a read-only fd of it; -1 on failure.  Its name carries the tenant's
+ * and the part's, as /proc/PID/maps shows it.
  */
 static int
 shm_part_make(struct gen *g, enum sl_shm_part part, uint32_t slot)
@@ -57,6 +71,9 @@ shm_part_make(struct gen *g, enum sl_shm_part part, uint32_t slot)
 		return -1;
 	}
 	g->shm_fds[SL_SHM_MAP_INDEX(part, slot)] = fd;
+	if ((g->shm_rofds[SL_SHM_MAP_INDEX(part, slot)] =
+	    shm_reopen_ro(fd)) == -1)
+		return -1;
 	return 0;
 }
 
@@ -86,7 +103,9 @@ shm_gen_free(struct gen *g)
 	for (i = 0; i < SL_SHM_MAPS; i++) {
 		if (g->shm_fds[i] != -1)
 			close(g->shm_fds[i]);
-		g->shm_fds[i] = -1;
+		if (g->shm_rofds[i] != -1)
+			close(g->shm_rofds[i]);
+		g->shm_fds[i] = g->shm_rofds[i] = -1;
 		if (g->shm != NULL && g->shm->map[i].base != NULL)
 			munmap(g->shm->map[i].base, g->shm->map[i].size);
 	}

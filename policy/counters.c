@@ -59,13 +59,17 @@ struct part_shared {
 		_Atomic uint64_t rr_next;
 	} __attribute__((aligned(SL_CACHELINE))) rr;
 	struct sl_limit_bw	bw[SL_LIMIT_SCOPES];
-	/* then nlinks health rows, the route cache, the per-client table */
+	/* then the per-client table's entries */
 };
 
+/*
+ * Then nlinks link counter rows, nlinks health rows, the route cache
+ * and the worker's column of per-client counts.
+ */
 struct part_worker {
 	struct sl_shm_part_hdr	hdr;
 	struct sl_worker_ctr	ctr;
-	struct sl_limit_row	lim;		/* then nlinks link rows */
+	struct sl_limit_row	lim;
 };
 
 size_t
@@ -78,13 +82,13 @@ shm_part_size(enum sl_shm_part part, uint32_t nworkers, uint32_t nlinks)
 	case SL_SHM_RESOLVER:
 		return sizeof(struct part_resolver);
 	case SL_SHM_SHARED:
-		return sizeof(struct part_shared) +
-		    (size_t)nlinks * sizeof(struct sl_link_health) +
-		    SL_ROUTE_SLOTS * sizeof(struct sl_route_slot) +
-		    lim_table_size(nworkers);
+		return sizeof(struct part_shared) + lim_table_size();
 	case SL_SHM_WORKER:
 		return sizeof(struct part_worker) +
-		    (size_t)nlinks * sizeof(struct sl_link_ctr);
+		    (size_t)nlinks * (sizeof(struct sl_link_ctr) +
+		    sizeof(struct sl_link_health)) +
+		    SL_ROUTE_SLOTS * sizeof(struct sl_route_slot) +
+		    lim_col_size();
 	}
 	return 0;
 }
@@ -134,6 +138,7 @@ shm_view_init(struct sl_shm *sh, uint32_t nworkers, uint32_t nlinks,
 	sh->nworkers = nworkers;
 	sh->nlinks = nlinks;
 	sh->self = self;
+	lim_table_init(&sh->limits.table, NULL, nworkers);
 }
 
 int
@@ -144,6 +149,7 @@ shm_attach(struct sl_shm *sh, enum sl_shm_part part, uint32_t slot,
 	struct part_master	*pm;
 	struct part_shared	*ps;
 	struct part_worker	*pw;
+	struct sl_shm_row	*r;
 	char			*p;
 	size_t			 i;
 
@@ -175,18 +181,22 @@ shm_attach(struct sl_shm *sh, enum sl_shm_part part, uint32_t slot,
 		ps = base;
 		sh->rr_next = &ps->rr.rr_next;
 		sh->limits.bw = ps->bw;
-		p = (char *)(ps + 1);
-		sh->health = (void *)p;
-		p += (size_t)sh->nlinks * sizeof(struct sl_link_health);
-		sh->routes = (void *)p;
-		p += SL_ROUTE_SLOTS * sizeof(struct sl_route_slot);
-		lim_table_init(&sh->limits.table, p, sh->nworkers);
+		sh->limits.table.base = (void *)(ps + 1);
 		break;
 	case SL_SHM_WORKER:
 		pw = base;
-		sh->rows[slot].ctr = &pw->ctr;
-		sh->rows[slot].lim = &pw->lim;
-		sh->rows[slot].links = (void *)(pw + 1);
+		r = &sh->rows[slot];
+		r->ctr = &pw->ctr;
+		r->lim = &pw->lim;
+		p = (char *)(pw + 1);
+		r->links = (void *)p;
+		p += (size_t)sh->nlinks * sizeof(struct sl_link_ctr);
+		r->health = (void *)p;
+		p += (size_t)sh->nlinks * sizeof(struct sl_link_health);
+		r->routes = (void *)p;
+		p += SL_ROUTE_SLOTS * sizeof(struct sl_route_slot);
+		r->clients = (void *)p;
+		lim_table_set_col(&sh->limits.table, slot, r->clients);
 		break;
 	}
 	return 0;
@@ -257,9 +267,90 @@ shm_worker(const struct sl_shm *sh, uint32_t worker)
 }
 
 struct sl_link_health *
-shm_health(const struct sl_shm *sh, uint32_t link)
+shm_health(const struct sl_shm *sh, uint32_t worker, uint32_t link)
 {
-	return &sh->health[link];
+	return &sh->rows[worker].health[link];
+}
+
+static uint64_t
+ms_load(_Atomic uint64_t *v)
+{
+	return atomic_load_explicit(v, memory_order_relaxed);
+}
+
+uint64_t
+shm_health_last_ok(const struct sl_shm *sh, uint32_t link, uint64_t now_ms)
+{
+	uint64_t	last = 0, ok;
+	uint32_t	w;
+
+	for (w = 0; w < sh->nworkers; w++) {
+		ok = ms_load(&shm_health(sh, w, link)->ok_ms);
+		/* One from the future is a scribble. */
+		if (ok <= now_ms && ok > last)
+			last = ok;
+	}
+	return last;
+}
+
+uint32_t
+shm_health_streak(struct sl_link_health *h, uint64_t last_ok, uint64_t now_ms)
+{
+	uint32_t	f = atomic_load_explicit(&h->fails,
+			    memory_order_relaxed);
+	uint64_t	since = ms_load(&h->streak_ms);
+
+	if (f == 0 || since < last_ok || since > now_ms)
+		return 0;
+	return f > UINT16_MAX ? UINT16_MAX : f;
+}
+
+/*
+ * Another worker's row: its cool-down and its check are hints (see
+ * counters.h); its failures count with everyone's.  Self's row (or,
+ * for self -1, every row) is what the worker acts on.
+ */
+void
+shm_health_read(const struct sl_shm *sh, uint32_t link, int self,
+    uint64_t now_ms, uint64_t cooldown_ms, struct sl_health *out)
+{
+	struct sl_link_health	*h;
+	uint64_t		 last_ok = shm_health_last_ok(sh, link, now_ms);
+	uint64_t		 until, sum = 0, n = 0, avg;
+	uint32_t		 w, streak, check;
+	int			 own, cooling, own_verdict = 0;
+
+	memset(out, 0, sizeof(*out));
+	for (w = 0; w < sh->nworkers; w++) {
+		h = shm_health(sh, w, link);
+		own = self < 0 || (uint32_t)self == w;
+		streak = shm_health_streak(h, last_ok, now_ms);
+		out->fails += streak;
+		until = ms_load(&h->down_until_ms);
+		if (until > now_ms + cooldown_ms)
+			until = now_ms + cooldown_ms;
+		cooling = streak > 0 && until > now_ms;
+		check = atomic_load_explicit(&h->check, memory_order_relaxed);
+		if (cooling && until > out->until_ms)
+			out->until_ms = until;
+		if (own) {
+			out->cooling |= cooling;
+			out->check_down |= check == SL_CHECK_DOWN;
+			own_verdict |= check == SL_CHECK_UP ||
+			    check == SL_CHECK_DOWN;
+		} else {
+			out->others_cooling |= cooling;
+			out->others_check |= check == SL_CHECK_DOWN;
+		}
+		avg = ms_load(&h->connect_ms_avg);
+		if (own && avg > 0 && avg <= SL_HEALTH_MS_MAX) {
+			sum += avg;
+			n++;
+		}
+	}
+	if (own_verdict)
+		out->others_check = 0;
+	out->connect_ms = n > 0 ? sum / n : 0;
 }
 
 struct sl_link_ctr *
@@ -382,6 +473,7 @@ shm_worker_reset(const struct sl_shm *sh, uint32_t worker)
 		}
 		lim_reset_col(&sh->limits.table, worker);
 	}
+
 	atomic_store(&row->sessions, 0);
 	atomic_store(&row->handshakes, 0);
 	for (l = 0; l < SL_MAX_LISTENERS; l++)

@@ -82,17 +82,48 @@ struct sl_worker_ctr {
 } __attribute__((aligned(SL_CACHELINE)));
 
 /*
- * Health of one link, shared by all workers (one row per link, written
- * by whichever worker saw the event).  Readers clamp down_until to
- * now + the link's cool-down, so a scribbled value cannot hold a link
- * down for longer.
+ * Health of one link as one worker saw it (a row per link in each
+ * worker's part; shm_health_read puts the rows together).  Times are
+ * CLOCK_MONOTONIC ms; readers cut a cool-down to now + the link's own,
+ * so a scribbled value cannot hold a link down for longer.
  */
+#define SL_HEALTH_MS_MAX	(3600u * 1000)	/* beyond: a scribble */
+#define SL_CHECK_UNKNOWN	0		/* no verdict yet */
+#define SL_CHECK_UP		1
+#define SL_CHECK_DOWN		2
+
 struct sl_link_health {
-	_Atomic uint32_t	fails;		/* consecutive connect failures */
-	_Atomic uint32_t	check_down;	/* health check says down */
-	_Atomic uint64_t	down_until_ms;	/* cooling down until then */
+	_Atomic uint32_t	fails;		/* connect failures in a row
+						   since streak_ms */
+	_Atomic uint32_t	check;		/* its health check's verdict:
+						   SL_CHECK_* */
+	_Atomic uint64_t	streak_ms;	/* the streak's first failure */
+	_Atomic uint64_t	ok_ms;		/* its last connect that worked */
+	_Atomic uint64_t	down_until_ms;	/* it put the link in a
+						   cool-down until then */
 	_Atomic uint64_t	connect_ms_avg;	/* moving average, racing */
 } __attribute__((aligned(SL_CACHELINE)));
+
+/*
+ * One link's health put together from every worker's row, as worker
+ * `self` must act on it (shm_health_read).  A worker acts on what it saw
+ * itself; what only other workers saw is a hint that moves the link
+ * after every link this worker has no doubt about, never a refusal, and
+ * another's health check counts only until this worker's own has a
+ * verdict.
+ * So a worker that scribbles its rows can reorder the links another
+ * worker tries, not keep a client from any link.
+ */
+struct sl_health {
+	int		check_down;	/* self's health check says down */
+	int		cooling;	/* self's cool-down, no success since */
+	int		others_check;	/* another worker's check says down
+					   and self's has no verdict yet */
+	int		others_cooling;	/* another worker's cool-down */
+	uint64_t	until_ms;	/* the cool-down's end (cut) */
+	uint32_t	fails;		/* failures in a row, every worker's */
+	uint64_t	connect_ms;	/* self's average; 0: unknown */
+};
 
 /* What the master and the resolver count, for the metrics. */
 struct sl_global_ctr {
@@ -115,9 +146,11 @@ struct sl_resolver_ctr {
 
 /*
  * The route cache of the `fastest` strategy: which link won the race to a
- * destination, shared by all workers.  Direct-mapped by a hash of (name
- * or address, port); a torn or scribbled slot can only name a wrong link,
- * which readers bound-check and which then simply fails and is dropped.
+ * destination, one table per worker (in its part) that every worker
+ * reads (race.c: its own entry first, else the newest of the others').
+ * Direct-mapped by a hash of (name or address, port); a torn or
+ * scribbled slot can only name a wrong link, which readers bound-check
+ * against the request's candidates and which then simply fails.
  */
 #define SL_ROUTE_SLOTS		4096
 
@@ -170,8 +203,9 @@ struct sl_listener_totals {
 };
 
 /*
- * The region is made of parts, each its own sealed memfd (master/shm.c)
- * so that each can be mapped writable by its one writer only:
+ * The region is made of parts, each its own sealed memfd (master/shm.c),
+ * mapped writable by its one writer and read-only by everyone else
+ * (a worker's write to another's part faults):
  *
  *   master    header, the master's counters, the per-client table's
  *             SipHash key, and the carried row: what earlier
@@ -179,11 +213,15 @@ struct sl_listener_totals {
  *             (master/reload.c) so that totals never go down; its live
  *             counts (active, sessions) stay 0
  *   resolver  the resolver's counters
- *   worker w  worker slot w's counters: its row, its limit row and one
- *             counter row per link
- *   shared    what every worker spends from: the round-robin cursor,
- *             link health, the route cache, the bandwidth buckets and
- *             the per-client table
+ *   worker w  what worker slot w counts and saw: its row, its limit row,
+ *             one counter row and one health row per link, its route
+ *             cache, its column of the per-client table's counts
+ *   shared    what every worker spends from and no worker owns: the
+ *             round-robin cursor (one rotation across workers), the
+ *             bandwidth buckets and the per-client table's keys and
+ *             buckets.  A scribble there can do what honest use can
+ *             (take the next link in turn, spend a budget); readers
+ *             bound what they take from it.
  *
  * Every part starts with a header that names it; a reader checks it
  * against what it expects (from its own config and the master's
@@ -211,11 +249,16 @@ struct sl_shm_part_hdr {
 	uint32_t		nlinks;
 } __attribute__((aligned(SL_CACHELINE)));
 
-/* One worker slot's counters in the view; the carried row too. */
+/* One worker slot's part in the view; the carried row too. */
 struct sl_shm_row {
 	struct sl_worker_ctr	*ctr;
 	struct sl_link_ctr	*links;		/* nlinks */
-	struct sl_limit_row	*lim;		/* NULL in the carried row */
+	/* NULL in the carried row: */
+	struct sl_limit_row	*lim;
+	struct sl_link_health	*health;	/* nlinks */
+	struct sl_route_slot	*routes;	/* SL_ROUTE_SLOTS */
+	_Atomic uint32_t	*clients;	/* LIM_SLOTS: its column of the
+						   per-client table */
 };
 
 /*
@@ -230,8 +273,6 @@ struct sl_shm {
 	struct sl_global_ctr	*global;	/* master part */
 	struct sl_resolver_ctr	*resolver;
 	_Atomic uint64_t	*rr_next;	/* shared round-robin cursor */
-	struct sl_link_health	*health;	/* nlinks */
-	struct sl_route_slot	*routes;	/* SL_ROUTE_SLOTS */
 	/* nworkers + 1 rows; row nworkers (SL_ROW_CARRIED) is carried */
 	struct sl_shm_row	 rows[SL_MAX_WORKERS + 1];
 	struct sl_limits_area	 limits;
@@ -269,7 +310,21 @@ void	 shm_free(struct sl_shm *);
 struct sl_link_ctr *shm_ctr(const struct sl_shm *, uint32_t worker,
 	    uint32_t link);
 struct sl_worker_ctr *shm_worker(const struct sl_shm *, uint32_t worker);
-struct sl_link_health *shm_health(const struct sl_shm *, uint32_t link);
+/* Worker w's health row of a link. */
+struct sl_link_health *shm_health(const struct sl_shm *, uint32_t worker,
+	    uint32_t link);
+/*
+ * A link's health as worker self acts on it (self -1: as an operator
+ * reads it, every worker's verdict its own).  cooldown_ms is the link's.
+ */
+void	 shm_health_read(const struct sl_shm *, uint32_t link, int self,
+	    uint64_t now_ms, uint64_t cooldown_ms, struct sl_health *);
+/* The latest connect that worked on a link, by any worker (<= now). */
+uint64_t shm_health_last_ok(const struct sl_shm *, uint32_t link,
+	    uint64_t now_ms);
+/* A row's streak counts: begun after the latest success anywhere. */
+uint32_t shm_health_streak(struct sl_link_health *, uint64_t last_ok,
+	    uint64_t now_ms);
 void	 shm_link_totals(const struct sl_shm *, uint32_t link,
 	    struct sl_link_totals *);
 uint64_t shm_link_active(const struct sl_shm *, uint32_t link);

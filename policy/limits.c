@@ -160,38 +160,43 @@ lim_bucket_refund(_Atomic uint64_t *tat, uint64_t rate, uint64_t n)
 	    memory_order_relaxed, memory_order_relaxed));
 }
 
-static size_t
-lim_stride(uint32_t ncols)
+size_t
+lim_table_size(void)
 {
-	size_t	s = sizeof(struct lim_entry) + ncols * sizeof(uint32_t);
-
-	return (s + 7) & ~(size_t)7;
+	return LIM_SLOTS * sizeof(struct lim_entry);
 }
 
 size_t
-lim_table_size(uint32_t ncols)
+lim_col_size(void)
 {
-	return LIM_SLOTS * lim_stride(ncols);
+	return LIM_SLOTS * sizeof(_Atomic uint32_t);
 }
 
 void
 lim_table_init(struct lim_table *t, void *base, uint32_t ncols)
 {
+	memset(t, 0, sizeof(*t));
 	t->base = base;
-	t->ncols = ncols;
-	t->stride = lim_stride(ncols);
+	t->ncols = ncols > SL_MAX_WORKERS ? SL_MAX_WORKERS : ncols;
+}
+
+void
+lim_table_set_col(struct lim_table *t, uint32_t col, _Atomic uint32_t *counts)
+{
+	if (col < t->ncols)
+		t->cols[col] = counts;
 }
 
 static struct lim_entry *
 lim_slot(const struct lim_table *t, uint64_t i)
 {
-	return (void *)((char *)t->base + (i & (LIM_SLOTS - 1)) * t->stride);
+	return &t->base[i & (LIM_SLOTS - 1)];
 }
 
 _Atomic uint32_t *
-lim_col(struct lim_entry *e, uint32_t col)
+lim_col(const struct lim_table *t, struct lim_entry *e, uint32_t col)
 {
-	return &e->count[col];
+	return &t->cols[col][e - t->base];
 }
 
 uint64_t
@@ -201,7 +206,10 @@ lim_count(const struct lim_table *t, struct lim_entry *e)
 	uint32_t	c;
 
 	for (c = 0; c < t->ncols; c++) {
-		v = atomic_load_explicit(&e->count[c], memory_order_relaxed);
+		if (t->cols[c] == NULL)
+			continue;
+		v = atomic_load_explicit(lim_col(t, e, c),
+		    memory_order_relaxed);
 		sum += v > LIM_COUNT_CLAMP ? LIM_COUNT_CLAMP : v;
 	}
 	return sum;
@@ -271,10 +279,10 @@ lim_reset_col(const struct lim_table *t, uint32_t col)
 {
 	uint32_t	i;
 
-	if (col >= t->ncols)
+	if (col >= t->ncols || t->cols[col] == NULL)
 		return;
 	for (i = 0; i < LIM_SLOTS; i++)
-		atomic_store_explicit(&lim_slot(t, i)->count[col], 0,
+		atomic_store_explicit(&t->cols[col][i], 0,
 		    memory_order_relaxed);
 }
 

@@ -15,9 +15,10 @@
  * The per-client table (one per config, in the shared region) is open
  * addressing over LIM_SLOTS entries, probed LIM_PROBE slots from the
  * key's hash.  An entry is a key (a keyed hash of scope and client, 0:
- * free), the client's bucket, and one session count per worker: each
- * worker writes only its own column, so the master zeroes a dead
- * worker's column and nothing it held leaks.  An entry is taken over
+ * free) and the client's bucket; its session counts are one column per
+ * worker, LIM_SLOTS counts in that worker's own part of the region
+ * (entry i's count is col[i]): each worker writes only its own column,
+ * so the master zeroes a dead worker's column and nothing it held leaks.  An entry is taken over
  * (by compare-and-swap on the key) only when it is free or stale: every
  * count 0 and its bucket full, i.e. a client that holds nothing and
  * whose limit would not remember it anyway.  So a client cannot escape
@@ -30,6 +31,8 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "../common/sluice.h"
 
 #define LIM_NS			UINT64_C(1000000000)
 #define LIM_SLOTS		8192	/* per-client entries, per config */
@@ -70,22 +73,27 @@ int	 lim_bucket_reserve_at(uint64_t *tat, uint64_t now, uint64_t rate,
 /* Give back n tokens reserved and not used. */
 void	 lim_bucket_refund(_Atomic uint64_t *tat, uint64_t rate, uint64_t n);
 
-/* One per-client entry; `count` has one column per worker. */
+/* One per-client entry; its counts are in the columns. */
 struct lim_entry {
 	_Atomic uint64_t	key;		/* 0: free */
 	_Atomic uint64_t	tat;		/* new sessions' bucket */
-	_Atomic uint32_t	count[];	/* open sessions, per worker */
 };
 
 struct lim_table {
-	void		*base;		/* LIM_SLOTS entries of `stride` */
-	uint32_t	 ncols;		/* workers */
-	size_t		 stride;
+	struct lim_entry	*base;		/* LIM_SLOTS entries */
+	uint32_t		 ncols;		/* workers */
+	/* open sessions per entry, one column per worker (NULL: none) */
+	_Atomic uint32_t	*cols[SL_MAX_WORKERS];
 };
 
-/* Bytes of a table with ncols columns, and its stride. */
-size_t	 lim_table_size(uint32_t ncols);
+/* Bytes of the entries, and of one column. */
+size_t	 lim_table_size(void);
+size_t	 lim_col_size(void);
+/* A table of ncols columns with no column set yet. */
 void	 lim_table_init(struct lim_table *, void *base, uint32_t ncols);
+/* Column col is counts (LIM_SLOTS of them). */
+void	 lim_table_set_col(struct lim_table *, uint32_t col,
+	    _Atomic uint32_t *counts);
 /*
  * The entry of key (non-zero); with claim, a free or stale one in its
  * probe window becomes key's.  NULL: not there (claim 0), or no free
@@ -97,8 +105,9 @@ struct lim_entry *lim_lookup(const struct lim_table *, uint64_t key,
 uint64_t lim_count(const struct lim_table *, struct lim_entry *);
 /* Zero column col in every entry (its worker died). */
 void	 lim_reset_col(const struct lim_table *, uint32_t col);
-/* The column of the entry (col < ncols). */
-_Atomic uint32_t *lim_col(struct lim_entry *, uint32_t col);
+/* The entry's count in column col (col < ncols, a column set). */
+_Atomic uint32_t *lim_col(const struct lim_table *, struct lim_entry *,
+	    uint32_t col);
 
 /*
  * The table key of a client in a scope (0: the config, 1 + i: listener

@@ -1,13 +1,16 @@
 /*
  * The routing decision (select.h): admission by the balancer's
  * matchers, then each link's eligibility and tier, then the strategy's
- * order within each tier.  Candidates are tier 0, tier 1, tier 2.
+ * order within each tier.  Candidates are tier 0, tier 1, tier 2, then
+ * the links only another worker doubts (its cool-down or its health
+ * check, counters.h), in their tiers again: tried after every link this
+ * worker has no doubt about, and never refused for another's word.
  * A link that is not selectable (a TcpRoute hop, only reachable as
  * another link's `via`) is never a candidate, nor named in a refusal.
  *
  * Strategies, all weighted by the links' `weight`:
  *
- *   round_robin	One shared cursor, rr_next in the counters region,
+ *   round_robin	One shared cursor, rr_next in the region's shared part,
  *			advanced by one atomic fetch_add per decision, so the
  *			rotation is global across workers with no lock.  With
  *			the tier's candidates laid out on [0, W) by
@@ -33,7 +36,8 @@
  *
  * The counters region is hostile input (counters.h): it decides no
  * index and no size, and a cool-down read from it is cut to the link's
- * own cool-down.
+ * own cool-down.  A view with no worker (self -1: tests, tools) takes
+ * every worker's verdict as its own.
  */
 #include <netinet/in.h>
 #include <stdatomic.h>
@@ -44,10 +48,12 @@
 #include "select.h"
 
 #define NTIERS		3
+#define DOUBTED		NTIERS		/* tier + DOUBTED: doubted links */
 #define GOLDEN32	UINT64_C(2654435769)	/* 2^32 / golden ratio */
 
 enum link_state {
 	LS_OK = 0,
+	LS_DOUBTED,		/* selectable, after the others */
 	LS_REFUSED,		/* a matcher refused the request */
 	LS_CHECK_DOWN,
 	LS_COOLING,
@@ -60,8 +66,8 @@ struct route_ctx {
 	const struct sl_route_view	*v;
 	uint64_t			 cursor;
 	int				 have_cursor;
-	uint32_t			 tier[NTIERS][SL_MAX_LINKS];
-	size_t				 ntier[NTIERS];
+	uint32_t			 tier[2 * NTIERS][SL_MAX_LINKS];
+	size_t				 ntier[2 * NTIERS];
 	uint64_t			 key[SL_MAX_LINKS];	/* active or ms */
 	uint8_t				 state[SL_MAX_LINKS];
 	uint32_t			 rule[SL_MAX_LINKS];	/* refused by */
@@ -127,38 +133,25 @@ cursor(struct route_ctx *rc)
 	return rc->cursor;
 }
 
-/* Cooling down; a value past now + cooldown is a scribble: cut it. */
-static int
-cooling(struct sl_link_health *hl, const struct sl_link *l, uint64_t now)
-{
-	uint64_t	until, max = now + l->cooldown_ms;
-
-	until = atomic_load_explicit(&hl->down_until_ms, memory_order_relaxed);
-	if (until > max && atomic_compare_exchange_strong(&hl->down_until_ms,
-	    &until, max))
-		until = max;
-	return until > now;
-}
-
 /* Whether link li can take a session now; fills rc->key for sorting. */
 static enum link_state
 link_health(struct route_ctx *rc, uint32_t li)
 {
 	const struct sl_link	*l = &rc->conf->links[li];
 	const struct sl_route_view *v = rc->v;
-	struct sl_link_health	*hl;
+	struct sl_health	 h;
 	enum sl_strategy	 st = rc->conf->strategy;
 	uint64_t		 active = 0;
 
 	rc->key[li] = 0;
 	if (v->shm == NULL)
 		return LS_OK;
-	hl = shm_health(v->shm, li);
+	shm_health_read(v->shm, li, v->shm->self, v->now_ms, l->cooldown_ms,
+	    &h);
 	/* Only a link with a check has a checker to bring it back. */
-	if (l->check.enabled &&
-	    atomic_load_explicit(&hl->check_down, memory_order_relaxed))
+	if (l->check.enabled && h.check_down)
 		return LS_CHECK_DOWN;
-	if (l->max_fails > 0 && cooling(hl, l, v->now_ms))
+	if (l->max_fails > 0 && h.cooling)
 		return LS_COOLING;
 	if (l->max_connections > 0 || st == SL_STRAT_LEAST_CONN)
 		active = shm_link_active(v->shm, li);
@@ -167,8 +160,10 @@ link_health(struct route_ctx *rc, uint32_t li)
 	if (st == SL_STRAT_LEAST_CONN)
 		rc->key[li] = active;
 	else if (st == SL_STRAT_FASTEST)
-		rc->key[li] = atomic_load_explicit(&hl->connect_ms_avg,
-		    memory_order_relaxed);
+		rc->key[li] = h.connect_ms;
+	if ((l->check.enabled && h.others_check) ||
+	    (l->max_fails > 0 && h.others_cooling))
+		return LS_DOUBTED;
 	return LS_OK;
 }
 
@@ -469,7 +464,10 @@ route_links(struct route_ctx *rc, const struct sl_request *rq)
 			rc->state[li] = LS_REFUSED;
 			continue;
 		}
-		if ((rc->state[li] = link_health(rc, li)) == LS_OK)
+		rc->state[li] = link_health(rc, li);
+		if (rc->state[li] == LS_DOUBTED)
+			tier += DOUBTED;
+		if (rc->state[li] <= LS_DOUBTED)
 			rc->tier[tier][rc->ntier[tier]++] = li;
 	}
 }
@@ -484,7 +482,7 @@ policy_route(const struct sl_conf *conf, const struct sl_request *rq,
 	int			 allowed = 0;
 
 	r->verdict = SL_ROUTE_OK;
-	r->ncand = 0;
+	r->ncand = r->ntrusted = 0;
 	r->why[0] = '\0';
 	if (refused(conf->matchers, conf->nmatchers, rq, NULL, &rule)) {
 		r->verdict = SL_ROUTE_REFUSED;
@@ -497,11 +495,13 @@ policy_route(const struct sl_conf *conf, const struct sl_request *rq,
 	rc.have_cursor = 0;
 	memset(rc.ntier, 0, sizeof(rc.ntier));
 	route_links(&rc, rq);
-	for (t = 0; t < NTIERS; t++) {
+	for (t = 0; t < 2 * NTIERS; t++) {
 		order_tier(&rc, rc.tier[t], rc.ntier[t], t);
 		memcpy(r->cand + r->ncand, rc.tier[t],
 		    rc.ntier[t] * sizeof(r->cand[0]));
 		r->ncand += rc.ntier[t];
+		if (t + 1 == NTIERS)
+			r->ntrusted = r->ncand;
 	}
 	if (r->ncand > 0)
 		return;

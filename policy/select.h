@@ -71,6 +71,8 @@ struct sl_route {
 	enum sl_verdict	 verdict;
 	size_t		 ncand;
 	uint32_t	 cand[SL_MAX_LINKS];	/* link indexes, try in order */
+	size_t		 ntrusted;	/* the first ones: no worker doubts
+					   them (the rest only after them) */
 	char		 why[160];		/* names the rule that refused */
 };
 

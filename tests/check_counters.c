@@ -195,15 +195,27 @@ END_TEST
 START_TEST(t_health_rows)
 {
 	struct sl_shm	*p = region(2, 3);
+	uint32_t	 w;
 
-	/* Health rows and the route cache are in the shared part. */
-	ck_assert(inside(p, SL_SHM_SHARED, 0, shm_health(p, 0),
-	    3 * sizeof(struct sl_link_health)));
-	ck_assert_uint_eq((uintptr_t)shm_health(p, 1) % SL_CACHELINE, 0);
-	ck_assert(inside(p, SL_SHM_SHARED, 0, p->routes,
-	    SL_ROUTE_SLOTS * sizeof(struct sl_route_slot)));
-	ck_assert((char *)p->routes >= (char *)(shm_health(p, 2) + 1));
-	atomic_store(&shm_health(p, 1)->fails, 3);
+	/* Health rows, route cache and client counts: each worker's own. */
+	for (w = 0; w < 2; w++) {
+		ck_assert(inside(p, SL_SHM_WORKER, w, shm_health(p, w, 0),
+		    3 * sizeof(struct sl_link_health)));
+		ck_assert_uint_eq((uintptr_t)shm_health(p, w, 1) %
+		    SL_CACHELINE, 0);
+		ck_assert(inside(p, SL_SHM_WORKER, w, p->rows[w].routes,
+		    SL_ROUTE_SLOTS * sizeof(struct sl_route_slot)));
+		ck_assert(inside(p, SL_SHM_WORKER, w, p->rows[w].clients,
+		    lim_col_size()));
+		ck_assert_ptr_eq(p->limits.table.cols[w], p->rows[w].clients);
+	}
+	/* What all spend from: the shared part. */
+	ck_assert(inside(p, SL_SHM_SHARED, 0, p->rr_next, 8));
+	ck_assert(inside(p, SL_SHM_SHARED, 0, p->limits.table.base,
+	    lim_table_size()));
+	ck_assert(inside(p, SL_SHM_SHARED, 0, p->limits.bw,
+	    SL_LIMIT_SCOPES * sizeof(struct sl_limit_bw)));
+	atomic_store(&shm_health(p, 1, 1)->fails, 3);
 	ck_assert_uint_eq(shm_link_active(p, 1), 0);
 	shm_free(p);
 }

@@ -100,8 +100,11 @@ START_TEST(t_known_values)
 	/* The carried row counts in totals. */
 	shm_ctr(f.shm, NWORKERS, 0)->bytes_up = 24;
 	shm_ctr(f.shm, 0, 1)->failed = 4;
-	shm_health(f.shm, 1)->fails = 4;
-	shm_health(f.shm, 1)->down_until_ms = NOW_MS + 5000;
+	shm_health(f.shm, 0, 1)->fails = 3;
+	shm_health(f.shm, 0, 1)->streak_ms = NOW_MS - 10;
+	shm_health(f.shm, 0, 1)->down_until_ms = NOW_MS + 5000;
+	shm_health(f.shm, 1, 1)->fails = 1;
+	shm_health(f.shm, 1, 1)->streak_ms = NOW_MS - 5;
 	w = shm_worker(f.shm, 0);
 	w->sessions = 5;
 	w->handshakes = 1;
@@ -210,9 +213,10 @@ START_TEST(t_scribbled)
 	snprintf(line, sizeof(line), "sluice_link_connect_duration_seconds_"
 	    "count{link=\"good\"} %llu", rows * 11);
 	has_line(t, line);
-	has_line(t, "sluice_link_up{link=\"good\"} 0");
-	has_line(t, "sluice_link_consecutive_failures{link=\"good\"} "
-	    "4294967295");
+	/* A verdict that is neither up nor down, a streak that began in
+	   the future: scribbles, taken as no verdict and no streak. */
+	has_line(t, "sluice_link_up{link=\"good\"} 1");
+	has_line(t, "sluice_link_consecutive_failures{link=\"good\"} 0");
 	fixture_free(&f);
 }
 END_TEST

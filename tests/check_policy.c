@@ -40,6 +40,7 @@ fix_init(struct fix *f, const char *sq, uint32_t nw)
 	f->nw = nw;
 	f->shm = shm_alloc(nw, (uint32_t)f->conf->nlinks);
 	ck_assert_ptr_nonnull(f->shm);
+	f->shm->self = 0;	/* routing as worker 0 */
 	f->v.shm = f->shm;
 	f->v.rnd = 12345;
 	f->v.now_ms = 1000000;
@@ -137,10 +138,22 @@ set_active(struct fix *f, uint32_t worker, uint32_t link, uint64_t n)
 	atomic_store(&shm_ctr(f->shm, worker, link)->active, n);
 }
 
+/* Worker 0's health row of a link. */
 struct sl_link_health *
 health(struct fix *f, uint32_t link)
 {
-	return shm_health(f->shm, link);
+	return shm_health(f->shm, 0, link);
+}
+
+/* Worker w failed on link once and cooled it down until `until`. */
+void
+cool(struct fix *f, uint32_t w, uint32_t link, uint64_t until)
+{
+	struct sl_link_health *h = shm_health(f->shm, w, link);
+
+	atomic_store(&h->fails, 1);
+	atomic_store(&h->streak_ms, 1);
+	atomic_store(&h->down_until_ms, until);
 }
 
 /* matcher_match() on the balancer's first matcher. */

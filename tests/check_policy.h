@@ -52,6 +52,7 @@ const char	*route(struct fix *, const struct sl_request *);
 uint32_t	 pick(struct fix *, const struct sl_request *);
 void		 set_active(struct fix *, uint32_t, uint32_t, uint64_t);
 struct sl_link_health *health(struct fix *, uint32_t);
+void	cool(struct fix *, uint32_t worker, uint32_t link, uint64_t until);
 int		 m1(const char *, const struct sl_request *);
 uint32_t	 lcg(uint64_t *);
 

@@ -94,7 +94,7 @@ START_TEST(t_link_deprioritize)
 	    " {}]}}", 1);
 	ck_assert_str_eq(route(&f, req(&t, "a", NULL, 443, NULL)), "1 0");
 	ck_assert_str_eq(route(&f, req(&t, "a", NULL, 80, NULL)), "0 1");
-	atomic_store(&health(&f, 1)->down_until_ms, f.v.now_ms + 1000);
+	cool(&f, 0, 1, f.v.now_ms + 1000);
 	ck_assert_str_eq(route(&f, req(&t, "a", NULL, 443, NULL)), "0");
 	fix_free(&f);
 }

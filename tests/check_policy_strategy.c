@@ -216,7 +216,7 @@ START_TEST(t_failover)
 	req(&t, "a", NULL, 80, NULL);
 	for (i = 0; i < 10; i++)
 		ck_assert_str_eq(route(&f, &t.rq), "0 1 2");
-	atomic_store(&health(&f, 0)->down_until_ms, f.v.now_ms + 1);
+	cool(&f, 0, 0, f.v.now_ms + 1);
 	ck_assert_str_eq(route(&f, &t.rq), "1 2");
 	fix_free(&f);
 }
@@ -330,7 +330,7 @@ START_TEST(t_hops_not_named)
 	ck_assert_str_eq(route(&f, req(&t, "a", NULL, 25, NULL)),
 	    "refused: no link may carry it: balancer.links[1].matchers[0] "
 	    "(forbid)");
-	atomic_store(&health(&f, 1)->down_until_ms, f.v.now_ms + 10);
+	cool(&f, 0, 1, f.v.now_ms + 10);
 	ck_assert_str_eq(route(&f, req(&t, "a", NULL, 80, NULL)),
 	    "unavailable: no link available: px (cooling down)");
 	/* A hop's matchers are never consulted, so never resolved for. */

@@ -227,7 +227,7 @@ lim_client_take(const struct sl_limits *cl, uint32_t scope, int i,
 			}
 			return LIM_OK;
 		}
-		col = lim_col(e, wk->index);
+		col = lim_col(&a->table, e, wk->index);
 		atomic_fetch_add(col, 1);
 		/* Taken over between the lookup and the add: again. */
 		if (atomic_load(&e->key) != key) {
@@ -257,7 +257,8 @@ lim_client_give(struct lim_hold *h, int i)
 {
 	if (h->client[i] == NULL)
 		return;
-	atomic_fetch_sub(lim_col(h->client[i], wk->index), 1);
+	atomic_fetch_sub(lim_col(&lim_area()->table, h->client[i],
+	    wk->index), 1);
 	h->client[i] = NULL;
 }
 

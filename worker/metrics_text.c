@@ -273,15 +273,16 @@ mt_listeners(struct mt_buf *b, const struct metrics_src *src)
 	}
 }
 
-/* A link takes sessions unless cooling down or checked down (select.c). */
+/*
+ * A link takes sessions unless cooling down or checked down (select.c),
+ * by any worker's verdict: an operator's view, not one worker's.
+ */
 static int
-mt_link_up(const struct sl_link *lk, struct sl_link_health *h, uint64_t now)
+mt_link_up(const struct sl_link *lk, const struct sl_health *h)
 {
-	if (lk->check.enabled &&
-	    atomic_load_explicit(&h->check_down, memory_order_relaxed))
+	if (lk->check.enabled && h->check_down)
 		return 0;
-	if (lk->max_fails > 0 &&
-	    atomic_load_explicit(&h->down_until_ms, memory_order_relaxed) > now)
+	if (lk->max_fails > 0 && h->cooling)
 		return 0;
 	return 1;
 }
@@ -296,7 +297,8 @@ static uint64_t
 mt_link_value(const struct metrics_src *src, uint32_t li,
     const struct sl_link_totals *t, enum mt_link_field what)
 {
-	struct sl_link_health	*h = shm_health(src->shm, li);
+	const struct sl_link	*lk = &src->conf->links[li];
+	struct sl_health	 h;
 
 	switch (what) {
 	case MT_OPEN:
@@ -310,9 +312,13 @@ mt_link_value(const struct metrics_src *src, uint32_t li,
 	case MT_DOWN_BYTES:
 		return t->bytes_down;
 	case MT_UP:
-		return mt_link_up(&src->conf->links[li], h, src->now_ms);
+		shm_health_read(src->shm, li, -1, src->now_ms,
+		    lk->cooldown_ms, &h);
+		return mt_link_up(lk, &h);
 	default:
-		return atomic_load_explicit(&h->fails, memory_order_relaxed);
+		shm_health_read(src->shm, li, -1, src->now_ms,
+		    lk->cooldown_ms, &h);
+		return h.fails;
 	}
 }
 

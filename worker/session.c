@@ -12,7 +12,6 @@
  * link alone; if that fails, the entry is dropped and the race runs.
  */
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <ctype.h>
@@ -396,12 +395,6 @@ session_reply_err(struct session *s, enum sl_conn_err err)
 static void	session_try_next(struct session *);
 static void	session_race(struct session *);
 
-static struct sl_route_slot *
-session_routes(void)
-{
-	return wk->shm->routes;
-}
-
 /* The target is connected over s->link (counted active): reply. */
 static void
 session_connected(struct session *s, int fd,
@@ -441,11 +434,26 @@ session_connected(struct session *s, int fd,
 static void
 session_cached_failed(struct session *s)
 {
-	route_drop(session_routes(), s->route_key, (uint32_t)s->link);
+	route_drop(wk->shm, s->route_key, (uint32_t)s->link);
 	s->from_cache = 0;
 	log_debug("session %llu: cached route via %s failed, racing",
 	    (unsigned long long)s->id, wk->conf->links[s->link].name);
 	session_race(s);
+}
+
+/* Why a dial failed; after a race, added to what the race said. */
+static void
+session_dial_detail(struct session *s, const char *why)
+{
+	char	prev[SESSION_DETAIL_MAX];
+
+	if (!s->conn->after_race) {
+		session_detail(s, "%s", why);
+		return;
+	}
+	snprintf(prev, sizeof(prev), "%s", session_detail_text(s));
+	session_detail(s, "%s; %s: %s", prev, wk->conf->links[s->link].name,
+	    why);
 }
 
 static void
@@ -461,7 +469,7 @@ session_dialed(struct dial *d, int fd, enum sl_conn_err err,
 		log_debug("session %llu: link %s failed: %s",
 		    (unsigned long long)s->id, wk->conf->links[s->link].name,
 		    why);
-		session_detail(s, "%s", why);
+		session_dial_detail(s, why);
 		s->err = err;
 		if (d->link_fault)
 			health_link_failed((uint32_t)s->link, why);
@@ -503,6 +511,13 @@ session_try_next(struct session *s)
 	session_dial_link(s, (int)s->conn->cand[s->conn->icand]);
 }
 
+/* How many candidates race: those no worker doubts, if any. */
+static size_t
+session_raced_all(const struct session *s)
+{
+	return s->conn->ntrusted > 0 ? s->conn->ntrusted : s->conn->ncand;
+}
+
 static void
 session_raced(int fd, int link, enum sl_conn_err err,
     const struct sockaddr_storage *bound, const char *why, void *arg)
@@ -515,6 +530,13 @@ session_raced(int fd, int link, enum sl_conn_err err,
 	if (fd == -1) {
 		session_detail(s, "no link connected: %s",
 		    why);
+		/* Links another worker doubts: one after another, last. */
+		if (session_raced_all(s) < s->conn->ncand) {
+			s->conn->icand = session_raced_all(s);
+			s->conn->after_race = 1;
+			session_try_next(s);
+			return;
+		}
 		if (session_next_backend(s))
 			return;
 		session_reply_err(s, err);
@@ -522,7 +544,7 @@ session_raced(int fd, int link, enum sl_conn_err err,
 	}
 	s->link_active = 1;	/* the race counted the winner as active */
 	if (ttl > 0)
-		route_store(session_routes(), s->route_key, (uint32_t)link,
+		route_store(wk->shm, s->route_key, (uint32_t)link,
 		    mono_ms() + (uint64_t)ttl * 1000);
 	session_connected(s, fd, bound);
 }
@@ -532,7 +554,7 @@ session_race(struct session *s)
 {
 	s->t_dial = mono_ms();
 	s->race = race_start(wk->loop, wk->conf, s->conn->cand,
-	    s->conn->ncand, s->target, s->conn->resolved,
+	    session_raced_all(s), s->target, s->conn->resolved,
 	    s->conn->nresolved, session_raced, s);
 	if (s->race != NULL)
 		return;
@@ -548,7 +570,7 @@ session_fastest(struct session *s)
 	int	link;
 
 	s->route_key = route_key(s->target, s->conn->host);
-	link = route_lookup(session_routes(), s->route_key, mono_ms(),
+	link = route_lookup(wk->shm, s->route_key, mono_ms(),
 	    (uint64_t)wk->conf->route_cache_ttl_s * 1000, s->conn->cand,
 	    s->conn->ncand);
 	if (link < 0) {
@@ -643,6 +665,7 @@ session_route(struct session *s)
 	}
 	for (s->conn->ncand = 0; s->conn->ncand < r.ncand; s->conn->ncand++)
 		s->conn->cand[s->conn->ncand] = (uint16_t)r.cand[s->conn->ncand];
+	s->conn->ntrusted = r.ntrusted;
 	s->state = S_DIALING;
 	s->conn->icand = 0;
 	if (wk->conf->strategy == SL_STRAT_FASTEST)
@@ -702,8 +725,7 @@ session_connect(struct session *s)
 	}
 	s->conn->nresolved = 0;
 #if SL_TEST_HOOKS
-	if (strcmp(s->target->host, "sigsys.sluice-test.invalid") == 0)
-		(void)syscall(SYS_getppid);	/* forbidden: must kill us */
+	worker_test_hooks(s->target->host);
 #endif
 	s->state = S_ROUTING;
 	if (s->target->host[0] == '\0') {

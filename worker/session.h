@@ -58,6 +58,8 @@ struct session_conn {
 	uint32_t		 nresolved;
 	uint16_t		 cand[SL_MAX_LINKS];	/* link indexes */
 	size_t			 ncand, icand;
+	size_t			 ntrusted;	/* raced first (select.h) */
+	int			 after_race;	/* trying the doubted ones */
 	struct dial		 dial;
 };
 

@@ -329,15 +329,25 @@ static void
 worker_shm(struct child_boot *b)
 {
 	static struct sl_shm	view;
+	const struct boot_shm	*p;
 	size_t			i;
+	int			mine;
 
 	shm_view_init(&view, wk->nworkers, (uint32_t)wk->conf->nlinks,
 	    (int)wk->index);
-	for (i = 0; i < b->nshm; i++)
-		if (shm_attach(&view, b->shm[i].part, b->shm[i].slot,
-		    b->shm[i].base, b->shm[i].size) == -1)
+	for (i = 0; i < b->nshm; i++) {
+		p = &b->shm[i];
+		if (shm_attach(&view, p->part, p->slot, p->base,
+		    p->size) == -1)
 			fatalx("shared region part %u does not match config",
-			    b->shm[i].part);
+			    p->part);
+		/* Ours to write, or not ours to write: nothing else. */
+		mine = p->part == SL_SHM_SHARED || (p->part == SL_SHM_WORKER &&
+		    p->slot == wk->index);
+		if (mine != p->writable)
+			fatalx("shared region part %u/%u mapped %s", p->part,
+			    p->slot, p->writable ? "writable" : "read-only");
+	}
 	if (shm_view_complete(&view) == -1)
 		fatalx("a part of the shared region is missing");
 	b->nshm = 0;
@@ -491,8 +501,7 @@ worker_main(int argc, char *argv[])
 	cs.sb.redirect = worker_has_kind(wk->conf, SL_LISTEN_REDIRECT);
 	child_confine(&cs, wk->conf->chroot, wk->master);
 
-	if (wk->index == 0)
-		health_checks_start();
+	health_checks_start();
 	log_debug("ready, %zu listeners", wk->nlisteners);
 	ev_run(wk->loop, 0);
 	worker_exit(0);

@@ -57,4 +57,7 @@ void	ctl_query(const struct sl_msg *);
 void	ctl_allow(const struct sl_msg *);
 
 
+/* test_hooks.c: what a hostile worker would try (test_hooks builds). */
+void	worker_test_hooks(const char *host);
+
 #endif

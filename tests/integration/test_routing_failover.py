@@ -38,10 +38,12 @@ socks5 chain of depth 2.  The origin is a "whoami" TCP server on
 - active health check, 2 workers, round_robin over "checked" (source
   127.0.0.2, check target a closed port, interval 0.3 s, fails 2) and
   "other" (127.0.0.3): "link checked: health check failed 2 times (...),
-  link down"; 8 sessions all via other; a listener opened on the check
-  port sees the check come from 127.0.0.2 (through the link itself);
-  "health check passed, link up"; sessions use both links again; closing
-  the listener takes it down again.  With that link alone, a request
+  link down"; 8 sessions all via other (a worker whose own check has no
+  verdict yet takes the other's as a doubt); a listener opened on the
+  check port sees the check come from 127.0.0.2 (through the link
+  itself); "health check passed, link up" from both workers (each checks
+  and acts on its own verdict); sessions use both links again; closing
+  the listener takes it down again in both.  With that link alone, a request
   while it is down gets 0x01 at once and the log says "no link
   available: ... (health check failing)".
 """
@@ -95,6 +97,12 @@ class Acceptor:
 def link_fail_lines(d, link, mark=0):
     return len(re.findall(r"debug: session \d+: link %s failed: " % link,
                           d.log_since(mark)))
+
+
+def wait_lines(d, regex, n, mark, what):
+    """Wait for n log lines matching regex since mark."""
+    t.wait_until(lambda: len(re.findall(regex, d.log_since(mark), re.M)) >= n,
+                 5, what)
 
 
 def cooldown_re(link, n, secs):
@@ -374,9 +382,10 @@ def main():
     mark = hc.mark()
     acc = Acceptor(cres)
     t.at_exit(acc.close)
-    hc.wait_log(r"info: link checked: health check passed, link up$", 5,
-                mark=mark, what="'link checked: health check passed, link "
-                "up'")
+    # Every worker checks and acts on its own verdict: wait for both.
+    wait_lines(hc, r"info: link checked: health check passed, link up$", 2,
+               mark, "'link checked: health check passed, link up' from "
+               "both workers")
     t.check(acc.peers, "the listener never saw the check")
     t.check_eq({p[0] for p in acc.peers}, {"127.0.0.2"},
                "where the checks came from (checked's source)")
@@ -387,8 +396,8 @@ def main():
     t.step("active health check: listener gone, link down again")
     mark = hc.mark()
     acc.close()
-    hc.wait_log(r"link checked: health check failed 2 times", 5, mark=mark,
-                what="the second 'link down'")
+    wait_lines(hc, r"link checked: health check failed 2 times", 2, mark,
+               "the second 'link down' from both workers")
     for i in range(4):
         ip = t.s5_whoami(hc.port, who)
         t.check_eq(SRC.get(ip), "B", "health: session %d after the second "

@@ -123,32 +123,53 @@ region(uint32_t nworkers, uint32_t nlinks)
 START_TEST(test_route_cache)
 {
 	struct sl_shm		*shm = region(2, 4);
-	struct sl_route_slot	*rs = shm->routes;
+	struct sl_route_slot	*rs;
 	static const uint16_t	 all[] = { 0, 1, 2, 3 }, some[] = { 0, 2 };
 	uint64_t		 k = 12345, other = k + SL_ROUTE_SLOTS;
 
-	ck_assert_int_eq(route_lookup(rs, k, 1000, 600000, all, 4), -1);
-	route_store(rs, k, 1, 2000);
-	ck_assert_int_eq(route_lookup(rs, k, 1000, 600000, all, 4), 1);
+	shm->self = 0;
+	rs = shm->rows[0].routes;
+	ck_assert_int_eq(route_lookup(shm, k, 1000, 600000, all, 4), -1);
+	route_store(shm, k, 1, 2000);
+	ck_assert_int_eq(route_lookup(shm, k, 1000, 600000, all, 4), 1);
 	/* Not among this request's candidates: not used. */
-	ck_assert_int_eq(route_lookup(rs, k, 1000, 600000, some, 2), -1);
+	ck_assert_int_eq(route_lookup(shm, k, 1000, 600000, some, 2), -1);
 	/* Expired, or expiring beyond our own TTL (a scribble). */
-	ck_assert_int_eq(route_lookup(rs, k, 2000, 600000, all, 4), -1);
-	ck_assert_int_eq(route_lookup(rs, k, 1000, 500, all, 4), -1);
-	ck_assert_int_eq(route_lookup(rs, 0, 1000, 600000, all, 4), -1);
+	ck_assert_int_eq(route_lookup(shm, k, 2000, 600000, all, 4), -1);
+	ck_assert_int_eq(route_lookup(shm, k, 1000, 500, all, 4), -1);
+	ck_assert_int_eq(route_lookup(shm, 0, 1000, 600000, all, 4), -1);
 	/* Dropping another link's route keeps this one. */
-	route_drop(rs, k, 3);
-	ck_assert_int_eq(route_lookup(rs, k, 1000, 600000, all, 4), 1);
-	route_drop(rs, k, 1);
-	ck_assert_int_eq(route_lookup(rs, k, 1000, 600000, all, 4), -1);
+	route_drop(shm, k, 3);
+	ck_assert_int_eq(route_lookup(shm, k, 1000, 600000, all, 4), 1);
+	route_drop(shm, k, 1);
+	ck_assert_int_eq(route_lookup(shm, k, 1000, 600000, all, 4), -1);
 	/* Same slot, other key: the newer destination wins the slot. */
-	route_store(rs, k, 2, 5000);
-	route_store(rs, other, 3, 5000);
-	ck_assert_int_eq(route_lookup(rs, k, 1000, 600000, all, 4), -1);
-	ck_assert_int_eq(route_lookup(rs, other, 1000, 600000, all, 4), 3);
+	route_store(shm, k, 2, 5000);
+	route_store(shm, other, 3, 5000);
+	ck_assert_int_eq(route_lookup(shm, k, 1000, 600000, all, 4), -1);
+	ck_assert_int_eq(route_lookup(shm, other, 1000, 600000, all, 4), 3);
 	/* A scribbled link index is never offered by the policy. */
 	atomic_store(&rs[other % SL_ROUTE_SLOTS].link, 999);
-	ck_assert_int_eq(route_lookup(rs, other, 1000, 600000, all, 4), -1);
+	ck_assert_int_eq(route_lookup(shm, other, 1000, 600000, all, 4), -1);
+	/* Worker 1 raced it later: its entry is newer and wins. */
+	route_store(shm, other, 3, 5000);
+	shm->self = 1;
+	route_store(shm, other, 2, 6000);
+	ck_assert_int_eq(route_lookup(shm, other, 1000, 600000, all, 4), 2);
+	shm->self = 0;
+	ck_assert_int_eq(route_lookup(shm, other, 1000, 600000, all, 4), 2);
+	/* Dropping touches only our own table; a tie goes to our own. */
+	route_drop(shm, other, 2);
+	ck_assert_int_eq(route_lookup(shm, other, 1000, 600000, all, 4), 2);
+	route_store(shm, other, 1, 6000);
+	ck_assert_int_eq(route_lookup(shm, other, 1000, 600000, all, 4), 1);
+	/* Only worker 1's entry, and ours gone: worker 1's is used. */
+	route_drop(shm, other, 1);
+	ck_assert_int_eq(route_lookup(shm, other, 1000, 600000, all, 4), 2);
+	/* No worker (a tool): nothing is stored or dropped. */
+	shm->self = -1;
+	route_store(shm, k, 0, 7000);
+	ck_assert_int_eq(route_lookup(shm, k, 1000, 600000, all, 4), -1);
 	shm_free(shm);
 }
 END_TEST
@@ -162,7 +183,7 @@ START_TEST(test_connect_avg)
 	w.nworkers = 1;
 	w.shm = region(1, 2);
 	egress_init(&w);
-	h = shm_health(w.shm, 1);
+	h = shm_health(w.shm, 0, 1);
 	health_connect_time(1, 100, 0);
 	ck_assert_uint_eq(atomic_load(&h->connect_ms_avg), 100);
 	health_connect_time(1, 20, 0);
@@ -173,7 +194,7 @@ START_TEST(test_connect_avg)
 	health_connect_time(1, 202, 1);
 	ck_assert_uint_eq(atomic_load(&h->connect_ms_avg), 104);
 	/* 0 is "unknown" to the policy: a sample is at least 1 ms. */
-	h = shm_health(w.shm, 0);
+	h = shm_health(w.shm, 0, 0);
 	health_connect_time(0, 0, 0);
 	ck_assert_uint_eq(atomic_load(&h->connect_ms_avg), 1);
 	health_connect_time(0, 1, 0);

@@ -1,21 +1,28 @@
 /*
- * Link health in the shared region.
+ * Link health, one row per link in this worker's part of the region
+ * (policy/counters.h: what a worker saw itself it acts on; what only
+ * other workers saw moves a link after the others, never refuses it).
  *
  * Passive: every connect failure that is the link's fault (dial.c says
  * which; never a shortage of this host's descriptors, buffers, memory or
- * ephemeral ports) counts; max_fails in a row put the link in a
- * cool-down during which the policy skips it; any success resets the
- * count.  When the cool-down ends, the next session tries the link again
- * and one more failure sends it back.
+ * ephemeral ports) counts in this worker's row; a streak ends with any
+ * success on the link by any worker (ok_ms).  Failures in a row are
+ * counted over every worker's row, so two workers failing once each
+ * make two; when they reach max_fails the worker that saw the last one
+ * puts the link in its cool-down, which its own policy skips and the
+ * other workers' policies try last.  When the cool-down ends, the next
+ * session tries the link again and one more failure sends it back.
  *
- * Active: worker 0 dials each link's `check` target every interval, from
- * inside its sandbox, through the link itself (so a socks5 chain is
- * checked end to end).  `fails` failures in a row mark the link down,
- * `passes` successes bring it back.  If worker 0 dies, checks pause until
- * it is respawned; the last verdict stays in the region meanwhile.
+ * Active: every worker dials each link's `check` target every interval,
+ * from inside its sandbox, through the link itself (so a socks5 chain
+ * is checked end to end), first at a random point of the interval so
+ * the workers' checks spread out.  `fails` failures in a row mark the
+ * link down in its row, `passes` successes bring it back.  A respawned
+ * worker finds its slot's last verdict and goes on from it.
  *
- * Connect times: the racing code (race.c, session.c) feeds each link's
- * moving average, which the `fastest` strategy orders links by.
+ * Connect times: the racing code (race.c, session.c) feeds this worker's
+ * moving average of each link, which its `fastest` strategy orders
+ * links by.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +35,6 @@
 #include "health.h"
 #include "race.h"
 
-#define HEALTH_MS_MAX	(3600u * 1000)	/* connect-time averages */
 
 struct health_check {
 	uint32_t		 link;
@@ -42,10 +48,11 @@ struct health_check {
 static struct health_check *checks;
 static size_t nchecks;
 
+/* This worker's row: the only one it writes. */
 static struct sl_link_health *
 health_row(uint32_t link)
 {
-	return shm_health(eg.shm, link);
+	return shm_health(eg.shm, eg.index, link);
 }
 
 void
@@ -53,41 +60,57 @@ health_link_failed(uint32_t link, const char *why)
 {
 	const struct sl_link	*l = &eg.conf->links[link];
 	struct sl_link_health	*h = health_row(link);
+	struct sl_health	 all;
+	uint64_t		 now = mono_ms();
 	uint32_t		 f;
 
-	uint64_t		 now, was;
-
-	f = atomic_fetch_add(&h->fails, 1) + 1;
+	/* Every worker's streak as it stood, ours included if current. */
+	shm_health_read(eg.shm, link, -1, now, l->cooldown_ms, &all);
+	if (shm_health_streak(h, shm_health_last_ok(eg.shm, link, now),
+	    now) == 0) {
+		atomic_store(&h->fails, 0);
+		atomic_store(&h->streak_ms, now);
+	}
+	atomic_fetch_add(&h->fails, 1);
+	f = all.fails + 1;
 	if (l->max_fails == 0 || f < l->max_fails)
 		return;
-	now = mono_ms();
-	was = atomic_exchange(&h->down_until_ms, now + l->cooldown_ms);
+	atomic_store(&h->down_until_ms, now + l->cooldown_ms);
 	/* Once per cool-down: sessions already under way fail quietly. */
-	if (f == l->max_fails || was <= now)
+	if (all.until_ms <= now)
 		log_warnx("link %s: %u connect failures in a row (last: %s), "
 		    "skipped for %u.%03u s", l->name, f, why,
 		    l->cooldown_ms / 1000, l->cooldown_ms % 1000);
 }
 
+/* A success ends every worker's streak (their readers see ok_ms). */
 void
 health_link_ok(uint32_t link)
 {
 	struct sl_link_health	*h = health_row(link);
 	const struct sl_link	*l = &eg.conf->links[link];
+	struct sl_health	 all;
+	uint64_t		 now = mono_ms();
 
+	if (l->max_fails > 0) {
+		shm_health_read(eg.shm, link, -1, now, l->cooldown_ms, &all);
+		if (all.fails >= l->max_fails)
+			log_info("link %s: connected again, back in service",
+			    l->name);
+	}
+	if (atomic_load_explicit(&h->ok_ms, memory_order_relaxed) != now)
+		atomic_store_explicit(&h->ok_ms, now, memory_order_relaxed);
 	if (atomic_load_explicit(&h->fails, memory_order_relaxed) == 0)
 		return;
-	if (atomic_exchange(&h->fails, 0) >= l->max_fails && l->max_fails > 0)
-		log_info("link %s: connected again, back in service", l->name);
+	atomic_store(&h->fails, 0);
 	atomic_store(&h->down_until_ms, 0);
 }
 
 /*
  * avg = 7/8 avg + 1/8 sample, the first sample taken as is.  Rounded,
  * and never below 1 ms, since 0 means "unknown" to the policy (which
- * tries unknown links first).  Workers update it concurrently with a
- * relaxed compare-and-swap; a value beyond an hour is a scribble and is
- * replaced by the sample.
+ * tries unknown links first).  Only this worker writes its row; a
+ * value beyond an hour is a scribble and is replaced by the sample.
  */
 void
 health_connect_time(uint32_t link, uint64_t ms, int lower_bound)
@@ -97,11 +120,11 @@ health_connect_time(uint32_t link, uint64_t ms, int lower_bound)
 
 	if (ms == 0)
 		ms = 1;
-	if (ms > HEALTH_MS_MAX)
-		ms = HEALTH_MS_MAX;
+	if (ms > SL_HEALTH_MS_MAX)
+		ms = SL_HEALTH_MS_MAX;
 	old = atomic_load_explicit(avg, memory_order_relaxed);
 	do {
-		if (old == 0 || old > HEALTH_MS_MAX)
+		if (old == 0 || old > SL_HEALTH_MS_MAX)
 			nv = ms;
 		else if (lower_bound && ms <= old)
 			return;
@@ -113,25 +136,32 @@ health_connect_time(uint32_t link, uint64_t ms, int lower_bound)
 
 static void	health_check_fire(struct ev_loop *, ev_timer *, int);
 
+/*
+ * The first success says up; `fails` failures in a row say down, and
+ * `passes` successes in a row bring a link that is down back.
+ */
 static void
 health_check_verdict(struct health_check *c, int ok, const char *why)
 {
 	const struct sl_link	*l = &eg.conf->links[c->link];
 	const struct sl_check	*k = &l->check;
 	struct sl_link_health	*h = health_row(c->link);
-	int			 down = atomic_load(&h->check_down) != 0;
+	int			 down = atomic_load(&h->check) ==
+				    SL_CHECK_DOWN;
 
 	if (ok) {
 		c->fails = 0;
-		if (++c->passes >= k->passes && down) {
-			atomic_store(&h->check_down, 0);
+		if (!down)
+			atomic_store(&h->check, SL_CHECK_UP);
+		else if (++c->passes >= k->passes) {
+			atomic_store(&h->check, SL_CHECK_UP);
 			log_info("link %s: health check passed, link up",
 			    l->name);
 		}
 	} else {
 		c->passes = 0;
 		if (++c->fails >= k->fails && !down) {
-			atomic_store(&h->check_down, 1);
+			atomic_store(&h->check, SL_CHECK_DOWN);
 			log_warnx("link %s: health check failed %u times (%s), "
 			    "link down", l->name, c->fails, why);
 		}
@@ -194,7 +224,9 @@ health_checks_start(void)
 		c->link = (uint32_t)i;
 		sl_target_set_addr(&c->target,
 		    (const struct sockaddr *)&k->target, k->targetlen);
-		ev_timer_init(&c->timer, health_check_fire, 0.,
+		/* Worker w starts w / nworkers into the interval. */
+		ev_timer_init(&c->timer, health_check_fire,
+		    (double)k->interval_ms * eg.index / eg.nworkers / 1000.0,
 		    k->interval_ms / 1000.0);
 		ev_timer_start(eg.loop, &c->timer);
 	}

@@ -20,12 +20,15 @@
  * eyeballs, dial.c), and closing losers: with a reset, and, for sockets
  * the master made, only after one more poll of the loop (race_close).
  *
- * The route cache is a direct-mapped table in the shared region, written
- * by every worker with no lock.  A slot is written like a seqlock: key
- * cleared, then link and expiry, then the key again; a reader checks the
- * key before and after.  The region is hostile input (counters.h), so a
- * reader also bounds the expiry by its own TTL and takes the link only
- * when the policy offered it for this very request.
+ * The route cache is a direct-mapped table per worker, in its part of
+ * the region: each worker writes its own and reads everyone's, and the
+ * entry that expires last (the newest race) wins, its own on a tie.  A slot
+ * is written like a seqlock: key cleared, then link and expiry, then the
+ * key again; a reader checks the key before and after.  The region is
+ * hostile input (counters.h), so a reader also bounds the expiry by its
+ * own TTL and takes the link only when the policy offered it for this
+ * very request: another worker's scribble can at most pick which of the
+ * request's own candidates goes first, until that fails or expires.
  */
 #include <sys/socket.h>
 #include <stdatomic.h>
@@ -348,9 +351,10 @@ route_key(const struct sl_target *req, const char *lhost)
 	return h != 0 ? h : 1;
 }
 
-int
-route_lookup(struct sl_route_slot *slots, uint64_t key, uint64_t now_ms,
-    uint64_t ttl_ms, const uint16_t *cand, size_t ncand)
+/* Slot key of one table: its link and expiry, or -1. */
+static int
+route_slot_read(struct sl_route_slot *slots, uint64_t key, uint64_t now_ms,
+    uint64_t ttl_ms, const uint16_t *cand, size_t ncand, uint64_t *expp)
 {
 	struct sl_route_slot	*sl = &slots[key % SL_ROUTE_SLOTS];
 	uint64_t		 exp;
@@ -369,17 +373,43 @@ route_lookup(struct sl_route_slot *slots, uint64_t key, uint64_t now_ms,
 		return -1;
 	/* Candidates are valid link indexes the policy allows here. */
 	for (i = 0; i < ncand; i++)
-		if (cand[i] == link)
+		if (cand[i] == link) {
+			*expp = exp;
 			return (int)link;
+		}
 	return -1;
 }
 
+int
+route_lookup(const struct sl_shm *sh, uint64_t key, uint64_t now_ms,
+    uint64_t ttl_ms, const uint16_t *cand, size_t ncand)
+{
+	uint64_t	exp, best_exp = 0;
+	uint32_t	w;
+	int		link, best = -1;
+
+	for (w = 0; w < sh->nworkers; w++) {
+		link = route_slot_read(sh->rows[w].routes, key, now_ms, ttl_ms,
+		    cand, ncand, &exp);
+		/* The newest race wins; on a tie, our own. */
+		if (link != -1 && (exp > best_exp || (exp == best_exp &&
+		    (int)w == sh->self))) {
+			best = link;
+			best_exp = exp;
+		}
+	}
+	return best;
+}
+
 void
-route_store(struct sl_route_slot *slots, uint64_t key, uint32_t link,
+route_store(const struct sl_shm *sh, uint64_t key, uint32_t link,
     uint64_t expires_ms)
 {
-	struct sl_route_slot *sl = &slots[key % SL_ROUTE_SLOTS];
+	struct sl_route_slot	*sl;
 
+	if (sh->self < 0)
+		return;
+	sl = &sh->rows[sh->self].routes[key % SL_ROUTE_SLOTS];
 	atomic_store_explicit(&sl->key, 0, memory_order_relaxed);
 	atomic_thread_fence(memory_order_release);
 	atomic_store_explicit(&sl->link, link, memory_order_relaxed);
@@ -389,12 +419,14 @@ route_store(struct sl_route_slot *slots, uint64_t key, uint32_t link,
 }
 
 void
-route_drop(struct sl_route_slot *slots, uint64_t key, uint32_t link)
+route_drop(const struct sl_shm *sh, uint64_t key, uint32_t link)
 {
-	struct sl_route_slot	*sl = &slots[key % SL_ROUTE_SLOTS];
+	struct sl_route_slot	*sl;
 	uint64_t		 k = key;
 
-	/* Another worker may have stored a newer winner: keep that. */
+	if (sh->self < 0)
+		return;
+	sl = &sh->rows[sh->self].routes[key % SL_ROUTE_SLOTS];
 	if (atomic_load_explicit(&sl->link, memory_order_relaxed) != link)
 		return;
 	atomic_compare_exchange_strong_explicit(&sl->key, &k, 0,

@@ -65,15 +65,17 @@ void	race_close(struct ev_loop *, int fd, int shared);
  */
 uint64_t route_key(const struct sl_target *, const char *lhost);
 /*
- * The cached link for key, or -1: the slot must hold key, not be expired,
- * expire within ttl_ms (a later expiry is a scribble) and name one of
- * the request's candidates.
+ * The cached link for key, or -1: the newest entry of every worker's
+ * table (sh->self's on a tie).  An entry must hold key, not be
+ * expired, expire within ttl_ms (a later expiry is a scribble) and name
+ * one of the request's candidates.
  */
-int	route_lookup(struct sl_route_slot *slots, uint64_t key, uint64_t now_ms,
+int	route_lookup(const struct sl_shm *sh, uint64_t key, uint64_t now_ms,
 	    uint64_t ttl_ms, const uint16_t *cand, size_t ncand);
-void	route_store(struct sl_route_slot *slots, uint64_t key, uint32_t link,
+/* In this worker's table. */
+void	route_store(const struct sl_shm *sh, uint64_t key, uint32_t link,
 	    uint64_t expires_ms);
-/* Forget key's route if it still names link. */
-void	route_drop(struct sl_route_slot *slots, uint64_t key, uint32_t link);
+/* Forget key's route in this worker's table if it still names link. */
+void	route_drop(const struct sl_shm *sh, uint64_t key, uint32_t link);
 
 #endif
