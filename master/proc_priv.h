@@ -36,6 +36,10 @@ void	proc_event(struct proc *, enum proc_event);
 void	proc_send(struct proc *, uint16_t type, int fd, uint32_t index);
 /* proc_log.c: a child's death, as its row expected it or not. */
 void	proc_log_death(const struct proc *, pid_t, int status);
+/* proc_feed.c: the boot messages, and the roles' own parts of them. */
+void	proc_feed(struct proc *);
+void	proc_feed_worker(struct proc *);
+void	proc_feed_tunnel(struct proc *);
 /* Start a row's process (unless stopping or already running). */
 void	proc_spawn(struct proc *);
 
