@@ -550,148 +550,6 @@ dec_res_answer(struct sl_msg *m, const msgpack_object *f, const char **why)
 	return 0;
 }
 
-static int
-enc_sock_req(msgpack_packer *pk, const struct sl_msg *m)
-{
-	if (msgpack_pack_uint32(pk, m->u.sock_req.link) != 0)
-		return -1;
-	return msgpack_pack_uint8(pk, m->u.sock_req.family);
-}
-
-static int
-dec_sock_req(struct sl_msg *m, const msgpack_object *f, const char **why)
-{
-	uint64_t	link, family;
-
-	if (codec_get_uint(&f[0], UINT32_MAX, &link, why) == -1 ||
-	    codec_get_uint(&f[1], UINT8_MAX, &family, why) == -1)
-		return -1;
-	m->u.sock_req.link = (uint32_t)link;
-	m->u.sock_req.family = (uint8_t)family;
-	return 0;
-}
-
-static int
-enc_sock_fail(msgpack_packer *pk, const struct sl_msg *m)
-{
-	return msgpack_pack_uint32(pk, m->u.sock_fail.err);
-}
-
-static int
-dec_sock_fail(struct sl_msg *m, const msgpack_object *f, const char **why)
-{
-	uint64_t	v;
-
-	if (codec_get_uint(&f[0], UINT32_MAX, &v, why) == -1)
-		return -1;
-	m->u.sock_fail.err = (uint32_t)v;
-	return 0;
-}
-
-static int
-enc_memfd_req(msgpack_packer *pk, const struct sl_msg *m)
-{
-	return msgpack_pack_uint64(pk, m->u.memfd_req.size);
-}
-
-static int
-dec_memfd_req(struct sl_msg *m, const msgpack_object *f, const char **why)
-{
-	return codec_get_uint(&f[0], UINT64_MAX, &m->u.memfd_req.size, why);
-}
-
-static int
-enc_svc_table(msgpack_packer *pk, const struct sl_msg *m)
-{
-	if (msgpack_pack_uint32(pk, m->u.svc_table.generation) != 0 ||
-	    msgpack_pack_uint64(pk, m->u.svc_table.size) != 0)
-		return -1;
-	return msgpack_pack_uint32(pk, m->u.svc_table.count);
-}
-
-static int
-dec_svc_table(struct sl_msg *m, const msgpack_object *f, const char **why)
-{
-	uint64_t	gen, count;
-
-	if (codec_get_uint(&f[0], UINT32_MAX, &gen, why) == -1 ||
-	    codec_get_uint(&f[1], UINT64_MAX, &m->u.svc_table.size, why) == -1 ||
-	    codec_get_uint(&f[2], UINT32_MAX, &count, why) == -1)
-		return -1;
-	m->u.svc_table.generation = (uint32_t)gen;
-	m->u.svc_table.count = (uint32_t)count;
-	return 0;
-}
-
-static int
-enc_tproxy_req(msgpack_packer *pk, const struct sl_msg *m)
-{
-	size_t	alen = m->u.tproxy_req.family == 4 ? 4 : 16;
-
-	if (msgpack_pack_uint32(pk, m->u.tproxy_req.listener) != 0 ||
-	    msgpack_pack_uint8(pk, m->u.tproxy_req.family) != 0 ||
-	    msgpack_pack_bin_with_body(pk, m->u.tproxy_req.local, alen) != 0 ||
-	    msgpack_pack_uint16(pk, m->u.tproxy_req.local_port) != 0 ||
-	    msgpack_pack_bin_with_body(pk, m->u.tproxy_req.peer, alen) != 0)
-		return -1;
-	return msgpack_pack_uint16(pk, m->u.tproxy_req.peer_port);
-}
-
-static int
-dec_tproxy_req(struct sl_msg *m, const msgpack_object *f, const char **why)
-{
-	uint64_t	listener, family, lport, pport;
-
-	if (codec_get_uint(&f[0], UINT32_MAX, &listener, why) == -1 ||
-	    codec_get_uint(&f[1], UINT8_MAX, &family, why) == -1 ||
-	    codec_get_addr(&f[2], family, m->u.tproxy_req.local, why) == -1 ||
-	    codec_get_uint(&f[3], UINT16_MAX, &lport, why) == -1 ||
-	    codec_get_addr(&f[4], family, m->u.tproxy_req.peer, why) == -1 ||
-	    codec_get_uint(&f[5], UINT16_MAX, &pport, why) == -1)
-		return -1;
-	m->u.tproxy_req.listener = (uint32_t)listener;
-	m->u.tproxy_req.family = (uint8_t)family;
-	m->u.tproxy_req.local_port = (uint16_t)lport;
-	m->u.tproxy_req.peer_port = (uint16_t)pport;
-	return 0;
-}
-
-static int
-enc_pcap_rec(msgpack_packer *pk, const struct sl_msg *m)
-{
-	if (msgpack_pack_uint32(pk, m->u.pcap_rec.file) != 0 ||
-	    msgpack_pack_uint32(pk, m->u.pcap_rec.ts_sec) != 0 ||
-	    msgpack_pack_uint32(pk, m->u.pcap_rec.ts_usec) != 0)
-		return -1;
-	return msgpack_pack_bin_with_body(pk, m->u.pcap_rec.pkt,
-	    m->u.pcap_rec.len);
-}
-
-static int
-dec_pcap_rec(struct sl_msg *m, const msgpack_object *f, const char **why)
-{
-	uint64_t	file, sec, usec;
-
-	if (codec_get_uint(&f[0], UINT32_MAX, &file, why) == -1 ||
-	    codec_get_uint(&f[1], UINT32_MAX, &sec, why) == -1 ||
-	    codec_get_uint(&f[2], UINT32_MAX, &usec, why) == -1)
-		return -1;
-	if (f[3].type != MSGPACK_OBJECT_BIN) {
-		*why = "packet is not bin";
-		return -1;
-	}
-	if (f[3].via.bin.size == 0 || f[3].via.bin.size > SL_PCAP_MAX_PKT) {
-		*why = "pcap packet length out of range";
-		return -1;
-	}
-	memcpy(m->u.pcap_rec.pkt, f[3].via.bin.ptr, f[3].via.bin.size);
-	m->u.pcap_rec.len = f[3].via.bin.size;
-	m->u.pcap_rec.file = (uint32_t)file;
-	m->u.pcap_rec.ts_sec = (uint32_t)sec;
-	m->u.pcap_rec.ts_usec = (uint32_t)usec;
-	return 0;
-}
-
 /* Per type: fields, encoder, decoder (NULL: an empty array). */
 static const struct codec_type codec_types[SL_MSG_MAX] = {
 	[SL_MSG_CFG_CONF] =	{ 2, enc_cfg_conf, dec_cfg_conf },
@@ -706,14 +564,16 @@ static const struct codec_type codec_types[SL_MSG_MAX] = {
 	[SL_MSG_LOG] =		{ 2, enc_log, dec_log },
 	[SL_MSG_RES_QUERY] =	{ 2, enc_res_query, dec_res_query },
 	[SL_MSG_RES_ANSWER] =	{ 3, enc_res_answer, dec_res_answer },
-	[SL_MSG_SOCK_REQ] =	{ 2, enc_sock_req, dec_sock_req },
+	[SL_MSG_SOCK_REQ] =	{ 2, codec_enc_sock_req,
+				    codec_dec_sock_req },
 	[SL_MSG_SOCK_FD] =	{ 0, NULL, NULL },
-	[SL_MSG_SOCK_FAIL] =	{ 1, enc_sock_fail, dec_sock_fail },
+	[SL_MSG_SOCK_FAIL] =	{ 1, codec_enc_sock_fail,
+				    codec_dec_sock_fail },
 	[SL_MSG_REDIS_SOCK] =	{ 0, NULL, NULL },
-	[SL_MSG_MEMFD_REQ] =	{ 1, enc_memfd_req, dec_memfd_req },
-	[SL_MSG_SVC_TABLE] =	{ 3, enc_svc_table, dec_svc_table },
-	[SL_MSG_TPROXY_REQ] =	{ 6, enc_tproxy_req, dec_tproxy_req },
-	[SL_MSG_PCAP_REC] =	{ 4, enc_pcap_rec, dec_pcap_rec },
+	[SL_MSG_MEMFD_REQ] =	{ 1, codec_enc_memfd_req, codec_dec_memfd_req },
+	[SL_MSG_SVC_TABLE] =	{ 3, codec_enc_svc_table, codec_dec_svc_table },
+	[SL_MSG_TPROXY_REQ] =	{ 6, codec_enc_tproxy_req, codec_dec_tproxy_req },
+	[SL_MSG_PCAP_REC] =	{ 4, codec_enc_pcap_rec, codec_dec_pcap_rec },
 	[SL_MSG_CTL_QUERY] =	{ 9, codec_enc_ctl_query, codec_dec_ctl_query },
 	[SL_MSG_CTL_ROW] =	{ 13, codec_enc_ctl_row, codec_dec_ctl_row },
 	[SL_MSG_CTL_DONE] =	{ 3, codec_enc_ctl_done, codec_dec_ctl_done },

@@ -41,6 +41,26 @@ int	codec_enc_access(msgpack_packer *, const struct sl_msg *);
 int	codec_dec_access(struct sl_msg *, const msgpack_object *,
 	    const char **);
 
+/* codec_req.c: a child's requests of the master, and pcap records */
+int	codec_enc_sock_req(msgpack_packer *, const struct sl_msg *);
+int	codec_dec_sock_req(struct sl_msg *, const msgpack_object *,
+	    const char **);
+int	codec_enc_sock_fail(msgpack_packer *, const struct sl_msg *);
+int	codec_dec_sock_fail(struct sl_msg *, const msgpack_object *,
+	    const char **);
+int	codec_enc_memfd_req(msgpack_packer *, const struct sl_msg *);
+int	codec_dec_memfd_req(struct sl_msg *, const msgpack_object *,
+	    const char **);
+int	codec_enc_svc_table(msgpack_packer *, const struct sl_msg *);
+int	codec_dec_svc_table(struct sl_msg *, const msgpack_object *,
+	    const char **);
+int	codec_enc_tproxy_req(msgpack_packer *, const struct sl_msg *);
+int	codec_dec_tproxy_req(struct sl_msg *, const msgpack_object *,
+	    const char **);
+int	codec_enc_pcap_rec(msgpack_packer *, const struct sl_msg *);
+int	codec_dec_pcap_rec(struct sl_msg *, const msgpack_object *,
+	    const char **);
+
 /* codec_tun.c: the body every TUN_ message shares */
 int	codec_tun_check(const struct sl_msg *, const char **);
 int	codec_enc_tun(msgpack_packer *, const struct sl_msg *);

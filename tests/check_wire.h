@@ -24,7 +24,7 @@
 static inline uint8_t *
 xdup(const void *p, size_t len)
 {
-	uint8_t	*q = malloc(len > 0 ? len : 1);
+	uint8_t	*q = calloc(1, len > 0 ? len : 1);
 
 	REQUIRE(q != NULL);
 	if (len > 0)
