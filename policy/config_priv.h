@@ -23,7 +23,9 @@
 #define BIT(i)			(UINT64_C(1) << (i))
 #define CONF_MAX_NS		16	/* nameservers, hijack probes */
 
-struct link_state;		/* config.c */
+#define CONF_MAX_COUNT		1000000	/* weight, sessions, conns */
+
+struct link_state;		/* config_link.c */
 
 struct ctx {
 	char			 path[512];	/* JSON path being read */
@@ -112,6 +114,8 @@ cJSON	*json_load(struct ctx *, const char *text, size_t len);
 /* config.c */
 
 void	link_defaults(struct sl_link *l, const char *name);
+/* config_link.c: balancer.links (every link, checked and chained) */
+int	conf_links_parse(struct ctx *, const cJSON *);
 int	l_domain(struct ctx *, const cJSON *it, void *link);
 int	l_source(struct ctx *, const cJSON *it, void *link);
 
