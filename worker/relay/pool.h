@@ -21,4 +21,9 @@ int	relay_pool_take(int splice, int pipefd[2], char **buf);
  */
 void	relay_pool_give(int pipefd[2], char **buf, int buf_early);
 
+/* A pipe that still holds bytes nobody will read: closed, not pooled. */
+void	relay_pool_drop(int pipefd[2]);
+/* How many workers share the uid (how many deep pipes each may make). */
+void	relay_pool_init(int nworkers);
+
 #endif

@@ -297,7 +297,7 @@ dir_tap_flush(struct relay_dir *d)
 static enum io_res
 dir_read(struct relay_dir *d)
 {
-	size_t	want = RELAY_BUFSZ;
+	size_t	want = d->r->splice ? RELAY_PIPESZ : RELAY_BUFSZ;
 	ssize_t	n;
 
 	if (d->r->taps != NULL && dir_tokens(d, &want) == -1)
@@ -306,6 +306,8 @@ dir_read(struct relay_dir *d)
 		return IO_BLOCK;
 	if (dir_acquire(d) == -1)
 		return IO_FAIL;
+	if (d->pipe[0] == -1 && want > RELAY_BUFSZ)
+		want = RELAY_BUFSZ;	/* no pipe to be had: a buffer */
 	if (d->pipe[0] != -1)
 		n = splice(d->from, NULL, d->pipe[1], NULL, want,
 		    RELAY_SPLICE_F);
@@ -736,11 +738,8 @@ relay_start(struct relay *r, struct ev_loop *loop, int client, int target,
 static void
 dir_discard_pipe(struct relay_dir *d)
 {
-	if (d->pipe[0] != -1 && d->len > 0) {
-		close(d->pipe[0]);
-		close(d->pipe[1]);
-		d->pipe[0] = d->pipe[1] = -1;
-	}
+	if (d->pipe[0] != -1 && d->len > 0)
+		relay_pool_drop(d->pipe);
 }
 
 /* Idempotent; safe after a failed relay_start() too. */

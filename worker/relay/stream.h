@@ -17,6 +17,8 @@
 #include <stdint.h>
 
 #define RELAY_BUFSZ		(64 * 1024)
+#define RELAY_PIPESZ		(256 * 1024)	/* splice pipes (pool.c) */
+#define RELAY_BIG_PIPES		128	/* of them, over a uid's workers */
 
 enum relay_end {
 	RELAY_END_DONE = 0,	/* both directions reached EOF and flushed */
@@ -55,7 +57,8 @@ struct relay_dir {
 	char			*buf;		/* copy mode */
 	int			 pipe[2];	/* splice mode; -1 if unused */
 	uint32_t		 off, len;	/* bytes pending in buf/pipe
-						   (at most RELAY_BUFSZ) */
+						   (at most RELAY_BUFSZ, or
+						   RELAY_PIPESZ in a pipe) */
 	/* Small on purpose: an idle session is mostly this struct. */
 	uint8_t			 buf_early;	/* buf only holds early bytes */
 	uint8_t			 eof;		/* read side saw EOF */
