@@ -7,6 +7,8 @@
 
 #include "carry.h"
 
+#define CARRY_CLAMP	((UINT64_C(1) << 48) - 1)	/* as counters.c */
+
 void
 carry_take(struct carry *c, const struct sl_shm *base,
     const struct sl_conf *conf)
@@ -22,12 +24,14 @@ carry_take(struct carry *c, const struct sl_shm *base,
 	for (i = 0; i < c->nlisteners; i++)
 		shm_listener_totals(base, (uint32_t)i,
 		    &c->listeners[i]);
-	c->lookups = atomic_load(&base->resolver->lookups);
-	c->cache_hits = atomic_load(&base->resolver->cache_hits);
-	c->failures = atomic_load(&base->resolver->failures);
+	/* The resolver's own counters: clamped like the rows' sums. */
+	c->lookups = atomic_load(&base->resolver->lookups) & CARRY_CLAMP;
+	c->cache_hits = atomic_load(&base->resolver->cache_hits) &
+	    CARRY_CLAMP;
+	c->failures = atomic_load(&base->resolver->failures) & CARRY_CLAMP;
 	for (w = 0; w <= base->nworkers; w++)
 		c->udp_dropped += atomic_load(&shm_worker(base,
-		    w)->udp_dropped) & ((UINT64_C(1) << 48) - 1);
+		    w)->udp_dropped) & CARRY_CLAMP;
 }
 
 static int

@@ -157,9 +157,15 @@ shm_attach(struct sl_shm *sh, enum sl_shm_part part, uint32_t slot,
 	    (part == SL_SHM_WORKER && slot >= sh->nworkers) || base == NULL ||
 	    size < shm_part_size(part, sh->nworkers, sh->nlinks))
 		return -1;
-	if (h->magic != SL_SHM_MAGIC || h->version != SL_SHM_VERSION ||
-	    h->part != part || h->slot != (part == SL_SHM_WORKER ? slot : 0) ||
-	    h->nworkers != sh->nworkers || h->nlinks != sh->nlinks)
+	/*
+	 * Only the master's part has a header no child can write: the
+	 * others' could have been scribbled by an earlier process, and a
+	 * check of them would keep every respawn from starting.  Which part
+	 * an fd is comes from the master's message; sizes from our config.
+	 */
+	if (part == SL_SHM_MASTER && (h->magic != SL_SHM_MAGIC ||
+	    h->version != SL_SHM_VERSION || h->part != part || h->slot != 0 ||
+	    h->nworkers != sh->nworkers || h->nlinks != sh->nlinks))
 		return -1;
 	i = SL_SHM_MAP_INDEX(part, slot);
 	if (sh->map[i].base != NULL)

@@ -223,9 +223,11 @@ struct sl_listener_totals {
  *             (take the next link in turn, spend a budget); readers
  *             bound what they take from it.
  *
- * Every part starts with a header that names it; a reader checks it
- * against what it expects (from its own config and the master's
- * message), never takes a size or an offset from it.
+ * Every part starts with a header that names it.  A reader checks the
+ * master's (only the master writes it) against its own config; the
+ * others are not trusted for anything, not even as a check.  Sizes and
+ * offsets come from the reader's config, which part an fd is from the
+ * master's message.
  */
 enum sl_shm_part {
 	SL_SHM_MASTER = 1,
@@ -293,8 +295,8 @@ void	 shm_part_init(void *base, enum sl_shm_part, uint32_t slot,
 void	 shm_view_init(struct sl_shm *, uint32_t nworkers, uint32_t nlinks,
 	    int self);
 /*
- * Add a mapped part to the view: -1 if it is too small or its header
- * does not say it is that part of this shape.
+ * Add a mapped part to the view: -1 if it is too small, already there,
+ * or (the master's part) its header does not say it is of this shape.
  */
 int	 shm_attach(struct sl_shm *, enum sl_shm_part, uint32_t slot,
 	    void *base, size_t size);

@@ -72,26 +72,34 @@ START_TEST(t_check_rejects)
 	struct sl_shm		*p = region(2, 2), v;
 	void			*w1 = p->map[SL_SHM_MAP_INDEX(SL_SHM_WORKER,
 				    1)].base;
+	void			*mp = p->map[0].base;
 	size_t			 size = shm_part_size(SL_SHM_WORKER, 2, 2);
-	struct sl_shm_part_hdr	*h = w1;
+	size_t			 msize = shm_part_size(SL_SHM_MASTER, 2, 2);
+	struct sl_shm_part_hdr	*h = w1, *mh = mp;
 
 	shm_view_init(&v, 2, 2, 0);
 	ck_assert_int_eq(shm_attach(&v, SL_SHM_WORKER, 1, w1, size - 1), -1);
-	ck_assert_int_eq(shm_attach(&v, SL_SHM_WORKER, 0, w1, size), -1);
 	ck_assert_int_eq(shm_attach(&v, SL_SHM_WORKER, 2, w1, size), -1);
-	ck_assert_int_eq(shm_attach(&v, SL_SHM_SHARED, 0, w1, 1 << 20), -1);
+	ck_assert_int_eq(shm_attach(&v, SL_SHM_SHARED, 0, w1, 64), -1);
 	ck_assert_int_eq(shm_attach(&v, SL_SHM_WORKER, 1, NULL, size), -1);
+	/* The master's header must agree with our own shape. */
 	shm_view_init(&v, 3, 2, 0);
-	ck_assert_int_eq(shm_attach(&v, SL_SHM_WORKER, 1, w1, 1 << 20), -1);
+	ck_assert_int_eq(shm_attach(&v, SL_SHM_MASTER, 0, mp, 1 << 20), -1);
 	shm_view_init(&v, 2, 3, 0);
-	ck_assert_int_eq(shm_attach(&v, SL_SHM_WORKER, 1, w1, 1 << 20), -1);
+	ck_assert_int_eq(shm_attach(&v, SL_SHM_MASTER, 0, mp, 1 << 20), -1);
 	shm_view_init(&v, 2, 2, 0);
-	h->magic ^= 1;
-	ck_assert_int_eq(shm_attach(&v, SL_SHM_WORKER, 1, w1, size), -1);
-	h->magic ^= 1;
-	h->version = 99;
-	ck_assert_int_eq(shm_attach(&v, SL_SHM_WORKER, 1, w1, size), -1);
-	h->version = SL_SHM_VERSION;
+	mh->magic ^= 1;
+	ck_assert_int_eq(shm_attach(&v, SL_SHM_MASTER, 0, mp, msize), -1);
+	mh->magic ^= 1;
+	mh->version = 99;
+	ck_assert_int_eq(shm_attach(&v, SL_SHM_MASTER, 0, mp, msize), -1);
+	mh->version = SL_SHM_VERSION;
+	ck_assert_int_eq(shm_attach(&v, SL_SHM_MASTER, 0, mp, msize), 0);
+	/*
+	 * A worker's header is its writer's to scribble: it decides
+	 * nothing, so a respawn still starts.
+	 */
+	memset(h, 0xff, sizeof(*h));
 	ck_assert_int_eq(shm_attach(&v, SL_SHM_WORKER, 1, w1, size), 0);
 	/* Once only, and a view with a part missing is not complete. */
 	ck_assert_int_eq(shm_attach(&v, SL_SHM_WORKER, 1, w1, size), -1);

@@ -530,7 +530,7 @@ session_raced(int fd, int link, enum sl_conn_err err,
 	if (fd == -1) {
 		session_detail(s, "no link connected: %s",
 		    why);
-		/* Links another worker doubts: one after another, last. */
+		/* Links another worker doubts, last, as `retries` allows. */
 		if (session_raced_all(s) < s->conn->ncand) {
 			s->conn->icand = session_raced_all(s);
 			s->conn->after_race = 1;
@@ -570,9 +570,10 @@ session_fastest(struct session *s)
 	int	link;
 
 	s->route_key = route_key(s->target, s->conn->host);
+	/* A cached route is taken among the links nobody doubts. */
 	link = route_lookup(wk->shm, s->route_key, mono_ms(),
 	    (uint64_t)wk->conf->route_cache_ttl_s * 1000, s->conn->cand,
-	    s->conn->ncand);
+	    session_raced_all(s));
 	if (link < 0) {
 		session_race(s);
 		return;

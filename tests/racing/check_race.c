@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/util.h"
 #include "worker/egress/egress.h"
 #include "worker/egress/health.h"
 #include "worker/egress/race.h"
@@ -207,6 +208,64 @@ START_TEST(test_connect_avg)
 }
 END_TEST
 
+/* Passive health over two workers' rows, as worker 0 (health.c). */
+START_TEST(test_health_rows)
+{
+	struct egress_env	 w;
+	struct sl_conf		 conf;
+	struct sl_link		 links[1];
+	struct sl_shm		*sh = region(2, 1);
+	struct sl_link_health	*mine, *other;
+	struct sl_health	 h;
+	uint64_t		 now = mono_ms();
+
+	memset(&w, 0, sizeof(w));
+	memset(&conf, 0, sizeof(conf));
+	memset(links, 0, sizeof(links));
+	snprintf(links[0].name, sizeof(links[0].name), "l");
+	links[0].max_fails = 3;
+	links[0].cooldown_ms = 10000;
+	conf.links = links;
+	conf.nlinks = 1;
+	sh->self = 0;
+	w.nworkers = 2;
+	w.conf = &conf;
+	w.shm = sh;
+	egress_init(&w);
+	mine = shm_health(sh, 0, 0);
+	other = shm_health(sh, 1, 0);
+	/* Worker 1 failed twice: our first failure makes three. */
+	atomic_store(&other->fails, 2);
+	atomic_store(&other->streak_ms, now - 5);
+	health_link_failed(0, "x");
+	shm_health_read(sh, 0, 0, mono_ms(), 10000, &h);
+	ck_assert(h.cooling);
+	ck_assert_uint_eq(h.fails, 3);
+	/* A success here ends both streaks, and our cool-down. */
+	health_link_ok(0);
+	shm_health_read(sh, 0, 0, mono_ms(), 10000, &h);
+	ck_assert(!h.cooling && !h.others_cooling);
+	ck_assert_uint_eq(h.fails, 0);
+	ck_assert_uint_eq(atomic_load(&mine->fails), 0);
+	/*
+	 * A scribbled huge streak counts as max_fails - 1 at most: as if
+	 * worker 1 had failed twice.  Alone it cools nothing for us; one
+	 * failure of ours does, as it would after two honest ones.
+	 */
+	atomic_store(&other->fails, 60000);
+	atomic_store(&mine->ok_ms, 0);
+	atomic_store(&other->ok_ms, 0);
+	atomic_store(&other->streak_ms, mono_ms());
+	shm_health_read(sh, 0, 0, mono_ms(), 10000, &h);
+	ck_assert(!h.cooling);
+	health_link_failed(0, "x");
+	shm_health_read(sh, 0, 0, mono_ms(), 10000, &h);
+	ck_assert(h.cooling);
+	ck_assert_uint_eq(atomic_load(&mine->fails), 1);
+	shm_free(sh);
+}
+END_TEST
+
 static Suite *
 race_suite(void)
 {
@@ -217,6 +276,7 @@ race_suite(void)
 	tcase_add_test(tc, test_route_key);
 	tcase_add_test(tc, test_route_cache);
 	tcase_add_test(tc, test_connect_avg);
+	tcase_add_test(tc, test_health_rows);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -55,25 +55,34 @@ health_row(uint32_t link)
 	return shm_health(eg.shm, eg.index, link);
 }
 
+/*
+ * Failures in a row: this worker's streak, plus the other workers' but
+ * at most max_fails - 1 of theirs, so that their rows alone never make
+ * this worker skip a link: it takes one failure of its own.
+ */
 void
 health_link_failed(uint32_t link, const char *why)
 {
 	const struct sl_link	*l = &eg.conf->links[link];
 	struct sl_link_health	*h = health_row(link);
 	struct sl_health	 all;
-	uint64_t		 now = mono_ms();
-	uint32_t		 f;
+	uint64_t		 now = mono_ms(), last_ok;
+	uint32_t		 own, others, f;
 
 	/* Every worker's streak as it stood, ours included if current. */
 	shm_health_read(eg.shm, link, -1, now, l->cooldown_ms, &all);
-	if (shm_health_streak(h, shm_health_last_ok(eg.shm, link, now),
-	    now) == 0) {
+	last_ok = shm_health_last_ok(eg.shm, link, now);
+	if ((own = shm_health_streak(h, last_ok, now)) == 0) {
 		atomic_store(&h->fails, 0);
 		atomic_store(&h->streak_ms, now);
 	}
 	atomic_fetch_add(&h->fails, 1);
-	f = all.fails + 1;
-	if (l->max_fails == 0 || f < l->max_fails)
+	if (l->max_fails == 0)
+		return;
+	others = all.fails > own ? all.fails - own : 0;
+	f = own + 1 + others;		/* what the log line says */
+	if (own + 1 + (others < l->max_fails - 1 ? others :
+	    l->max_fails - 1) < l->max_fails)
 		return;
 	atomic_store(&h->down_until_ms, now + l->cooldown_ms);
 	/* Once per cool-down: sessions already under way fail quietly. */
@@ -81,6 +90,31 @@ health_link_failed(uint32_t link, const char *why)
 		log_warnx("link %s: %u connect failures in a row (last: %s), "
 		    "skipped for %u.%03u s", l->name, f, why,
 		    l->cooldown_ms / 1000, l->cooldown_ms % 1000);
+}
+
+/*
+ * Whether to say a link is back: it was failing by someone's rows, and
+ * this worker has not said so within the link's cool-down (another
+ * worker's scribbled streak must not make a line per connection).
+ */
+static int
+health_back_line(uint32_t link, uint64_t now)
+{
+	static uint64_t	*said;
+	static size_t	 nsaid;
+	const struct sl_link *l = &eg.conf->links[link];
+
+	if (nsaid != eg.conf->nlinks) {
+		free(said);
+		nsaid = 0;
+		if ((said = calloc(eg.conf->nlinks, sizeof(*said))) == NULL)
+			return 1;
+		nsaid = eg.conf->nlinks;
+	}
+	if (said[link] != 0 && now - said[link] < l->cooldown_ms)
+		return 0;
+	said[link] = now;
+	return 1;
 }
 
 /* A success ends every worker's streak (their readers see ok_ms). */
@@ -94,7 +128,7 @@ health_link_ok(uint32_t link)
 
 	if (l->max_fails > 0) {
 		shm_health_read(eg.shm, link, -1, now, l->cooldown_ms, &all);
-		if (all.fails >= l->max_fails)
+		if (all.fails >= l->max_fails && health_back_line(link, now))
 			log_info("link %s: connected again, back in service",
 			    l->name);
 	}

@@ -28,7 +28,7 @@
  * hostile input (counters.h), so a reader also bounds the expiry by its
  * own TTL and takes the link only when the policy offered it for this
  * very request: another worker's scribble can at most pick which of the
- * request's own candidates goes first, until that fails or expires.
+ * request's candidates goes first, for as long as that worker rewrites it.
  */
 #include <sys/socket.h>
 #include <stdatomic.h>

@@ -9,18 +9,28 @@
 #ifndef SL_RELAY_POOL_H
 #define SL_RELAY_POOL_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 /*
- * A pipe (splice mode; pipefd[] set) or, when splice is off or no fd is
- * left, a RELAY_BUFSZ buffer (*buf set).  0, or -1: no memory.
+ * A pipe (splice mode; pipefd[] set, *deep: RELAY_PIPESZ deep, else
+ * the kernel's 64 KiB) or, when splice is off or no fd is left, a
+ * RELAY_BUFSZ buffer (*buf set).  0, or -1: no memory.
  */
-int	relay_pool_take(int splice, int pipefd[2], char **buf);
+int	relay_pool_take(int splice, int pipefd[2], uint8_t *deep, char **buf);
 /*
  * Give back what pipefd and *buf hold (each may be empty); both become
  * empty.  A buffer that held a session's early bytes (buf_early) was
  * not the pool's: it is freed.
  */
-void	relay_pool_give(int pipefd[2], char **buf, int buf_early);
+void	relay_pool_give(int pipefd[2], uint8_t deep, char **buf,
+	    int buf_early);
 
+/*
+ * How much the next read of a direction may ask for: what the pipe it
+ * holds, or the pipe or buffer relay_pool_take would give it, holds.
+ */
+size_t	relay_pool_depth(int splice, const int pipefd[2], uint8_t deep);
 /* A pipe that still holds bytes nobody will read: closed, not pooled. */
 void	relay_pool_drop(int pipefd[2]);
 /* How many workers share the uid (how many deep pipes each may make). */

@@ -209,14 +209,14 @@ dir_acquire(struct relay_dir *d)
 {
 	if (d->pipe[0] != -1 || d->buf != NULL)
 		return 0;
-	return relay_pool_take(d->r->splice, d->pipe, &d->buf);
+	return relay_pool_take(d->r->splice, d->pipe, &d->deep, &d->buf);
 }
 
 /* The direction is empty: give its pipe or buffer back to the pool. */
 static void
 dir_release_io(struct relay_dir *d)
 {
-	relay_pool_give(d->pipe, &d->buf, d->buf_early);
+	relay_pool_give(d->pipe, d->deep, &d->buf, d->buf_early);
 	d->buf_early = 0;
 }
 
@@ -297,7 +297,7 @@ dir_tap_flush(struct relay_dir *d)
 static enum io_res
 dir_read(struct relay_dir *d)
 {
-	size_t	want = d->r->splice ? RELAY_PIPESZ : RELAY_BUFSZ;
+	size_t	want = relay_pool_depth(d->r->splice, d->pipe, d->deep);
 	ssize_t	n;
 
 	if (d->r->taps != NULL && dir_tokens(d, &want) == -1)
@@ -306,8 +306,9 @@ dir_read(struct relay_dir *d)
 		return IO_BLOCK;
 	if (dir_acquire(d) == -1)
 		return IO_FAIL;
-	if (d->pipe[0] == -1 && want > RELAY_BUFSZ)
-		want = RELAY_BUFSZ;	/* no pipe to be had: a buffer */
+	/* No fd for a pipe: a buffer came instead. */
+	if (want > RELAY_BUFSZ && (d->pipe[0] == -1 || !d->deep))
+		want = RELAY_BUFSZ;
 	if (d->pipe[0] != -1)
 		n = splice(d->from, NULL, d->pipe[1], NULL, want,
 		    RELAY_SPLICE_F);

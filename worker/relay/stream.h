@@ -18,7 +18,7 @@
 
 #define RELAY_BUFSZ		(64 * 1024)
 #define RELAY_PIPESZ		(256 * 1024)	/* splice pipes (pool.c) */
-#define RELAY_BIG_PIPES		128	/* of them, over a uid's workers */
+#define RELAY_BIG_PIPES		96	/* of them, over a pool's workers */
 
 enum relay_end {
 	RELAY_END_DONE = 0,	/* both directions reached EOF and flushed */
@@ -65,6 +65,7 @@ struct relay_dir {
 	uint8_t			 drained;	/* the last read got less than
 						   asked: `from` is likely empty */
 	uint8_t			 shut;		/* SHUT_WR done on `to` */
+	uint8_t			 deep;		/* pipe is RELAY_PIPESZ deep */
 	uint64_t		 bytes;		/* written to `to` */
 	_Atomic uint64_t	*ctr;		/* shared counter or NULL */
 	struct relay		*r;
