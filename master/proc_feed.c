@@ -134,8 +134,8 @@ proc_feed_shm(struct proc *c)
 	for (i = 0; i < SL_SHM_MAPS; i++) {
 		if (g->shm_fds[i] == -1)
 			continue;
-		part = i < 3 ? (uint32_t)i + 1 : SL_SHM_WORKER;
-		slot = i < 3 ? 0 : (uint32_t)i - 3;
+		part = SL_SHM_MAP_PART(i);
+		slot = SL_SHM_MAP_SLOT(i);
 		if (c->role == SL_PROC_WORKER)
 			rw = i == own || part == SL_SHM_SHARED;
 		else if (c->role == SL_PROC_RESOLVER && part ==

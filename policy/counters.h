@@ -240,6 +240,9 @@ _Static_assert(SL_SHM_WORKER == SL_SHM_PART_MAX, "ipc checks part kinds");
 /* Index in sl_shm.map of a part: master, resolver, shared, worker 0.. */
 #define SL_SHM_MAP_INDEX(part, slot)	\
 	((part) == SL_SHM_WORKER ? 3 + (size_t)(slot) : (size_t)(part) - 1)
+/* ... and back: the part and slot of map index i. */
+#define SL_SHM_MAP_PART(i)	((i) < 3 ? (uint32_t)(i) + 1 : SL_SHM_WORKER)
+#define SL_SHM_MAP_SLOT(i)	((i) < 3 ? 0 : (uint32_t)(i) - 3)
 #define SL_SHM_MAPS		(3 + SL_MAX_WORKERS)
 
 struct sl_shm_part_hdr {

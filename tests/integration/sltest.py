@@ -515,6 +515,17 @@ class Sluiced:
         r = [p for p, c in self.children().items() if c == "sluice-resolver"]
         return r[0] if r else None
 
+    def s5_open_avoiding(self, avoid, tries=60):
+        """(socket, worker pid): a greeted SOCKS5 connection held by a
+        worker other than pid avoid; None, None when none landed there."""
+        for _ in range(tries):
+            s = s5_open(self.port)
+            w = self.worker_of_client(s)
+            if w != avoid:
+                return s, w
+            s.close()
+        return None, None
+
     def worker_of_client(self, sock):
         """pid of the worker holding the proxy side of client socket sock."""
         cport = sock.getsockname()[1]

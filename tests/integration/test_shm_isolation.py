@@ -48,13 +48,10 @@ def part_modes(pid):
 
 def aim(d, avoid):
     """A greeted SOCKS5 connection held by a worker other than avoid."""
-    for _ in range(60):
-        s = t.s5_open(d.port)
-        w = d.worker_of_client(s)
-        if w != avoid:
-            return s, w
-        s.close()
-    t.fail("no connection reached the second worker")
+    s, w = d.s5_open_avoiding(avoid)
+    if s is None:
+        raise t.Fail("no connection reached the second worker")
+    return s, w
 
 
 def check_maps(d):

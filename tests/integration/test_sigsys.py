@@ -37,24 +37,16 @@ def main():
     # Aim the hook at the other worker: retry until a connection lands
     # there (the hook connection is identified the same way as above).
     m = d.mark()
-    victim = None
-    for i in range(60):
-        s = t.s5_open(d.port)
-        w = d.worker_of_client(s)
-        if w == live_worker:
-            s.close()
-            continue
-        victim = w
-        t.step("CONNECT %s on worker pid %d" % (HOOK, victim))
-        s.sendall(t.s5_request(HOOK, 80))
-        s.settimeout(5)
-        try:
-            got = t.recv_all(s, 5)
-        finally:
-            s.close()
-        t.check_eq(got, b"", "bytes the client got from the dying worker")
-        break
+    s, victim = d.s5_open_avoiding(live_worker)
     t.check(victim is not None, "no connection reached the second worker")
+    t.step("CONNECT %s on worker pid %d" % (HOOK, victim))
+    s.sendall(t.s5_request(HOOK, 80))
+    s.settimeout(5)
+    try:
+        got = t.recv_all(s, 5)
+    finally:
+        s.close()
+    t.check_eq(got, b"", "bytes the client got from the dying worker")
 
     line = d.wait_log(r"^\S+ sluiced warn: worker (\d+) \(pid (\d+)\) killed "
                       r"by SIGSYS: seccomp violation \(see the kernel audit "
