@@ -124,13 +124,19 @@ START_TEST(half_close)
 	peer_go(second);
 	h_run(h);
 	assert_streams(h);
-	/* When the second peer saw EOF, only that direction was shut. */
+	/*
+	 * When the second peer saw EOF, only that direction was shut, and
+	 * it held no pipe or buffer any more: a half-closed session pins
+	 * nothing while the other direction runs on.
+	 */
 	if (_i & 2) {
 		ck_assert_int_eq(second->eof_down_shut, 1);
 		ck_assert_int_eq(second->eof_up_shut, 0);
+		ck_assert_int_eq(second->eof_down_held, 0);
 	} else {
 		ck_assert_int_eq(second->eof_up_shut, 1);
 		ck_assert_int_eq(second->eof_down_shut, 0);
+		ck_assert_int_eq(second->eof_up_held, 0);
 	}
 	h_free(h);
 }

@@ -56,6 +56,7 @@ struct peer {
 	uint64_t	 reset_after;	/* abortive close after N rx bytes */
 	/* relay state seen when rx saw EOF */
 	int		 eof_up_shut, eof_down_shut;
+	int		 eof_up_held, eof_down_held;	/* a pipe or buffer */
 };
 
 struct harness {

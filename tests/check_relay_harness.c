@@ -169,6 +169,9 @@ peer_got_eof(struct peer *p)
 	if (h->r != NULL) {
 		p->eof_up_shut = h->r->up.shut;
 		p->eof_down_shut = h->r->down.shut;
+		p->eof_up_held = h->r->up.pipe[0] != -1 || h->r->up.buf != NULL;
+		p->eof_down_held = h->r->down.pipe[0] != -1 ||
+		    h->r->down.buf != NULL;
 	}
 	if (p->tx_after_eof)
 		ev_io_start(h->loop, &p->wr);
