@@ -376,6 +376,51 @@ START_TEST(splice_emfile_fallback)
 }
 END_TEST
 
+/*
+ * Pipe depths: 1 MiB while the worker's share of RELAY_PIPE_BUDGET
+ * allows, then 256 KiB, then the kernel's default; a pipe closed gives
+ * its depth back, and a read never asks a pipe for more than it holds.
+ */
+START_TEST(pool_tiers)
+{
+	int	p[6][2], none[2] = { -1, -1 };
+	uint8_t	deep[6];
+	char	*buf = NULL;
+	int	i;
+
+	relay_pool_init(16);	/* 24 MiB / 16: 1.5 MiB for this worker */
+	ck_assert_uint_eq(relay_pool_depth(1, none, 0), RELAY_PIPESZ);
+	ck_assert_uint_eq(relay_pool_depth(0, none, 0), RELAY_BUFSZ);
+	for (i = 0; i < 4; i++) {
+		ck_assert_int_eq(relay_pool_take(1, p[i], &deep[i], &buf), 0);
+		ck_assert_ptr_null(buf);
+		ck_assert_int_eq(fcntl(p[i][1], F_GETPIPE_SZ),
+		    (int)relay_pipe_depth(deep[i]));
+		ck_assert_uint_eq(relay_pool_depth(1, p[i], deep[i]),
+		    relay_pipe_depth(deep[i]));
+	}
+	ck_assert_uint_eq(relay_pipe_depth(deep[0]), RELAY_PIPESZ);
+	ck_assert_uint_eq(relay_pipe_depth(deep[1]), 256 * KiB);
+	ck_assert_uint_eq(relay_pipe_depth(deep[2]), 256 * KiB);
+	ck_assert_uint_eq(relay_pipe_depth(deep[3]), RELAY_BUFSZ);
+	ck_assert_uint_eq(relay_pool_depth(1, none, 0), RELAY_BUFSZ);
+	/* The 1 MiB pipe closed (it held bytes): room for one again. */
+	relay_pool_drop(p[0], deep[0]);
+	ck_assert_int_eq(p[0][0], -1);
+	ck_assert_uint_eq(relay_pool_depth(1, none, 0), RELAY_PIPESZ);
+	ck_assert_int_eq(relay_pool_take(1, p[4], &deep[4], &buf), 0);
+	ck_assert_uint_eq(relay_pipe_depth(deep[4]), RELAY_PIPESZ);
+	/* Given back, a pipe is lent again as it is: the newest first. */
+	relay_pool_give(p[3], deep[3], &buf, 0);
+	ck_assert_uint_eq(relay_pool_depth(1, none, 0), RELAY_BUFSZ);
+	relay_pool_give(p[4], deep[4], &buf, 0);
+	ck_assert_uint_eq(relay_pool_depth(1, none, 0), RELAY_PIPESZ);
+	ck_assert_int_eq(relay_pool_take(1, p[5], &deep[5], &buf), 0);
+	ck_assert_uint_eq(relay_pipe_depth(deep[5]), RELAY_PIPESZ);
+	ck_assert_int_eq(fcntl(p[5][1], F_GETPIPE_SZ), (int)RELAY_PIPESZ);
+}
+END_TEST
+
 /* Taps: a chain in the relay forces copy mode and sees every chunk. */
 
 static struct sl_tap
@@ -559,6 +604,7 @@ relay_suite(void)
 	tcase_add_loop_test(tc, reset, 0, 4);
 	tcase_add_loop_test(tc, reset_before_start, 0, 2);
 	tcase_add_test(tc, splice_emfile_fallback);
+	tcase_add_test(tc, pool_tiers);
 	tcase_add_loop_test(tc, tap_replace_relay, 0, 2);
 	tcase_add_loop_test(tc, tap_bulk_intact, 0, 2);
 	tcase_add_test(tc, tap_throttle_rate);

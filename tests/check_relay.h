@@ -24,6 +24,7 @@
 
 #include <ev.h>
 
+#include "worker/relay/pool.h"
 #include "worker/relay/stream.h"
 #include "worker/relay/taps.h"
 

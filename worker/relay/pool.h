@@ -12,10 +12,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "stream.h"
+
+/* A pipe's depth by its tier (*deep): 64 KiB, 256 KiB or 1 MiB. */
+static inline size_t
+relay_pipe_depth(uint8_t deep)
+{
+	return (size_t)RELAY_BUFSZ << (2 * deep);
+}
+
 /*
- * A pipe (splice mode; pipefd[] set, *deep: RELAY_PIPESZ deep, else
- * the kernel's 64 KiB) or, when splice is off or no fd is left, a
- * RELAY_BUFSZ buffer (*buf set).  0, or -1: no memory.
+ * A pipe (splice mode; pipefd[] set, *deep its tier) or, when splice is
+ * off or no fd is left, a RELAY_BUFSZ buffer (*buf set).  0, or -1: no
+ * memory.
  */
 int	relay_pool_take(int splice, int pipefd[2], uint8_t *deep, char **buf);
 /*
@@ -32,7 +41,7 @@ void	relay_pool_give(int pipefd[2], uint8_t deep, char **buf,
  */
 size_t	relay_pool_depth(int splice, const int pipefd[2], uint8_t deep);
 /* A pipe that still holds bytes nobody will read: closed, not pooled. */
-void	relay_pool_drop(int pipefd[2]);
+void	relay_pool_drop(int pipefd[2], uint8_t deep);
 /* How many workers share the uid (how many deep pipes each may make). */
 void	relay_pool_init(int nworkers);
 

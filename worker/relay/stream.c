@@ -79,7 +79,7 @@
 #include "stream.h"
 #include "taps.h"
 
-#define RELAY_BURST	(4 * RELAY_PIPESZ)	/* bytes per callback */
+#define RELAY_BURST	RELAY_PIPESZ		/* bytes per callback */
 #define RELAY_SPINS	16			/* syscalls per callback */
 #define RELAY_SPLICE_F	(SPLICE_F_MOVE | SPLICE_F_NONBLOCK)
 
@@ -302,7 +302,7 @@ dir_tap_flush(struct relay_dir *d)
 static enum io_res
 dir_read(struct relay_dir *d)
 {
-	size_t	want = relay_pool_depth(d->r->splice, d->pipe, d->deep);
+	size_t	want = relay_pool_depth(d->r->splice, d->pipe, d->deep), cap;
 	ssize_t	n;
 
 	if (d->r->taps != NULL && dir_tokens(d, &want) == -1)
@@ -311,9 +311,10 @@ dir_read(struct relay_dir *d)
 		return IO_BLOCK;
 	if (dir_acquire(d) == -1)
 		return IO_FAIL;
-	/* No fd for a pipe: a buffer came instead. */
-	if (want > RELAY_BUFSZ && (d->pipe[0] == -1 || !d->deep))
-		want = RELAY_BUFSZ;
+	/* No fd for a pipe (a buffer came instead), or a shallower one. */
+	cap = d->pipe[0] != -1 ? relay_pipe_depth(d->deep) : RELAY_BUFSZ;
+	if (want > cap)
+		want = cap;
 	if (d->pipe[0] != -1)
 		n = splice(d->from, NULL, d->pipe[1], NULL, want,
 		    RELAY_SPLICE_F);
@@ -756,7 +757,7 @@ static void
 dir_discard_pipe(struct relay_dir *d)
 {
 	if (d->pipe[0] != -1 && d->len > 0)
-		relay_pool_drop(d->pipe);
+		relay_pool_drop(d->pipe, d->deep);
 }
 
 /* Idempotent; safe after a failed relay_start() too. */

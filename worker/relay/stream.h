@@ -17,8 +17,9 @@
 #include <stdint.h>
 
 #define RELAY_BUFSZ		(64 * 1024)
-#define RELAY_PIPESZ		(256 * 1024)	/* splice pipes (pool.c) */
-#define RELAY_BIG_PIPES		96	/* of them, over a pool's workers */
+#define RELAY_PIPESZ		(1024 * 1024)	/* deepest splice pipe (pool.c) */
+#define RELAY_PIPE_BUDGET	(24 * 1024 * 1024) /* deep pipes' bytes over
+						      a pool's workers */
 
 enum relay_end {
 	RELAY_END_DONE = 0,	/* both directions reached EOF and flushed */
@@ -65,7 +66,8 @@ struct relay_dir {
 	uint8_t			 drained;	/* the last read got less than
 						   asked: `from` is likely empty */
 	uint8_t			 shut;		/* SHUT_WR done on `to` */
-	uint8_t			 deep;		/* pipe is RELAY_PIPESZ deep */
+	uint8_t			 deep;		/* pipe's depth: RELAY_BUFSZ
+						   << 2 * deep (pool.h) */
 	uint64_t		 bytes;		/* written to `to` */
 	_Atomic uint64_t	*ctr;		/* shared counter or NULL */
 	struct relay		*r;
