@@ -421,6 +421,11 @@ TABLE_AWK='
 		# cps counts the CONC connections still open at the end as failed.
 		f = F["fail"] - F["conc"]; cfail[m, r] += f > 0 ? f : 0
 		if (cpu != "" && F["ok"] > 0) add("us" SUBSEP m SUBSEP r, 1e6 * cpu / F["ok"])
+		# CPU per connection of the whole machine (% of a core x s / ok).
+		if (m == "addr" && F["ok"] > 0) {
+			add("hb" SUBSEP r, 1e4 * F["host_busy_pct"] * F["secs"] / F["ok"])
+			add("cl" SUBSEP r, 1e4 * F["client_cpu_pct"] * F["secs"] / F["ok"])
+			add("sv" SUBSEP r, 1e4 * F["server_cpu_pct"] * F["secs"] / F["ok"]) }
 		o = F["host_busy_pct"] - F["softirq_pct"] - F["client_cpu_pct"] - F["server_cpu_pct"] - (F["wall_s"] > 0 ? 100 * cpu / F["wall_s"] : 0)
 		add("o" SUBSEP r, o < 0 ? 0 : o) }
 	m == "hold" || m == "echo" { add("mem" SUBSEP m SUBSEP r, F["per_session_pss_kib"])
@@ -459,10 +464,11 @@ TABLE_AWK='
 		if (what == "procs") return has("procs" SUBSEP r) ? med(V["procs" SUBSEP r]) : ""
 		if (what == "sg") return has("sg" SUBSEP "up" SUBSEP r) ? sprintf("%.2f / %.2f", med(V["sg" SUBSEP "up" SUBSEP r]), med(V["sg" SUBSEP "down" SUBSEP r])) : ""
 		if (what == "us") return has("us" SUBSEP "addr" SUBSEP r) ? sprintf("%.0f%s", med(V["us" SUBSEP "addr" SUBSEP r]), has("us" SUBSEP "name" SUBSEP r) ? sprintf(" / %.0f", med(V["us" SUBSEP "name" SUBSEP r])) : "") : ""
+		if (what == "split") return has("hb" SUBSEP r) ? sprintf("%.0f / %.0f / %.0f", med(V["hb" SUBSEP r]), med(V["cl" SUBSEP r]), med(V["sv" SUBSEP r])) : ""
 		if (what == "other") return has("o" SUBSEP r) ? sprintf("%.0f", med(V["o" SUBSEP r])) : ""
 	}
 	END {
-		need["us"] = "addr"; need["sg"] = "tput"; need["procs"] = "hold"
+		need["us"] = "addr"; need["sg"] = "tput"; need["procs"] = "hold"; need["split"] = "addr"
 		nt = split(targets, ts, " "); ns = split(skipped, sk, " ")
 		for (i = 1; i <= ns; i++) skip[sk[i]] = 1
 		head = "|"; line = "| ---"
@@ -484,6 +490,7 @@ TABLE_AWK='
 		row("CPU s per GB relayed, up / down", "sg")
 		row("CPU us per connection, by address / by name", "us")
 		row("processes with the sessions held", "procs")
+		row("whole machine, CPU us per connection by address: all / load generator / sink", "split")
 		print ""
 		printf "Other processes during the connection runs (%% of one core, median): "
 		s = ""; for (i = 1; i <= nt; i++) { t = ts[i]; v = cell("other", t); if (v != "") { printf "%s%s %s", s, t, v; s = ", " } }
@@ -496,6 +503,16 @@ TABLE_AWK='
 		    ratio(med(V["c" SUBSEP "addr" SUBSEP S]), med(V["c" SUBSEP "addr" SUBSEP "microsocks"])),
 		    ratio(med(V["c" SUBSEP "addr" SUBSEP S]), med(V["c" SUBSEP "addr" SUBSEP "dante"])),
 		    f1(med(V["p99" SUBSEP "addr" SUBSEP S])), f1(med(V["p99" SUBSEP "addr" SUBSEP "haproxy"]))
+		# What the sluice cycle would make if sluice spent the CPU per
+		# connection of HAProxy: the machine CPU per connection less the
+		# difference (the SOCKS5 work of the load generator stays).
+		hs = med(V["hb" SUBSEP S]); us = med(V["us" SUBSEP "addr" SUBSEP S]); uh = med(V["us" SUBSEP "addr" SUBSEP "haproxy"])
+		if (hs != "" && us != "" && uh != "" && hs - us + uh > 0) {
+			ce = med(V["c" SUBSEP "addr" SUBSEP S]) * hs / (hs - us + uh)
+			printf "- the load generator spends %.0f us per connection on the SOCKS5 cycle through sluice, %.0f on the plain one through HAProxy; with the CPU per connection of HAProxy, the sluice cycle would make about %s/s (%s x HAProxy)\n",
+			    med(V["cl" SUBSEP S]), med(V["cl" SUBSEP "haproxy"]), th(ce),
+			    ratio(ce, med(V["c" SUBSEP "addr" SUBSEP "haproxy"]))
+		}
 		printf "- by name / by address: %s (target >= 0.90)\n",
 		    ratio(med(V["c" SUBSEP "name" SUBSEP S]), med(V["c" SUBSEP "addr" SUBSEP S]))
 		printf "- memory per idle session: %s KiB, after one echo %s KiB (target <= 1.0 both), %s x HAProxy\n",
