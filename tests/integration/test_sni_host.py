@@ -129,9 +129,12 @@ def main():
              9080: web["alpha-http"].port, 9082: web["beta-http"].port,
              9081: web["catchall-http"].port, 9083: pp1.port,
              9084: pp2.port, 9447: dead}
-    text = json.dumps(t.readme_example("sni-host"))
-    for old, new in ports.items():
-        text = text.replace(str(old), str(new))
+    # One pass, whole numbers only: replacing one port after another
+    # turned 9443 into a free port like 59447, whose "9447" the next
+    # replacement then rewrote (tlsport 550373).
+    text = re.sub(r"\b(%s)\b" % "|".join(str(p) for p in ports),
+                  lambda m: str(ports[int(m.group(1))]),
+                  json.dumps(t.readme_example("sni-host")))
     conf = json.loads(text)
     d = t.Sluiced(listeners=t.with_free_ports(conf["listeners"]),
                   services=conf["services"]).start()
