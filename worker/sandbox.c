@@ -49,7 +49,8 @@ worker_sb_sockets(struct sandbox *sb, const struct sandbox_opts *o)
 	    "dial: outbound connect, UDP connect");
 	sandbox_allow(sb, SCMP_SYS(getsockname),
 	    "socks5: BND.ADDR in replies, UDP associate");
-	sandbox_allow(sb, SCMP_SYS(getpeername), "session: client address");
+	sandbox_allow(sb, SCMP_SYS(getpeername),
+	    "session: client address; dial: connected at once?");
 	sandbox_allow(sb, SCMP_SYS(shutdown), "relay: half-close on EOF");
 	if (o->bind || o->socks)
 		sandbox_allow(sb, SCMP_SYS(bind), o->bind ?

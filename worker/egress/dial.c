@@ -539,13 +539,28 @@ dial_note_error(struct dial *d, const struct sockaddr *to, int err,
 static int
 dial_try_connect(struct dial_try *t)
 {
-	int	one = 1;
+	union sl_peer_addr	peer;
+	socklen_t		plen = sizeof(peer);
+	int			one = 1, r;
 
 	(void)setsockopt(t->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (connect(t->fd, &t->to.sa, t->tolen) == -1 && errno != EINPROGRESS)
+	if ((r = connect(t->fd, &t->to.sa, t->tolen)) == -1 &&
+	    errno != EINPROGRESS)
 		return -1;
 	ev_io_init(&t->io, dial_try_io, t->fd, EV_WRITE);
-	ev_io_start(t->d->loop, &t->io);
+	/*
+	 * To a local target the whole handshake runs inside connect() (a
+	 * loopback send runs the receiver's TCP input at once), so the
+	 * socket is usually connected already: the attempt's callback
+	 * then runs in this turn of the loop, with no EPOLLOUT to
+	 * register and wait for (getpeername succeeds only once
+	 * connected).
+	 */
+	t->connected = r == 0 || getpeername(t->fd, &peer.sa, &plen) == 0;
+	if (t->connected)
+		ev_feed_event(t->d->loop, &t->io, EV_WRITE);
+	else
+		ev_io_start(t->d->loop, &t->io);
 	return 0;
 }
 
@@ -757,7 +772,8 @@ dial_try_io(struct ev_loop *loop, ev_io *w, int revents)
 
 	(void)loop;
 	(void)revents;
-	if (getsockopt(t->fd, SOL_SOCKET, SO_ERROR, &err, &elen) == -1)
+	if (!t->connected &&
+	    getsockopt(t->fd, SOL_SOCKET, SO_ERROR, &err, &elen) == -1)
 		err = errno;
 	if (err != 0)
 		dial_try_failed(t, err, DIAL_AT_CONNECT);

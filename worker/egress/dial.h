@@ -56,6 +56,8 @@ struct dial_try {
 	int			 busy;		/* slot in use */
 	int			 shared;	/* fd made by the master */
 	int			 fd;		/* -1 while waiting for it */
+	int			 connected;	/* at once: io is fed, not
+						   registered */
 	ev_tstamp		 started;
 	ev_io			 io;
 	struct sock_req		 sreq;		/* the master's socket */
