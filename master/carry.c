@@ -7,8 +7,6 @@
 
 #include "carry.h"
 
-#define CARRY_CLAMP	((UINT64_C(1) << 48) - 1)	/* as counters.c */
-
 void
 carry_take(struct carry *c, const struct sl_shm *base,
     const struct sl_conf *conf)
@@ -25,13 +23,13 @@ carry_take(struct carry *c, const struct sl_shm *base,
 		shm_listener_totals(base, (uint32_t)i,
 		    &c->listeners[i]);
 	/* The resolver's own counters: clamped like the rows' sums. */
-	c->lookups = atomic_load(&base->resolver->lookups) & CARRY_CLAMP;
-	c->cache_hits = atomic_load(&base->resolver->cache_hits) &
-	    CARRY_CLAMP;
-	c->failures = atomic_load(&base->resolver->failures) & CARRY_CLAMP;
+	c->lookups = shm_ctr_load(&base->resolver->lookups, SL_CTR_CLAMP);
+	c->cache_hits = shm_ctr_load(&base->resolver->cache_hits,
+	    SL_CTR_CLAMP);
+	c->failures = shm_ctr_load(&base->resolver->failures, SL_CTR_CLAMP);
 	for (w = 0; w <= base->nworkers; w++)
-		c->udp_dropped += atomic_load(&shm_worker(base,
-		    w)->udp_dropped) & CARRY_CLAMP;
+		c->udp_dropped += shm_ctr_load(&shm_worker(base,
+		    w)->udp_dropped, SL_CTR_CLAMP);
 }
 
 static int

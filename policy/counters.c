@@ -14,7 +14,6 @@
 
 #include "counters.h"
 
-#define SL_CTR_CLAMP	(UINT64_C(1) << 48)
 /* Rows of worker and link counters: the workers', then the carried one. */
 #define SL_ROWS(nworkers)	((size_t)(nworkers) + 1)
 
@@ -365,14 +364,6 @@ shm_ctr(const struct sl_shm *sh, uint32_t worker, uint32_t link)
 	return &sh->rows[worker].links[link];
 }
 
-static uint64_t
-ctr_load(_Atomic uint64_t *v, uint64_t clamp)
-{
-	uint64_t x = atomic_load_explicit(v, memory_order_relaxed);
-
-	return x > clamp ? clamp : x;
-}
-
 void
 shm_link_totals(const struct sl_shm *sh, uint32_t link,
     struct sl_link_totals *t)
@@ -383,16 +374,16 @@ shm_link_totals(const struct sl_shm *sh, uint32_t link,
 	memset(t, 0, sizeof(*t));
 	for (w = 0; w < SL_ROWS(sh->nworkers); w++) {
 		c = shm_ctr(sh, w, link);
-		t->active += ctr_load(&c->active, SL_CTR_CLAMP);
-		t->opened += ctr_load(&c->opened, SL_CTR_CLAMP);
-		t->failed += ctr_load(&c->failed, SL_CTR_CLAMP);
-		t->bytes_up += ctr_load(&c->bytes_up, SL_CTR_CLAMP);
-		t->bytes_down += ctr_load(&c->bytes_down, SL_CTR_CLAMP);
-		t->connects += ctr_load(&c->connects, SL_CTR_CLAMP);
-		t->connect_ms_sum += ctr_load(&c->connect_ms_sum,
+		t->active += shm_ctr_load(&c->active, SL_CTR_CLAMP);
+		t->opened += shm_ctr_load(&c->opened, SL_CTR_CLAMP);
+		t->failed += shm_ctr_load(&c->failed, SL_CTR_CLAMP);
+		t->bytes_up += shm_ctr_load(&c->bytes_up, SL_CTR_CLAMP);
+		t->bytes_down += shm_ctr_load(&c->bytes_down, SL_CTR_CLAMP);
+		t->connects += shm_ctr_load(&c->connects, SL_CTR_CLAMP);
+		t->connect_ms_sum += shm_ctr_load(&c->connect_ms_sum,
 		    SL_CTR_CLAMP);
 		for (b = 0; b < SL_CONNECT_BUCKETS; b++)
-			t->connect_hist[b] += ctr_load(&c->connect_hist[b],
+			t->connect_hist[b] += shm_ctr_load(&c->connect_hist[b],
 			    SL_CTR_CLAMP);
 	}
 }
@@ -409,10 +400,10 @@ shm_listener_totals(const struct sl_shm *sh, uint32_t listener,
 		return;
 	for (w = 0; w < SL_ROWS(sh->nworkers); w++) {
 		c = &shm_worker(sh, w)->listeners[listener];
-		t->active += ctr_load(&c->active, SL_CTR_CLAMP);
-		t->opened += ctr_load(&c->opened, SL_CTR_CLAMP);
+		t->active += shm_ctr_load(&c->active, SL_CTR_CLAMP);
+		t->opened += shm_ctr_load(&c->opened, SL_CTR_CLAMP);
 		for (e = 0; e < SL_FERR_MAX; e++)
-			t->errors[e] += ctr_load(&c->errors[e], SL_CTR_CLAMP);
+			t->errors[e] += shm_ctr_load(&c->errors[e], SL_CTR_CLAMP);
 	}
 }
 
@@ -439,7 +430,7 @@ shm_link_active(const struct sl_shm *sh, uint32_t link)
 	uint32_t	w;
 
 	for (w = 0; w < sh->nworkers; w++)
-		sum += ctr_load(&shm_ctr(sh, w, link)->active, SL_CTR_CLAMP);
+		sum += shm_ctr_load(&shm_ctr(sh, w, link)->active, SL_CTR_CLAMP);
 	return sum;
 }
 
@@ -450,7 +441,7 @@ shm_sessions(const struct sl_shm *sh, uint64_t clamp)
 	uint32_t	w;
 
 	for (w = 0; w < sh->nworkers; w++)
-		sum += ctr_load(&shm_worker(sh, w)->sessions, clamp);
+		sum += shm_ctr_load(&shm_worker(sh, w)->sessions, clamp);
 	return sum;
 }
 
@@ -461,7 +452,7 @@ shm_handshakes(const struct sl_shm *sh, uint64_t clamp)
 	uint32_t	w;
 
 	for (w = 0; w < sh->nworkers; w++)
-		sum += ctr_load(&shm_worker(sh, w)->handshakes, clamp);
+		sum += shm_ctr_load(&shm_worker(sh, w)->handshakes, clamp);
 	return sum;
 }
 

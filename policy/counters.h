@@ -229,6 +229,21 @@ struct sl_listener_totals {
  * offsets come from the reader's config, which part an fd is from the
  * master's message.
  */
+/*
+ * Counters are read from rows another process could have scribbled: each
+ * is taken no higher than a clamp (SL_CTR_CLAMP, 2^48, for totals), so a
+ * sum over every row can neither wrap nor be pushed further by one row.
+ */
+#define SL_CTR_CLAMP	(UINT64_C(1) << 48)
+
+static inline uint64_t
+shm_ctr_load(_Atomic uint64_t *v, uint64_t clamp)
+{
+	uint64_t	x = atomic_load_explicit(v, memory_order_relaxed);
+
+	return x > clamp ? clamp : x;
+}
+
 enum sl_shm_part {
 	SL_SHM_MASTER = 1,
 	SL_SHM_RESOLVER,

@@ -23,7 +23,6 @@
 #include "metrics_text.h"
 
 /* As counters.c clamps a row: 2^48 of anything is a scribble. */
-#define MT_CLAMP	(UINT64_C(1) << 48)
 
 struct mt_label {
 	const char	*key, *value;
@@ -178,14 +177,6 @@ mt_seconds(char *out, size_t size, uint64_t ms)
 		out[n - 1] = '\0';
 }
 
-static uint64_t
-mt_load(_Atomic uint64_t *v)
-{
-	uint64_t	x = atomic_load_explicit(v, memory_order_relaxed);
-
-	return x > MT_CLAMP ? MT_CLAMP : x;
-}
-
 static void
 mt_global(struct mt_buf *b, const struct metrics_src *src)
 {
@@ -215,16 +206,17 @@ mt_global(struct mt_buf *b, const struct metrics_src *src)
 	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
 		mt_family(b, fields[i].name, fields[i].type, fields[i].help);
 		mt_sample(b, fields[i].name, NULL, 0,
-		    mt_load((_Atomic uint64_t *)(void *)(g + fields[i].off)));
+		    shm_ctr_load((_Atomic uint64_t *)(void *)(g +
+		    fields[i].off), SL_CTR_CLAMP));
 	}
 	mt_family(b, "sluice_sessions_open", "gauge",
 	    "Client sessions open, in all workers.");
 	mt_sample(b, "sluice_sessions_open", NULL, 0,
-	    shm_sessions(src->shm, MT_CLAMP));
+	    shm_sessions(src->shm, SL_CTR_CLAMP));
 	mt_family(b, "sluice_handshakes_open", "gauge",
 	    "Client sessions still in their handshake.");
 	mt_sample(b, "sluice_handshakes_open", NULL, 0,
-	    shm_handshakes(src->shm, MT_CLAMP));
+	    shm_handshakes(src->shm, SL_CTR_CLAMP));
 }
 
 static void
@@ -412,18 +404,19 @@ mt_tail(struct mt_buf *b, const struct metrics_src *src)
 	mt_family(b, "sluice_resolver_lookups_total", "counter",
 	    "Name lookups the workers asked the resolver for.");
 	mt_sample(b, "sluice_resolver_lookups_total", NULL, 0,
-	    mt_load(&r->lookups));
+	    shm_ctr_load(&r->lookups, SL_CTR_CLAMP));
 	mt_family(b, "sluice_resolver_cache_hits_total", "counter",
 	    "Lookups answered from the resolver's cache or hosts file.");
 	mt_sample(b, "sluice_resolver_cache_hits_total", NULL, 0,
-	    mt_load(&r->cache_hits));
+	    shm_ctr_load(&r->cache_hits, SL_CTR_CLAMP));
 	mt_family(b, "sluice_resolver_failures_total", "counter",
 	    "Lookups that failed (no such name, timeout, ...).");
 	mt_sample(b, "sluice_resolver_failures_total", NULL, 0,
-	    mt_load(&r->failures));
+	    shm_ctr_load(&r->failures, SL_CTR_CLAMP));
 	/* The workers' rows and the carried one, as counters.c sums. */
 	for (w = 0; w <= src->shm->nworkers; w++)
-		dropped += mt_load(&shm_worker(src->shm, w)->udp_dropped);
+		dropped += shm_ctr_load(&shm_worker(src->shm,
+		    w)->udp_dropped, SL_CTR_CLAMP);
 	mt_family(b, "sluice_udp_dropped_total", "counter",
 	    "UDP datagrams dropped: strangers, fragments, refused, ...");
 	mt_sample(b, "sluice_udp_dropped_total", NULL, 0, dropped);
