@@ -49,6 +49,25 @@ class FakeDNS:
             i += 1 + n
         return None
 
+    def _answer(self, q):
+        """The response to query q (12 bytes or more), or None to drop
+        it.  Here NXDOMAIN for everything; MapDNS knows names."""
+        end = self._qname_end(q)
+        if end is None or end + 4 > len(q):
+            return None
+        labels, i = [], 12
+        while i < end - 1 and q[i]:
+            labels.append(q[i + 1:i + 1 + q[i]].decode("ascii", "replace"))
+            i += 1 + q[i]
+        # Names compare without case: the resolver asks in random
+        # case (DNS 0x20); the answer below echoes it as sent.
+        self.queries.append(".".join(labels).lower())
+        flags = struct.unpack("!H", q[2:4])[0]
+        # QR, opcode and RD copied, RA, RCODE 3 (NXDOMAIN)
+        rflags = 0x8000 | (flags & 0x7900) | 0x0080 | 3
+        return (q[:2] + struct.pack("!HHHHH", rflags, 1, 0, 0, 0)
+                + q[12:end + 4])
+
     def _loop(self):
         while not self._stop:
             try:
@@ -59,21 +78,9 @@ class FakeDNS:
                 return
             if len(q) < 12:
                 continue
-            end = self._qname_end(q)
-            if end is None or end + 4 > len(q):
+            resp = self._answer(q)
+            if resp is None:
                 continue
-            qd = q[12:end + 4]
-            labels, i = [], 12
-            while i < end - 1 and q[i]:
-                labels.append(q[i + 1:i + 1 + q[i]].decode("ascii", "replace"))
-                i += 1 + q[i]
-            # Names compare without case: the resolver asks in random
-            # case (DNS 0x20); the answer below echoes it as sent.
-            self.queries.append(".".join(labels).lower())
-            flags = struct.unpack("!H", q[2:4])[0]
-            # QR, opcode and RD copied, RA, RCODE 3 (NXDOMAIN)
-            rflags = 0x8000 | (flags & 0x7900) | 0x0080 | 3
-            resp = q[:2] + struct.pack("!HHHHH", rflags, 1, 0, 0, 0) + qd
             try:
                 self.sock.sendto(resp, addr)
             except OSError:
@@ -472,24 +479,6 @@ class MapDNS(FakeDNS):
                                            len(ip.packed)) + ip.packed)
         return (q[:2] + struct.pack("!HHHHH", rflags, 1, len(answers), 0, 0)
                 + q[12:end + 4] + b"".join(answers))
-
-    def _loop(self):
-        while not self._stop:
-            try:
-                q, addr = self.sock.recvfrom(4096)
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            if len(q) < 12:
-                continue
-            resp = self._answer(q)
-            if resp is None:
-                continue
-            try:
-                self.sock.sendto(resp, addr)
-            except OSError:
-                pass
 
 
 class NameSocks5:
